@@ -1,0 +1,129 @@
+# The kernel, its boot image and its tests. `make help` lists the targets.
+
+CROSS    ?= i686-linux-gnu-
+CC       := $(CROSS)gcc
+LD       := $(CROSS)ld
+CPP      := $(CROSS)cpp
+QEMU     ?= qemu-system-i386
+BUILD    := build
+
+# i486 code, so that every CPU from the 486 on runs it; no FPU or SSE in the kernel.
+CFLAGS   := -std=gnu11 -march=i486 -m32 -O2 -g -ffreestanding -fno-pic -fno-pie \
+            -fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+            -mgeneral-regs-only -fno-strict-aliasing -Wall -Wextra -Werror -I.
+ASFLAGS  := -m32 -march=i486 -g -I. -D__ASSEMBLER__
+LDFLAGS  := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
+LIBGCC   := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
+
+SOURCES  := \
+	boot/entry.S \
+	boot/multiboot.c \
+	arch/copy_checked.S \
+	arch/cpu_features.c \
+	arch/descriptors.c \
+	arch/machine.c \
+	arch/serial.c \
+	arch/trap.c \
+	arch/trap_entry.S \
+	arch/vga_text.c \
+	kernel/bitmap.c \
+	kernel/cmdline.c \
+	kernel/console.c \
+	kernel/format.c \
+	kernel/main.c \
+	kernel/panic.c \
+	kernel/string.c \
+	mm/fault.c \
+	mm/hyperspace.c \
+	mm/init.c \
+	mm/memmap.c \
+	mm/pagetable.c \
+	mm/pfn.c \
+	mm/split.c \
+	mm/syspte.c \
+	tests/crash.c \
+	tests/ktest.c \
+	tests/test_fault.c \
+	tests/test_memmap.c \
+	tests/test_multiboot.c \
+	tests/test_paging.c \
+	tests/test_pfn.c \
+	tests/test_split.c \
+	tests/test_syspte.c
+
+OBJECTS  := $(patsubst %,$(BUILD)/%.o,$(basename $(SOURCES)))
+KERNEL   := $(BUILD)/kernel.elf
+ISO      := $(BUILD)/kernel.iso
+TEST_ISO := $(BUILD)/test.iso
+
+RUN_MEMORY ?= 128
+RUN_ARGS   ?=
+QEMU_RUN   := $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial stdio -no-reboot \
+              -device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+.PHONY: all iso run debug test deps clean help
+all: $(KERNEL)
+
+# Installs what is missing, or says what to install (see scripts/install-deps.sh).
+deps:
+	@scripts/install-deps.sh
+
+# `make V=1` shows the full commands.
+ifneq ($(V),1)
+Q := @
+endif
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(ASFLAGS) -MMD -MP -c $< -o $@
+
+# linker.ld takes its addresses from mm/layout.h through the preprocessor.
+$(BUILD)/linker.ld: linker.ld mm/layout.h | deps
+	@mkdir -p $(BUILD)
+	$(Q)$(CPP) -P -undef -nostdinc -I. -D__ASSEMBLER__ -x c $< -o $@
+
+$(KERNEL): $(OBJECTS) $(BUILD)/linker.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(OBJECTS) $(LIBGCC)
+	@grub-file --is-x86-multiboot $@ || { echo "error: $@ is not multiboot-bootable" >&2; exit 1; }
+
+iso: $(ISO)
+$(ISO): $(KERNEL) scripts/mkiso.sh
+	scripts/mkiso.sh $(KERNEL) $@
+
+$(TEST_ISO): $(KERNEL) scripts/mkiso.sh
+	scripts/mkiso.sh $(KERNEL) $@ --test
+
+# Boots the default configuration with the serial console in this terminal
+# (quit QEMU with Ctrl-A X). RUN_ARGS adds to the command line, e.g. RUN_ARGS=/3GB.
+run: $(KERNEL)
+	$(QEMU_RUN) -append "$(RUN_ARGS)"
+
+# QEMU halted with its gdb stub on :1234; in another terminal: gdb -x scripts/gdbinit
+debug: $(KERNEL)
+	@echo "QEMU waits for gdb on :1234; in another terminal run: gdb -x scripts/gdbinit"
+	$(QEMU_RUN) -append "$(RUN_ARGS)" -s -S
+
+# Builds everything and boots every configuration in the matrix (scripts/run-tests.py).
+test: $(KERNEL) $(TEST_ISO)
+	@scripts/run-tests.py --selftest >/dev/null
+	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO)
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make          build $(KERNEL)"
+	@echo "make run      boot it in QEMU, serial console here (RUN_ARGS='/3GB' etc.)"
+	@echo "make test     build, then boot the whole test matrix"
+	@echo "make iso      build $(ISO), a BIOS + UEFI GRUB image for CD or USB stick"
+	@echo "make debug    boot halted, waiting for gdb -x scripts/gdbinit"
+	@echo "make clean    remove $(BUILD)"
+
+-include $(OBJECTS:.o=.d)

@@ -1,0 +1,65 @@
+#pragma once
+/*
+ * Single i386 instructions as inline functions. Anything longer than one instruction
+ * lives in a .c or .S file of arch/.
+ */
+#include "kernel/types.h"
+
+#define CR0_WP          (1u << 16)  /* supervisor writes honour read-only pages */
+#define CR0_PG          (1u << 31)
+#define CR4_PSE         (1u << 4)
+#define CR4_PGE         (1u << 7)
+#define EFLAGS_IF       (1u << 9)
+#define EFLAGS_ID       (1u << 21)  /* toggleable only where CPUID exists */
+
+static inline uint32_t cpu_read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint32_t cpu_read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint32_t cpu_read_cr3(void) { uint32_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint32_t cpu_read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void cpu_write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void cpu_write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void cpu_write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+static inline void cpu_invlpg(vaddr_t va)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+static inline uint32_t cpu_read_eflags(void)
+{
+    uint32_t v;
+    __asm__ volatile("pushfl; popl %0" : "=r"(v));
+    return v;
+}
+
+static inline void cpu_write_eflags(uint32_t v)
+{
+    __asm__ volatile("pushl %0; popfl" : : "r"(v) : "memory", "cc");
+}
+
+static inline void cpu_cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+/* Disables interrupts and returns the flags to hand to cpu_restore_interrupts. */
+static inline uint32_t cpu_save_disable_interrupts(void)
+{
+    uint32_t flags;
+    __asm__ volatile("pushfl; popl %0; cli" : "=r"(flags) : : "memory");
+    return flags;
+}
+
+static inline void cpu_restore_interrupts(uint32_t flags)
+{
+    if (flags & EFLAGS_IF)
+        __asm__ volatile("sti" ::: "memory");
+}
+
+static inline void cpu_disable_interrupts(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void cpu_enable_interrupts(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
+
+static inline void io_out8(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void io_out32(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t io_in8(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }

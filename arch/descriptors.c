@@ -1,0 +1,118 @@
+#include "arch/descriptors.h"
+#include "arch/trap.h"
+#include "mm/layout.h"
+
+struct segment_descriptor {
+    uint16_t limit_low;
+    uint16_t base_low;
+    uint8_t base_mid;
+    uint8_t access;
+    uint8_t flags_limit_high;
+    uint8_t base_high;
+} __attribute__((packed));
+
+struct gate_descriptor {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t zero;
+    uint8_t type;
+    uint16_t offset_high;
+} __attribute__((packed));
+
+struct descriptor_pointer {
+    uint16_t limit;
+    uint32_t base;
+} __attribute__((packed));
+
+/* Access bytes (SDM vol. 3A, 3.4.5). */
+#define SEG_CODE_RING0      0x9A    /* present, DPL 0, code, readable */
+#define SEG_DATA_RING0      0x92    /* present, DPL 0, data, writable */
+#define SEG_CODE_RING3      0xFA
+#define SEG_DATA_RING3      0xF2
+#define SEG_TSS_AVAILABLE   0x89
+#define SEG_FLAT_4K_32BIT   0xCF    /* G = 1, D/B = 1, limit 19:16 = 0xF */
+
+/* Gate types (SDM vol. 3A, 6.11). */
+#define GATE_INTERRUPT      0x8E    /* present, DPL 0, 32-bit interrupt gate */
+#define GATE_TASK           0x85    /* present, DPL 0, task gate */
+
+#define DOUBLE_FAULT_VECTOR 8
+#define DOUBLE_FAULT_STACK  (2 * PAGE_SIZE)
+
+static struct segment_descriptor gdt[GDT_ENTRIES];
+static struct gate_descriptor idt[256];
+
+struct tss kernel_tss;
+static struct tss double_fault_tss;
+static uint8_t double_fault_stack[DOUBLE_FAULT_STACK] __attribute__((aligned(16)));
+
+static struct segment_descriptor segment(uint32_t base, uint32_t limit, uint8_t access,
+                                         uint8_t flags)
+{
+    return (struct segment_descriptor){
+        .limit_low = limit & 0xFFFF,
+        .base_low = base & 0xFFFF,
+        .base_mid = (base >> 16) & 0xFF,
+        .access = access,
+        .flags_limit_high = (flags & 0xF0) | ((limit >> 16) & 0x0F),
+        .base_high = base >> 24,
+    };
+}
+
+static struct gate_descriptor gate(uint32_t offset, uint16_t selector, uint8_t type)
+{
+    return (struct gate_descriptor){offset & 0xFFFF, selector, 0, type, offset >> 16};
+}
+
+/*
+ * A double fault usually means the kernel stack is gone, so it is handled as a task
+ * switch onto a stack of its own (SDM vol. 3A, 6.15, interrupt 8), with the kernel's
+ * own page directory: system space is the same in every address space.
+ */
+static void double_fault_tss_init(void)
+{
+    extern char boot_page_directory[];
+
+    double_fault_tss.cr3 = (uint32_t)boot_page_directory - KERNEL_WINDOW;
+    double_fault_tss.eip = (uint32_t)trap_double_fault_task;
+    double_fault_tss.eflags = 0x2;  /* bit 1 is always set; interrupts off */
+    double_fault_tss.esp = (uint32_t)(double_fault_stack + DOUBLE_FAULT_STACK - 16);
+    double_fault_tss.cs = GDT_KERNEL_CODE;
+    double_fault_tss.ss = double_fault_tss.ds = double_fault_tss.es = GDT_KERNEL_DATA;
+    double_fault_tss.fs = double_fault_tss.gs = GDT_KERNEL_DATA;
+    double_fault_tss.io_map_base = sizeof(struct tss);
+}
+
+void descriptors_init(void)
+{
+    gdt[GDT_KERNEL_CODE / 8] = segment(0, 0xFFFFF, SEG_CODE_RING0, SEG_FLAT_4K_32BIT);
+    gdt[GDT_KERNEL_DATA / 8] = segment(0, 0xFFFFF, SEG_DATA_RING0, SEG_FLAT_4K_32BIT);
+    gdt[GDT_USER_CODE / 8] = segment(0, 0xFFFFF, SEG_CODE_RING3, SEG_FLAT_4K_32BIT);
+    gdt[GDT_USER_DATA / 8] = segment(0, 0xFFFFF, SEG_DATA_RING3, SEG_FLAT_4K_32BIT);
+
+    kernel_tss.ss0 = GDT_KERNEL_DATA;
+    kernel_tss.io_map_base = sizeof(struct tss);    /* no I/O permission bitmap */
+    double_fault_tss_init();
+    gdt[GDT_TSS / 8] = segment((uint32_t)&kernel_tss, sizeof(struct tss) - 1,
+                               SEG_TSS_AVAILABLE, 0);
+    gdt[GDT_DOUBLE_FAULT_TSS / 8] = segment((uint32_t)&double_fault_tss,
+                                            sizeof(struct tss) - 1, SEG_TSS_AVAILABLE, 0);
+
+    struct descriptor_pointer gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
+    __asm__ volatile("lgdt %0\n\t"
+                     "ljmp %1, $1f\n"
+                     "1:\tmov %2, %%ds\n\t"
+                     "mov %2, %%es\n\t"
+                     "mov %2, %%fs\n\t"
+                     "mov %2, %%gs\n\t"
+                     "mov %2, %%ss"
+                     : : "m"(gdtr), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA) : "memory");
+    __asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
+
+    for (unsigned v = 0; v < TRAP_EXCEPTION_COUNT; v++)
+        idt[v] = gate(trap_stubs[v], GDT_KERNEL_CODE, GATE_INTERRUPT);
+    idt[DOUBLE_FAULT_VECTOR] = gate(0, GDT_DOUBLE_FAULT_TSS, GATE_TASK);
+
+    struct descriptor_pointer idtr = {sizeof(idt) - 1, (uint32_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}

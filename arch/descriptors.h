@@ -1,0 +1,31 @@
+#pragma once
+/* The GDT, the TSSs and the IDT (Intel SDM vol. 3A, chapters 3, 6 and 7). */
+#include "kernel/types.h"
+
+#define GDT_KERNEL_CODE     0x08
+#define GDT_KERNEL_DATA     0x10
+#define GDT_USER_CODE       0x18
+#define GDT_USER_DATA       0x20
+#define GDT_TSS             0x28
+#define GDT_DOUBLE_FAULT_TSS 0x30
+#define GDT_ENTRIES         7
+
+/* A 32-bit TSS (SDM vol. 3A, figure 7-2). */
+struct tss {
+    uint32_t previous_task;
+    uint32_t esp0, ss0, esp1, ss1, esp2, ss2;
+    uint32_t cr3, eip, eflags;
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    uint32_t es, cs, ss, ds, fs, gs;
+    uint32_t ldt;
+    uint16_t trap;
+    uint16_t io_map_base;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct tss) == 104, "TSS layout");
+
+/* The TSS the CPU saves into when a double fault switches tasks. */
+extern struct tss kernel_tss;
+
+/* Loads the GDT, the task register and the IDT; traps work from here on. */
+void descriptors_init(void);

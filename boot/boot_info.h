@@ -1,0 +1,86 @@
+#pragma once
+/*
+ * What the boot loader told us about the machine, copied out of the loader's own
+ * structures (which live in memory the kernel will reuse) into one description.
+ */
+#include "kernel/types.h"
+
+#define BOOT_COMMAND_LINE_MAX   4096
+#define BOOT_MEMORY_MAP_MAX     128
+#define BOOT_MODULES_MAX        32
+#define BOOT_NAME_MAX           128
+#define BOOT_RESERVED_MAX       (8 + 2 * BOOT_MODULES_MAX)
+#define BOOT_WARNINGS_MAX       8
+#define BOOT_WARNING_LENGTH     120
+
+/* Memory-map entry types (Multiboot 0.6.96 section 3.3; the same values as E820). */
+#define BOOT_MEMORY_AVAILABLE   1
+
+struct boot_memory_entry {
+    uint64_t base;
+    uint64_t length;
+    uint32_t type;
+};
+
+enum boot_memory_source {
+    BOOT_MEMORY_NONE,       /* the loader gave no memory information at all */
+    BOOT_MEMORY_MAP,        /* a full memory map */
+    BOOT_MEMORY_BASIC,      /* only mem_lower/mem_upper: the map was synthesised */
+};
+
+struct boot_module {
+    paddr_t start;
+    paddr_t end;            /* one past the last byte */
+    char name[BOOT_NAME_MAX];
+};
+
+/* Physical memory the loader's data occupies; never handed out as free. */
+struct boot_range {
+    paddr_t base;
+    paddr_t end;            /* one past the last byte */
+};
+
+struct boot_info {
+    char command_line[BOOT_COMMAND_LINE_MAX];
+    char loader_name[BOOT_NAME_MAX];
+
+    enum boot_memory_source memory_source;
+    unsigned memory_map_count;
+    struct boot_memory_entry memory_map[BOOT_MEMORY_MAP_MAX];
+
+    unsigned module_count;
+    struct boot_module modules[BOOT_MODULES_MAX];
+
+    unsigned reserved_count;
+    struct boot_range reserved[BOOT_RESERVED_MAX];
+
+    bool vga_text;          /* the screen is in VGA text mode at 0xB8000 */
+
+    unsigned warning_count; /* how many; only the first BOOT_WARNINGS_MAX are kept */
+    char warnings[BOOT_WARNINGS_MAX][BOOT_WARNING_LENGTH];
+};
+
+/* This boot's information, filled in by kernel_main before anything else uses it. */
+extern struct boot_info kernel_boot_info;
+
+/*
+ * Reads length bytes at physical address address into buffer; false when that memory
+ * cannot be read. The kernel reads real physical memory; tests read crafted images.
+ */
+typedef bool (*boot_reader_t)(void *context, paddr_t address, void *buffer, size_t length);
+
+/*
+ * Fills info from the Multiboot 1 information at info_address. Never fails: whatever
+ * is missing or malformed is left out and described in info->warnings.
+ */
+void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void *context,
+                                paddr_t info_address);
+
+/*
+ * Parses a Multiboot 1 memory-map buffer (entries of the form size, base, length,
+ * type, each size + 4 bytes long) into info->memory_map.
+ */
+void boot_info_parse_memory_map(struct boot_info *info, const uint8_t *buffer, size_t length);
+
+/* Records a warning about the boot information. */
+void boot_info_warn(struct boot_info *info, const char *fmt, ...) PRINTF_LIKE(2, 3);

@@ -1,0 +1,79 @@
+/*
+ * void _start(void) -- the multiboot entry point (Multiboot 0.6.96, section 3.2).
+ *
+ * Runs at its physical address with paging off, from the .boot.text section that
+ * linker.ld places where it is loaded. Builds the first page directory:
+ *   PDE 0      -> boot_page_table   (identity map of physical 0-4 MB, for the jump)
+ *   PDE 0x302  -> boot_page_table   (the same 4 MB at KERNEL_WINDOW, where we are linked)
+ *   PDE 0x300  -> the directory     (the PTE self-map at PTE_BASE)
+ * turns paging on, jumps to the high half and calls
+ *   void kernel_main(uint32_t boot_magic, paddr_t boot_info);
+ * The memory manager removes the identity map once it has copied the boot information.
+ */
+#include "mm/layout.h"
+
+#define MB1_HEADER_MAGIC    0x1BADB002
+#define MB1_PAGE_ALIGN      (1 << 0)    /* modules on page boundaries */
+#define MB1_MEMORY_INFO     (1 << 1)    /* mem_lower/mem_upper and the memory map */
+#define MB1_FLAGS           (MB1_PAGE_ALIGN | MB1_MEMORY_INFO)
+
+#define PHYS(symbol)        ((symbol) - KERNEL_WINDOW)
+#define PDE_RW_PRESENT      0x3
+
+    .section .multiboot, "a"
+    .align 4
+    .long MB1_HEADER_MAGIC
+    .long MB1_FLAGS
+    .long -(MB1_HEADER_MAGIC + MB1_FLAGS)
+
+    .section .boot.text, "ax"
+    .globl _start
+_start:
+    cli
+    cld
+    mov     %eax, %esi                  /* boot magic */
+    mov     %ebx, %edi                  /* physical address of the boot information */
+
+    mov     $PHYS(boot_page_table), %edx
+    xor     %ecx, %ecx
+1:  mov     %ecx, %eax
+    shl     $PAGE_SHIFT, %eax
+    or      $PDE_RW_PRESENT, %eax
+    mov     %eax, (%edx, %ecx, 4)
+    inc     %ecx
+    cmp     $PTES_PER_TABLE, %ecx
+    jne     1b
+
+    mov     $PHYS(boot_page_directory), %ebx
+    lea     PDE_RW_PRESENT(%edx), %eax
+    mov     %eax, (%ebx)
+    mov     %eax, (KERNEL_WINDOW >> PDE_SHIFT) * 4(%ebx)
+    lea     PDE_RW_PRESENT(%ebx), %eax
+    mov     %eax, PTE_SELF_MAP_INDEX * 4(%ebx)
+
+    mov     %ebx, %cr3
+    mov     %cr0, %eax
+    or      $0x80010000, %eax           /* CR0.PG | CR0.WP */
+    mov     %eax, %cr0
+    mov     $high_half_start, %eax
+    jmp     *%eax
+
+    .text
+high_half_start:
+    mov     $boot_stack_top, %esp
+    xor     %ebp, %ebp
+    push    %edi
+    push    %esi
+    call    kernel_main
+2:  cli
+    hlt
+    jmp     2b
+
+/* The first page directory and page table; the kernel keeps using both after boot. */
+    .bss
+    .align PAGE_SIZE
+    .globl boot_page_directory, boot_page_table
+boot_page_directory:
+    .skip PAGE_SIZE
+boot_page_table:
+    .skip PAGE_SIZE

@@ -1,0 +1,276 @@
+/*
+ * Multiboot 1 (Multiboot Specification 0.6.96, section 3.3 "Boot information format").
+ * Every field is read through a boot_reader_t and checked before it is trusted: the
+ * loader, or firmware behind it, may hand over anything.
+ */
+#include <stdarg.h>
+
+#include "boot/boot_info.h"
+#include "kernel/format.h"
+#include "kernel/string.h"
+#include "mm/layout.h"
+
+#define MB1_INFO_MEMORY         (1u << 0)
+#define MB1_INFO_COMMAND_LINE   (1u << 2)
+#define MB1_INFO_MODULES        (1u << 3)
+#define MB1_INFO_MEMORY_MAP     (1u << 6)
+#define MB1_INFO_LOADER_NAME    (1u << 9)
+#define MB1_INFO_FRAMEBUFFER    (1u << 12)
+
+#define MB1_FRAMEBUFFER_EGA_TEXT 2
+
+struct mb1_info {
+    uint32_t flags;
+    uint32_t mem_lower;             /* KB from 0 */
+    uint32_t mem_upper;             /* KB from 1 MB */
+    uint32_t boot_device;
+    uint32_t command_line;
+    uint32_t module_count;
+    uint32_t module_table;
+    uint32_t symbols[4];
+    uint32_t memory_map_length;
+    uint32_t memory_map;
+    uint32_t drives_length;
+    uint32_t drives;
+    uint32_t config_table;
+    uint32_t loader_name;
+    uint32_t apm_table;
+    uint32_t vbe[4];
+    uint64_t framebuffer_address;
+    uint32_t framebuffer_pitch;
+    uint32_t framebuffer_width;
+    uint32_t framebuffer_height;
+    uint8_t framebuffer_bpp;
+    uint8_t framebuffer_type;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct mb1_info) == 110, "multiboot 1 information layout");
+
+struct mb1_module {
+    uint32_t start;
+    uint32_t end;
+    uint32_t name;
+    uint32_t reserved;
+};
+
+/* The entry's size field is not counted in its own size (spec 3.3). */
+struct mb1_memory_entry {
+    uint32_t size;
+    uint64_t base;
+    uint64_t length;
+    uint32_t type;
+} __attribute__((packed));
+
+#define MB1_MEMORY_ENTRY_MIN_SIZE 20    /* base, length, type */
+#define MB1_MEMORY_MAP_MAX_BYTES  (BOOT_MEMORY_MAP_MAX * 64)
+
+void boot_info_warn(struct boot_info *info, const char *fmt, ...)
+{
+    va_list args;
+
+    if (info->warning_count < BOOT_WARNINGS_MAX) {
+        va_start(args, fmt);
+        kvsnprintf(info->warnings[info->warning_count], BOOT_WARNING_LENGTH, fmt, args);
+        va_end(args);
+    }
+    info->warning_count++;
+}
+
+static void reserve(struct boot_info *info, paddr_t base, uint32_t length)
+{
+    if (length == 0)
+        return;
+    if (info->reserved_count == BOOT_RESERVED_MAX) {
+        boot_info_warn(info, "too many boot data ranges; one at 0x%08x not protected", base);
+        return;
+    }
+    paddr_t end = base + length < base ? 0xFFFFFFFF : base + length;
+    info->reserved[info->reserved_count++] = (struct boot_range){base, end};
+}
+
+/*
+ * Copies a NUL-terminated string at address into buffer, reading it in small pieces
+ * so that a string at the very end of readable memory is still found. Returns the
+ * number of bytes the string occupies (with its NUL), or 0 when it cannot be read.
+ */
+static uint32_t read_string(struct boot_info *info, boot_reader_t read, void *context,
+                            paddr_t address, char *buffer, size_t size, const char *what)
+{
+    size_t used = 0;
+
+    while (used < size - 1) {
+        char piece[16];
+        size_t want = MIN(sizeof(piece), size - 1 - used);
+        /* Do not read across a page boundary: the next page may not be readable. */
+        size_t to_page_end = PAGE_SIZE - ((address + used) & (PAGE_SIZE - 1));
+        want = MIN(want, to_page_end);
+        if (!read(context, address + used, piece, want)) {
+            boot_info_warn(info, "%s at 0x%08x is unreadable", what, address);
+            buffer[0] = '\0';
+            return 0;
+        }
+        for (size_t i = 0; i < want; i++) {
+            buffer[used] = piece[i];
+            if (piece[i] == '\0')
+                return used + 1;
+            used++;
+        }
+    }
+    buffer[used] = '\0';
+    boot_info_warn(info, "%s longer than %u bytes; truncated", what, (unsigned)(size - 1));
+    /* The reserved range must still cover the whole string: find its end. */
+    for (uint32_t extra = 0; extra < 0x10000; extra++) {
+        char c;
+        if (!read(context, address + used + extra, &c, 1) || c == '\0')
+            return used + extra + 1;
+    }
+    return used + 0x10000;
+}
+
+void boot_info_parse_memory_map(struct boot_info *info, const uint8_t *buffer, size_t length)
+{
+    size_t offset = 0;
+
+    info->memory_map_count = 0;
+    while (offset < length) {
+        struct mb1_memory_entry entry;
+        uint32_t size;
+
+        if (length - offset < sizeof(size)) {
+            boot_info_warn(info, "memory map ends inside an entry at offset %u; ignored",
+                           (unsigned)offset);
+            return;
+        }
+        memcpy(&size, buffer + offset, sizeof(size));
+        if (size < MB1_MEMORY_ENTRY_MIN_SIZE) {
+            boot_info_warn(info, "memory map entry at offset %u has size %u; map cut there",
+                           (unsigned)offset, size);
+            return;
+        }
+        /* Compared this way round, a huge size cannot wrap offset back into the map. */
+        if (size > length - offset - sizeof(size)) {
+            boot_info_warn(info, "memory map entry at offset %u runs past the map; ignored",
+                           (unsigned)offset);
+            return;
+        }
+        if (info->memory_map_count == BOOT_MEMORY_MAP_MAX) {
+            boot_info_warn(info, "memory map has more than %u entries; the rest ignored",
+                           BOOT_MEMORY_MAP_MAX);
+            return;
+        }
+        memcpy(&entry, buffer + offset, sizeof(entry));
+        if (entry.length != 0)
+            info->memory_map[info->memory_map_count++] =
+                (struct boot_memory_entry){entry.base, entry.length, entry.type};
+        offset += sizeof(size) + size;
+    }
+}
+
+/* Builds a memory map from mem_lower/mem_upper when the loader gave no map. */
+static void synthesise_memory_map(struct boot_info *info, uint32_t lower_kb, uint32_t upper_kb)
+{
+    info->memory_map[0] = (struct boot_memory_entry){0, (uint64_t)lower_kb * 1024,
+                                                     BOOT_MEMORY_AVAILABLE};
+    info->memory_map[1] = (struct boot_memory_entry){0x100000, (uint64_t)upper_kb * 1024,
+                                                     BOOT_MEMORY_AVAILABLE};
+    info->memory_map_count = 2;
+    info->memory_source = BOOT_MEMORY_BASIC;
+}
+
+static void parse_memory(struct boot_info *info, boot_reader_t read, void *context,
+                         const struct mb1_info *mb)
+{
+    static uint8_t map[MB1_MEMORY_MAP_MAX_BYTES];
+
+    if (mb->flags & MB1_INFO_MEMORY_MAP) {
+        uint32_t length = mb->memory_map_length;
+        reserve(info, mb->memory_map, length);
+        if (length > sizeof(map)) {
+            boot_info_warn(info, "memory map of %u bytes; only the first %u read", length,
+                           (unsigned)sizeof(map));
+            length = sizeof(map);
+        }
+        if (read(context, mb->memory_map, map, length)) {
+            boot_info_parse_memory_map(info, map, length);
+            if (info->memory_map_count) {
+                info->memory_source = BOOT_MEMORY_MAP;
+                return;
+            }
+            boot_info_warn(info, "memory map holds no entries");
+        } else {
+            boot_info_warn(info, "memory map at 0x%08x is unreadable", mb->memory_map);
+        }
+    }
+    if (mb->flags & MB1_INFO_MEMORY) {
+        boot_info_warn(info, "no usable memory map; using mem_lower=%u KB mem_upper=%u KB",
+                       mb->mem_lower, mb->mem_upper);
+        synthesise_memory_map(info, mb->mem_lower, mb->mem_upper);
+        return;
+    }
+    boot_info_warn(info, "the boot loader gave no memory information");
+    info->memory_source = BOOT_MEMORY_NONE;
+}
+
+static void parse_modules(struct boot_info *info, boot_reader_t read, void *context,
+                          const struct mb1_info *mb)
+{
+    uint32_t count = mb->module_count;
+
+    if (count > BOOT_MODULES_MAX) {
+        boot_info_warn(info, "%u modules; only the first %u are used", count, BOOT_MODULES_MAX);
+        count = BOOT_MODULES_MAX;
+    }
+    reserve(info, mb->module_table, count * sizeof(struct mb1_module));
+    for (uint32_t i = 0; i < count; i++) {
+        struct mb1_module m;
+        if (!read(context, mb->module_table + i * sizeof(m), &m, sizeof(m))) {
+            boot_info_warn(info, "module table at 0x%08x is unreadable", mb->module_table);
+            return;
+        }
+        if (m.end < m.start) {
+            boot_info_warn(info, "module %u ends (0x%08x) before it starts (0x%08x); ignored",
+                           i, m.end, m.start);
+            continue;
+        }
+        struct boot_module *module = &info->modules[info->module_count++];
+        module->start = m.start;
+        module->end = m.end;
+        module->name[0] = '\0';
+        reserve(info, m.start, m.end - m.start);
+        if (m.name)
+            reserve(info, m.name, read_string(info, read, context, m.name, module->name,
+                                              sizeof(module->name), "module name"));
+    }
+}
+
+void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void *context,
+                                paddr_t info_address)
+{
+    struct mb1_info mb;
+
+    memset(info, 0, sizeof(*info));
+    info->vga_text = true;
+    if (!read(context, info_address, &mb, sizeof(mb))) {
+        boot_info_warn(info, "multiboot information at 0x%08x is unreadable", info_address);
+        return;
+    }
+    reserve(info, info_address, sizeof(mb));
+
+    if (mb.flags & MB1_INFO_COMMAND_LINE)
+        reserve(info, mb.command_line,
+                read_string(info, read, context, mb.command_line, info->command_line,
+                            sizeof(info->command_line), "command line"));
+    if (mb.flags & MB1_INFO_LOADER_NAME)
+        reserve(info, mb.loader_name,
+                read_string(info, read, context, mb.loader_name, info->loader_name,
+                            sizeof(info->loader_name), "boot loader name"));
+    parse_memory(info, read, context, &mb);
+    if (mb.flags & MB1_INFO_MODULES)
+        parse_modules(info, read, context, &mb);
+    /*
+     * A loader that sets up a graphics mode says so here; without this field the
+     * machine was left in the text mode the BIOS started it in.
+     */
+    if (mb.flags & MB1_INFO_FRAMEBUFFER)
+        info->vga_text = mb.framebuffer_type == MB1_FRAMEBUFFER_EGA_TEXT;
+}

@@ -1,0 +1,43 @@
+#include "kernel/cmdline.h"
+#include "kernel/string.h"
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool cmdline_next_word(const char **cursor, struct cmdline_word *word)
+{
+    const char *p = *cursor;
+
+    while (is_blank(*p))
+        p++;
+    word->text = p;
+    while (*p && !is_blank(*p))
+        p++;
+    word->length = p - word->text;
+    *cursor = p;
+
+    word->name_length = 0;
+    while (word->name_length < word->length && word->text[word->name_length] != '=')
+        word->name_length++;
+    word->has_value = word->name_length < word->length;
+    word->value = word->text + word->name_length + word->has_value;
+    word->value_length = word->length - word->name_length - word->has_value;
+    return word->length != 0;
+}
+
+bool cmdline_word_is(const struct cmdline_word *word, const char *name)
+{
+    size_t n = strlen(name);
+
+    return word->name_length == n && strncasecmp(word->text, name, n) == 0;
+}
+
+bool cmdline_find(const char *line, const char *name, struct cmdline_word *word)
+{
+    while (cmdline_next_word(&line, word))
+        if (cmdline_word_is(word, name))
+            return true;
+    return false;
+}

@@ -1,0 +1,24 @@
+#pragma once
+/*
+ * The boot command line: words separated by blanks, each either a flag (`test`, `/3GB`)
+ * or a name=value pair. Names are matched without regard to case.
+ */
+#include "kernel/types.h"
+
+struct cmdline_word {
+    const char *text;       /* the whole word, as written */
+    size_t length;
+    size_t name_length;     /* up to '=', or the whole word */
+    bool has_value;
+    const char *value;      /* after '=' */
+    size_t value_length;
+};
+
+/* The next word at *cursor, advancing it; false at the end of the line. */
+bool cmdline_next_word(const char **cursor, struct cmdline_word *word);
+
+/* True when the word's name is name (without regard to case). */
+bool cmdline_word_is(const struct cmdline_word *word, const char *name);
+
+/* Finds the first word named name in line. */
+bool cmdline_find(const char *line, const char *name, struct cmdline_word *word);

@@ -1,0 +1,18 @@
+#pragma once
+/*
+ * The kernel console: every line goes to each attached output (the serial port, the
+ * screen). Text written before a screen is attached is kept and replayed to it, so the
+ * screen shows the whole boot.
+ */
+#include "kernel/types.h"
+
+struct console_output {
+    const char *name;
+    void (*write)(const char *text, size_t length);
+};
+
+/* Adds an output; it first receives whatever was written before it came. */
+void console_attach(const struct console_output *output);
+
+void console_write(const char *text, size_t length);
+void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);

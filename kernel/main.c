@@ -1,0 +1,90 @@
+/*
+ * kernel_main: from the multiboot handoff to a running kernel. The order matters:
+ * the console first (so everything after can speak), then traps (so a fault is
+ * reported, not a triple fault), then the boot information is copied out before
+ * the memory it sits in can be handed out.
+ */
+#include "arch/cpu.h"
+#include "arch/cpu_features.h"
+#include "arch/descriptors.h"
+#include "arch/machine.h"
+#include "arch/serial.h"
+#include "arch/vga_text.h"
+#include "boot/boot_info.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/panic.h"
+#include "mm/mm.h"
+#include "tests/ktest.h"
+
+#define MULTIBOOT1_BOOT_MAGIC 0x2BADB002    /* in EAX at entry (Multiboot 0.6.96, 3.2) */
+
+struct boot_info kernel_boot_info;
+
+static bool read_physical(void *context, paddr_t address, void *buffer, size_t length)
+{
+    (void)context;
+    if (length && address + length - 1 < address)
+        return false;
+    MmCopyFromPhysical(buffer, address, length);
+    return true;
+}
+
+static void print_boot_info(const struct boot_info *boot)
+{
+    static const char *const sources[] = {"none", "memory map", "mem_lower/mem_upper"};
+
+    kprintf("boot: loader \"%s\", command line \"%s\"\n",
+            boot->loader_name[0] ? boot->loader_name : "unknown", boot->command_line);
+    for (unsigned i = 0; i < MIN(boot->warning_count, (unsigned)BOOT_WARNINGS_MAX); i++)
+        kprintf("boot: warning: %s\n", boot->warnings[i]);
+    if (boot->warning_count > BOOT_WARNINGS_MAX)
+        kprintf("boot: %u more warnings\n", boot->warning_count - BOOT_WARNINGS_MAX);
+    kprintf("boot: physical memory from the %s:\n", sources[boot->memory_source]);
+    for (unsigned i = 0; i < boot->memory_map_count; i++) {
+        const struct boot_memory_entry *e = &boot->memory_map[i];
+        kprintf("  0x%09llx-0x%09llx %s\n", (unsigned long long)e->base,
+                (unsigned long long)(e->base + e->length - 1),
+                e->type == BOOT_MEMORY_AVAILABLE ? "available" : "reserved");
+    }
+    for (unsigned i = 0; i < boot->module_count; i++)
+        kprintf("boot: module %u \"%s\" at 0x%08x-0x%08x\n", i, boot->modules[i].name,
+                boot->modules[i].start, boot->modules[i].end - 1);
+}
+
+NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);
+
+NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
+{
+    serial_console_init();
+    kprintf("NT memory-model kernel for i386\n");
+    descriptors_init();
+    cpu_features_init();
+    MmInitializeBootMappings();
+
+    if (boot_magic != MULTIBOOT1_BOOT_MAGIC)
+        panic("not started by a multiboot loader (EAX 0x%08x); no boot information",
+              boot_magic);
+    boot_info_parse_multiboot1(&kernel_boot_info, read_physical, NULL, boot_info_address);
+    print_boot_info(&kernel_boot_info);
+    if (kernel_boot_info.memory_source == BOOT_MEMORY_NONE)
+        panic("the boot loader gave no memory information; cannot continue");
+
+    MmInitializeSplit(kernel_boot_info.command_line);
+    MmInitSystem(&kernel_boot_info);
+    if (kernel_boot_info.vga_text)
+        vga_text_console_init();
+    cpu_features_print();
+    MmPrintBootReport();
+
+    struct cmdline_word option;
+    if (cmdline_find(kernel_boot_info.command_line, "crash", &option))
+        ktest_crash(option.value, option.value_length);
+    if (cmdline_find(kernel_boot_info.command_line, "test", &option)) {
+        unsigned failed = ktest_run(option.value, option.value_length);
+        machine_exit(failed ? MACHINE_EXIT_FAILURE : MACHINE_EXIT_SUCCESS);
+    }
+    kprintf("boot complete: nothing else to run yet; the machine is idle\n");
+    for (;;)
+        cpu_halt();
+}

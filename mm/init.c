@@ -1,0 +1,116 @@
+/*
+ * Bringing up the memory manager: physical memory, the PFN database, the final kernel
+ * mappings and the map of system space, laid out from what the split leaves.
+ */
+#include "arch/cpu.h"
+#include "arch/cpu_features.h"
+#include "kernel/console.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+
+struct mi_system_region MiSystemRegions[MI_MAX_SYSTEM_REGIONS];
+unsigned MiSystemRegionCount;
+
+static struct mi_physical_memory physical_memory;
+
+static void add_region(const char *name, vaddr_t base, vaddr_t end, bool system_ptes)
+{
+    if (base == end)
+        return;
+    KASSERT(MiSystemRegionCount < MI_MAX_SYSTEM_REGIONS);
+    MiSystemRegions[MiSystemRegionCount++] = (struct mi_system_region){name, base, end,
+                                                                       system_ptes};
+}
+
+/*
+ * The fixed places come first; everything else in system space goes to system PTEs, so
+ * the pool is as big as the split allows (MEMORY-MODEL.md section 3).
+ */
+static void MiBuildSystemRegions(void)
+{
+    uint32_t pfn_bytes = (MmHighestPhysicalPage + 1) * sizeof(struct mmpfn);
+    vaddr_t pfn_end = MM_PFN_DATABASE + ALIGN_UP(pfn_bytes, (uint32_t)PDE_SPAN);
+
+    add_region("system PTEs", MmSystemRangeStart, PTE_BASE, true);
+    add_region("PTE self-map", PTE_BASE, HYPER_SPACE, false);
+    add_region("hyperspace", HYPER_SPACE, HYPER_SPACE_END, false);
+    add_region("kernel image", KERNEL_WINDOW, KERNEL_WINDOW_END, false);
+    add_region("PFN database", MM_PFN_DATABASE, pfn_end, false);
+    add_region("system PTEs", pfn_end, MM_SYSTEM_SPACE_TOP, true);
+    add_region("never mapped", MM_SYSTEM_SPACE_TOP, 0, false);
+}
+
+/*
+ * Rewrites the kernel window: the image read-only up to its writable data, global,
+ * supervisor-only; the boot stack's guard page and everything else in the window
+ * unmapped. Then drops the identity map the entry code needed for its jump.
+ */
+static void MiFinalizeKernelMappings(void)
+{
+    for (vaddr_t va = KERNEL_WINDOW; va < KERNEL_WINDOW_END; va += PAGE_SIZE) {
+        mmpte_t *pte = pte_of(va);
+        pfn_t pfn = paddr_to_pfn(MiKernelImagePhysical((void *)va));
+        bool in_image = va >= (vaddr_t)_kernel_start && va < (vaddr_t)_kernel_end;
+
+        if (!in_image || va == (vaddr_t)boot_stack_guard)
+            *pte = pte_zero();
+        else
+            *pte = pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
+    }
+    *pde_of(0) = pte_zero();
+    cpu_flush_tlb_all();
+}
+
+void MmInitSystem(const struct boot_info *boot)
+{
+    MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
+    if (physical_memory.runs_dropped)
+        kprintf("mm: warning: memory map has more than %u separate RAM runs; %u ignored\n",
+                MI_MAX_PHYSICAL_RUNS, physical_memory.runs_dropped);
+    if (physical_memory.total_pages == 0)
+        panic("no usable RAM in the memory map");
+
+    MiInitializePfnDatabase(&physical_memory, boot);
+    MiFinalizeKernelMappings();
+    MiBuildSystemRegions();
+    MiInitializeSystemPtes();
+}
+
+static void print_size(uint64_t bytes)
+{
+    if (bytes < 0x100000)
+        kprintf("%6u KB ", (unsigned)(bytes >> 10));
+    else if (bytes % 0x100000 == 0)
+        kprintf("%6u MB ", (unsigned)(bytes >> 20));
+    else
+        kprintf("%6u.%u MB", (unsigned)(bytes >> 20), (unsigned)((bytes & 0xFFFFF) * 10 >> 20));
+}
+
+void MmPrintBootReport(void)
+{
+    kprintf("split: MmSystemRangeStart=0x%08X MmHighestUserAddress=0x%08X "
+            "MmUserProbeAddress=0x%08X\n",
+            MmSystemRangeStart, MmHighestUserAddress, MmUserProbeAddress);
+    kprintf("split: %u MB user space, %u MB system space\n",
+            MmSystemRangeStart >> 20, (0u - MmSystemRangeStart) >> 20);
+    kprintf("system space:\n");
+    for (unsigned i = 0; i < MiSystemRegionCount; i++) {
+        const struct mi_system_region *r = &MiSystemRegions[i];
+        kprintf("  0x%08X-0x%08X ", r->base, r->end - 1);
+        print_size((uint64_t)(r->end ? r->end : 0x100000000ull) - r->base);
+        kprintf(" %s\n", r->name);
+    }
+    kprintf("memory: %u KB of RAM below 4 GB in %u runs, highest page 0x%05X\n",
+            MmNumberOfPhysicalPages * (PAGE_SIZE / 1024), physical_memory.run_count,
+            MmHighestPhysicalPage);
+    if (physical_memory.bytes_above_4gb)
+        kprintf("memory: %u KB above 4 GB, not usable without PAE, left unused\n",
+                (unsigned)(physical_memory.bytes_above_4gb >> 10));
+    kprintf("memory: %u KB free; in use: kernel image %u KB, boot data %u KB, "
+            "PFN database %u KB, page tables %u KB\n",
+            MmAvailablePages() * (PAGE_SIZE / 1024),
+            MiPagesInUse[MI_USE_KERNEL_IMAGE] * (PAGE_SIZE / 1024),
+            MiPagesInUse[MI_USE_BOOT_DATA] * (PAGE_SIZE / 1024),
+            MiPagesInUse[MI_USE_PFN_DATABASE] * (PAGE_SIZE / 1024),
+            MiPagesInUse[MI_USE_PAGE_TABLE] * (PAGE_SIZE / 1024));
+}

@@ -1,0 +1,79 @@
+/*
+ * The two page-table primitives. Every other piece of the kernel that reads or writes
+ * page tables goes through these, and they reach the tables only through the self-map:
+ * no physical address of a page table is ever dereferenced.
+ */
+#include "arch/cpu.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+
+mmpte_t *MiGetPte(vaddr_t va, bool create)
+{
+    mmpte_t *pde = pde_of(va);
+
+    if (!pte_is_valid(*pde)) {
+        if (!create)
+            return NULL;
+        pfn_t pfn = MiAllocatePageTablePage();
+        if (pfn == PFN_INVALID)
+            return NULL;
+        *pde = pde_make_table(pfn, va < MmSystemRangeStart);
+        /*
+         * The table's window in the self-map may still hold the translation of a table
+         * that was here before, so drop it before clearing the new one through it.
+         */
+        vaddr_t table = ALIGN_DOWN((vaddr_t)pte_of(va), (vaddr_t)PAGE_SIZE);
+        cpu_invlpg(table);
+        memset((void *)table, 0, PAGE_SIZE);
+    }
+    return pte_of(va);
+}
+
+ntstatus_t MiMapRange(vaddr_t va, paddr_t physical, size_t length, mmpte_t pte_template)
+{
+    KASSERT(va % PAGE_SIZE == 0 && physical % PAGE_SIZE == 0 && length % PAGE_SIZE == 0);
+    KASSERT((pte_template.value & PTE_FRAME_MASK) == 0);
+    if (length == 0)
+        return STATUS_SUCCESS;
+    if (va + length - 1 < va || physical + length - 1 < physical)
+        return STATUS_INVALID_PARAMETER;
+
+    /* Decode: every page table exists and every PTE is free, or nothing changes. */
+    for (size_t offset = 0; offset < length; offset += PAGE_SIZE) {
+        mmpte_t *pte = MiGetPte(va + offset, true);
+        if (!pte)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        if (pte_is_valid(*pte))
+            return STATUS_CONFLICTING_ADDRESSES;
+    }
+    /*
+     * Perform. The PTEs were not present, and the TLB never holds a translation for a
+     * not-present entry (SDM vol. 3A, 4.10.2.3), so nothing needs flushing.
+     */
+    for (size_t offset = 0; offset < length; offset += PAGE_SIZE)
+        *pte_of(va + offset) =
+            (mmpte_t){pte_template.value | pfn_to_paddr(paddr_to_pfn(physical + offset))};
+    return STATUS_SUCCESS;
+}
+
+void MiUnmapRange(vaddr_t va, size_t length)
+{
+    KASSERT(va % PAGE_SIZE == 0 && length % PAGE_SIZE == 0);
+    for (size_t offset = 0; offset < length; offset += PAGE_SIZE) {
+        mmpte_t *pte = MiGetPte(va + offset, false);
+        if (pte && pte_is_valid(*pte)) {
+            *pte = pte_zero();
+            cpu_invlpg(va + offset);
+        }
+    }
+}
+
+bool MmGetPhysicalAddress(vaddr_t va, paddr_t *physical)
+{
+    mmpte_t *pte = MiGetPte(va, false);
+
+    if (!pte || !pte_is_valid(*pte))
+        return false;
+    *physical = pfn_to_paddr(pte_pfn(*pte)) | (va & (PAGE_SIZE - 1));
+    return true;
+}

@@ -1,0 +1,268 @@
+/*
+ * The PFN database: one struct mmpfn per physical page from 0 to the highest RAM page
+ * below 4 GB, mapped at MM_PFN_DATABASE. Free pages sit on the zeroed or the free list
+ * (doubly linked through flink/blink, so a page can be taken off either in O(1)).
+ *
+ * Until the database exists, pages come from a boot allocator that walks RAM from the
+ * top down, stepping over the kernel image and the boot loader's data; the pages it
+ * handed out are recorded and marked in use when the database is built.
+ */
+#include "arch/cpu.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+
+pfn_t MmHighestPhysicalPage;
+uint32_t MmNumberOfPhysicalPages;
+struct mi_page_list MmZeroedPageListHead = {PFN_INVALID, 0, MI_ZEROED_PAGE_LIST};
+struct mi_page_list MmFreePageListHead = {PFN_INVALID, 0, MI_FREE_PAGE_LIST};
+uint32_t MiPagesInUse[MI_USE_COUNT];
+
+static bool pfn_database_ready;
+
+/* ---- the boot allocator ---- */
+
+#define BOOT_ALLOCATION_RUNS 16
+
+struct boot_allocation {
+    pfn_t first;            /* the lowest page; runs grow downwards */
+    uint32_t count;
+    enum mi_page_use use;
+};
+
+static struct {
+    const struct mi_physical_memory *memory;
+    const struct boot_info *boot;
+    unsigned run;           /* the run being handed out, counting down */
+    pfn_t next;             /* the next page to try in it, counting down */
+    bool exhausted;
+    unsigned allocation_count;
+    struct boot_allocation allocations[BOOT_ALLOCATION_RUNS];
+} boot_allocator;
+
+static bool page_overlaps(pfn_t pfn, paddr_t base, paddr_t end)
+{
+    paddr_t page = pfn_to_paddr(pfn);
+    return base < end && base < page + PAGE_SIZE && page < end;
+}
+
+static bool page_is_kernel_image(pfn_t pfn)
+{
+    return page_overlaps(pfn, MiKernelImagePhysical(_kernel_start),
+                         MiKernelImagePhysical(_kernel_end));
+}
+
+static bool page_is_boot_data(const struct boot_info *boot, pfn_t pfn)
+{
+    for (unsigned i = 0; i < boot->reserved_count; i++)
+        if (page_overlaps(pfn, boot->reserved[i].base, boot->reserved[i].end))
+            return true;
+    return false;
+}
+
+static void boot_allocator_start(const struct mi_physical_memory *memory,
+                                 const struct boot_info *boot)
+{
+    boot_allocator.memory = memory;
+    boot_allocator.boot = boot;
+    boot_allocator.run = memory->run_count - 1;
+    const struct mi_physical_run *top = &memory->runs[boot_allocator.run];
+    boot_allocator.next = top->base_page + top->page_count - 1;
+}
+
+static void boot_allocator_record(pfn_t pfn, enum mi_page_use use)
+{
+    if (boot_allocator.allocation_count) {
+        struct boot_allocation *last =
+            &boot_allocator.allocations[boot_allocator.allocation_count - 1];
+        if (last->use == use && last->first == pfn + 1) {
+            last->first = pfn;
+            last->count++;
+            return;
+        }
+    }
+    if (boot_allocator.allocation_count == BOOT_ALLOCATION_RUNS)
+        panic("boot page allocator: more than %u separate allocations", BOOT_ALLOCATION_RUNS);
+    boot_allocator.allocations[boot_allocator.allocation_count++] =
+        (struct boot_allocation){pfn, 1, use};
+}
+
+static pfn_t boot_allocate_page(enum mi_page_use use)
+{
+    const struct mi_physical_memory *memory = boot_allocator.memory;
+
+    while (!boot_allocator.exhausted) {
+        const struct mi_physical_run *run = &memory->runs[boot_allocator.run];
+        pfn_t pfn = boot_allocator.next;
+
+        if (pfn < run->base_page || pfn == PFN_INVALID) {
+            if (boot_allocator.run == 0) {
+                boot_allocator.exhausted = true;
+                break;
+            }
+            run = &memory->runs[--boot_allocator.run];
+            boot_allocator.next = run->base_page + run->page_count - 1;
+            continue;
+        }
+        boot_allocator.next--;
+        if (page_is_kernel_image(pfn) || page_is_boot_data(boot_allocator.boot, pfn))
+            continue;
+        boot_allocator_record(pfn, use);
+        return pfn;
+    }
+    return PFN_INVALID;
+}
+
+/* ---- the lists ---- */
+
+static void list_push(struct mi_page_list *list, pfn_t pfn)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    entry->location = list->location;
+    entry->blink = PFN_INVALID;
+    entry->flink = list->head;
+    if (list->head != PFN_INVALID)
+        MiGetPfnEntry(list->head)->blink = pfn;
+    list->head = pfn;
+    list->count++;
+}
+
+static struct mi_page_list *list_of(const struct mmpfn *entry)
+{
+    return entry->location == MI_ZEROED_PAGE_LIST ? &MmZeroedPageListHead : &MmFreePageListHead;
+}
+
+static void list_unlink(pfn_t pfn)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+    struct mi_page_list *list = list_of(entry);
+
+    if (entry->blink != PFN_INVALID)
+        MiGetPfnEntry(entry->blink)->flink = entry->flink;
+    else
+        list->head = entry->flink;
+    if (entry->flink != PFN_INVALID)
+        MiGetPfnEntry(entry->flink)->blink = entry->blink;
+    list->count--;
+}
+
+static void mark_active(pfn_t pfn, enum mi_page_use use)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    entry->location = MI_PAGE_ACTIVE;
+    entry->flink = entry->blink = PFN_INVALID;
+    entry->reference_count = 1;
+    entry->use = use;
+    MiPagesInUse[use]++;
+}
+
+/* Takes a page that is still free out of its list for use; pages in use are left. */
+static void claim_page(pfn_t pfn, enum mi_page_use use)
+{
+    if (pfn > MmHighestPhysicalPage)
+        return;
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+    if (entry->location != MI_FREE_PAGE_LIST && entry->location != MI_ZEROED_PAGE_LIST)
+        return;
+    list_unlink(pfn);
+    mark_active(pfn, use);
+}
+
+static void claim_range(paddr_t base, paddr_t end, enum mi_page_use use)
+{
+    if (base >= end)
+        return;
+    for (pfn_t pfn = paddr_to_pfn(base); pfn <= paddr_to_pfn(end - 1); pfn++)
+        claim_page(pfn, use);
+}
+
+static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
+                       enum mi_page_use use, bool *zeroed)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct mi_page_list *list = first->count ? first : second;
+    pfn_t pfn = list->head;
+
+    if (pfn != PFN_INVALID) {
+        *zeroed = list == &MmZeroedPageListHead;
+        list_unlink(pfn);
+        mark_active(pfn, use);
+    }
+    cpu_restore_interrupts(flags);
+    return pfn;
+}
+
+pfn_t MiRemoveAnyPage(enum mi_page_use use)
+{
+    bool zeroed;
+    return take_page(&MmFreePageListHead, &MmZeroedPageListHead, use, &zeroed);
+}
+
+pfn_t MiRemoveZeroPage(enum mi_page_use use)
+{
+    bool zeroed = false;
+    pfn_t pfn = take_page(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
+
+    if (pfn != PFN_INVALID && !zeroed)
+        MiZeroPhysicalPage(pfn);
+    return pfn;
+}
+
+void MiInsertPageInFreeList(pfn_t pfn)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(pfn <= MmHighestPhysicalPage && entry->location == MI_PAGE_ACTIVE);
+    KASSERT(entry->reference_count == 1);
+    MiPagesInUse[entry->use]--;
+    entry->reference_count = 0;
+    entry->use = MI_USE_NONE;
+    list_push(&MmFreePageListHead, pfn);
+    cpu_restore_interrupts(flags);
+}
+
+pfn_t MiAllocatePageTablePage(void)
+{
+    if (!pfn_database_ready)
+        return boot_allocate_page(MI_USE_PAGE_TABLE);
+    return MiRemoveAnyPage(MI_USE_PAGE_TABLE);
+}
+
+void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
+                             const struct boot_info *boot)
+{
+    const struct mi_physical_run *top = &memory->runs[memory->run_count - 1];
+
+    MmHighestPhysicalPage = top->base_page + top->page_count - 1;
+    MmNumberOfPhysicalPages = memory->total_pages;
+    boot_allocator_start(memory, boot);
+
+    uint32_t bytes = (MmHighestPhysicalPage + 1) * sizeof(struct mmpfn);
+    uint32_t pages = ALIGN_UP(bytes, (uint32_t)PAGE_SIZE) / PAGE_SIZE;
+    for (uint32_t i = 0; i < pages; i++) {
+        pfn_t pfn = boot_allocate_page(MI_USE_PFN_DATABASE);
+        if (pfn == PFN_INVALID ||
+            !NT_SUCCESS(MiMapRange(MM_PFN_DATABASE + i * PAGE_SIZE, pfn_to_paddr(pfn),
+                                   PAGE_SIZE, pte_make_kernel(0, true))))
+            panic("not enough memory for the PFN database: %u KB of RAM, need more than %u KB",
+                  MmNumberOfPhysicalPages * (PAGE_SIZE / 1024), pages * (PAGE_SIZE / 1024));
+    }
+    /* Every entry starts as MI_PAGE_NOT_RAM (0); RAM pages then go on the free list. */
+    memset(MmPfnDatabase, 0, pages * PAGE_SIZE);
+    for (unsigned r = 0; r < memory->run_count; r++)
+        for (uint32_t i = 0; i < memory->runs[r].page_count; i++)
+            list_push(&MmFreePageListHead, memory->runs[r].base_page + i);
+
+    claim_range(MiKernelImagePhysical(_kernel_start), MiKernelImagePhysical(_kernel_end),
+                MI_USE_KERNEL_IMAGE);
+    for (unsigned i = 0; i < boot->reserved_count; i++)
+        claim_range(boot->reserved[i].base, boot->reserved[i].end, MI_USE_BOOT_DATA);
+    for (unsigned i = 0; i < boot_allocator.allocation_count; i++) {
+        const struct boot_allocation *a = &boot_allocator.allocations[i];
+        for (uint32_t j = 0; j < a->count; j++)
+            claim_page(a->first + j, a->use);
+    }
+    pfn_database_ready = true;
+}

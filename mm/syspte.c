@@ -1,0 +1,96 @@
+/*
+ * System PTEs: the pool of system address space that the kernel hands out in page
+ * runs, to map device memory, kernel stacks and any frames it needs to see. Which
+ * addresses belong to it follows the split (MiSystemRegions in init.c): below
+ * 0xC0000000 every page from MmSystemRangeStart up, plus what the fixed regions leave
+ * above. One bit per page of system space, set when the page is taken.
+ */
+#include "arch/cpu.h"
+#include "kernel/bitmap.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+
+/* System space is at most 2 GB: 512 K pages. */
+#define MAX_SYSTEM_PAGES (0x80000000u / PAGE_SIZE)
+
+static uint32_t system_pte_words[MAX_SYSTEM_PAGES / 32];
+static struct bitmap system_ptes = {system_pte_words, 0};
+static uint32_t free_system_ptes;
+static uint32_t search_hint;
+
+static uint32_t index_of(vaddr_t va)
+{
+    return (va - MmSystemRangeStart) / PAGE_SIZE;
+}
+
+void MiInitializeSystemPtes(void)
+{
+    system_ptes.size = (0u - MmSystemRangeStart) / PAGE_SIZE;
+    bitmap_set_range(&system_ptes, 0, system_ptes.size);
+    for (unsigned i = 0; i < MiSystemRegionCount; i++) {
+        const struct mi_system_region *r = &MiSystemRegions[i];
+        if (!r->system_ptes)
+            continue;
+        uint32_t pages = (r->end - r->base) / PAGE_SIZE;
+        bitmap_clear_range(&system_ptes, index_of(r->base), pages);
+        free_system_ptes += pages;
+    }
+}
+
+vaddr_t MiReserveSystemPtes(uint32_t count)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    vaddr_t va = 0;
+    uint32_t index = bitmap_find_clear_run(&system_ptes, count, search_hint);
+
+    if (index != BITMAP_NONE) {
+        bitmap_set_range(&system_ptes, index, count);
+        free_system_ptes -= count;
+        search_hint = index + count;
+        va = MmSystemRangeStart + index * PAGE_SIZE;
+    }
+    cpu_restore_interrupts(flags);
+    return va;
+}
+
+void MiReleaseSystemPtes(vaddr_t va, uint32_t count)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    uint32_t index = index_of(va);
+
+    KASSERT(va >= MmSystemRangeStart && index + count <= system_ptes.size);
+    for (uint32_t i = 0; i < count; i++)
+        KASSERT(bitmap_test(&system_ptes, index + i));
+    bitmap_clear_range(&system_ptes, index, count);
+    free_system_ptes += count;
+    cpu_restore_interrupts(flags);
+}
+
+uint32_t MiFreeSystemPtes(void)
+{
+    return free_system_ptes;
+}
+
+void *MmMapIoSpace(paddr_t address, size_t length)
+{
+    uint32_t offset = address & (PAGE_SIZE - 1);
+    uint32_t pages = ALIGN_UP(offset + length, (size_t)PAGE_SIZE) / PAGE_SIZE;
+    vaddr_t va = MiReserveSystemPtes(pages);
+
+    if (!va)
+        return NULL;
+    if (!NT_SUCCESS(MiMapRange(va, address - offset, pages * PAGE_SIZE, pte_make_device(0)))) {
+        MiReleaseSystemPtes(va, pages);
+        return NULL;
+    }
+    return (void *)(va + offset);
+}
+
+void MmUnmapIoSpace(void *address, size_t length)
+{
+    vaddr_t va = ALIGN_DOWN((vaddr_t)address, (vaddr_t)PAGE_SIZE);
+    uint32_t pages = ALIGN_UP((vaddr_t)address + length - va, (vaddr_t)PAGE_SIZE) / PAGE_SIZE;
+
+    MiUnmapRange(va, pages * PAGE_SIZE);
+    MiReleaseSystemPtes(va, pages);
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Builds a bootable GRUB rescue image that loads the kernel with Multiboot 1.
+#
+# Usage: scripts/mkiso.sh KERNEL_ELF OUT_ISO [--test]
+#
+#   KERNEL_ELF  the linked kernel (copied into the image as /boot/kernel.elf)
+#   OUT_ISO     where to write the image
+#   --test      boot the self-test entry straight away (timeout 0), so an
+#               unattended boot, e.g. under QEMU in `make test`, runs the tests
+#
+# The image is a hybrid: it holds GRUB for both BIOS (i386-pc) and UEFI
+# (x86_64-efi) firmware, and boots either from a CD or when written raw to a
+# USB stick (dd if=OUT_ISO of=/dev/sdX). grub-mkrescue puts in every platform
+# that is installed under /usr/lib/grub, so this script only has to check that
+# both of ours are there.
+#
+# GRUB talks to the first serial port (115200 8N1) as well as to the screen, so
+# the menu can be driven over a serial line or from `qemu -serial stdio`.
+#
+# Prints one line naming the output on success; anything else is an error.
+set -euo pipefail
+
+prog=${0##*/}
+
+die() {
+  echo "$prog: error: $*" >&2
+  exit 1
+}
+
+usage() {
+  echo "usage: $prog KERNEL_ELF OUT_ISO [--test]" >&2
+  exit 2
+}
+
+# --- arguments -------------------------------------------------------------
+
+test_mode=0
+positional=()
+for arg in "$@"; do
+  case $arg in
+    --test) test_mode=1 ;;
+    -h|--help) usage ;;
+    -*) echo "$prog: unknown option: $arg" >&2; usage ;;
+    *) positional+=("$arg") ;;
+  esac
+done
+[ ${#positional[@]} -eq 2 ] || usage
+kernel=${positional[0]}
+out_iso=${positional[1]}
+
+# --- tools -----------------------------------------------------------------
+
+# Each command grub-mkrescue needs, with the Debian package that provides it.
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 ||
+    die "'$1' not found; install the Debian package '$2' (apt-get install $2)"
+}
+need_tool grub-mkrescue grub-common
+need_tool xorriso xorriso   # writes the ISO 9660 image
+need_tool mformat mtools    # builds the FAT image that holds the UEFI loader
+
+# The GRUB platform folders that make the image boot on BIOS and on UEFI.
+grub_lib=/usr/lib/grub
+[ -d "$grub_lib/i386-pc" ] ||
+  die "$grub_lib/i386-pc not found (BIOS boot); install the Debian package 'grub-pc-bin'"
+[ -d "$grub_lib/x86_64-efi" ] ||
+  die "$grub_lib/x86_64-efi not found (UEFI boot); install the Debian package 'grub-efi-amd64-bin'"
+
+# --- the kernel ------------------------------------------------------------
+
+[ -e "$kernel" ] || die "kernel not found: $kernel (build it first, e.g. with 'make')"
+[ -f "$kernel" ] || die "kernel is not a regular file: $kernel"
+
+# GRUB refuses to boot a file without a valid Multiboot 1 header; catch that
+# here rather than at the boot menu. grub-file comes with grub-common.
+if command -v grub-file >/dev/null 2>&1; then
+  grub-file --is-x86-multiboot "$kernel" ||
+    die "$kernel has no valid Multiboot 1 header (checked with grub-file)"
+fi
+
+# --- staging tree ----------------------------------------------------------
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mkiso.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+stage=$work/iso
+mkdir -p "$stage/boot/grub"
+cp "$kernel" "$stage/boot/kernel.elf"
+
+# Without --test a person is at the menu: give them time and start the plain
+# kernel. With --test nobody is: go at once to entry 3, the default-split
+# self-tests (entries count from 0).
+if [ "$test_mode" -eq 1 ]; then
+  timeout=0
+  default=3
+else
+  timeout=10
+  default=0
+fi
+
+cat >"$stage/boot/grub/grub.cfg" <<EOF
+# GRUB configuration written by scripts/mkiso.sh.
+# Kernel options follow the Windows NT boot.ini switches: /3GB moves the
+# user/system boundary to 3 GB; increaseuserva=N (MB, from 2048 to 3072) sets it
+# to N MB; "test" runs the built-in self-tests and reports them in KTAP format.
+
+serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
+terminal_input serial console
+terminal_output serial console
+
+set timeout=$timeout
+set default=$default
+
+menuentry "NT memory-model kernel (2 GB / 2 GB)" {
+    multiboot /boot/kernel.elf
+    boot
+}
+
+menuentry "NT memory-model kernel /3GB (3 GB user / 1 GB system)" {
+    multiboot /boot/kernel.elf /3GB
+    boot
+}
+
+menuentry "NT memory-model kernel increaseuserva=2560 (2.5 GB user / 1.5 GB system)" {
+    multiboot /boot/kernel.elf increaseuserva=2560
+    boot
+}
+
+menuentry "Self-tests (default split)" {
+    multiboot /boot/kernel.elf test
+    boot
+}
+
+menuentry "Self-tests (/3GB)" {
+    multiboot /boot/kernel.elf test /3GB
+    boot
+}
+EOF
+
+# --- the image -------------------------------------------------------------
+
+mkdir -p "$(dirname "$out_iso")"
+log=$work/grub-mkrescue.log
+if ! grub-mkrescue -o "$out_iso" "$stage" >"$log" 2>&1; then
+  cat "$log" >&2
+  die "grub-mkrescue failed (its output is above)"
+fi
+[ -s "$out_iso" ] || { cat "$log" >&2; die "grub-mkrescue wrote no image to $out_iso"; }
+
+if [ "$test_mode" -eq 1 ]; then
+  echo "$prog: wrote $out_iso (self-test entry boots by default)"
+else
+  echo "$prog: wrote $out_iso"
+fi

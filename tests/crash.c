@@ -1,0 +1,43 @@
+/*
+ * Deliberate crashes, chosen with crash=WHAT on the command line, so that the host
+ * tests can check what the kernel reports when something goes badly wrong: the report
+ * must name the exception and the address, and the machine must stop with the failure
+ * code, never triple-fault.
+ */
+#include "kernel/console.h"
+#include "kernel/panic.h"
+#include "kernel/string.h"
+#include "tests/ktest.h"
+
+/*
+ * Recurses until the boot stack runs into its guard page. The depth test can never end
+ * it in practice; it only tells the compiler this is not an endless loop by mistake.
+ */
+static unsigned recurse(unsigned depth)
+{
+    volatile char frame[256];
+
+    frame[0] = (char)depth;
+    if (depth == UINT32_MAX)
+        return frame[0];
+    return recurse(depth + 1) + frame[0];
+}
+
+NORETURN void ktest_crash(const char *what, size_t length)
+{
+    kprintf("crash: causing \"%.*s\" on purpose\n", (int)length, what);
+    if (length == 10 && strncasecmp(what, "page-fault", 10) == 0) {
+        volatile uintptr_t near_null = 0x10;  /* volatile: the compiler must not see it */
+        *(volatile uint32_t *)near_null = 1;  /* a null-pointer write: nothing is there */
+    } else if (length == 14 && strncasecmp(what, "stack-overflow", 14) == 0) {
+        recurse(0);
+    } else if (length == 12 && strncasecmp(what, "divide-error", 12) == 0) {
+        unsigned dividend = 1, divisor = 0;
+        /* In assembly: the compiler turns 1 / x into a comparison, which never traps. */
+        __asm__ volatile("xorl %%edx, %%edx; divl %1" : "+a"(dividend) : "r"(divisor) : "edx");
+    } else if (length == 5 && strncasecmp(what, "panic", 5) == 0) {
+        panic("deliberate panic from the command line");
+    }
+    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error or panic",
+          (int)length, what);
+}

@@ -1,0 +1,116 @@
+#include <stdarg.h>
+
+#include "kernel/console.h"
+#include "kernel/format.h"
+#include "kernel/string.h"
+#include "tests/ktest.h"
+#include "tests/suites.h"
+
+static const struct ktest_suite *const all_suites[] = {
+    &split_suite,
+    &memmap_suite,
+    &multiboot_suite,
+    &pfn_suite,
+    &paging_suite,
+    &syspte_suite,
+    &fault_suite,
+};
+
+static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)
+{
+    size_t name_length = strlen(suite->name);
+    size_t i = 0;
+
+    if (length == 0)
+        return true;
+    while (i < length) {
+        size_t start = i;
+        while (i < length && filter[i] != ',')
+            i++;
+        if (i - start == name_length && strncasecmp(filter + start, suite->name, name_length) == 0)
+            return true;
+        i++;
+    }
+    return false;
+}
+
+void ktest_diag(struct ktest *t, const char *fmt, ...)
+{
+    char line[200];
+    va_list args;
+
+    (void)t;
+    va_start(args, fmt);
+    kvsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+    kprintf("    # %s\n", line);
+}
+
+bool ktest_check(struct ktest *t, bool ok, const char *file, int line, const char *what)
+{
+    if (!ok) {
+        t->failed = true;
+        ktest_diag(t, "%s:%d: expected %s", file, line, what);
+    }
+    return ok;
+}
+
+bool ktest_check_eq(struct ktest *t, const char *file, int line, const char *expected_text,
+                    uint64_t expected, const char *actual_text, uint64_t actual)
+{
+    if (expected != actual) {
+        t->failed = true;
+        ktest_diag(t, "%s:%d: expected %s == %s", file, line, actual_text, expected_text);
+        ktest_diag(t, "    %s is 0x%llx (%llu)", expected_text, (unsigned long long)expected,
+                   (unsigned long long)expected);
+        ktest_diag(t, "    %s is 0x%llx (%llu)", actual_text, (unsigned long long)actual,
+                   (unsigned long long)actual);
+    }
+    return expected == actual;
+}
+
+bool ktest_check_str(struct ktest *t, const char *file, int line, const char *expected_text,
+                     const char *expected, const char *actual_text, const char *actual)
+{
+    bool ok = strcmp(expected, actual) == 0;
+
+    if (!ok) {
+        t->failed = true;
+        ktest_diag(t, "%s:%d: expected %s == %s", file, line, actual_text, expected_text);
+        ktest_diag(t, "    \"%s\" != \"%s\"", actual, expected);
+    }
+    return ok;
+}
+
+static unsigned run_suite(const struct ktest_suite *suite, unsigned number)
+{
+    unsigned failed = 0;
+
+    kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite->name, suite->count);
+    for (unsigned i = 0; i < suite->count; i++) {
+        struct ktest t = {.name = suite->cases[i].name};
+        suite->cases[i].run(&t);
+        if (t.failed)
+            failed++;
+        if (t.skip_reason && !t.failed)
+            kprintf("    ok %u %s # SKIP %s\n", i + 1, t.name, t.skip_reason);
+        else
+            kprintf("    %s %u %s\n", t.failed ? "not ok" : "ok", i + 1, t.name);
+    }
+    kprintf("%s %u %s\n", failed ? "not ok" : "ok", number, suite->name);
+    return failed;
+}
+
+unsigned ktest_run(const char *filter, size_t filter_length)
+{
+    unsigned selected = 0, number = 0, failed = 0;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(all_suites); i++)
+        selected += suite_selected(all_suites[i], filter, filter_length);
+    kprintf("KTAP version 1\n1..%u\n", selected);
+    for (unsigned i = 0; i < ARRAY_SIZE(all_suites); i++)
+        if (suite_selected(all_suites[i], filter, filter_length))
+            failed += run_suite(all_suites[i], ++number);
+    kprintf("# %u failed case%s\n", failed, failed == 1 ? "" : "s");
+    return failed;
+}

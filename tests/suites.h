@@ -1,0 +1,11 @@
+#pragma once
+/* The test suites, one per subsystem; tests/ktest.c runs them in this order. */
+#include "tests/ktest.h"
+
+extern const struct ktest_suite split_suite;        /* tests/test_split.c */
+extern const struct ktest_suite memmap_suite;       /* tests/test_memmap.c */
+extern const struct ktest_suite multiboot_suite;    /* tests/test_multiboot.c */
+extern const struct ktest_suite pfn_suite;          /* tests/test_pfn.c */
+extern const struct ktest_suite paging_suite;       /* tests/test_paging.c */
+extern const struct ktest_suite syspte_suite;       /* tests/test_syspte.c */
+extern const struct ktest_suite fault_suite;        /* tests/test_fault.c */

@@ -1,0 +1,216 @@
+/*
+ * The PFN database and the page lists: the counts add up, the lists are well formed,
+ * pages come and go in O(1), nothing the boot still uses is ever free, and every free
+ * page can be handed out exactly once.
+ */
+#include "mm/mi.h"
+#include "tests/ktest.h"
+
+static uint32_t walk_list(struct ktest *t, const struct mi_page_list *list)
+{
+    uint32_t count = 0;
+    pfn_t previous = PFN_INVALID;
+
+    for (pfn_t pfn = list->head; pfn != PFN_INVALID && count <= MmNumberOfPhysicalPages;
+         pfn = MiGetPfnEntry(pfn)->flink) {
+        const struct mmpfn *entry = MiGetPfnEntry(pfn);
+        if (!KT_EXPECT(t, pfn <= MmHighestPhysicalPage) ||
+            !KT_EXPECT_EQ(t, list->location, entry->location) ||
+            !KT_EXPECT_EQ(t, previous, entry->blink))
+            break;
+        previous = pfn;
+        count++;
+    }
+    return count;
+}
+
+static void lists_are_well_formed(struct ktest *t)
+{
+    KT_EXPECT_EQ(t, MmFreePageListHead.count, walk_list(t, &MmFreePageListHead));
+    KT_EXPECT_EQ(t, MmZeroedPageListHead.count, walk_list(t, &MmZeroedPageListHead));
+}
+
+/* Every RAM page is on exactly one list or in use, and holes are not RAM. */
+static void counts_add_up(struct ktest *t)
+{
+    uint32_t by_location[MI_PAGE_ACTIVE + 1] = {0};
+    uint32_t by_use[MI_USE_COUNT] = {0};
+
+    for (pfn_t pfn = 0; pfn <= MmHighestPhysicalPage; pfn++) {
+        const struct mmpfn *entry = MiGetPfnEntry(pfn);
+        if (!KT_EXPECT(t, entry->location <= MI_PAGE_ACTIVE))
+            return;
+        by_location[entry->location]++;
+        if (entry->location == MI_PAGE_ACTIVE)
+            by_use[entry->use]++;
+    }
+    KT_EXPECT_EQ(t, MmNumberOfPhysicalPages,
+                 MmHighestPhysicalPage + 1 - by_location[MI_PAGE_NOT_RAM]);
+    KT_EXPECT_EQ(t, MmFreePageListHead.count, by_location[MI_FREE_PAGE_LIST]);
+    KT_EXPECT_EQ(t, MmZeroedPageListHead.count, by_location[MI_ZEROED_PAGE_LIST]);
+    for (unsigned use = 0; use < MI_USE_COUNT; use++)
+        KT_EXPECT_EQ(t, MiPagesInUse[use], by_use[use]);
+    KT_EXPECT(t, MiPagesInUse[MI_USE_KERNEL_IMAGE] > 0);
+    KT_EXPECT(t, MiPagesInUse[MI_USE_PFN_DATABASE] > 0);
+    KT_EXPECT(t, MiPagesInUse[MI_USE_PAGE_TABLE] > 0);
+}
+
+static void kernel_image_pages_in_use(struct ktest *t)
+{
+    pfn_t first = paddr_to_pfn(MiKernelImagePhysical(_kernel_start));
+    pfn_t last = paddr_to_pfn(MiKernelImagePhysical(_kernel_end) - 1);
+
+    for (pfn_t pfn = first; pfn <= last; pfn++) {
+        const struct mmpfn *entry = MiGetPfnEntry(pfn);
+        if (!KT_EXPECT_EQ(t, MI_PAGE_ACTIVE, entry->location) ||
+            !KT_EXPECT_EQ(t, MI_USE_KERNEL_IMAGE, entry->use))
+            return;
+    }
+    KT_EXPECT_EQ(t, last - first + 1, MiPagesInUse[MI_USE_KERNEL_IMAGE]);
+}
+
+/*
+ * The boot loader's data (its information structure, the memory map, the command line,
+ * every module and module name) stays in use: none of it is ever free.
+ */
+static void boot_data_pages_in_use(struct ktest *t)
+{
+    const struct boot_info *boot = &kernel_boot_info;
+    unsigned pages = 0;
+
+    KT_EXPECT(t, boot->reserved_count > 0);
+    for (unsigned i = 0; i < boot->reserved_count; i++) {
+        const struct boot_range *r = &boot->reserved[i];
+        for (pfn_t pfn = paddr_to_pfn(r->base); pfn <= paddr_to_pfn(r->end - 1); pfn++) {
+            const struct mmpfn *entry = MiGetPfnEntry(pfn);
+            if (pfn > MmHighestPhysicalPage || entry->location == MI_PAGE_NOT_RAM)
+                continue;   /* not RAM: nothing to protect */
+            pages++;
+            if (!KT_EXPECT_EQ(t, MI_PAGE_ACTIVE, entry->location)) {
+                ktest_diag(t, "boot data 0x%08x-0x%08x, page 0x%05x", r->base, r->end, pfn);
+                return;
+            }
+        }
+    }
+    for (unsigned i = 0; i < boot->module_count; i++) {
+        const struct boot_module *m = &boot->modules[i];
+        for (paddr_t a = m->start; a < m->end; a += PAGE_SIZE)
+            KT_EXPECT_EQ(t, MI_PAGE_ACTIVE, MiGetPfnEntry(paddr_to_pfn(a))->location);
+    }
+    ktest_diag(t, "%u boot data pages, %u modules", pages, boot->module_count);
+}
+
+/* The PFN database maps its own pages: each is in use as the database. */
+static void pfn_database_pages_in_use(struct ktest *t)
+{
+    uint32_t bytes = (MmHighestPhysicalPage + 1) * sizeof(struct mmpfn);
+
+    for (vaddr_t va = MM_PFN_DATABASE; va < MM_PFN_DATABASE + bytes; va += PAGE_SIZE) {
+        paddr_t physical;
+        if (!KT_EXPECT(t, MmGetPhysicalAddress(va, &physical)))
+            return;
+        const struct mmpfn *entry = MiGetPfnEntry(paddr_to_pfn(physical));
+        if (!KT_EXPECT_EQ(t, MI_USE_PFN_DATABASE, entry->use))
+            return;
+    }
+}
+
+static void remove_and_insert_restore_counts(struct ktest *t)
+{
+    uint32_t available = MmAvailablePages();
+    pfn_t pfn = MiRemoveAnyPage(MI_USE_SYSTEM);
+
+    KT_ASSERT(t, pfn != PFN_INVALID);
+    KT_EXPECT_EQ(t, available - 1, MmAvailablePages());
+    KT_EXPECT_EQ(t, MI_PAGE_ACTIVE, MiGetPfnEntry(pfn)->location);
+    KT_EXPECT_EQ(t, MI_USE_SYSTEM, MiGetPfnEntry(pfn)->use);
+    KT_EXPECT_EQ(t, 1, MiGetPfnEntry(pfn)->reference_count);
+    MiInsertPageInFreeList(pfn);
+    KT_EXPECT_EQ(t, available, MmAvailablePages());
+    KT_EXPECT_EQ(t, MI_FREE_PAGE_LIST, MiGetPfnEntry(pfn)->location);
+}
+
+static bool page_is_filled(pfn_t pfn, uint8_t value)
+{
+    const uint8_t *va = MiMapPageInHyperSpace(pfn);
+    bool filled = true;
+
+    for (unsigned i = 0; i < PAGE_SIZE && filled; i++)
+        filled = va[i] == value;
+    MiUnmapPageInHyperSpace((void *)va);
+    return filled;
+}
+
+/* A page with stale data comes back zeroed when a zeroed page is asked for. */
+static void zero_page_is_zeroed(struct ktest *t)
+{
+    pfn_t dirty = MiRemoveAnyPage(MI_USE_SYSTEM);
+
+    KT_ASSERT(t, dirty != PFN_INVALID);
+    uint8_t *va = MiMapPageInHyperSpace(dirty);
+    memset(va, 0xA5, PAGE_SIZE);
+    MiUnmapPageInHyperSpace(va);
+    KT_EXPECT(t, page_is_filled(dirty, 0xA5));
+    MiInsertPageInFreeList(dirty);
+
+    pfn_t zeroed = MiRemoveZeroPage(MI_USE_SYSTEM);
+    KT_ASSERT(t, zeroed != PFN_INVALID);
+    KT_EXPECT_EQ(t, dirty, zeroed);     /* the free list hands back its last page first */
+    KT_EXPECT(t, page_is_filled(zeroed, 0));
+    MiInsertPageInFreeList(zeroed);
+}
+
+/*
+ * Takes every available page, chaining them through their own first word, checks that
+ * none is a page the boot still uses and that no page came twice (each is stamped with
+ * its own number), then gives them all back.
+ */
+static void every_free_page_once(struct ktest *t)
+{
+    uint32_t available = MmAvailablePages();
+    uint32_t in_use[MI_USE_COUNT];
+    pfn_t chain = PFN_INVALID;
+    uint32_t taken = 0, bad = 0;
+
+    memcpy(in_use, MiPagesInUse, sizeof(in_use));
+    for (;;) {
+        pfn_t pfn = MiRemoveAnyPage(MI_USE_SYSTEM);
+        if (pfn == PFN_INVALID)
+            break;
+        uint32_t *va = MiMapPageInHyperSpace(pfn);
+        va[0] = chain;
+        va[1] = pfn;
+        MiUnmapPageInHyperSpace(va);
+        chain = pfn;
+        taken++;
+    }
+    KT_EXPECT_EQ(t, available, taken);
+    KT_EXPECT_EQ(t, 0, MmAvailablePages());
+    KT_EXPECT_EQ(t, PFN_INVALID, MiRemoveZeroPage(MI_USE_SYSTEM));
+
+    while (chain != PFN_INVALID) {
+        uint32_t *va = MiMapPageInHyperSpace(chain);
+        pfn_t next = va[0];
+        bad += va[1] != chain;
+        MiUnmapPageInHyperSpace(va);
+        MiInsertPageInFreeList(chain);
+        chain = next;
+    }
+    KT_EXPECT_EQ(t, 0, bad);
+    KT_EXPECT_EQ(t, available, MmAvailablePages());
+    for (unsigned use = 0; use < MI_USE_COUNT; use++)
+        KT_EXPECT_EQ(t, in_use[use], MiPagesInUse[use]);
+}
+
+static const struct ktest_case cases[] = {
+    KTEST_CASE(lists_are_well_formed),
+    KTEST_CASE(counts_add_up),
+    KTEST_CASE(kernel_image_pages_in_use),
+    KTEST_CASE(boot_data_pages_in_use),
+    KTEST_CASE(pfn_database_pages_in_use),
+    KTEST_CASE(remove_and_insert_restore_counts),
+    KTEST_CASE(zero_page_is_zeroed),
+    KTEST_CASE(every_free_page_once),
+};
+
+KTEST_SUITE(pfn_suite, "pfn", cases);
