@@ -59,12 +59,13 @@ import time
 
 KERNEL, ISO = "kernel", "iso"
 
-Boot = collections.namedtuple("Boot", "name boot cmdline mem system highest crash extra",
-                              defaults=(None, ()))
-#   crash    None for a test boot. For a boot that crashes on purpose (crash=WHAT on
-#            the command line): the regular expressions its fault report must match.
-#            Such a boot passes when the guest stops with the failure code (35), the
-#            report matches, and nothing triple-faults or hangs.
+Boot = collections.namedtuple("Boot", "name boot cmdline mem system highest log crash extra",
+                              defaults=((), False, ()))
+#   log      regular expressions that some line of the log must match (a warning the
+#            boot must print, a line of a fault report).
+#   crash    True for a boot that crashes on purpose (crash=WHAT on the command line):
+#            it passes when the guest stops with the failure code (35) and the log
+#            matches, with no triple fault or hang; it runs no tests.
 #   extra    more QEMU arguments; "{kernel}" stands for the kernel file.
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
@@ -73,28 +74,35 @@ MODULE = ("-initrd", "{kernel} test-module")
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
+         log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
+              r'^boot: module 0 "\S+ test-module"'],
          extra=MODULE),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
     Boot("increaseuserva-2560", KERNEL, "test increaseuserva=2560",   128,  0xA0000000, 0x9FFEFFFF),
     # Out of range: clamped to 3072 MB.
-    Boot("increaseuserva-9999", KERNEL, "test increaseuserva=9999",   128,  0xC0000000, 0xBFFEFFFF),
+    Boot("increaseuserva-9999", KERNEL, "test increaseuserva=9999",   128,  0xC0000000, 0xBFFEFFFF,
+         log=[r"warning: increaseuserva=9999 is outside 2048-3072 MB; using 3072 MB"]),
     # /USERVA only counts together with /3GB.
-    Boot("userva-without-3gb",  KERNEL, "test /USERVA=2500",          128,  0x80000000, 0x7FFEFFFF),
+    Boot("userva-without-3gb",  KERNEL, "test /USERVA=2500",          128,  0x80000000, 0x7FFEFFFF,
+         log=[r"warning: /USERVA=2500 ignored without /3GB; using 2048 MB"]),
     # Switches are case-insensitive; the system range starts on a 4 MB boundary.
     Boot("3gb-userva-2562",     KERNEL, "test /3gb /userva=2562",     128,  0xA0400000, 0xA01EFFFF),
     Boot("mem-16",              KERNEL, "test",                       16,   0x80000000, 0x7FFEFFFF),
     Boot("mem-3584",            KERNEL, "test /3GB",                  3584, 0xC0000000, 0xBFFEFFFF),
+    # RAM above 4 GB (past the PCI hole) is counted and left unused.
+    Boot("mem-4096",            KERNEL, "test increaseuserva=2560",   4096, 0xA0000000, 0x9FFEFFFF,
+         log=[r"^memory: 1048576 KB above 4 GB, not usable without PAE, left unused"]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF),
     # Deliberate crashes: the report names the exception, and the machine stops cleanly.
     Boot("crash-page-fault",    KERNEL, "crash=page-fault",           32,   0x80000000, 0x7FFEFFFF,
-         crash=[r"\*\*\* STOP: unexpected exception 14 \(#PF page fault\) in kernel mode",
+         crash=True, log=[r"\*\*\* STOP: unexpected exception 14 \(#PF page fault\) in kernel mode",
                 r"error code 0x00000002: page not present, write, kernel mode",
                 r"CR2 0x00000010 ", r"EIP 0x[0-9a-f]{8}  CS 0x0008  EFLAGS",
                 r"EAX 0x[0-9a-f]{8}  EBX"]),
     Boot("crash-stack-overflow", KERNEL, "crash=stack-overflow",      32,   0x80000000, 0x7FFEFFFF,
-         crash=[r"\*\*\* STOP: double fault \(#DF\)", r"EIP 0x[0-9a-f]{8}  CS 0x0008"]),
+         crash=True, log=[r"\*\*\* STOP: double fault \(#DF\)", r"EIP 0x[0-9a-f]{8}  CS 0x0008"]),
     Boot("crash-divide-error",  KERNEL, "crash=divide-error",         32,   0x80000000, 0x7FFEFFFF,
-         crash=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
+         crash=True, log=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
 ]
 
 QEMU = "qemu-system-i386"
@@ -442,12 +450,17 @@ def judge_crash(boot, status, timed_out, lines):
         why = describe_exit(status, timed_out) or "exit 33 (the crash did not happen)"
         v.summary.append(why)
         v.details.append("expected the guest to stop with the failure code (exit 35): " + why)
-    for pattern in boot.crash:
-        if not any(re.search(pattern, l) for l in lines):
-            v.summary.append("report lacks /%s/" % pattern)
-            v.details.append("no log line matches /%s/" % pattern)
+    check_log(v, boot, lines)
     v.passed = not v.summary
     return v
+
+
+def check_log(v, boot, lines):
+    """Adds a failure for each of the boot's required log patterns that no line matches."""
+    for pattern in boot.log:
+        if not any(re.search(pattern, l) for l in lines):
+            v.summary.append("log lacks /%s/" % pattern)
+            v.details.append("no log line matches /%s/" % pattern)
 
 
 def judge(boot, status, timed_out, log_text):
@@ -473,6 +486,8 @@ def judge(boot, status, timed_out, log_text):
     if split_problems:
         v.summary.append("wrong split" if "expected" in split_problems[0] else "no split line")
         v.details.extend(split_problems)
+
+    check_log(v, boot, lines)
 
     rep = v.ktap = parse_ktap(lines)
     if rep.not_ok:
@@ -796,7 +811,7 @@ def _selftest():
     expect(not v.passed and "no test cases ran" in v.ktap.problems, "empty run", v)
 
     # 15. A deliberate crash passes only with the failure exit code and a full report.
-    crash = boot._replace(crash=[r"STOP: unexpected exception 14", r"CR2 0x00000010 "])
+    crash = boot._replace(crash=True, log=[r"STOP: unexpected exception 14", r"CR2 0x00000010 "])
     report = split + "*** STOP: unexpected exception 14 (#PF page fault)\n    CR2 0x00000010 (x)\n"
     expect(verdict(report, EXIT_FAIL, b=crash).passed, "crash report passes")
     v = verdict(report, 0, b=crash)
