@@ -46,6 +46,8 @@ import time
 #
 #   name     unique; also the log file name (build/test-logs/NAME.log)
 #   boot     KERNEL: qemu -kernel KERNEL -append CMDLINE  (QEMU's Multiboot loader)
+#            UEFI:   the same ISO on 64-bit UEFI firmware (OVMF), through GRUB's
+#                    x86_64 EFI image, into the same 32-bit kernel
 #            ISO:    qemu -cdrom ISO -boot d  (GRUB from scripts/mkiso.sh --test;
 #                    its default entry passes "test"; cmdline is not used)
 #   cmdline  the kernel command line
@@ -57,7 +59,8 @@ import time
 #            but user space still ends 64 KB below 2562 MB.
 # ---------------------------------------------------------------------------
 
-KERNEL, ISO = "kernel", "iso"
+KERNEL, ISO, UEFI = "kernel", "iso", "uefi"
+OVMF = "/usr/share/ovmf/OVMF.fd"      # from Debian's ovmf package
 
 Boot = collections.namedtuple("Boot", "name boot cmdline mem system highest log crash extra",
                               defaults=((), False, ()))
@@ -93,6 +96,8 @@ MATRIX = [
     Boot("mem-4096",            KERNEL, "test increaseuserva=2560",   4096, 0xA0000000, 0x9FFEFFFF,
          log=[r"^memory: 1048576 KB above 4 GB, not usable without PAE, left unused"]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF),
+    Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
+         log=[r'^boot: loader "GRUB']),
     # Deliberate crashes: the report names the exception, and the machine stops cleanly.
     Boot("crash-page-fault",    KERNEL, "crash=page-fault",           32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 14 \(#PF page fault\) in kernel mode",
@@ -513,7 +518,9 @@ _stopping = threading.Event()   # set on Ctrl-C: start no more boots
 
 def qemu_command(boot, args, log_path):
     cmd = [args.qemu]
-    if boot.boot == ISO:
+    if boot.boot == UEFI:
+        cmd = [args.qemu.replace("i386", "x86_64"), "-bios", OVMF, "-cdrom", args.iso]
+    elif boot.boot == ISO:
         cmd += ["-cdrom", args.iso, "-boot", "d"]
     else:
         cmd += ["-kernel", args.kernel, "-append", boot.cmdline]
@@ -880,7 +887,10 @@ def main():
     if any(b.boot == KERNEL for b in boots) and not os.path.isfile(args.kernel):
         print("run-tests: kernel not found: %s (build it first)" % args.kernel, file=sys.stderr)
         return 2
-    if any(b.boot == ISO for b in boots) and not os.path.isfile(args.iso):
+    if any(b.boot == UEFI for b in boots) and not os.path.isfile(OVMF):
+        print("run-tests: %s not found (apt-get install ovmf)" % OVMF, file=sys.stderr)
+        return 2
+    if any(b.boot in (ISO, UEFI) for b in boots) and not os.path.isfile(args.iso):
         print("run-tests: ISO not found: %s (make it with: scripts/mkiso.sh %s %s --test)"
               % (args.iso, args.kernel, args.iso), file=sys.stderr)
         return 2
