@@ -34,6 +34,16 @@ static bool suite_selected(const struct ktest_suite *suite, const char *filter, 
     return false;
 }
 
+bool ktest_text_contains(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (; *text; text++)
+        if (strncasecmp(text, word, n) == 0)
+            return true;
+    return false;
+}
+
 void ktest_diag(struct ktest *t, const char *fmt, ...)
 {
     char line[200];

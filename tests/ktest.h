@@ -36,6 +36,9 @@ unsigned ktest_run(const char *filter, size_t filter_length);
 /* Crashes on purpose (crash=page-fault, stack-overflow, ...) to show the fault report. */
 NORETURN void ktest_crash(const char *what, size_t length);
 
+/* True when word occurs in text, ignoring case. */
+bool ktest_text_contains(const char *text, const char *word);
+
 /* Prints a KTAP diagnostic line belonging to the running case. */
 void ktest_diag(struct ktest *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
 

@@ -46,6 +46,18 @@ static void expect_runs(struct ktest *t, const struct mi_physical_memory *memory
     }
 }
 
+/* Builds the runs of map and checks them all; RAM above 4 GB must be above_4gb bytes. */
+static void check_map(struct ktest *t, const struct boot_memory_entry *map, unsigned map_count,
+                      const struct mi_physical_run *expected, unsigned count, uint64_t above_4gb)
+{
+    struct mi_physical_memory memory;
+
+    MiBuildPhysicalMemory(map, map_count, &memory);
+    expect_runs(t, &memory, expected, count);
+    KT_EXPECT_EQ(t, above_4gb, memory.bytes_above_4gb);
+    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+}
+
 static const struct boot_memory_entry typical_pc_map[] = {
     {0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE},
     {0x0009FC00, 0x00000400, RESERVED},
@@ -61,12 +73,7 @@ static const struct mi_physical_run typical_pc_runs[] = {
 
 static void sorted_map(struct ktest *t)
 {
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(typical_pc_map, ARRAY_SIZE(typical_pc_map), &memory);
-    expect_runs(t, &memory, typical_pc_runs, ARRAY_SIZE(typical_pc_runs));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, typical_pc_map, ARRAY_SIZE(typical_pc_map), typical_pc_runs, ARRAY_SIZE(typical_pc_runs), 0);
 }
 
 static void unsorted_map(struct ktest *t)
@@ -78,12 +85,7 @@ static void unsorted_map(struct ktest *t)
         {0x000F0000, 0x00010000, RESERVED},
         {0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, typical_pc_runs, ARRAY_SIZE(typical_pc_runs));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), typical_pc_runs, ARRAY_SIZE(typical_pc_runs), 0);
 }
 
 static void overlapping_reserved_wins(struct ktest *t)
@@ -97,12 +99,7 @@ static void overlapping_reserved_wins(struct ktest *t)
         {0x100, 0x50},
         {0x152, 0xAE},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void overlapping_available_entries_merge(struct ktest *t)
@@ -114,12 +111,7 @@ static void overlapping_available_entries_merge(struct ktest *t)
     static const struct mi_physical_run expected[] = {
         {0x100, 0x180},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void zero_length_entries_ignored(struct ktest *t)
@@ -134,12 +126,7 @@ static void zero_length_entries_ignored(struct ktest *t)
     static const struct mi_physical_run expected[] = {
         {0x100, 0x100},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void unaligned_entries_rounded_inward(struct ktest *t)
@@ -150,12 +137,7 @@ static void unaligned_entries_rounded_inward(struct ktest *t)
     static const struct mi_physical_run expected[] = {
         {2, 3},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void adjacent_unaligned_entries_join(struct ktest *t)
@@ -168,12 +150,7 @@ static void adjacent_unaligned_entries_join(struct ktest *t)
     static const struct mi_physical_run expected[] = {
         {1, 2},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void reserved_byte_excludes_page(struct ktest *t)
@@ -186,12 +163,7 @@ static void reserved_byte_excludes_page(struct ktest *t)
         {0x100, 4},
         {0x105, 0xB},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void above_4gb_counted_not_used(struct ktest *t)
@@ -205,12 +177,7 @@ static void above_4gb_counted_not_used(struct ktest *t)
         {0x000, 0x9F},
         {0x100, 0x3F00},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0x40000000, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0x40000000);
 }
 
 static void entry_crossing_4gb(struct ktest *t)
@@ -221,12 +188,7 @@ static void entry_crossing_4gb(struct ktest *t)
     static const struct mi_physical_run expected[] = {
         {0xC0000, 0x40000},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0x40000000, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0x40000000);
 }
 
 static void wrapping_length(struct ktest *t)
@@ -293,12 +255,7 @@ static void reserved_type_values(struct ktest *t)
     static const struct mi_physical_run expected[] = {
         {0x100, 0x100},
     };
-    struct mi_physical_memory memory;
-
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
-    expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
-    KT_EXPECT_EQ(t, 0, memory.runs_dropped);
+    check_map(t, map, ARRAY_SIZE(map), expected, ARRAY_SIZE(expected), 0);
 }
 
 static void many_runs_truncated(struct ktest *t)

@@ -156,21 +156,10 @@ static void parse_raw_map(size_t length)
     boot_info_parse_memory_map(&info, raw_map, length);
 }
 
-/* Case-insensitive, so that a keyword still matches at the start of a sentence. */
-static bool contains(const char *text, const char *word)
-{
-    size_t word_length = strlen(word);
-
-    for (; *text; text++)
-        if (strncasecmp(text, word, word_length) == 0)
-            return true;
-    return false;
-}
-
 static bool warning_contains(const struct boot_info *boot, const char *word)
 {
     for (unsigned i = 0; i < MIN(boot->warning_count, BOOT_WARNINGS_MAX); i++)
-        if (contains(boot->warnings[i], word))
+        if (ktest_text_contains(boot->warnings[i], word))
             return true;
     return false;
 }

@@ -12,16 +12,6 @@ struct split_case {
     const char *warning_mentions;   /* NULL: no warning expected */
 };
 
-static bool contains(const char *text, const char *part)
-{
-    size_t n = strlen(part);
-
-    for (; *text; text++)
-        if (strncasecmp(text, part, n) == 0)
-            return true;
-    return false;
-}
-
 static void check_split(struct ktest *t, const struct split_case *c)
 {
     struct mi_split split;
@@ -32,8 +22,8 @@ static void check_split(struct ktest *t, const struct split_case *c)
     ok &= KT_EXPECT_EQ(t, c->highest_user_address, split.highest_user_address);
     ok &= KT_EXPECT_EQ(t, c->highest_user_address + 1, split.user_probe_address);
     if (c->warning_mentions) {
-        ok &= KT_EXPECT(t, contains(warning, c->warning_mentions));
-        ok &= KT_EXPECT(t, contains(warning, "using"));
+        ok &= KT_EXPECT(t, ktest_text_contains(warning, c->warning_mentions));
+        ok &= KT_EXPECT(t, ktest_text_contains(warning, "using"));
     } else {
         ok &= KT_EXPECT_STREQ(t, "", warning);
     }
