@@ -58,7 +58,7 @@ TEST_ISO := $(BUILD)/test.iso
 
 RUN_MEMORY ?= 128
 RUN_ARGS   ?=
-QEMU_RUN   := $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial stdio -no-reboot \
+QEMU_RUN   := $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-reboot \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 .PHONY: all iso run debug test deps clean help
