@@ -126,4 +126,7 @@ help:
 	@echo "make debug    boot halted, waiting for gdb -x scripts/gdbinit"
 	@echo "make clean    remove $(BUILD)"
 
+# The user-mode test programs (PE32, built with MinGW-w64): USER_PROGRAMS.
+include tests/user/user.mk
+
 -include $(OBJECTS:.o=.d)

@@ -1,0 +1,113 @@
+#pragma once
+/*
+ * The system-call ABI, shared by the kernel and the user-mode runtime (tests/user/).
+ * It includes nothing and declares no kernel types, so either side can include it.
+ *
+ * A call is `int 0x2E` with EAX = the service number and EDX = the address of the
+ * arguments on the caller's stack (the first argument at EDX, each 4 bytes); EAX comes
+ * back with an NTSTATUS. Other registers are preserved. Structures and values follow
+ * the public NT headers (winternl.h, ntstatus.h) where NT has them.
+ */
+
+#define NT_SYSCALL_VECTOR 0x2E
+
+/* Service numbers. The arguments, in NT's order, are given with each. */
+#define NT_SERVICE_TERMINATE_PROCESS        0  /* (HANDLE Process, NTSTATUS ExitStatus) */
+#define NT_SERVICE_YIELD_EXECUTION          1  /* (void) */
+#define NT_SERVICE_DISPLAY_STRING           2  /* (PUNICODE_STRING String) */
+#define NT_SERVICE_QUERY_SYSTEM_INFORMATION 3  /* (ULONG Class, PVOID Buffer, ULONG Length,
+                                                   PULONG ReturnLength) */
+#define NT_SERVICE_CREATE_PROCESS_FROM_MODULE 4 /* (PHANDLE Process, PUNICODE_STRING Module,
+                                                    PUNICODE_STRING CommandLine) */
+#define NT_SERVICE_WAIT_FOR_SINGLE_OBJECT   5  /* (HANDLE Object, BOOLEAN Alertable,
+                                                   PLARGE_INTEGER Timeout) */
+#define NT_SERVICE_QUERY_INFORMATION_PROCESS 6 /* (HANDLE Process, ULONG Class, PVOID Buffer,
+                                                   ULONG Length, PULONG ReturnLength) */
+#define NT_SERVICE_CLOSE                    7  /* (HANDLE Object) */
+#define NT_SERVICE_COUNT                    8
+
+/* The current process's pseudo-handle, as NtCurrentProcess() on Windows. */
+#define NT_CURRENT_PROCESS ((nt_handle_t)-1)
+
+typedef unsigned int nt_handle_t;   /* a HANDLE: an index into the process's handle table */
+
+/* UNICODE_STRING: Length and MaximumLength in bytes; Buffer is UTF-16. */
+struct nt_unicode_string {
+    unsigned short length;
+    unsigned short maximum_length;
+    unsigned short *buffer;
+};
+
+/* Page protections (winnt.h). */
+#define PAGE_NOACCESS           0x01
+#define PAGE_READONLY           0x02
+#define PAGE_READWRITE          0x04
+#define PAGE_WRITECOPY          0x08
+#define PAGE_EXECUTE            0x10
+#define PAGE_EXECUTE_READ       0x20
+#define PAGE_EXECUTE_READWRITE  0x40
+#define PAGE_EXECUTE_WRITECOPY  0x80
+#define PAGE_GUARD              0x100
+
+/* NtQuerySystemInformation classes. */
+#define NT_SYSTEM_BASIC_INFORMATION 0
+
+/*
+ * SYSTEM_BASIC_INFORMATION. MaximumUserModeAddress is the caller's own limit: 0x7FFEFFFF
+ * for an image that is not large-address-aware, whatever the split.
+ */
+struct nt_system_basic_information {
+    unsigned int reserved;
+    unsigned int timer_resolution;          /* 100 ns units */
+    unsigned int page_size;
+    unsigned int number_of_physical_pages;
+    unsigned int lowest_physical_page_number;
+    unsigned int highest_physical_page_number;
+    unsigned int allocation_granularity;
+    unsigned int minimum_user_mode_address;
+    unsigned int maximum_user_mode_address;
+    unsigned int active_processors_affinity_mask;
+    char number_of_processors;
+};
+
+/* NtQueryInformationProcess classes. */
+#define NT_PROCESS_BASIC_INFORMATION 0
+/* Not in NT: how a process ended, for tests that check what a fault reported. */
+#define NT_PROCESS_EXCEPTION_INFORMATION 0x1000
+
+struct nt_process_basic_information {
+    int exit_status;                        /* STATUS_PENDING while it runs */
+    void *peb_base_address;                 /* no PEB here: NULL */
+    unsigned int affinity_mask;
+    int base_priority;
+    unsigned int unique_process_id;
+    unsigned int inherited_from_unique_process_id;
+};
+
+struct nt_process_exception_information {
+    int exception_code;                     /* 0 when the process did not fault */
+    unsigned int exception_address;         /* EIP of the faulting instruction */
+    unsigned int access;                    /* for an access violation: 0 read, 1 write */
+    unsigned int faulting_address;          /* for an access violation: the data address */
+};
+
+/* KUSER_SHARED_DATA at 0x7FFE0000 (read-only to user mode); offsets as on NT. */
+#define NT_SHARED_USER_DATA_ADDRESS 0x7FFE0000
+#define NT_SHARED_TICK_COUNT_LOW    0x000   /* ULONG TickCountLowDeprecated */
+#define NT_SHARED_TICK_MULTIPLIER   0x004   /* ULONG TickCountMultiplier */
+#define NT_SHARED_INTERRUPT_TIME    0x008   /* KSYSTEM_TIME, 100 ns units */
+#define NT_SHARED_NT_MAJOR_VERSION  0x26C   /* ULONG NtMajorVersion */
+#define NT_SHARED_NT_MINOR_VERSION  0x270   /* ULONG NtMinorVersion */
+#define NT_SHARED_TICK_COUNT        0x320   /* KSYSTEM_TIME TickCount, in ticks */
+
+/*
+ * How a process starts: its entry point is called as a cdecl function
+ *     void entry(const struct nt_process_parameters *parameters);
+ * with the parameters in its own memory. Returning from it is not allowed (there is no
+ * return address); the runtime calls NtTerminateProcess.
+ */
+struct nt_process_parameters {
+    unsigned int size;                      /* of this structure with its text */
+    unsigned int command_line_length;       /* in bytes, without the NUL */
+    char command_line[];                    /* ASCII, NUL-terminated */
+};

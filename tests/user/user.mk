@@ -1,0 +1,2 @@
+# The user-mode test programs; filled in with the runtime.
+USER_PROGRAMS :=
