@@ -18,11 +18,15 @@ LIBGCC   := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 SOURCES  := \
 	boot/entry.S \
 	boot/multiboot.c \
+	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
 	arch/descriptors.c \
 	arch/machine.c \
+	arch/pic.c \
+	arch/pit.c \
 	arch/serial.c \
+	arch/switch.S \
 	arch/trap.c \
 	arch/trap_entry.S \
 	arch/vga_text.c \
@@ -30,17 +34,33 @@ SOURCES  := \
 	kernel/cmdline.c \
 	kernel/console.c \
 	kernel/format.c \
+	kernel/loader.c \
 	kernel/main.c \
+	kernel/modules.c \
+	kernel/object.c \
 	kernel/panic.c \
+	kernel/pe_image.c \
+	kernel/process.c \
+	kernel/scheduler.c \
+	kernel/shared_data.c \
 	kernel/string.c \
+	kernel/sys_process.c \
+	kernel/sys_system.c \
+	kernel/syscall.c \
+	kernel/usercopy.c \
+	mm/addrspace.c \
 	mm/fault.c \
 	mm/hyperspace.c \
+	mm/image.c \
 	mm/init.c \
+	mm/kstack.c \
 	mm/memmap.c \
 	mm/pagetable.c \
 	mm/pfn.c \
+	mm/pool.c \
 	mm/split.c \
 	mm/syspte.c \
+	mm/vad.c \
 	tests/crash.c \
 	tests/ktest.c \
 	tests/test_fault.c \
@@ -48,6 +68,8 @@ SOURCES  := \
 	tests/test_multiboot.c \
 	tests/test_paging.c \
 	tests/test_pfn.c \
+	tests/test_pool.c \
+	tests/test_process.c \
 	tests/test_split.c \
 	tests/test_syspte.c
 

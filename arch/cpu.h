@@ -5,6 +5,8 @@
  */
 #include "kernel/types.h"
 
+#define CR0_MP          (1u << 1)
+#define CR0_EM          (1u << 2)   /* x87 instructions raise #NM */
 #define CR0_WP          (1u << 16)  /* supervisor writes honour read-only pages */
 #define CR0_PG          (1u << 31)
 #define CR4_PSE         (1u << 4)

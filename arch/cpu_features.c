@@ -49,6 +49,12 @@ void cpu_features_init(void)
         cpu_write_cr4(cpu_read_cr4() | CR4_PGE);
         arch_global_pte_bit = PTE_GLOBAL;
     }
+    /*
+     * No thread's x87 state is saved on a switch, so no thread may use the x87 at all:
+     * with CR0.EM set its instructions fault (#NM) instead of leaking state between
+     * processes.
+     */
+    cpu_write_cr0((cpu_read_cr0() | CR0_EM) & ~CR0_MP);
 }
 
 void cpu_features_print(void)

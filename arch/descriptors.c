@@ -1,4 +1,5 @@
 #include "arch/descriptors.h"
+#include "arch/pic.h"
 #include "arch/trap.h"
 #include "mm/layout.h"
 
@@ -34,6 +35,7 @@ struct descriptor_pointer {
 
 /* Gate types (SDM vol. 3A, 6.11). */
 #define GATE_INTERRUPT      0x8E    /* present, DPL 0, 32-bit interrupt gate */
+#define GATE_INTERRUPT_USER 0xEE    /* the same, DPL 3: `int n` from ring 3 allowed */
 #define GATE_TASK           0x85    /* present, DPL 0, task gate */
 
 #define DOUBLE_FAULT_VECTOR 8
@@ -111,7 +113,13 @@ void descriptors_init(void)
 
     for (unsigned v = 0; v < TRAP_EXCEPTION_COUNT; v++)
         idt[v] = gate(trap_stubs[v], GDT_KERNEL_CODE, GATE_INTERRUPT);
+    for (unsigned v = TRAP_IRQ_BASE; v < TRAP_IRQ_BASE + PIC_IRQ_COUNT; v++)
+        idt[v] = gate(trap_stubs[v], GDT_KERNEL_CODE, GATE_INTERRUPT);
     idt[DOUBLE_FAULT_VECTOR] = gate(0, GDT_DOUBLE_FAULT_TSS, GATE_TASK);
+    /* User mode may raise these itself; any other `int n` from ring 3 is a #GP. */
+    idt[TRAP_BREAKPOINT] = gate(trap_stubs[TRAP_BREAKPOINT], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
+    idt[TRAP_OVERFLOW] = gate(trap_stubs[TRAP_OVERFLOW], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
+    idt[TRAP_SYSCALL] = gate(trap_stubs[TRAP_SYSCALL], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
 
     struct descriptor_pointer idtr = {sizeof(idt) - 1, (uint32_t)idt};
     __asm__ volatile("lidt %0" : : "m"(idtr));

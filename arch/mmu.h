@@ -67,6 +67,12 @@ static inline mmpte_t pte_make_kernel_local(pfn_t pfn)
     return (mmpte_t){(pfn << PAGE_SHIFT) | PTE_VALID | PTE_WRITE};
 }
 
+/* A user-space page: user-accessible, never global. */
+static inline mmpte_t pte_make_user(pfn_t pfn, bool writable)
+{
+    return (mmpte_t){(pfn << PAGE_SHIFT) | PTE_VALID | PTE_USER | (writable ? PTE_WRITE : 0)};
+}
+
 /*
  * A page-directory entry for a page table. Permissions are the most generous here;
  * each PTE narrows them (SDM 4.6: the stricter of PDE and PTE wins).

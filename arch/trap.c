@@ -3,12 +3,16 @@
  * error code; deciding what the fault means is the memory manager's (MmAccessFault).
  * A fault the kernel did not expect ends in a report and a stop.
  */
+#include "arch/copy_checked.h"
 #include "arch/cpu.h"
 #include "arch/descriptors.h"
 #include "arch/machine.h"
 #include "arch/mmu.h"
+#include "arch/pic.h"
 #include "arch/trap.h"
 #include "kernel/console.h"
+#include "kernel/process.h"
+#include "kernel/syscall.h"
 #include "mm/mm.h"
 
 /* Where kernel code that may fault wants to resume (see copy_checked.S). */
@@ -33,9 +37,13 @@ static const char *const exception_names[TRAP_EXCEPTION_COUNT] = {
     "reserved (27)", "reserved (28)", "reserved (29)", "#SX security", "reserved (31)",
 };
 
-static bool trap_from_user(const struct trap_frame *frame)
+_Static_assert(TRAP_IRQ_BASE == PIC_VECTOR_BASE, "the PIC delivers IRQs where the IDT expects");
+
+static void (*irq_handlers[PIC_IRQ_COUNT])(void);
+
+void trap_set_irq_handler(unsigned irq, void (*handler)(void))
 {
-    return (frame->cs & 3) != 0;
+    irq_handlers[irq] = handler;
 }
 
 static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_t cr2)
@@ -79,25 +87,97 @@ static bool trap_fixup(struct trap_frame *frame, vaddr_t cr2)
 static void trap_page_fault(struct trap_frame *frame)
 {
     vaddr_t address = cpu_read_cr2();
-    enum mm_access access = frame->error_code & PF_WRITE ? MM_ACCESS_WRITE : MM_ACCESS_READ;
+    bool write = frame->error_code & PF_WRITE;
     bool user = frame->error_code & PF_USER;
 
-    if (NT_SUCCESS(MmAccessFault(address, access, user)))
+    ntstatus_t status = MmAccessFault(address, write ? MM_ACCESS_WRITE : MM_ACCESS_READ, user);
+    if (NT_SUCCESS(status))
         return;
-    if (!user && trap_fixup(frame, address))
+    if (user)
+        process_raise_fatal_exception(status, frame->eip, true, write, address);
+    if (trap_fixup(frame, address))
         return;
     trap_report_and_stop(frame, address);
 }
 
+/*
+ * A #GP from user mode is a privileged instruction when the instruction is one (SDM
+ * vol. 3A, 5.9 lists them); anything else (a bad segment, say) is an access violation.
+ */
+static ntstatus_t general_protection_status(const struct trap_frame *frame)
+{
+    uint8_t code[2] = {0, 0};
+
+    if (frame->eip > MmCurrentAddressSpace()->highest_user_address - 1 ||
+        arch_copy_checked(code, (const void *)frame->eip, sizeof(code)) != 0)
+        return STATUS_ACCESS_VIOLATION;
+    switch (code[0]) {
+    case 0xF4:                          /* hlt */
+    case 0xFA: case 0xFB:               /* cli, sti */
+    case 0xE4: case 0xE5: case 0xE6: case 0xE7: /* in, out with an immediate port */
+    case 0xEC: case 0xED: case 0xEE: case 0xEF: /* in, out through DX */
+    case 0x6C: case 0x6D: case 0x6E: case 0x6F: /* ins, outs */
+        return STATUS_PRIVILEGED_INSTRUCTION;
+    case 0x0F:
+        switch (code[1]) {
+        case 0x00: case 0x01:           /* lldt, ltr, lgdt, lidt, lmsw, invlpg */
+        case 0x06: case 0x08: case 0x09: /* clts, invd, wbinvd */
+        case 0x20: case 0x21: case 0x22: case 0x23: /* mov to/from CRn, DRn */
+        case 0x30: case 0x32:           /* wrmsr, rdmsr */
+            return STATUS_PRIVILEGED_INSTRUCTION;
+        }
+    }
+    return STATUS_ACCESS_VIOLATION;
+}
+
+/* The NTSTATUS a user-mode exception ends its process with (as NT's KiTrap handlers). */
+static ntstatus_t user_exception_status(struct trap_frame *frame)
+{
+    switch (frame->vector) {
+    case TRAP_DIVIDE_ERROR:         return STATUS_INTEGER_DIVIDE_BY_ZERO;
+    case TRAP_BREAKPOINT:
+        frame->eip--;               /* NT reports the int3 itself, not what follows */
+        return STATUS_BREAKPOINT;
+    case TRAP_OVERFLOW:             return STATUS_INTEGER_OVERFLOW;
+    case TRAP_BOUND_RANGE:          return STATUS_ARRAY_BOUNDS_EXCEEDED;
+    case TRAP_INVALID_OPCODE:       return STATUS_ILLEGAL_INSTRUCTION;
+    case TRAP_NO_FPU:               return STATUS_ILLEGAL_INSTRUCTION; /* x87 is off: CR0.EM */
+    case TRAP_GENERAL_PROTECTION:   return general_protection_status(frame);
+    case TRAP_X87_ERROR:            return STATUS_FLOAT_INVALID_OPERATION;
+    case TRAP_ALIGNMENT_CHECK:      return STATUS_DATATYPE_MISALIGNMENT;
+    default:                        return STATUS_ACCESS_VIOLATION;
+    }
+}
+
+static void trap_interrupt(unsigned irq)
+{
+    if (!pic_acknowledge(irq))
+        return;
+    if (irq_handlers[irq])
+        irq_handlers[irq]();
+}
+
 void trap_dispatch(struct trap_frame *frame)
 {
-    if (frame->vector == TRAP_PAGE_FAULT) {
+    if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT) {
+        trap_interrupt(frame->vector - TRAP_IRQ_BASE);
+    } else if (frame->vector == TRAP_SYSCALL) {
+        cpu_enable_interrupts();
+        frame->eax = syscall_dispatch(frame->eax, frame->edx);
+        cpu_disable_interrupts();
+    } else if (frame->vector == TRAP_PAGE_FAULT) {
         trap_page_fault(frame);
-        return;
+    } else if (trap_from_user(frame)) {
+        ntstatus_t status = user_exception_status(frame);
+        process_raise_fatal_exception(status, frame->eip, false, false, 0);
+    } else if (!trap_fixup(frame, 0)) {
+        trap_report_and_stop(frame, 0);
     }
-    if (!trap_from_user(frame) && trap_fixup(frame, 0))
-        return;
-    trap_report_and_stop(frame, 0);
+    /* The way back to user mode is where threads are preempted and killed. */
+    if (trap_from_user(frame)) {
+        process_check_termination();
+        scheduler_preempt();
+    }
 }
 
 /*

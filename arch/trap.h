@@ -7,7 +7,19 @@
 #include "kernel/types.h"
 
 #define TRAP_EXCEPTION_COUNT 32
+#define TRAP_STUB_COUNT      64     /* vectors 0-0x3F */
+#define TRAP_SYSCALL         0x2E   /* int 0x2E: system services */
+#define TRAP_IRQ_BASE        0x30   /* IRQ 0-15, above the system-service vector, as on NT */
+#define TRAP_DIVIDE_ERROR    0
+#define TRAP_BREAKPOINT      3
+#define TRAP_OVERFLOW        4
+#define TRAP_BOUND_RANGE     5
+#define TRAP_INVALID_OPCODE  6
+#define TRAP_NO_FPU          7
+#define TRAP_GENERAL_PROTECTION 13
 #define TRAP_PAGE_FAULT      14
+#define TRAP_X87_ERROR       16
+#define TRAP_ALIGNMENT_CHECK 17
 
 /* Built by trap_entry.S; the layout below is what it pushes, lowest address first. */
 struct trap_frame {
@@ -22,11 +34,21 @@ struct trap_frame {
 _Static_assert(offsetof(struct trap_frame, vector) == 48, "trap_entry.S pushes 12 words first");
 _Static_assert(offsetof(struct trap_frame, eip) == 56, "trap_entry.S frame layout");
 
-/* The entry points trap_entry.S makes, one per exception vector. */
-extern const uint32_t trap_stubs[TRAP_EXCEPTION_COUNT];
+/* The entry points trap_entry.S makes, one per vector below TRAP_STUB_COUNT. */
+extern const uint32_t trap_stubs[TRAP_STUB_COUNT];
+/* The common trap exit: a stack pointer at a struct trap_frame, then `jmp trap_exit`. */
+extern const char trap_exit[];
 
 /* Called by trap_entry.S with interrupts off. */
 void trap_dispatch(struct trap_frame *frame);
+
+static inline bool trap_from_user(const struct trap_frame *frame)
+{
+    return (frame->cs & 3) != 0;
+}
+
+/* Calls handler (with interrupts off) for each interrupt on irq. */
+void trap_set_irq_handler(unsigned irq, void (*handler)(void));
 
 /* The double-fault task's entry (see descriptors.c). */
 NORETURN void trap_double_fault_task(void);

@@ -1,11 +1,12 @@
 /*
- * Exception entry: const uint32_t trap_stubs[32] and the common path into
+ * Trap entry: const uint32_t trap_stubs[TRAP_STUB_COUNT], one per vector 0-0x3F (the
+ * exceptions, int 0x2E for system services, IRQs at 0x30-0x3F), the common path into
  *   void trap_dispatch(struct trap_frame *frame);   (arch/trap.h)
+ * and trap_exit, the way back out, also taken by a new thread's first run.
  * Each stub makes the stack uniform (a zero where the CPU pushes no error code, SDM
  * vol. 3A table 6-1), pushes its vector and joins the common path.
  */
 #define GDT_KERNEL_DATA 0x10
-
 
     .text
 .macro trap_stub vector
@@ -21,7 +22,7 @@ trap_stub_\vector:
 
 .altmacro
 .set vector, 0
-.rept 32
+.rept 64
     trap_stub %vector
     .set vector, vector + 1
 .endr
@@ -39,6 +40,8 @@ trap_common:
     pushl   %esp
     call    trap_dispatch
     addl    $4, %esp
+    .globl trap_exit
+trap_exit:
     popl    %gs
     popl    %fs
     popl    %es
@@ -56,7 +59,7 @@ trap_common:
     .align 4
 trap_stubs:
 .set vector, 0
-.rept 32
+.rept 64
     stub_address %vector
     .set vector, vector + 1
 .endr

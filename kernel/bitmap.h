@@ -15,6 +15,7 @@ void bitmap_clear_range(struct bitmap *bitmap, uint32_t first, uint32_t count);
 
 /*
  * The first index of count consecutive clear bits, searching from hint to the end and
- * then from the start; BITMAP_NONE when there is no such run.
+ * then from the start (so with no clear bit below hint, the lowest such run);
+ * BITMAP_NONE when there is no such run.
  */
 uint32_t bitmap_find_clear_run(const struct bitmap *bitmap, uint32_t count, uint32_t hint);

@@ -8,12 +8,18 @@
 #include "arch/cpu_features.h"
 #include "arch/descriptors.h"
 #include "arch/machine.h"
+#include "arch/pic.h"
+#include "arch/pit.h"
 #include "arch/serial.h"
+#include "arch/trap.h"
 #include "arch/vga_text.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/loader.h"
 #include "kernel/panic.h"
+#include "kernel/process.h"
+#include "kernel/shared_data.h"
 #include "mm/mm.h"
 #include "tests/ktest.h"
 
@@ -52,6 +58,54 @@ static void print_boot_info(const struct boot_info *boot)
                 boot->modules[i].start, boot->modules[i].end - 1);
 }
 
+/*
+ * Processes, threads and the clock. From here on the boot code is the first thread of
+ * the system process, and interrupts are on.
+ */
+static void start_multitasking(void)
+{
+    process_init();
+    shared_data_init();
+    scheduler_init();
+    pic_init();
+    pit_init();
+    trap_set_irq_handler(0, scheduler_tick);
+    pic_unmask(0);
+    cpu_enable_interrupts();
+}
+
+/*
+ * run=NAME[,NAME...] starts the named modules (each with its name as its command line)
+ * and reports how each ended.
+ */
+static void run_programs(const struct cmdline_word *list)
+{
+    struct process *started[BOOT_MODULES_MAX];
+    unsigned count = 0;
+    size_t i = 0;
+
+    while (i < list->value_length && count < BOOT_MODULES_MAX) {
+        size_t start = i;
+        while (i < list->value_length && list->value[i] != ',')
+            i++;
+        const char *name = list->value + start;
+        size_t length = i++ - start;
+        ntstatus_t status = loader_start_module(name, length, name, length, &started[count]);
+        if (NT_SUCCESS(status))
+            kprintf("run: started %.*s as process %u\n", (int)length, name,
+                    started[count++]->id);
+        else
+            kprintf("run: cannot start %.*s: status 0x%08X\n", (int)length, name,
+                    (uint32_t)status);
+    }
+    for (unsigned n = 0; n < count; n++) {
+        process_wait(started[n], WAIT_FOREVER);
+        kprintf("run: process %u (%s) exited with status 0x%08X\n", started[n]->id,
+                started[n]->name, (uint32_t)started[n]->exit_status);
+        object_dereference(&started[n]->header);
+    }
+}
+
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);
 
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
@@ -76,6 +130,7 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
         vga_text_console_init();
     cpu_features_print();
     MmPrintBootReport();
+    start_multitasking();
 
     struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "crash", &option))
@@ -84,7 +139,11 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
         unsigned failed = ktest_run(option.value, option.value_length);
         machine_exit(failed ? MACHINE_EXIT_FAILURE : MACHINE_EXIT_SUCCESS);
     }
-    kprintf("boot complete: nothing else to run yet; the machine is idle\n");
+    if (cmdline_find(kernel_boot_info.command_line, "run", &option))
+        run_programs(&option);
+    kprintf("boot complete: the machine is idle\n");
+    struct wait_queue forever;
+    wait_queue_init(&forever);
     for (;;)
-        cpu_halt();
+        scheduler_wait(&forever, WAIT_FOREVER);
 }

@@ -16,6 +16,7 @@ typedef int32_t ntstatus_t;
 #define STATUS_INVALID_INFO_CLASS      ((ntstatus_t)0xC0000003)
 #define STATUS_INFO_LENGTH_MISMATCH    ((ntstatus_t)0xC0000004)
 #define STATUS_ACCESS_VIOLATION        ((ntstatus_t)0xC0000005)
+#define STATUS_IN_PAGE_ERROR           ((ntstatus_t)0xC0000006)
 #define STATUS_INVALID_HANDLE          ((ntstatus_t)0xC0000008)
 #define STATUS_INVALID_PARAMETER       ((ntstatus_t)0xC000000D)
 #define STATUS_NO_MEMORY               ((ntstatus_t)0xC0000017)

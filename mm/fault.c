@@ -1,14 +1,65 @@
 /*
- * Page faults, after arch/ has decoded them. Nothing is pageable yet and no
- * memory is mapped on demand, so every fault is an access violation; the caller
- * decides what that means for the code that faulted.
+ * Page faults, after arch/ has decoded them. Only user space has anything to resolve:
+ *   - a demand-zero PTE gets a zeroed frame;
+ *   - a guard page (PAGE_GUARD) loses its guard; on a thread's stack the guard moves one
+ *     page down, so the stack grows until its reservation is used up
+ *     (STATUS_STACK_OVERFLOW), elsewhere the access gets STATUS_GUARD_PAGE_VIOLATION once;
+ *   - anything else is an access violation.
+ * The same rules hold for kernel code touching user memory on a process's behalf.
  */
+#include "kernel/panic.h"
 #include "mm/mi.h"
+
+/* Moves a stack's guard page below the one just touched, if the reservation allows. */
+static ntstatus_t extend_stack(struct mmvad *vad, vaddr_t guard)
+{
+    /* The lowest page of the reservation is never committed: nothing may follow it. */
+    if (guard - PAGE_SIZE < vad->start + PAGE_SIZE)
+        return STATUS_STACK_OVERFLOW;
+    mmpte_t *below = MiGetPte(guard - PAGE_SIZE, true);
+    if (!below)
+        return STATUS_NO_MEMORY;
+    *below = MiMakeDemandZeroPte(vad->protection | PAGE_GUARD);
+    MmStatistics.stack_extensions++;
+    return STATUS_SUCCESS;
+}
+
+static ntstatus_t resolve_demand_zero(mmpte_t *pte, uint32_t protection)
+{
+    pfn_t pfn = MiRemoveZeroPage(MI_USE_PROCESS_PRIVATE);
+
+    if (pfn == PFN_INVALID)
+        return STATUS_NO_MEMORY;
+    *pte = pte_make_user(pfn, MiProtectionIsWritable(protection));
+    MmStatistics.demand_zero_faults++;
+    return STATUS_SUCCESS;
+}
 
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
 {
-    (void)address;
-    (void)access;
+    struct mm_address_space *space = MmCurrentAddressSpace();
     (void)user_mode;
-    return STATUS_ACCESS_VIOLATION;
+
+    if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
+        return STATUS_ACCESS_VIOLATION;
+    mmpte_t *pte = MiGetPte(address, false);
+    if (!pte || !MiIsDemandZeroPte(*pte))
+        return STATUS_ACCESS_VIOLATION;     /* reserved, free, or a protection fault */
+
+    uint32_t protection = MiPteProtection(*pte);
+    if (protection & PAGE_GUARD) {
+        protection &= ~PAGE_GUARD;
+        *pte = MiMakeDemandZeroPte(protection);
+        struct mmvad *vad = MiLocateVad(&space->vads, address);
+        KASSERT(vad != NULL);
+        if (!(vad->flags & MI_VAD_FLAG_STACK))
+            return STATUS_GUARD_PAGE_VIOLATION;
+        ntstatus_t status = extend_stack(vad, ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE));
+        if (!NT_SUCCESS(status))
+            return status;
+    }
+    if (protection == PAGE_NOACCESS ||
+        (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
+        return STATUS_ACCESS_VIOLATION;
+    return resolve_demand_zero(pte, protection);
 }

@@ -74,6 +74,7 @@ void MmInitSystem(const struct boot_info *boot)
     MiFinalizeKernelMappings();
     MiBuildSystemRegions();
     MiInitializeSystemPtes();
+    MiInitializeAddressSpaces();
 }
 
 static void print_size(uint64_t bytes)

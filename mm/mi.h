@@ -5,6 +5,7 @@
  */
 #include "arch/mmu.h"
 #include "boot/boot_info.h"
+#include "kernel/ntabi.h"
 #include "kernel/string.h"
 #include "mm/layout.h"
 #include "mm/mm.h"
@@ -64,8 +65,14 @@ enum mi_page_use {
     MI_USE_KERNEL_IMAGE,
     MI_USE_BOOT_DATA,       /* multiboot information, command line, modules */
     MI_USE_PFN_DATABASE,
-    MI_USE_PAGE_TABLE,
+    MI_USE_PAGE_TABLE,      /* a page table of system space (shared, kept for good) */
+    MI_USE_USER_PAGE_TABLE, /* a page table of one process's user space */
     MI_USE_SYSTEM,          /* other kernel allocations */
+    MI_USE_NONPAGED_POOL,
+    MI_USE_KERNEL_STACK,
+    MI_USE_PAGE_DIRECTORY,
+    MI_USE_PROCESS_PRIVATE, /* a page of a process's user space */
+    MI_USE_SHARED_USER_DATA,
     MI_USE_COUNT
 };
 
@@ -112,11 +119,16 @@ pfn_t MiRemoveZeroPage(enum mi_page_use use);
 /* Gives an active page back; it must have no mappings left. */
 void MiInsertPageInFreeList(pfn_t pfn);
 
+/* Adds a reference (a mapping) to an active page. */
+void MiAddPageReference(pfn_t pfn);
+/* Drops a reference; the last one frees the page. */
+void MiReleasePageReference(pfn_t pfn);
+
 /*
  * A page for a new page table: from the boot allocator until the database exists,
  * then from the free lists. Its contents are undefined.
  */
-pfn_t MiAllocatePageTablePage(void);
+pfn_t MiAllocatePageTablePage(enum mi_page_use use);
 
 /* ---- page tables (pagetable.c): the two primitives ---- */
 
@@ -135,6 +147,48 @@ ntstatus_t MiMapRange(vaddr_t va, paddr_t physical, size_t length, mmpte_t pte_t
 
 /* Unmaps [va, va + length) and drops the stale translations; frames are the caller's. */
 void MiUnmapRange(vaddr_t va, size_t length);
+
+/* ---- software PTEs (not present: P = 0) ----
+ *
+ * The memory manager's own formats for PTEs the hardware ignores:
+ *   0                   nothing: the page is reserved or free (its VAD, or none, says)
+ *   demand zero         bits 1-9: the page's PAGE_* protection (PAGE_GUARD included);
+ *                       bits 10-31 zero. Committed, no frame yet: the first touch
+ *                       takes a zeroed frame.
+ * A valid PTE (P = 1) is the hardware format of arch/mmu.h.
+ */
+#define MI_PTE_PROTECTION_SHIFT 1
+#define MI_PTE_PROTECTION_MASK  0x1FF
+
+static inline mmpte_t MiMakeDemandZeroPte(uint32_t protection)
+{
+    return (mmpte_t){(protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT};
+}
+
+static inline bool MiIsDemandZeroPte(mmpte_t pte)
+{
+    return !pte_is_valid(pte) && pte.value != 0 &&
+           (pte.value & ~(MI_PTE_PROTECTION_MASK << MI_PTE_PROTECTION_SHIFT)) == 0;
+}
+
+static inline uint32_t MiPteProtection(mmpte_t pte)
+{
+    return (pte.value >> MI_PTE_PROTECTION_SHIFT) & MI_PTE_PROTECTION_MASK;
+}
+
+/* True when a PAGE_* protection lets user mode write. */
+bool MiProtectionIsWritable(uint32_t protection);
+/* True when a PAGE_* protection (PAGE_GUARD aside) is one of the defined values. */
+bool MiProtectionIsValid(uint32_t protection);
+
+/* ---- address spaces (addrspace.c) ---- */
+
+/* Sets up the system address space and KUSER_SHARED_DATA; needs system PTEs. */
+void MiInitializeAddressSpaces(void);
+/* Unlinks and frees a VAD (its pages must be gone already, or go with the space). */
+void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
+/* Enters a new system page table's PDE into every page directory. */
+void MiInsertSystemPde(vaddr_t va, mmpte_t pde);
 
 /* ---- hyperspace (hyperspace.c) ---- */
 

@@ -3,8 +3,10 @@
  * The memory manager's interface to the rest of the kernel. Names follow NT: Mm* is
  * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
  */
+#include "kernel/list.h"
 #include "kernel/ntstatus.h"
 #include "kernel/types.h"
+#include "mm/vad.h"
 
 struct boot_info;
 
@@ -43,9 +45,91 @@ void MmCopyFromPhysical(void *destination, paddr_t source, size_t length);
 /* Maps device memory into system space, uncached; NULL when system PTEs run out. */
 void *MmMapIoSpace(paddr_t address, size_t length);
 void MmUnmapIoSpace(void *address, size_t length);
+/* Maps RAM (a boot module, say) read-only and cached; undo with MmUnmapIoSpace. */
+void *MmMapPhysicalMemory(paddr_t address, size_t length);
 
 /* The physical address that va translates to in the current address space. */
 bool MmGetPhysicalAddress(vaddr_t va, paddr_t *physical);
+
+/*
+ * An address space: a page directory whose system half is shared with every other
+ * (PDEs for system space are written into all directories at once), and a private
+ * user half described by VADs.
+ */
+struct mm_address_space {
+    pfn_t directory_pfn;
+    uint32_t *directory;            /* the page directory, mapped in system space */
+    pfn_t hyperspace_pfn;           /* its hyperspace page table */
+    vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
+    struct mm_avl_table vads;
+    struct list_entry link;         /* on the list of all address spaces */
+};
+
+/* VAD flags (struct mmvad.flags). */
+#define MI_VAD_FLAG_STACK 0x0001    /* a thread's stack: its guard page moves down */
+
+/* The system process's address space: the boot page directory. */
+extern struct mm_address_space *MmSystemAddressSpace;
+
+/* Moves the system address space into storage (the system process's), for good. */
+void MmAdoptSystemAddressSpace(struct mm_address_space *storage);
+
+/*
+ * A new address space: system space shared, user space empty but for
+ * KUSER_SHARED_DATA. Its user limit is MmHighestUserAddress for a large-address-aware
+ * image, otherwise at most 0x7FFEFFFF.
+ */
+ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_address_aware);
+
+/* Frees every user page, page table, VAD and the directory. space must not be in use. */
+void MmDeleteAddressSpace(struct mm_address_space *space);
+
+/* Makes space the current one (loads CR3 if it is not already). */
+void MmSwitchAddressSpace(struct mm_address_space *space);
+struct mm_address_space *MmCurrentAddressSpace(void);
+
+/*
+ * Reserves [*base, *base + size) in the current address space as one VAD: at *base
+ * (64 KB-aligned) when it is not 0, else the lowest free range. Nothing is committed.
+ * flags: MI_VAD_FLAG_* (see vad.h).
+ */
+ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
+                              uint32_t protection);
+
+/*
+ * Commits [va, va + size) inside a reservation of the current space: each page becomes
+ * demand-zero with protection (PAGE_GUARD allowed); no frame is taken before a touch.
+ */
+ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection);
+
+/* Maps frame pfn at va (in a reservation of the current space), taking over its reference. */
+ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection);
+
+struct ldr_image_info;
+
+/*
+ * Maps a PE image (checked by LdrParseImage) into the current address space: at its
+ * preferred base when that range is free and inside the space's limit, otherwise, if it
+ * can be relocated, at the lowest free range. Each page gets its section's protection.
+ * Returns the base; on failure nothing is left behind.
+ */
+ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr_t *base);
+
+/* A kernel stack of pages pages with an unmapped guard page below; false when out of memory. */
+bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top);
+void MmDeleteKernelStack(vaddr_t base, uint32_t pages);
+
+/* The page KUSER_SHARED_DATA lives in, seen by the kernel (writable). */
+extern volatile uint8_t *MmSharedUserData;
+
+/* Counters of the memory manager's events, for tests and benchmarks. */
+struct mm_statistics {
+    uint32_t cr3_loads;
+    uint32_t demand_zero_faults;
+    uint32_t stack_extensions;
+    uint32_t system_pde_updates;
+};
+extern struct mm_statistics MmStatistics;
 
 enum mm_access {
     MM_ACCESS_READ,

@@ -14,10 +14,14 @@ mmpte_t *MiGetPte(vaddr_t va, bool create)
     if (!pte_is_valid(*pde)) {
         if (!create)
             return NULL;
-        pfn_t pfn = MiAllocatePageTablePage();
+        bool user = va < MmSystemRangeStart;
+        pfn_t pfn = MiAllocatePageTablePage(user ? MI_USE_USER_PAGE_TABLE : MI_USE_PAGE_TABLE);
         if (pfn == PFN_INVALID)
             return NULL;
-        *pde = pde_make_table(pfn, va < MmSystemRangeStart);
+        if (user)
+            *pde = pde_make_table(pfn, true);
+        else
+            MiInsertSystemPde(va, pde_make_table(pfn, false));
         /*
          * The table's window in the self-map may still hold the translation of a table
          * that was here before, so drop it before clearing the new one through it.

@@ -223,11 +223,34 @@ void MiInsertPageInFreeList(pfn_t pfn)
     cpu_restore_interrupts(flags);
 }
 
-pfn_t MiAllocatePageTablePage(void)
+void MiAddPageReference(pfn_t pfn)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count < UINT16_MAX);
+    entry->reference_count++;
+    cpu_restore_interrupts(flags);
+}
+
+void MiReleasePageReference(pfn_t pfn)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count > 0);
+    if (entry->reference_count > 1)
+        entry->reference_count--;
+    else
+        MiInsertPageInFreeList(pfn);
+    cpu_restore_interrupts(flags);
+}
+
+pfn_t MiAllocatePageTablePage(enum mi_page_use use)
 {
     if (!pfn_database_ready)
-        return boot_allocate_page(MI_USE_PAGE_TABLE);
-    return MiRemoveAnyPage(MI_USE_PAGE_TABLE);
+        return boot_allocate_page(use);
+    return MiRemoveAnyPage(use);
 }
 
 void MiInitializePfnDatabase(const struct mi_physical_memory *memory,

@@ -16,7 +16,13 @@
 static uint32_t system_pte_words[MAX_SYSTEM_PAGES / 32];
 static struct bitmap system_ptes = {system_pte_words, 0};
 static uint32_t free_system_ptes;
-static uint32_t search_hint;
+/*
+ * No page below this index is free. Searching from it finds the lowest free run
+ * (first fit), so space given back is used again before new space is touched, and
+ * system page tables stop being made once the kernel's working set of mappings is in
+ * place.
+ */
+static uint32_t lowest_free;
 
 static uint32_t index_of(vaddr_t va)
 {
@@ -41,12 +47,13 @@ vaddr_t MiReserveSystemPtes(uint32_t count)
 {
     uint32_t flags = cpu_save_disable_interrupts();
     vaddr_t va = 0;
-    uint32_t index = bitmap_find_clear_run(&system_ptes, count, search_hint);
+    uint32_t index = bitmap_find_clear_run(&system_ptes, count, lowest_free);
 
     if (index != BITMAP_NONE) {
         bitmap_set_range(&system_ptes, index, count);
         free_system_ptes -= count;
-        search_hint = index + count;
+        if (index == lowest_free)
+            lowest_free += count;
         va = MmSystemRangeStart + index * PAGE_SIZE;
     }
     cpu_restore_interrupts(flags);
@@ -63,6 +70,7 @@ void MiReleaseSystemPtes(vaddr_t va, uint32_t count)
         KASSERT(bitmap_test(&system_ptes, index + i));
     bitmap_clear_range(&system_ptes, index, count);
     free_system_ptes += count;
+    lowest_free = MIN(lowest_free, index);
     cpu_restore_interrupts(flags);
 }
 
@@ -71,19 +79,31 @@ uint32_t MiFreeSystemPtes(void)
     return free_system_ptes;
 }
 
-void *MmMapIoSpace(paddr_t address, size_t length)
+static void *map_physical(paddr_t address, size_t length, mmpte_t pte_template)
 {
     uint32_t offset = address & (PAGE_SIZE - 1);
     uint32_t pages = ALIGN_UP(offset + length, (size_t)PAGE_SIZE) / PAGE_SIZE;
-    vaddr_t va = MiReserveSystemPtes(pages);
 
+    if (length == 0 || offset + length < length)
+        return NULL;
+    vaddr_t va = MiReserveSystemPtes(pages);
     if (!va)
         return NULL;
-    if (!NT_SUCCESS(MiMapRange(va, address - offset, pages * PAGE_SIZE, pte_make_device(0)))) {
+    if (!NT_SUCCESS(MiMapRange(va, address - offset, pages * PAGE_SIZE, pte_template))) {
         MiReleaseSystemPtes(va, pages);
         return NULL;
     }
     return (void *)(va + offset);
+}
+
+void *MmMapIoSpace(paddr_t address, size_t length)
+{
+    return map_physical(address, length, pte_make_device(0));
+}
+
+void *MmMapPhysicalMemory(paddr_t address, size_t length)
+{
+    return map_physical(address, length, pte_make_kernel(0, false));
 }
 
 void MmUnmapIoSpace(void *address, size_t length)

@@ -3,7 +3,8 @@
 
 Usage:
     scripts/run-tests.py --kernel build/kernel.elf --iso build/test.iso
-                         [--jobs N] [--only NAME ...] [--timeout S] [--verbose]
+                         [--module FILE ...] [--jobs N] [--only NAME ...] [--timeout S]
+                         [--verbose]
     scripts/run-tests.py --list        show the boot matrix
     scripts/run-tests.py --selftest    check the log parser on canned logs (no QEMU)
 
@@ -12,6 +13,10 @@ self-tests turned on. The kernel writes its log to the first serial port, which
 QEMU saves in build/test-logs/NAME.log, and ends by writing to the
 isa-debug-exit port: 0x10 for success (QEMU exits with 33), 0x11 for failure
 (QEMU exits with 35).
+
+Each --module FILE (the user-mode test programs) is handed to every KERNEL boot
+as a multiboot module whose string is "FILE NAME", NAME being the file's base
+name; the ISO carries its own (scripts/mkiso.sh --module).
 
 A boot passes only if all of these hold:
   1. QEMU exited with status 33;
@@ -62,24 +67,27 @@ import time
 KERNEL, ISO, UEFI = "kernel", "iso", "uefi"
 OVMF = "/usr/share/ovmf/OVMF.fd"      # from Debian's ovmf package
 
-Boot = collections.namedtuple("Boot", "name boot cmdline mem system highest log crash extra",
-                              defaults=((), False, ()))
+Boot = collections.namedtuple("Boot",
+                              "name boot cmdline mem system highest log crash extra modules",
+                              defaults=((), False, (), ()))
 #   log      regular expressions that some line of the log must match (a warning the
 #            boot must print, a line of a fault report).
 #   crash    True for a boot that crashes on purpose (crash=WHAT on the command line):
 #            it passes when the guest stops with the failure code (35) and the log
 #            matches, with no triple fault or hang; it runs no tests.
 #   extra    more QEMU arguments; "{kernel}" stands for the kernel file.
+#   modules  multiboot modules of this boot, as (PATH, NAME), before the --module files;
+#            "{kernel}" stands for the kernel file. KERNEL boots only.
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
-MODULE = ("-initrd", "{kernel} test-module")
+TEST_MODULE = ("{kernel}", "test-module")
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
-         extra=MODULE),
+         modules=[TEST_MODULE]),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
     Boot("increaseuserva-2560", KERNEL, "test increaseuserva=2560",   128,  0xA0000000, 0x9FFEFFFF),
     # Out of range: clamped to 3072 MB.
@@ -516,6 +524,39 @@ _running_lock = threading.Lock()
 _stopping = threading.Event()   # set on Ctrl-C: start no more boots
 
 
+def module_of_file(path):
+    """The (PATH, NAME) module for a --module file: the kernel knows it by its base name."""
+    return (path, os.path.basename(path))
+
+
+def initrd_argument(modules):
+    """QEMU's -initrd value for multiboot modules [(PATH, NAME), ...].
+
+    QEMU separates modules with commas, loads the file named before the first space
+    and passes the whole "PATH NAME" as the module's string. Raises ValueError for a
+    path or name it would read differently, or for a name given twice.
+    """
+    names = set()
+    parts = []
+    for path, name in modules:
+        for what, text in (("path", path), ("name", name)):
+            if not text or "," in text or re.search(r"\s", text):
+                raise ValueError("module %s %r is empty or has a comma or a blank" % (what, text))
+        if name in names:
+            raise ValueError("two modules are named %r" % name)
+        names.add(name)
+        parts.append(path + " " + name)
+    return ",".join(parts)
+
+
+def boot_modules(boot, args):
+    """The modules a boot gets: its own, then the --module files (KERNEL boots only)."""
+    if boot.boot != KERNEL:
+        return []
+    own = [(path.replace("{kernel}", args.kernel), name) for path, name in boot.modules]
+    return own + list(args.modules)
+
+
 def qemu_command(boot, args, log_path):
     cmd = [args.qemu]
     if boot.boot == UEFI:
@@ -524,6 +565,9 @@ def qemu_command(boot, args, log_path):
         cmd += ["-cdrom", args.iso, "-boot", "d"]
     else:
         cmd += ["-kernel", args.kernel, "-append", boot.cmdline]
+        modules = boot_modules(boot, args)
+        if modules:
+            cmd += ["-initrd", initrd_argument(modules)]
     cmd += [a.replace("{kernel}", args.kernel) for a in boot.extra]
     cmd += [
         "-m", str(boot.mem),
@@ -827,6 +871,29 @@ def _selftest():
     expect(not v.passed, "crash report with the wrong CR2 fails", v)
     expect(not verdict(_GOOD_LOG, EXIT_PASS, b=crash).passed, "a crash that did not happen fails")
 
+    # 16. Modules: the boot's own first, then the --module files, in one -initrd; none on ISO.
+    args = argparse.Namespace(qemu=QEMU, kernel="k.elf", iso="t.iso",
+                              modules=[module_of_file("build/user/hello.exe"),
+                                       module_of_file("spawn.exe")])
+    expect(module_of_file("build/user/hello.exe") == ("build/user/hello.exe", "hello.exe"),
+           "module name is the base name")
+    cmd = qemu_command(boot._replace(modules=[TEST_MODULE]), args, "x.log")
+    expect(cmd.count("-initrd") == 1 and cmd[cmd.index("-initrd") + 1] ==
+           "k.elf test-module,build/user/hello.exe hello.exe,spawn.exe spawn.exe",
+           "-initrd lists every module: %s" % cmd)
+    args.modules = []
+    expect("-initrd" not in qemu_command(boot, args, "x.log"), "no modules, no -initrd")
+    args.modules = [module_of_file("hello.exe")]
+    expect("-initrd" not in qemu_command(boot._replace(boot=ISO), args, "x.log"),
+           "an ISO boot takes no -initrd")
+    for bad in ([("a,b.exe", "b.exe")], [("my dir/a.exe", "a.exe")], [("a.exe", "")],
+                [("a.exe", "a.exe"), ("x/a.exe", "a.exe")]):
+        try:
+            initrd_argument(bad)
+            expect(False, "bad modules %r rejected" % bad)
+        except ValueError:
+            expect(True, "bad modules rejected")
+
     print("selftest: %d checks passed" % checks)
     return 0
 
@@ -847,6 +914,9 @@ def main():
     ap.add_argument("--iso", default=os.path.join(build, "test.iso"),
                     help="GRUB image from 'scripts/mkiso.sh KERNEL ISO --test' "
                          "(default: build/test.iso)")
+    ap.add_argument("--module", action="append", default=[], metavar="FILE",
+                    help="hand FILE to every KERNEL boot as a multiboot module named by "
+                         "its base name (may repeat)")
     ap.add_argument("--jobs", "-j", type=int, default=min(4, os.cpu_count() or 1),
                     help="boots to run at once (default: CPUs, at most 4)")
     ap.add_argument("--only", action="append", metavar="NAME", choices=names,
@@ -902,6 +972,17 @@ def main():
             print("run-tests: the %s path must not contain ',': %s" % (what, path),
                   file=sys.stderr)
             return 2
+    missing = [m for m in args.module if not os.path.isfile(m)]
+    if missing:
+        print("run-tests: module not found: %s (build it first)" % missing[0], file=sys.stderr)
+        return 2
+    args.modules = [module_of_file(m) for m in args.module]
+    try:
+        for b in boots:
+            initrd_argument(boot_modules(b, args))
+    except ValueError as e:
+        print("run-tests: %s" % e, file=sys.stderr)
+        return 2
     os.makedirs(args.log_dir, exist_ok=True)
 
     return run_matrix(boots, args)

@@ -13,7 +13,9 @@ static const struct ktest_suite *const all_suites[] = {
     &pfn_suite,
     &paging_suite,
     &syspte_suite,
+    &pool_suite,
     &fault_suite,
+    &process_suite,
 };
 
 static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)

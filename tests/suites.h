@@ -8,4 +8,6 @@ extern const struct ktest_suite multiboot_suite;    /* tests/test_multiboot.c */
 extern const struct ktest_suite pfn_suite;          /* tests/test_pfn.c */
 extern const struct ktest_suite paging_suite;       /* tests/test_paging.c */
 extern const struct ktest_suite syspte_suite;       /* tests/test_syspte.c */
-extern const struct ktest_suite fault_suite;        /* tests/test_fault.c */
+extern const struct ktest_suite pool_suite;         /* tests/test_pool.c */
+extern const struct ktest_suite fault_suite;
+extern const struct ktest_suite process_suite;      /* tests/test_process.c */        /* tests/test_fault.c */

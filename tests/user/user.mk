@@ -1,2 +1,70 @@
-# The user-mode test programs; filled in with the runtime.
-USER_PROGRAMS :=
+# The user-mode test programs: PE32 images built with MinGW-w64 that the kernel runs in
+# ring 3, each a main() in tests/user/ on the runtime in tests/user/runtime/. Included by
+# the Makefile, which gives BUILD, Q and deps. `make user` builds USER_PROGRAMS.
+
+USER_CROSS   ?= i686-w64-mingw32-
+USER_CC      := $(USER_CROSS)gcc
+USER_OBJDUMP := $(USER_CROSS)objdump
+USER_BUILD   := $(BUILD)/user
+
+# i486 code like the kernel's. General registers only: the kernel keeps no FPU or SSE state
+# per process. No C library, unwind tables or stack protector. The programs touch address
+# 0 on purpose, so the compiler must not reason from null pointers.
+USER_CFLAGS  := -std=gnu11 -march=i486 -O2 -ffreestanding -fno-asynchronous-unwind-tables \
+                -fno-stack-protector -mgeneral-regs-only -fno-strict-aliasing \
+                -fno-delete-null-pointer-checks -Wall -Wextra -Werror -I.
+# The stubs take the service numbers from kernel/ntabi.h; -imacros keeps only its macros,
+# as its C declarations would not assemble.
+USER_ASFLAGS := -I. -D__ASSEMBLER__ -imacros kernel/ntabi.h
+# --dynamicbase makes ld write base relocations (.reloc) so that the kernel can move an
+# image; libgcc brings ___chkstk_ms, which touches each page of a big stack frame in turn,
+# so that the stack grows through its guard page as on NT.
+USER_LDFLAGS := -nostdlib -Wl,--entry=_rt_entry -Wl,--subsystem,console -Wl,--dynamicbase
+USER_LIBS    := -lgcc
+
+# laa.exe and nolaa.exe: one source, preferred base above 2 GB (the kernel relocates
+# nolaa.exe, and laa.exe when the split leaves no room there).
+USER_HIGH_BASE := 0x90000000
+
+USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o check.o syscall.o)
+USER_NAMES   := hello isolation fault probe laa spawn exitcode shared
+USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES))
+USER_PROGRAMS := $(patsubst %,$(USER_BUILD)/%.exe,$(USER_NAMES) nolaa)
+
+.PHONY: user
+user: $(USER_PROGRAMS)
+# The program objects are only made on the way to an .exe; keep them all the same.
+.SECONDARY: $(USER_OBJECTS)
+
+$(USER_BUILD)/laa.o: USER_CFLAGS += -DPREFERRED_BASE=$(USER_HIGH_BASE)
+$(USER_BUILD)/laa.exe: USER_IMAGE_FLAGS := -Wl,--image-base,$(USER_HIGH_BASE) \
+                                           -Wl,--large-address-aware
+$(USER_BUILD)/nolaa.exe: USER_IMAGE_FLAGS := -Wl,--image-base,$(USER_HIGH_BASE) \
+                                             -Wl,--disable-large-address-aware
+
+$(USER_BUILD)/%.o: tests/user/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(USER_CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(USER_BUILD)/%.o: tests/user/%.S | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(USER_CC) $(USER_ASFLAGS) -MMD -MP -c $< -o $@
+
+# Links $@ from its program object and the runtime; an image without base relocations
+# could only be loaded at its preferred base, so that is an error.
+define user_link
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(USER_CC) $(USER_LDFLAGS) $(USER_IMAGE_FLAGS) -o $@ $^ $(USER_LIBS)
+	@$(USER_OBJDUMP) -h $@ | grep -q ' \.reloc ' || \
+		{ echo "error: $@ has no base relocations" >&2; rm -f $@; exit 1; }
+endef
+
+$(USER_BUILD)/nolaa.exe: $(USER_BUILD)/laa.o $(USER_RUNTIME)
+	$(user_link)
+
+$(USER_BUILD)/%.exe: $(USER_BUILD)/%.o $(USER_RUNTIME)
+	$(user_link)
+
+-include $(USER_OBJECTS:.o=.d)

@@ -1,0 +1,39 @@
+#include "arch/context.h"
+#include "arch/cpu.h"
+#include "arch/descriptors.h"
+#include "arch/trap.h"
+
+extern const char arch_thread_entry[];
+
+/* What arch_context_switch pops, lowest address first (see switch.S). */
+struct switch_frame {
+    uint32_t edi, esi, ebx, ebp;
+    uint32_t return_address;
+};
+
+#define USER_CODE_SELECTOR (GDT_USER_CODE | 3)
+#define USER_DATA_SELECTOR (GDT_USER_DATA | 3)
+
+uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t user_esp)
+{
+    uint8_t *sp = (uint8_t *)stack_top;
+
+    if (user_eip) {
+        sp -= sizeof(struct trap_frame);
+        struct trap_frame *frame = (struct trap_frame *)sp;
+        *frame = (struct trap_frame){
+            .gs = USER_DATA_SELECTOR, .fs = USER_DATA_SELECTOR,
+            .es = USER_DATA_SELECTOR, .ds = USER_DATA_SELECTOR,
+            .eip = user_eip, .cs = USER_CODE_SELECTOR, .eflags = EFLAGS_IF | 0x2,
+            .user_esp = user_esp, .user_ss = USER_DATA_SELECTOR,
+        };
+    }
+    sp -= sizeof(struct switch_frame);
+    *(struct switch_frame *)sp = (struct switch_frame){.return_address = (uint32_t)arch_thread_entry};
+    return (uint32_t)sp;
+}
+
+void arch_set_kernel_stack(vaddr_t stack_top)
+{
+    kernel_tss.esp0 = stack_top;
+}

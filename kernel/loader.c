@@ -1,0 +1,123 @@
+/*
+ * The process loader: image, stack, parameters, main thread. It works attached to the
+ * new process, so that its user space is the current one while it is being built.
+ */
+#include "kernel/loader.h"
+#include "kernel/modules.h"
+#include "kernel/pe_image.h"
+#include "kernel/string.h"
+#include "kernel/usercopy.h"
+#include "mm/layout.h"
+#include "mm/mm.h"
+#include "mm/pool.h"
+
+#define STACK_RESERVE           0x100000    /* every main thread gets 1 MB */
+#define COMMAND_LINE_MAX        1024
+#define TAG_PARAMETERS          0x6d726150  /* 'Parm' */
+
+/*
+ * The stack: a 1 MB reservation, its top committed (the image's SizeOfStackCommit,
+ * at least a page), one guard page below that, the rest reserved.
+ */
+static ntstatus_t create_stack(const struct ldr_image_info *info, vaddr_t *top)
+{
+    vaddr_t base = 0;
+    uint32_t commit = ALIGN_UP(MAX(info->stack_commit, (uint32_t)PAGE_SIZE), (uint32_t)PAGE_SIZE);
+    ntstatus_t status = MmReserveUserRange(&base, STACK_RESERVE, MI_VAD_PRIVATE,
+                                           MI_VAD_FLAG_STACK, PAGE_READWRITE);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    commit = MIN(commit, (uint32_t)STACK_RESERVE - 2 * PAGE_SIZE);
+    *top = base + STACK_RESERVE;
+    status = MmCommitUserRange(*top - commit, commit, PAGE_READWRITE);
+    if (NT_SUCCESS(status))
+        status = MmCommitUserRange(*top - commit - PAGE_SIZE, PAGE_SIZE,
+                                   PAGE_READWRITE | PAGE_GUARD);
+    return status;
+}
+
+/*
+ * Puts the process parameters at the top of the stack and, below them, the frame the
+ * entry point expects: a zero return address, then the parameters' address.
+ */
+static ntstatus_t write_parameters(vaddr_t stack_top, const char *command_line,
+                                   size_t length, vaddr_t *initial_esp)
+{
+    uint32_t size = sizeof(struct nt_process_parameters) + length + 1;
+    uint32_t reserved = ALIGN_UP(size, 16u);
+    struct nt_process_parameters *parameters =
+        ExAllocatePoolWithTag(NonPagedPool, size, TAG_PARAMETERS);
+
+    if (!parameters)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    parameters->size = size;
+    parameters->command_line_length = length;
+    memcpy(parameters->command_line, command_line, length);
+    parameters->command_line[length] = '\0';
+
+    vaddr_t at = stack_top - reserved;
+    uint32_t frame[2] = {0, at};
+    ntstatus_t status = user_copy_to(at, parameters, size);
+    if (NT_SUCCESS(status))
+        status = user_copy_to(at - sizeof(frame), frame, sizeof(frame));
+    ExFreePoolWithTag(parameters, TAG_PARAMETERS);
+    *initial_esp = at - sizeof(frame);
+    return status;
+}
+
+ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
+                              const char *command_line, size_t command_line_length,
+                              struct process **result)
+{
+    struct ldr_image_info info;
+    struct process *process;
+    vaddr_t base, stack_top, esp;
+
+    if (command_line_length > COMMAND_LINE_MAX)
+        return STATUS_INVALID_PARAMETER;
+    ntstatus_t status = LdrParseImage(file, size, MmSystemRangeStart, &info);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = process_create(name, info.large_address_aware, &process);
+    if (!NT_SUCCESS(status))
+        return status;
+
+    process_attach(process);
+    status = MmMapImage(file, &info, &base);
+    if (NT_SUCCESS(status))
+        status = create_stack(&info, &stack_top);
+    if (NT_SUCCESS(status))
+        status = write_parameters(stack_top, command_line, command_line_length, &esp);
+    process_detach();
+    if (NT_SUCCESS(status))
+        status = thread_create(process, NULL, NULL, base + info.entry_point, esp, NULL);
+    if (!NT_SUCCESS(status)) {
+        process_discard(process);
+        return status;
+    }
+    *result = process;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t loader_start_module(const char *name, size_t name_length, const char *command_line,
+                               size_t command_line_length, struct process **result)
+{
+    const struct boot_module *module = module_find(name, name_length);
+    char process_name[PROCESS_NAME_MAX];
+
+    if (!module)
+        return STATUS_OBJECT_NAME_NOT_FOUND;
+    size_t size = module->end - module->start;
+    if (size == 0)
+        return STATUS_INVALID_IMAGE_FORMAT;
+    void *file = MmMapPhysicalMemory(module->start, size);
+    if (!file)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    memcpy(process_name, name, MIN(name_length, sizeof(process_name) - 1));
+    process_name[MIN(name_length, sizeof(process_name) - 1)] = '\0';
+    ntstatus_t status = loader_start_image(file, size, process_name, command_line,
+                                           command_line_length, result);
+    MmUnmapIoSpace(file, size);
+    return status;
+}

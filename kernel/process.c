@@ -1,0 +1,207 @@
+#include "arch/cpu.h"
+#include "kernel/console.h"
+#include "kernel/panic.h"
+#include "kernel/process.h"
+#include "kernel/string.h"
+#include "mm/pool.h"
+
+#define TAG_PROCESS 0x636f7250  /* 'Proc' */
+#define SYSTEM_PROCESS_ID 4
+
+struct process system_process;
+static uint32_t next_process_id = SYSTEM_PROCESS_ID + 4;
+
+static void process_destroy(struct object_header *object)
+{
+    struct process *process = (struct process *)object;
+
+    KASSERT(process != &system_process && process->space_deleted);
+    ExFreePoolWithTag(process, TAG_PROCESS);
+}
+
+void process_init(void)
+{
+    system_process.header = (struct object_header){OBJECT_PROCESS, 1, process_destroy};
+    system_process.id = SYSTEM_PROCESS_ID;
+    strlcpy(system_process.name, "System", sizeof(system_process.name));
+    MmAdoptSystemAddressSpace(&system_process.space);
+    system_process.exit_status = STATUS_PENDING;
+    list_init(&system_process.threads);
+    wait_queue_init(&system_process.exit_waiters);
+}
+
+struct process *process_current(void)
+{
+    return thread_current()->process;
+}
+
+ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result)
+{
+    struct process *process = ExAllocatePoolWithTag(NonPagedPool, sizeof(*process), TAG_PROCESS);
+
+    if (!process)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    memset(process, 0, sizeof(*process));
+    ntstatus_t status = MmCreateAddressSpace(&process->space, large_address_aware);
+    if (!NT_SUCCESS(status)) {
+        ExFreePoolWithTag(process, TAG_PROCESS);
+        return status;
+    }
+    /* One reference for the caller, one held while the process has an address space. */
+    process->header = (struct object_header){OBJECT_PROCESS, 2, process_destroy};
+    process->id = next_process_id;
+    next_process_id += 4;
+    process->parent_id = process_current()->id;
+    strlcpy(process->name, name, sizeof(process->name));
+    process->exit_status = STATUS_PENDING;
+    list_init(&process->threads);
+    wait_queue_init(&process->exit_waiters);
+    *result = process;
+    return STATUS_SUCCESS;
+}
+
+void process_discard(struct process *process)
+{
+    KASSERT(process->thread_count == 0 && process != process_current());
+    MmDeleteAddressSpace(&process->space);
+    process->space_deleted = true;
+    object_dereference(&process->header);   /* the address space's reference */
+    object_dereference(&process->header);   /* the creator's */
+}
+
+void process_thread_created(struct process *process, struct thread *thread)
+{
+    list_insert_tail(&process->threads, &thread->process_link);
+    process->thread_count++;
+}
+
+/* The last thread has ended: the process is over, though its memory goes a little later. */
+static void process_finish(struct process *process)
+{
+    process->exited = true;
+    if (process->exit_status == STATUS_PENDING)
+        process->exit_status = STATUS_SUCCESS;
+    handle_table_close_all(&process->handles);
+    scheduler_wake_all(&process->exit_waiters, STATUS_SUCCESS);
+}
+
+NORETURN void process_exit_current_thread(void)
+{
+    struct thread *thread = thread_current();
+    struct process *process = thread->process;
+
+    KASSERT(process != &system_process || thread->stack_pages != 0);
+    if (thread->attached)
+        process_detach();
+    uint32_t flags = cpu_save_disable_interrupts();
+    list_remove(&thread->process_link);
+    bool last = list_is_empty(&process->threads);
+    cpu_restore_interrupts(flags);
+    if (last && process != &system_process)
+        process_finish(process);
+    scheduler_exit_thread();
+}
+
+/*
+ * Runs on another thread's stack after a thread of process was freed: once the last
+ * one is gone, nothing uses the address space any more and it can go.
+ */
+void process_thread_reaped(struct process *process)
+{
+    if (--process->thread_count || process == &system_process)
+        return;
+    MmDeleteAddressSpace(&process->space);
+    process->space_deleted = true;
+    object_dereference(&process->header);
+}
+
+void process_terminate(struct process *process, ntstatus_t status)
+{
+    if (process->terminating || process->exited || process == &system_process)
+        return;
+    process->terminating = true;
+    process->exit_status = status;
+    if (process == process_current())
+        process_exit_current_thread();
+    /*
+     * Its threads are ready or waiting in the kernel: each ends when it next heads
+     * back to user mode. Waiting ones are woken for that.
+     */
+    uint32_t flags = cpu_save_disable_interrupts();
+    for (struct list_entry *e = process->threads.next; e != &process->threads; e = e->next) {
+        struct thread *thread = CONTAINING_RECORD(e, struct thread, process_link);
+        scheduler_wake_thread(thread, STATUS_PROCESS_IS_TERMINATING);
+    }
+    cpu_restore_interrupts(flags);
+}
+
+void process_check_termination(void)
+{
+    if (process_current()->terminating)
+        process_exit_current_thread();
+}
+
+static const char *status_name(ntstatus_t status)
+{
+    switch (status) {
+    case STATUS_ACCESS_VIOLATION: return "STATUS_ACCESS_VIOLATION";
+    case STATUS_STACK_OVERFLOW: return "STATUS_STACK_OVERFLOW";
+    case STATUS_INTEGER_DIVIDE_BY_ZERO: return "STATUS_INTEGER_DIVIDE_BY_ZERO";
+    case STATUS_ILLEGAL_INSTRUCTION: return "STATUS_ILLEGAL_INSTRUCTION";
+    case STATUS_PRIVILEGED_INSTRUCTION: return "STATUS_PRIVILEGED_INSTRUCTION";
+    case STATUS_BREAKPOINT: return "STATUS_BREAKPOINT";
+    case STATUS_INTEGER_OVERFLOW: return "STATUS_INTEGER_OVERFLOW";
+    case STATUS_ARRAY_BOUNDS_EXCEEDED: return "STATUS_ARRAY_BOUNDS_EXCEEDED";
+    case STATUS_DATATYPE_MISALIGNMENT: return "STATUS_DATATYPE_MISALIGNMENT";
+    case STATUS_GUARD_PAGE_VIOLATION: return "STATUS_GUARD_PAGE_VIOLATION";
+    case STATUS_IN_PAGE_ERROR: return "STATUS_IN_PAGE_ERROR";
+    default: return "exception";
+    }
+}
+
+NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool has_address,
+                                            bool write, vaddr_t address)
+{
+    struct process *process = process_current();
+
+    process->exception = (struct nt_process_exception_information){
+        status, eip, write, has_address ? address : 0};
+    kprintf("process %s (%u): %s (0x%08X) at EIP 0x%08x", process->name, process->id,
+            status_name(status), (uint32_t)status, eip);
+    if (has_address)
+        kprintf(", %s 0x%08x", write ? "writing" : "reading", address);
+    kprintf("; process terminated\n");
+    process_terminate(process, status);
+    panic("process_terminate returned for the current process");
+}
+
+ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
+{
+    if (process->exited)
+        return STATUS_SUCCESS;
+    if (timeout_ticks == 0)
+        return STATUS_TIMEOUT;
+    return scheduler_wait(&process->exit_waiters, timeout_ticks);
+}
+
+void process_attach(struct process *process)
+{
+    struct thread *thread = thread_current();
+
+    KASSERT(thread->attached == NULL);
+    uint32_t flags = cpu_save_disable_interrupts();
+    thread->attached = process;
+    MmSwitchAddressSpace(&process->space);
+    cpu_restore_interrupts(flags);
+}
+
+void process_detach(void)
+{
+    struct thread *thread = thread_current();
+
+    KASSERT(thread->attached != NULL);
+    uint32_t flags = cpu_save_disable_interrupts();
+    thread->attached = NULL;
+    MmSwitchAddressSpace(&thread->process->space);
+    cpu_restore_interrupts(flags);
+}

@@ -1,0 +1,74 @@
+#pragma once
+/*
+ * Processes: an address space, a handle table and threads. A process ends when its last
+ * thread does (or when it is terminated); its address space is freed then, and the
+ * process object itself when the last handle to it is closed.
+ */
+#include "kernel/list.h"
+#include "kernel/ntabi.h"
+#include "kernel/object.h"
+#include "kernel/thread.h"
+#include "mm/mm.h"
+
+#define PROCESS_NAME_MAX 32
+
+struct process {
+    struct object_header header;    /* first: a process is an object */
+    uint32_t id;
+    uint32_t parent_id;
+    char name[PROCESS_NAME_MAX];
+    struct mm_address_space space;
+    struct handle_table handles;
+    struct list_entry threads;
+    uint32_t thread_count;          /* threads not yet reaped */
+    bool terminating;               /* no thread of it returns to user mode again */
+    bool exited;                    /* all its threads have ended */
+    bool space_deleted;
+    ntstatus_t exit_status;         /* STATUS_PENDING until it exits */
+    struct nt_process_exception_information exception;
+    struct wait_queue exit_waiters;
+};
+
+/* The kernel's own process (PID 4): the boot thread, the idle thread, kernel threads. */
+extern struct process system_process;
+
+void process_init(void);
+
+/*
+ * An empty process (an address space with KUSER_SHARED_DATA, no thread yet); the
+ * caller gets one reference.
+ */
+ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result);
+
+/* Undoes process_create for a process that never got a thread. */
+void process_discard(struct process *process);
+
+/*
+ * Ends every thread of process with status; the current thread does not come back if
+ * it belongs to it. Terminating a process that is ending already changes nothing.
+ */
+void process_terminate(struct process *process, ntstatus_t status);
+
+/*
+ * Records why the current process faulted, prints it, and terminates the process with
+ * the exception's status; does not return.
+ */
+NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool has_address,
+                                            bool write, vaddr_t address);
+
+/* Waits until process has exited, or for timeout ticks (WAIT_FOREVER for no limit). */
+ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks);
+
+/* Runs the current thread in process's address space until process_detach. */
+void process_attach(struct process *process);
+void process_detach(void);
+
+struct process *process_current(void);
+
+/* The scheduler's hooks: a thread joined the process; one was freed; the current one ends. */
+void process_thread_created(struct process *process, struct thread *thread);
+void process_thread_reaped(struct process *process);
+NORETURN void process_exit_current_thread(void);
+
+/* On the way back to user mode: a thread of a terminating process ends here. */
+void process_check_termination(void);

@@ -1,0 +1,40 @@
+/*
+ * KUSER_SHARED_DATA, written through the kernel's own alias of the page. Field offsets
+ * are NT's (kernel/ntabi.h). A KSYSTEM_TIME is written High2Time, LowPart, High1Time,
+ * so a reader that sees High1Time == High2Time knows LowPart belongs to them.
+ */
+#include "arch/pit.h"
+#include "kernel/ntabi.h"
+#include "kernel/shared_data.h"
+#include "mm/mm.h"
+
+#define NT_MAJOR_VERSION 5
+#define NT_MINOR_VERSION 0
+#define HUNDRED_NS_PER_TICK (10000000 / PIT_HZ)
+
+static volatile uint32_t *field(unsigned offset)
+{
+    return (volatile uint32_t *)(MmSharedUserData + offset);
+}
+
+static void write_system_time(unsigned offset, uint64_t value)
+{
+    field(offset)[2] = (uint32_t)(value >> 32);     /* High2Time */
+    field(offset)[0] = (uint32_t)value;             /* LowPart */
+    field(offset)[1] = (uint32_t)(value >> 32);     /* High1Time */
+}
+
+void shared_data_init(void)
+{
+    /* TickCountMultiplier: ms per tick in 8.24 fixed point, as NT computes it. */
+    *field(NT_SHARED_TICK_MULTIPLIER) = (1000u << 24) / PIT_HZ;
+    *field(NT_SHARED_NT_MAJOR_VERSION) = NT_MAJOR_VERSION;
+    *field(NT_SHARED_NT_MINOR_VERSION) = NT_MINOR_VERSION;
+}
+
+void shared_data_update_time(uint64_t ticks)
+{
+    *field(NT_SHARED_TICK_COUNT_LOW) = (uint32_t)ticks;
+    write_system_time(NT_SHARED_TICK_COUNT, ticks);
+    write_system_time(NT_SHARED_INTERRUPT_TIME, ticks * HUNDRED_NS_PER_TICK);
+}

@@ -1,0 +1,9 @@
+#pragma once
+/* KUSER_SHARED_DATA: the page every process sees read-only at 0x7FFE0000. */
+#include "kernel/types.h"
+
+/* Fills in the constant fields (version, tick multiplier). */
+void shared_data_init(void);
+
+/* Publishes the time; called from the timer interrupt. */
+void shared_data_update_time(uint64_t ticks);

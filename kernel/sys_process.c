@@ -1,0 +1,158 @@
+/* The process services: start, wait, query, terminate, close, yield. */
+#include "arch/pit.h"
+#include "kernel/loader.h"
+#include "kernel/syscall.h"
+#include "kernel/usercopy.h"
+
+#define MODULE_NAME_MAX 128
+#define COMMAND_LINE_MAX 1024
+
+/* A process from a handle, or the current one for NT_CURRENT_PROCESS; referenced. */
+static ntstatus_t reference_process(nt_handle_t handle, struct process **process)
+{
+    if (handle == NT_CURRENT_PROCESS) {
+        *process = process_current();
+        object_reference(&(*process)->header);
+        return STATUS_SUCCESS;
+    }
+    return handle_reference(&process_current()->handles, handle, OBJECT_PROCESS,
+                            (struct object_header **)process);
+}
+
+ntstatus_t NtTerminateProcess(const uint32_t *arguments)
+{
+    struct process *process;
+    ntstatus_t status = reference_process(arguments[0], &process);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    bool self = process == process_current();
+    if (self)
+        object_dereference(&process->header);   /* the current process stays alive */
+    process_terminate(process, (ntstatus_t)arguments[1]);
+    object_dereference(&process->header);
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t NtYieldExecution(const uint32_t *arguments)
+{
+    (void)arguments;
+    scheduler_yield();
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t NtCreateProcessFromModule(const uint32_t *arguments)
+{
+    vaddr_t handle_out = arguments[0];
+    char name[MODULE_NAME_MAX], command_line[COMMAND_LINE_MAX];
+    size_t name_length, command_line_length = 0;
+    struct process *child;
+    nt_handle_t handle;
+
+    ntstatus_t status = user_probe(handle_out, sizeof(handle));
+    if (NT_SUCCESS(status))
+        status = syscall_capture_string(arguments[1], name, sizeof(name), &name_length);
+    if (NT_SUCCESS(status) && arguments[2])
+        status = syscall_capture_string(arguments[2], command_line, sizeof(command_line),
+                                        &command_line_length);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = loader_start_module(name, name_length, command_line, command_line_length, &child);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = handle_insert(&process_current()->handles, &child->header, &handle);
+    object_dereference(&child->header);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = user_copy_to(handle_out, &handle, sizeof(handle));
+    if (!NT_SUCCESS(status))
+        handle_close(&process_current()->handles, handle);
+    return status;
+}
+
+/* A relative NT timeout (negative, 100 ns units) in ticks; NULL means forever. */
+static ntstatus_t capture_timeout(vaddr_t timeout, uint64_t *ticks)
+{
+    int64_t value;
+
+    if (!timeout) {
+        *ticks = WAIT_FOREVER;
+        return STATUS_SUCCESS;
+    }
+    ntstatus_t status = user_copy_from(&value, timeout, sizeof(value));
+    if (!NT_SUCCESS(status))
+        return status;
+    if (value > 0)
+        return STATUS_INVALID_PARAMETER;    /* absolute times are not supported */
+    uint64_t hundred_ns = (uint64_t)-value;
+    *ticks = (hundred_ns + 10000000 / PIT_HZ - 1) / (10000000 / PIT_HZ);
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t NtWaitForSingleObject(const uint32_t *arguments)
+{
+    struct process *process;
+    uint64_t ticks;
+    ntstatus_t status = capture_timeout(arguments[2], &ticks);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    status = reference_process(arguments[0], &process);
+    if (!NT_SUCCESS(status))
+        return status;
+    if (process == process_current())
+        status = STATUS_INVALID_PARAMETER;  /* it would wait for itself forever */
+    else
+        status = process_wait(process, ticks);
+    object_dereference(&process->header);
+    return status;
+}
+
+ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
+{
+    uint32_t class = arguments[1], length = arguments[3];
+    vaddr_t buffer = arguments[2], return_length = arguments[4];
+    union {
+        struct nt_process_basic_information basic;
+        struct nt_process_exception_information exception;
+    } info = {0};
+    uint32_t size;
+    struct process *process;
+
+    /* As on NT, the buffer is probed for the length given before anything else. */
+    ntstatus_t status = user_probe(buffer, length);
+    if (NT_SUCCESS(status) && return_length)
+        status = user_probe(return_length, sizeof(uint32_t));
+    if (!NT_SUCCESS(status))
+        return status;
+    if (class == NT_PROCESS_BASIC_INFORMATION)
+        size = sizeof(info.basic);
+    else if (class == NT_PROCESS_EXCEPTION_INFORMATION)
+        size = sizeof(info.exception);
+    else
+        return STATUS_INVALID_INFO_CLASS;
+    if (length != size)
+        return STATUS_INFO_LENGTH_MISMATCH;
+    status = reference_process(arguments[0], &process);
+    if (!NT_SUCCESS(status))
+        return status;
+    if (class == NT_PROCESS_BASIC_INFORMATION) {
+        info.basic.exit_status = process->exit_status;
+        info.basic.affinity_mask = 1;
+        info.basic.base_priority = 8;
+        info.basic.unique_process_id = process->id;
+        info.basic.inherited_from_unique_process_id = process->parent_id;
+    } else {
+        info.exception = process->exception;
+    }
+    object_dereference(&process->header);
+    status = user_copy_to(buffer, &info, size);
+    if (NT_SUCCESS(status) && return_length)
+        status = user_copy_to(return_length, &size, sizeof(size));
+    return status;
+}
+
+ntstatus_t NtClose(const uint32_t *arguments)
+{
+    return handle_close(&process_current()->handles, arguments[0]);
+}

@@ -1,0 +1,54 @@
+/* The system services: console output and system information. */
+#include "arch/pit.h"
+#include "kernel/console.h"
+#include "kernel/process.h"
+#include "kernel/syscall.h"
+#include "kernel/usercopy.h"
+#include "mm/mi.h"
+
+#define DISPLAY_MAX 1024
+
+ntstatus_t NtDisplayString(const uint32_t *arguments)
+{
+    char text[DISPLAY_MAX + 1];
+    size_t length;
+    ntstatus_t status = syscall_capture_string(arguments[0], text, sizeof(text), &length);
+
+    if (NT_SUCCESS(status))
+        console_write(text, length);
+    return status;
+}
+
+ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
+{
+    uint32_t class = arguments[0], length = arguments[2];
+    vaddr_t buffer = arguments[1], return_length = arguments[3];
+    struct nt_system_basic_information info = {0};
+
+    /* As on NT, the buffer is probed for the length given before anything else. */
+    ntstatus_t status = user_probe(buffer, length);
+    if (NT_SUCCESS(status) && return_length)
+        status = user_probe(return_length, sizeof(uint32_t));
+    if (!NT_SUCCESS(status))
+        return status;
+    if (class != NT_SYSTEM_BASIC_INFORMATION)
+        return STATUS_INVALID_INFO_CLASS;
+    if (length != sizeof(info))
+        return STATUS_INFO_LENGTH_MISMATCH;
+
+    info.timer_resolution = 10000000 / PIT_HZ;
+    info.page_size = PAGE_SIZE;
+    info.number_of_physical_pages = MmNumberOfPhysicalPages;
+    info.lowest_physical_page_number = 1;
+    info.highest_physical_page_number = MmHighestPhysicalPage;
+    info.allocation_granularity = MM_ALLOCATION_GRANULARITY;
+    info.minimum_user_mode_address = MM_LOWEST_USER_ADDRESS;
+    info.maximum_user_mode_address = MmCurrentAddressSpace()->highest_user_address;
+    info.active_processors_affinity_mask = 1;
+    info.number_of_processors = 1;
+    status = user_copy_to(buffer, &info, sizeof(info));
+    uint32_t size = sizeof(info);
+    if (NT_SUCCESS(status) && return_length)
+        status = user_copy_to(return_length, &size, sizeof(size));
+    return status;
+}

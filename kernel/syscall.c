@@ -1,0 +1,70 @@
+/*
+ * The system-service dispatcher: the table of services with their argument counts, the
+ * copy of the arguments from the caller's stack (probed like any user pointer), and
+ * the capture of UNICODE_STRING arguments.
+ */
+#include "kernel/ntabi.h"
+#include "kernel/syscall.h"
+#include "kernel/usercopy.h"
+
+#define MAX_ARGUMENTS 8
+
+struct service {
+    ntstatus_t (*handler)(const uint32_t *arguments);
+    uint32_t argument_count;
+};
+
+static const struct service services[NT_SERVICE_COUNT] = {
+    [NT_SERVICE_TERMINATE_PROCESS] = {NtTerminateProcess, 2},
+    [NT_SERVICE_YIELD_EXECUTION] = {NtYieldExecution, 0},
+    [NT_SERVICE_DISPLAY_STRING] = {NtDisplayString, 1},
+    [NT_SERVICE_QUERY_SYSTEM_INFORMATION] = {NtQuerySystemInformation, 4},
+    [NT_SERVICE_CREATE_PROCESS_FROM_MODULE] = {NtCreateProcessFromModule, 3},
+    [NT_SERVICE_WAIT_FOR_SINGLE_OBJECT] = {NtWaitForSingleObject, 3},
+    [NT_SERVICE_QUERY_INFORMATION_PROCESS] = {NtQueryInformationProcess, 5},
+    [NT_SERVICE_CLOSE] = {NtClose, 1},
+};
+
+ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
+{
+    uint32_t copied[MAX_ARGUMENTS];
+
+    if (number >= NT_SERVICE_COUNT)
+        return STATUS_INVALID_SYSTEM_SERVICE;
+    const struct service *service = &services[number];
+    ntstatus_t status = user_copy_from(copied, arguments,
+                                       service->argument_count * sizeof(uint32_t));
+    if (!NT_SUCCESS(status))
+        return status;
+    return service->handler(copied);
+}
+
+ntstatus_t syscall_capture_string(vaddr_t unicode_string, char *text, size_t size,
+                                  size_t *length)
+{
+    struct nt_unicode_string string;
+    uint16_t piece[64];
+    ntstatus_t status = user_copy_from(&string, unicode_string, sizeof(string));
+
+    if (!NT_SUCCESS(status))
+        return status;
+    if (string.length % 2 || string.length > string.maximum_length)
+        return STATUS_INVALID_PARAMETER;
+    size_t characters = string.length / 2;
+    if (characters >= size)
+        return STATUS_INVALID_PARAMETER;
+    for (size_t done = 0; done < characters;) {
+        size_t n = MIN(characters - done, ARRAY_SIZE(piece));
+        status = user_copy_from(piece, (vaddr_t)string.buffer + done * 2, n * 2);
+        if (!NT_SUCCESS(status))
+            return status;
+        for (size_t i = 0; i < n; i++)
+            text[done + i] = piece[i] >= 0x20 && piece[i] < 0x7F ? (char)piece[i]
+                             : piece[i] == '\n'                   ? '\n'
+                                                                  : '?';
+        done += n;
+    }
+    text[characters] = '\0';
+    *length = characters;
+    return STATUS_SUCCESS;
+}

@@ -1,0 +1,21 @@
+#pragma once
+/* System services: `int 0x2E` (kernel/ntabi.h describes the calling convention). */
+#include "kernel/ntstatus.h"
+#include "kernel/types.h"
+
+/* Runs service number with its arguments at user address arguments; the NTSTATUS back. */
+ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments);
+
+/* The services, each taking its arguments already copied into the kernel. */
+ntstatus_t NtTerminateProcess(const uint32_t *arguments);
+ntstatus_t NtYieldExecution(const uint32_t *arguments);
+ntstatus_t NtDisplayString(const uint32_t *arguments);
+ntstatus_t NtQuerySystemInformation(const uint32_t *arguments);
+ntstatus_t NtCreateProcessFromModule(const uint32_t *arguments);
+ntstatus_t NtWaitForSingleObject(const uint32_t *arguments);
+ntstatus_t NtQueryInformationProcess(const uint32_t *arguments);
+ntstatus_t NtClose(const uint32_t *arguments);
+
+/* Copies a UNICODE_STRING's text from user memory as ASCII (other characters become '?'). */
+ntstatus_t syscall_capture_string(vaddr_t unicode_string, char *text, size_t size,
+                                  size_t *length);

@@ -1,0 +1,37 @@
+#include "arch/copy_checked.h"
+#include "kernel/usercopy.h"
+#include "mm/layout.h"
+#include "mm/mm.h"
+
+ntstatus_t user_probe(vaddr_t address, size_t length)
+{
+    vaddr_t limit = MmCurrentAddressSpace()->highest_user_address;
+
+    if (length == 0)
+        return STATUS_SUCCESS;
+    if (address + length - 1 < address || address + length - 1 > limit)
+        return STATUS_ACCESS_VIOLATION;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t user_copy_from(void *destination, vaddr_t source, size_t length)
+{
+    ntstatus_t status = user_probe(source, length);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    if (arch_copy_checked(destination, (const void *)source, length) != 0)
+        return STATUS_ACCESS_VIOLATION;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t user_copy_to(vaddr_t destination, const void *source, size_t length)
+{
+    ntstatus_t status = user_probe(destination, length);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    if (arch_copy_checked((void *)destination, source, length) != 0)
+        return STATUS_ACCESS_VIOLATION;
+    return STATUS_SUCCESS;
+}

@@ -1,0 +1,304 @@
+/*
+ * Address spaces. Each has its own page directory: PDE 0x300 points at itself (the
+ * self-map), PDE 0x301 at its own hyperspace table, the user PDEs at its private page
+ * tables, and every other system PDE is the same as in all the others. A system page
+ * table, once made, is entered into every directory at once (MiInsertSystemPde), so no
+ * address space ever lacks a piece of system space (a kernel stack, say) that another
+ * one has.
+ */
+#include "arch/cpu.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
+
+#define TAG_VAD 0x20646156  /* 'Vad ' */
+
+static struct mm_address_space boot_address_space;
+struct mm_address_space *MmSystemAddressSpace = &boot_address_space;
+struct mm_statistics MmStatistics;
+volatile uint8_t *MmSharedUserData;
+
+static struct list_entry address_spaces;
+static struct mm_address_space *current_space = &boot_address_space;
+static pfn_t shared_user_data_pfn;
+
+static unsigned pde_index(vaddr_t va)
+{
+    return va >> PDE_SHIFT;
+}
+
+void MiInitializeAddressSpaces(void)
+{
+    struct mm_address_space *system = MmSystemAddressSpace;
+
+    system->directory = (uint32_t *)boot_page_directory;
+    system->directory_pfn = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
+    system->highest_user_address = 0;
+    MiInitializeVadTable(&system->vads);
+    list_init(&address_spaces);
+    list_insert_tail(&address_spaces, &system->link);
+
+    /* KUSER_SHARED_DATA: one page, the kernel's own reference keeps it for good. */
+    shared_user_data_pfn = MiRemoveZeroPage(MI_USE_SHARED_USER_DATA);
+    vaddr_t va = MiReserveSystemPtes(1);
+    if (shared_user_data_pfn == PFN_INVALID || !va ||
+        !NT_SUCCESS(MiMapRange(va, pfn_to_paddr(shared_user_data_pfn), PAGE_SIZE,
+                               pte_make_kernel(0, true))))
+        panic("no memory for KUSER_SHARED_DATA");
+    MmSharedUserData = (volatile uint8_t *)va;
+}
+
+void MiInsertSystemPde(vaddr_t va, mmpte_t pde)
+{
+    unsigned index = pde_index(va);
+
+    if (!address_spaces.next) {     /* early boot: the boot directory is the only one */
+        *pde_of(va) = pde;
+        return;
+    }
+    for (struct list_entry *e = address_spaces.next; e != &address_spaces; e = e->next)
+        CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index] = pde.value;
+    MmStatistics.system_pde_updates++;
+}
+
+void MmAdoptSystemAddressSpace(struct mm_address_space *storage)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    *storage = *MmSystemAddressSpace;
+    list_insert_tail(&address_spaces, &storage->link);
+    list_remove(&MmSystemAddressSpace->link);
+    if (current_space == MmSystemAddressSpace)
+        current_space = storage;
+    MmSystemAddressSpace = storage;
+    cpu_restore_interrupts(flags);
+}
+
+struct mm_address_space *MmCurrentAddressSpace(void)
+{
+    return current_space;
+}
+
+void MmSwitchAddressSpace(struct mm_address_space *space)
+{
+    if (space == current_space)
+        return;
+    current_space = space;
+    cpu_write_cr3(pfn_to_paddr(space->directory_pfn));
+    MmStatistics.cr3_loads++;
+}
+
+/* A page-aligned run of one page, mapped writable in system space; 0 when out of PTEs. */
+static vaddr_t map_system_page(pfn_t pfn)
+{
+    vaddr_t va = MiReserveSystemPtes(1);
+
+    if (va && !NT_SUCCESS(MiMapRange(va, pfn_to_paddr(pfn), PAGE_SIZE, pte_make_kernel(0, true)))) {
+        MiReleaseSystemPtes(va, 1);
+        va = 0;
+    }
+    return va;
+}
+
+static void unmap_system_page(vaddr_t va)
+{
+    MiUnmapRange(va, PAGE_SIZE);
+    MiReleaseSystemPtes(va, 1);
+}
+
+/* Maps KUSER_SHARED_DATA read-only at its fixed user address in the current space. */
+static ntstatus_t map_shared_user_data(void)
+{
+    vaddr_t base = MM_SHARED_USER_DATA;
+    ntstatus_t status = MmReserveUserRange(&base, PAGE_SIZE, MI_VAD_PRIVATE, 0, PAGE_READONLY);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    MiAddPageReference(shared_user_data_pfn);
+    status = MmMapUserPage(MM_SHARED_USER_DATA, shared_user_data_pfn, PAGE_READONLY);
+    if (!NT_SUCCESS(status))
+        MiReleasePageReference(shared_user_data_pfn);
+    return status;
+}
+
+ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_address_aware)
+{
+    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
+
+    memset(space, 0, sizeof(*space));
+    MiInitializeVadTable(&space->vads);
+    space->highest_user_address =
+        large_address_aware ? MmHighestUserAddress : MIN(MmHighestUserAddress,
+                                                         (vaddr_t)MM_LEGACY_USER_LIMIT);
+    space->directory_pfn = MiRemoveZeroPage(MI_USE_PAGE_DIRECTORY);
+    space->hyperspace_pfn = MiRemoveZeroPage(MI_USE_USER_PAGE_TABLE);
+    if (space->directory_pfn == PFN_INVALID || space->hyperspace_pfn == PFN_INVALID)
+        goto fail;
+    space->directory = (uint32_t *)map_system_page(space->directory_pfn);
+    if (!space->directory)
+        goto fail;
+
+    /* Copy and link in one step, so no system PDE can be made in between and missed. */
+    uint32_t flags = cpu_save_disable_interrupts();
+    for (unsigned i = pde_index(MmSystemRangeStart); i < PTES_PER_TABLE; i++)
+        space->directory[i] = MmSystemAddressSpace->directory[i];
+    space->directory[pde_index(PTE_BASE)] = pde_make_table(space->directory_pfn, false).value;
+    space->directory[pde_index(HYPER_SPACE)] = pde_make_table(space->hyperspace_pfn, false).value;
+    list_insert_tail(&address_spaces, &space->link);
+    cpu_restore_interrupts(flags);
+
+    struct mm_address_space *previous = current_space;
+    MmSwitchAddressSpace(space);
+    status = map_shared_user_data();
+    MmSwitchAddressSpace(previous);
+    if (NT_SUCCESS(status))
+        return STATUS_SUCCESS;
+    MmDeleteAddressSpace(space);
+    return status;
+
+fail:
+    if (space->directory_pfn != PFN_INVALID)
+        MiInsertPageInFreeList(space->directory_pfn);
+    if (space->hyperspace_pfn != PFN_INVALID)
+        MiInsertPageInFreeList(space->hyperspace_pfn);
+    return status;
+}
+
+/* Releases every frame a user page table maps, then the table itself. */
+static void free_user_page_table(pfn_t table_pfn)
+{
+    mmpte_t *table = MiMapPageInHyperSpace(table_pfn);
+
+    for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
+        if (pte_is_valid(table[i]))
+            MiReleasePageReference(pte_pfn(table[i]));
+    }
+    MiUnmapPageInHyperSpace(table);
+    MiReleasePageReference(table_pfn);
+}
+
+void MmDeleteAddressSpace(struct mm_address_space *space)
+{
+    KASSERT(space != current_space && space != MmSystemAddressSpace);
+    uint32_t flags = cpu_save_disable_interrupts();
+    list_remove(&space->link);
+    cpu_restore_interrupts(flags);
+
+    for (unsigned i = 0; i < pde_index(MmSystemRangeStart); i++) {
+        mmpte_t pde = {space->directory[i]};
+        if (pte_is_valid(pde))
+            free_user_page_table(pte_pfn(pde));
+    }
+    for (struct mmvad *vad = MiFirstVad(&space->vads); vad;) {
+        struct mmvad *next = MiNextVad(vad);
+        MiDeleteVad(space, vad);
+        vad = next;
+    }
+    unmap_system_page((vaddr_t)space->directory);
+    MiInsertPageInFreeList(space->hyperspace_pfn);
+    MiInsertPageInFreeList(space->directory_pfn);
+}
+
+void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)
+{
+    MiRemoveVad(&space->vads, vad);
+    ExFreePoolWithTag(vad, TAG_VAD);
+}
+
+ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
+                              uint32_t protection)
+{
+    struct mm_address_space *space = current_space;
+    vaddr_t start = *base;
+
+    size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
+    if (size == 0 || start % MM_ALLOCATION_GRANULARITY)
+        return STATUS_INVALID_PARAMETER;
+    if (start == 0) {
+        if (!MiFindEmptyAddressRange(&space->vads, size, MM_ALLOCATION_GRANULARITY,
+                                     MM_LOWEST_USER_ADDRESS, space->highest_user_address,
+                                     false, &start))
+            return STATUS_NO_MEMORY;
+    } else if (start < MM_LOWEST_USER_ADDRESS || start + size - 1 < start ||
+               start + size - 1 > space->highest_user_address) {
+        return STATUS_CONFLICTING_ADDRESSES;
+    } else if (MiCheckForConflictingVad(&space->vads, start, start + size - 1)) {
+        return STATUS_CONFLICTING_ADDRESSES;
+    }
+
+    struct mmvad *vad = ExAllocatePoolWithTag(NonPagedPool, sizeof(*vad), TAG_VAD);
+    if (!vad)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    memset(vad, 0, sizeof(*vad));
+    vad->start = start;
+    vad->end = start + size - 1;
+    vad->type = type;
+    vad->flags = flags;
+    vad->protection = protection;
+    MiInsertVad(&space->vads, vad);
+    *base = start;
+    return STATUS_SUCCESS;
+}
+
+/* The PTEs of [va, va + size) inside one VAD of the current space, tables created. */
+static ntstatus_t check_range_in_one_vad(vaddr_t va, uint32_t size)
+{
+    struct mmvad *vad = MiLocateVad(&current_space->vads, va);
+
+    if (!vad || size == 0 || va + size - 1 < va || va + size - 1 > vad->end)
+        return STATUS_CONFLICTING_ADDRESSES;
+    for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
+        if (!MiGetPte(page, true))
+            return STATUS_INSUFFICIENT_RESOURCES;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
+{
+    KASSERT(va % PAGE_SIZE == 0);
+    size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
+    ntstatus_t status = check_range_in_one_vad(va, size);
+    if (!NT_SUCCESS(status))
+        return status;
+    for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
+        if (!pte_is_valid(*pte_of(page)))
+            *pte_of(page) = MiMakeDemandZeroPte(protection);
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection)
+{
+    ntstatus_t status = check_range_in_one_vad(va, PAGE_SIZE);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    if (pte_is_valid(*pte_of(va)))
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (protection == PAGE_NOACCESS) {
+        MiReleasePageReference(pfn);
+        return STATUS_SUCCESS;
+    }
+    *pte_of(va) = pte_make_user(pfn, MiProtectionIsWritable(protection));
+    return STATUS_SUCCESS;
+}
+
+bool MiProtectionIsWritable(uint32_t protection)
+{
+    switch (protection & ~PAGE_GUARD) {
+    case PAGE_READWRITE:
+    case PAGE_WRITECOPY:
+    case PAGE_EXECUTE_READWRITE:
+    case PAGE_EXECUTE_WRITECOPY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool MiProtectionIsValid(uint32_t protection)
+{
+    uint32_t base = protection & ~PAGE_GUARD;
+
+    return protection <= (PAGE_GUARD | PAGE_EXECUTE_WRITECOPY) && base != 0 &&
+           (base & (base - 1)) == 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * Mapping an executable image into a process. The image is laid out in fresh zeroed
+ * frames seen through a temporary system-space view, relocated there if it cannot sit
+ * at its preferred base, and then the same frames are mapped into the process page by
+ * page with the protection of the section each page belongs to.
+ */
+#include "kernel/pe_image.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
+
+#define TAG_IMAGE 0x67616d49    /* 'Imag' */
+
+/* Reserves the image's range: the preferred base if possible, else anywhere if allowed. */
+static ntstatus_t reserve_image_range(const struct ldr_image_info *info, vaddr_t *base)
+{
+    vaddr_t preferred = info->image_base;
+    vaddr_t last = preferred + info->size_of_image - 1;
+
+    if (last >= preferred && last <= MmCurrentAddressSpace()->highest_user_address &&
+        NT_SUCCESS(MmReserveUserRange(&preferred, info->size_of_image, MI_VAD_IMAGE, 0,
+                                      PAGE_EXECUTE_WRITECOPY))) {
+        *base = preferred;
+        return STATUS_SUCCESS;
+    }
+    if (!info->relocatable)
+        return STATUS_CONFLICTING_ADDRESSES;
+    *base = 0;
+    return MmReserveUserRange(base, info->size_of_image, MI_VAD_IMAGE, 0,
+                              PAGE_EXECUTE_WRITECOPY);
+}
+
+static void release_frames(pfn_t *frames, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        MiInsertPageInFreeList(frames[i]);
+}
+
+/* Fills the frames with the laid-out (and relocated) image through a system-space view. */
+static ntstatus_t build_image(const void *file, const struct ldr_image_info *info,
+                              vaddr_t base, const pfn_t *frames, uint32_t pages)
+{
+    vaddr_t view = MiReserveSystemPtes(pages);
+    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
+    uint32_t mapped = 0;
+
+    if (!view)
+        return status;
+    for (; mapped < pages; mapped++)
+        if (!NT_SUCCESS(MiMapRange(view + mapped * PAGE_SIZE, pfn_to_paddr(frames[mapped]),
+                                   PAGE_SIZE, pte_make_kernel(0, true))))
+            goto out;
+    LdrCopyImage((void *)view, file, info);
+    status = base == info->image_base ? STATUS_SUCCESS
+                                      : LdrRelocateImage((void *)view, info, base);
+out:
+    MiUnmapRange(view, mapped * PAGE_SIZE);
+    MiReleaseSystemPtes(view, pages);
+    return status;
+}
+
+ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr_t *result)
+{
+    uint32_t pages = info->size_of_image / PAGE_SIZE;
+    uint32_t taken = 0;
+    vaddr_t base;
+    ntstatus_t status = reserve_image_range(info, &base);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_IMAGE);
+    status = STATUS_NO_MEMORY;
+    if (!frames)
+        goto fail;
+    for (; taken < pages; taken++) {
+        frames[taken] = MiRemoveZeroPage(MI_USE_PROCESS_PRIVATE);
+        if (frames[taken] == PFN_INVALID)
+            goto fail;
+    }
+    status = build_image(file, info, base, frames, pages);
+    if (!NT_SUCCESS(status))
+        goto fail;
+
+    /*
+     * Every frame has its place now; MmMapUserPage takes each one over. One it cannot
+     * map (no page for a page table) is freed here, and the caller, seeing the failure,
+     * deletes the address space with whatever was mapped.
+     */
+    for (uint32_t i = 0; i < pages; i++) {
+        ntstatus_t mapped = MmMapUserPage(base + i * PAGE_SIZE, frames[i],
+                                          LdrPageProtection(info, i * PAGE_SIZE));
+        if (!NT_SUCCESS(mapped)) {
+            MiInsertPageInFreeList(frames[i]);
+            status = mapped;
+        }
+    }
+    ExFreePoolWithTag(frames, TAG_IMAGE);
+    *result = base;
+    return status;
+
+fail:
+    if (frames) {
+        release_frames(frames, taken);
+        ExFreePoolWithTag(frames, TAG_IMAGE);
+    }
+    MiDeleteVad(MmCurrentAddressSpace(), MiLocateVad(&MmCurrentAddressSpace()->vads, base));
+    return status;
+}

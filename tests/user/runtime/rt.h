@@ -1,0 +1,126 @@
+#pragma once
+/*
+ * The runtime of the user-mode test programs: system-service stubs, strings, formatted
+ * output, arguments and checks. It knows the kernel only through the system-call ABI
+ * (kernel/ntabi.h) and the NTSTATUS values (kernel/ntstatus.h).
+ *
+ * A program defines main(); rt_entry (entry.c) calls it with the command line split into
+ * words and ends the process with its return value as the exit status.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/ntabi.h"
+#include "kernel/ntstatus.h"
+
+/* --- System services (syscall.S): NT's names and argument order, cdecl. --- */
+
+/* Ends process with exit_status; for NT_CURRENT_PROCESS it does not return. */
+ntstatus_t NtTerminateProcess(nt_handle_t process, ntstatus_t exit_status);
+/* Gives the processor to another ready thread, if there is one. */
+ntstatus_t NtYieldExecution(void);
+/* Writes string (UTF-16, length in bytes) to the console. */
+ntstatus_t NtDisplayString(const struct nt_unicode_string *string);
+/* Fills buffer with the information of info_class; *return_length gets the size used. */
+ntstatus_t NtQuerySystemInformation(unsigned int info_class, void *buffer, unsigned int length,
+                                    unsigned int *return_length);
+/* Starts the boot module named module with command_line; *process gets its handle. */
+ntstatus_t NtCreateProcessFromModule(nt_handle_t *process, const struct nt_unicode_string *module,
+                                     const struct nt_unicode_string *command_line);
+/* Waits until object is signalled; timeout in 100 ns units (negative: relative), NULL: no limit. */
+ntstatus_t NtWaitForSingleObject(nt_handle_t object, int alertable, const int64_t *timeout);
+/* Fills buffer with the information of info_class about process. */
+ntstatus_t NtQueryInformationProcess(nt_handle_t process, unsigned int info_class, void *buffer,
+                                     unsigned int length, unsigned int *return_length);
+/* Closes a handle of the current process. */
+ntstatus_t NtClose(nt_handle_t object);
+/* Calls service number service with the arguments that follow, for raw and hostile calls. */
+ntstatus_t rt_syscall(unsigned int service, ...);
+
+/* --- Process (entry.c) --- */
+
+/*
+ * The image's entry point (linked with --entry=_rt_entry), called by the kernel as
+ * ntabi.h describes: calls main and ends the process with what it returns.
+ */
+_Noreturn void rt_entry(const struct nt_process_parameters *parameters);
+
+/* The program: argv[0] is its name as the command line gives it, argv[argc] is NULL. */
+int main(int argc, char **argv);
+
+/* argv[0], for messages; "?" when the command line was empty. */
+extern const char *rt_program_name;
+
+/* What the kernel passed to the entry point (the command line as it came). */
+extern const struct nt_process_parameters *rt_parameters;
+
+/* Ends the current process with exit status status. */
+_Noreturn void rt_exit(ntstatus_t status);
+
+/* --- Strings (string.c); the mem* functions are also what GCC calls on its own. --- */
+
+/* As in C. */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int value, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+/* The length of s without its NUL. */
+size_t rt_strlen(const char *s);
+/* <0, 0 or >0 as a sorts before, with or after b, byte by byte. */
+int rt_strcmp(const char *a, const char *b);
+/* Whether a and b are the same string. */
+bool rt_streq(const char *a, const char *b);
+
+/* Parses all of text as decimal or 0x-prefixed hex; false if it is not one or overflows. */
+bool rt_parse_u32(const char *text, uint32_t *value);
+/* Parses all of text as hex, with or without 0x; false if it is not one or overflows. */
+bool rt_parse_hex(const char *text, uint32_t *value);
+
+/* The number of words (runs of characters other than space and tab) in line. */
+unsigned int rt_count_words(const char *line);
+/*
+ * Splits line into words in place (a NUL after each), storing at most capacity pointers
+ * in words; returns the number of words, which may exceed capacity.
+ */
+unsigned int rt_split_words(char *line, char **words, unsigned int capacity);
+
+/* --- Output (print.c) --- */
+
+/*
+ * Formats to the console through NtDisplayString, one call per 256 characters (so a short
+ * line is never split between processes). Conversions: %d %u %x %c %s %p %%, with an
+ * optional 0 flag and width (%08x); %p prints 0x and 8 hex digits.
+ */
+void rt_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* rt_printf with the arguments in a va_list. */
+void rt_vprintf(const char *format, va_list args);
+/* Formats into buffer, always terminated if size > 0; returns the untruncated length. */
+size_t rt_snprintf(char *buffer, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+/* rt_snprintf with the arguments in a va_list. */
+size_t rt_vsnprintf(char *buffer, size_t size, const char *format, va_list args);
+
+/*
+ * Makes string describe ascii converted to UTF-16 in storage, which holds capacity
+ * characters; longer text is cut. Length excludes the NUL added when there is room.
+ */
+void rt_unicode_from_ascii(struct nt_unicode_string *string, unsigned short *storage,
+                           size_t capacity, const char *ascii);
+
+/* --- Checks (check.c): a failure prints "    # user: PROGRAM: FILE:LINE: MESSAGE". --- */
+
+/* Counts and reports a failure unless condition holds; returns condition. */
+bool rt_check(bool condition, const char *file, int line, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Counts and reports a failure unless actual == expected; returns whether they are equal. */
+bool rt_check_eq(uint32_t actual, uint32_t expected, const char *file, int line,
+                 const char *actual_text, const char *expected_text);
+/* The number of failed checks so far. */
+unsigned int rt_failure_count(void);
+
+#define RT_EXPECT(condition) rt_check((condition), __FILE__, __LINE__, "%s", #condition)
+#define RT_EXPECT_MSG(condition, ...) rt_check((condition), __FILE__, __LINE__, __VA_ARGS__)
+#define RT_EXPECT_EQ(actual, expected) \
+    rt_check_eq((uint32_t)(actual), (uint32_t)(expected), __FILE__, __LINE__, #actual, #expected)
