@@ -67,11 +67,13 @@ SOURCES  := \
 	tests/test_memmap.c \
 	tests/test_multiboot.c \
 	tests/test_paging.c \
+	tests/test_pe_image.c \
 	tests/test_pfn.c \
 	tests/test_pool.c \
 	tests/test_process.c \
 	tests/test_split.c \
-	tests/test_syspte.c
+	tests/test_syspte.c \
+	tests/test_vad.c
 
 OBJECTS  := $(patsubst %,$(BUILD)/%.o,$(basename $(SOURCES)))
 KERNEL   := $(BUILD)/kernel.elf
@@ -116,11 +118,11 @@ $(KERNEL): $(OBJECTS) $(BUILD)/linker.ld
 	@grub-file --is-x86-multiboot $@ || { echo "error: $@ is not multiboot-bootable" >&2; exit 1; }
 
 iso: $(ISO)
-$(ISO): $(KERNEL) scripts/mkiso.sh
-	scripts/mkiso.sh $(KERNEL) $@
+$(ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh
+	scripts/mkiso.sh $(KERNEL) $@ $(addprefix --module ,$(USER_PROGRAMS))
 
-$(TEST_ISO): $(KERNEL) scripts/mkiso.sh
-	scripts/mkiso.sh $(KERNEL) $@ --test
+$(TEST_ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh
+	scripts/mkiso.sh $(KERNEL) $@ --test $(addprefix --module ,$(USER_PROGRAMS))
 
 # Boots the default configuration with the serial console in this terminal
 # (quit QEMU with Ctrl-A X). RUN_ARGS adds to the command line, e.g. RUN_ARGS=/3GB.
@@ -133,9 +135,9 @@ debug: $(KERNEL)
 	$(QEMU_RUN) -append "$(RUN_ARGS)" -s -S
 
 # Builds everything and boots every configuration in the matrix (scripts/run-tests.py).
-test: $(KERNEL) $(TEST_ISO)
+test: $(KERNEL) $(USER_PROGRAMS) $(TEST_ISO)
 	@scripts/run-tests.py --selftest >/dev/null
-	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO)
+	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO) $(addprefix --module ,$(USER_PROGRAMS))
 
 clean:
 	rm -rf $(BUILD)

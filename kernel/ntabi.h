@@ -101,10 +101,15 @@ struct nt_process_exception_information {
 #define NT_SHARED_TICK_COUNT        0x320   /* KSYSTEM_TIME TickCount, in ticks */
 
 /*
- * How a process starts: its entry point is called as a cdecl function
+ * How a process starts: its entry point is entered as a cdecl function
  *     void entry(const struct nt_process_parameters *parameters);
- * with the parameters in its own memory. Returning from it is not allowed (there is no
- * return address); the runtime calls NtTerminateProcess.
+ * [ESP] holds a return address of 0 and [ESP + 4] the parameters, which lie in the
+ * process's own memory at the top of its stack; EFLAGS.DF is clear. Returning would
+ * jump to address 0 (an access violation): the runtime calls NtTerminateProcess. The
+ * command line starts with the program's name, as a Windows command line does.
+ *
+ * A service's ReturnLength, where it has one, receives the number of bytes written.
+ * BOOLEAN arguments occupy a whole 4-byte slot, of which only the low byte counts.
  */
 struct nt_process_parameters {
     unsigned int size;                      /* of this structure with its text */

@@ -8,7 +8,7 @@
 #include "kernel/types.h"
 
 #define LDR_MAX_SECTIONS    16
-#define LDR_MAX_IMAGE_SIZE  0x10000000      /* 256 MB, far below any user space */
+#define LDR_MAX_IMAGE_SIZE  0x10000000      /* 256 MB: room to place it in any split */
 
 /* Section characteristics the loader acts on (PE/COFF 4.1 "Section Flags"). */
 #define IMAGE_SCN_MEM_EXECUTE   0x20000000

@@ -27,7 +27,7 @@ static void write_system_time(unsigned offset, uint64_t value)
 void shared_data_init(void)
 {
     /* TickCountMultiplier: ms per tick in 8.24 fixed point, as NT computes it. */
-    *field(NT_SHARED_TICK_MULTIPLIER) = (1000u << 24) / PIT_HZ;
+    *field(NT_SHARED_TICK_MULTIPLIER) = (uint32_t)((1000ull << 24) / PIT_HZ);
     *field(NT_SHARED_NT_MAJOR_VERSION) = NT_MAJOR_VERSION;
     *field(NT_SHARED_NT_MINOR_VERSION) = NT_MINOR_VERSION;
 }

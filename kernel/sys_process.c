@@ -97,7 +97,7 @@ ntstatus_t NtWaitForSingleObject(const uint32_t *arguments)
 
     if (!NT_SUCCESS(status))
         return status;
-    status = reference_process(arguments[0], &process);
+    status = reference_process(arguments[0], &process);  /* arguments[1], Alertable: unused */
     if (!NT_SUCCESS(status))
         return status;
     if (process == process_current())

@@ -91,7 +91,7 @@ struct mm_address_space *MmCurrentAddressSpace(void);
 /*
  * Reserves [*base, *base + size) in the current address space as one VAD: at *base
  * (64 KB-aligned) when it is not 0, else the lowest free range. Nothing is committed.
- * flags: MI_VAD_FLAG_* (see vad.h).
+ * flags: MI_VAD_FLAG_* (above).
  */
 ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
                               uint32_t protection);

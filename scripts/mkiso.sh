@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds a bootable GRUB rescue image that loads the kernel with Multiboot 1.
 #
-# Usage: scripts/mkiso.sh KERNEL_ELF OUT_ISO [--test]
+# Usage: scripts/mkiso.sh KERNEL_ELF OUT_ISO [--test] [--module FILE]...
 #
-#   KERNEL_ELF  the linked kernel (copied into the image as /boot/kernel.elf)
-#   OUT_ISO     where to write the image
-#   --test      boot the self-test entry straight away (timeout 0), so an
-#               unattended boot, e.g. under QEMU in `make test`, runs the tests
+#   KERNEL_ELF     the linked kernel (copied into the image as /boot/kernel.elf)
+#   OUT_ISO        where to write the image
+#   --test         boot the self-test entry straight away (timeout 0), so an
+#                  unattended boot, e.g. under QEMU in `make test`, runs the tests
+#   --module FILE  copy FILE into the image as /boot/user/NAME (NAME: its base
+#                  name) and load it as a multiboot module in every menu entry,
+#                  with "module /boot/user/NAME NAME"; may be repeated
 #
 # The image is a hybrid: it holds GRUB for both BIOS (i386-pc) and UEFI
 # (x86_64-efi) firmware, and boots either from a CD or when written raw to a
@@ -28,21 +31,28 @@ die() {
 }
 
 usage() {
-  echo "usage: $prog KERNEL_ELF OUT_ISO [--test]" >&2
+  echo "usage: $prog KERNEL_ELF OUT_ISO [--test] [--module FILE]..." >&2
   exit 2
 }
 
 # --- arguments -------------------------------------------------------------
 
 test_mode=0
+modules=()
 positional=()
-for arg in "$@"; do
-  case $arg in
+while [ $# -gt 0 ]; do
+  case $1 in
     --test) test_mode=1 ;;
+    --module)
+      [ $# -ge 2 ] || { echo "$prog: --module needs a FILE" >&2; usage; }
+      modules+=("$2")
+      shift ;;
+    --module=*) modules+=("${1#--module=}") ;;
     -h|--help) usage ;;
-    -*) echo "$prog: unknown option: $arg" >&2; usage ;;
-    *) positional+=("$arg") ;;
+    -*) echo "$prog: unknown option: $1" >&2; usage ;;
+    *) positional+=("$1") ;;
   esac
+  shift
 done
 [ ${#positional[@]} -eq 2 ] || usage
 kernel=${positional[0]}
@@ -78,6 +88,20 @@ if command -v grub-file >/dev/null 2>&1; then
     die "$kernel has no valid Multiboot 1 header (checked with grub-file)"
 fi
 
+# --- the modules -----------------------------------------------------------
+
+# The kernel finds a module by the base name of the first word of its string. GRUB
+# reads the menu line as words, so a name is kept to characters that need no quoting.
+declare -A module_names=()
+for module in ${modules[@]+"${modules[@]}"}; do
+  [ -f "$module" ] || die "module not found: $module (build it first, e.g. with 'make user')"
+  name=${module##*/}
+  [[ $name =~ ^[A-Za-z0-9._-]+$ ]] ||
+    die "module name '$name' must be letters, digits, '.', '_' or '-' only"
+  [ -z "${module_names[$name]:-}" ] || die "two modules are named $name"
+  module_names[$name]=1
+done
+
 # --- staging tree ----------------------------------------------------------
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mkiso.XXXXXX")
@@ -86,6 +110,17 @@ trap 'rm -rf "$work"' EXIT
 stage=$work/iso
 mkdir -p "$stage/boot/grub"
 cp "$kernel" "$stage/boot/kernel.elf"
+
+# The lines that follow every "multiboot" line of the menu.
+module_lines=""
+if [ ${#modules[@]} -gt 0 ]; then
+  mkdir -p "$stage/boot/user"
+  for module in "${modules[@]}"; do
+    name=${module##*/}
+    cp "$module" "$stage/boot/user/$name"
+    module_lines+=$'\n'"    module /boot/user/$name $name"
+  done
+fi
 
 # Without --test a person is at the menu: give them time and start the plain
 # kernel. With --test nobody is: go at once to entry 3, the default-split
@@ -112,27 +147,27 @@ set timeout=$timeout
 set default=$default
 
 menuentry "NT memory-model kernel (2 GB / 2 GB)" {
-    multiboot /boot/kernel.elf
+    multiboot /boot/kernel.elf${module_lines}
     boot
 }
 
 menuentry "NT memory-model kernel /3GB (3 GB user / 1 GB system)" {
-    multiboot /boot/kernel.elf /3GB
+    multiboot /boot/kernel.elf /3GB${module_lines}
     boot
 }
 
 menuentry "NT memory-model kernel increaseuserva=2560 (2.5 GB user / 1.5 GB system)" {
-    multiboot /boot/kernel.elf increaseuserva=2560
+    multiboot /boot/kernel.elf increaseuserva=2560${module_lines}
     boot
 }
 
 menuentry "Self-tests (default split)" {
-    multiboot /boot/kernel.elf test
+    multiboot /boot/kernel.elf test${module_lines}
     boot
 }
 
 menuentry "Self-tests (/3GB)" {
-    multiboot /boot/kernel.elf test /3GB
+    multiboot /boot/kernel.elf test /3GB${module_lines}
     boot
 }
 EOF

@@ -14,7 +14,9 @@ static const struct ktest_suite *const all_suites[] = {
     &paging_suite,
     &syspte_suite,
     &pool_suite,
+    &vad_suite,
     &fault_suite,
+    &pe_image_suite,
     &process_suite,
 };
 

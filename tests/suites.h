@@ -9,5 +9,7 @@ extern const struct ktest_suite pfn_suite;          /* tests/test_pfn.c */
 extern const struct ktest_suite paging_suite;       /* tests/test_paging.c */
 extern const struct ktest_suite syspte_suite;       /* tests/test_syspte.c */
 extern const struct ktest_suite pool_suite;         /* tests/test_pool.c */
-extern const struct ktest_suite fault_suite;
-extern const struct ktest_suite process_suite;      /* tests/test_process.c */        /* tests/test_fault.c */
+extern const struct ktest_suite vad_suite;          /* tests/test_vad.c */
+extern const struct ktest_suite fault_suite;        /* tests/test_fault.c */
+extern const struct ktest_suite pe_image_suite;     /* tests/test_pe_image.c */
+extern const struct ktest_suite process_suite;      /* tests/test_process.c */

@@ -157,7 +157,7 @@ static bool tree_checkpoint(struct ktest *t, struct mm_avl_table *table, uint32_
  */
 static unsigned avl_height_limit(uint32_t n)
 {
-    uint32_t sparsest = 1, previous = 0;    /* the sparsest trees of height h and h - 1 */
+    uint32_t sparsest = 1, previous = 0;    /* sparsest trees of height h + 1 and h */
     unsigned h = 0;
 
     while (sparsest <= n) {
@@ -395,59 +395,66 @@ static const struct range gap_layout[] = {
     {0x00050000, 0x00050FFF},
 };
 
+#define NO_FIT 0xFFFFFFFFu      /* no query here fits a range at the last byte of 4 GB */
+
+/* A free-range search and the base each direction should find, or NO_FIT for both. */
 struct gap_query {
     uint32_t size, alignment;
     vaddr_t lowest, highest;
-    bool found;
-    vaddr_t base;
+    vaddr_t bottom_up, top_down;
 };
 
-static void run_gap_queries(struct ktest *t, struct mm_avl_table *table, bool top_down,
+static void run_gap_queries(struct ktest *t, struct mm_avl_table *table,
                             const struct gap_query *queries, unsigned count)
 {
     for (unsigned i = 0; i < count; i++) {
         const struct gap_query *q = &queries[i];
-        vaddr_t base = 0xDEADBEEF;
-        bool found = MiFindEmptyAddressRange(table, q->size, q->alignment, q->lowest,
-                                             q->highest, top_down, &base);
-        bool right = KT_EXPECT_EQ(t, q->found, found) &&
-                     KT_EXPECT_EQ(t, q->found ? q->base : 0xDEADBEEF, base);
-        if (found && right) {
-            right = KT_EXPECT(t, base % q->alignment == 0) &&
-                    KT_EXPECT(t, base >= q->lowest && base + (q->size - 1) <= q->highest) &&
-                    KT_EXPECT(t, MiCheckForConflictingVad(table, base, base + (q->size - 1))
-                                     == NULL);
+        for (unsigned top_down = 0; top_down < 2; top_down++) {
+            vaddr_t expected = top_down ? q->top_down : q->bottom_up;
+            vaddr_t base = NO_FIT;
+            bool found = MiFindEmptyAddressRange(table, q->size, q->alignment, q->lowest,
+                                                 q->highest, top_down, &base);
+            bool right = KT_EXPECT_EQ(t, expected != NO_FIT, found) &&
+                         KT_EXPECT_EQ(t, expected, base);
+            if (found && right) {
+                vaddr_t last = base + (q->size - 1);
+                right = KT_EXPECT(t, base % q->alignment == 0) &&
+                        KT_EXPECT(t, base >= q->lowest && last <= q->highest) &&
+                        KT_EXPECT(t, MiCheckForConflictingVad(table, base, last) == NULL);
+            }
+            if (!right)
+                ktest_diag(t, "query %u (%s): size %x alignment %x in %08x-%08x", i,
+                           top_down ? "top down" : "bottom up", q->size, q->alignment,
+                           q->lowest, q->highest);
         }
-        if (!right)
-            ktest_diag(t, "query %u: size %x alignment %x in %08x-%08x", i, q->size,
-                       q->alignment, q->lowest, q->highest);
     }
 }
 
+/* Searches whose bottom-up answer is the point (the top-down one is checked as well). */
 static void find_gap_bottom_up(struct ktest *t)
 {
     static const struct gap_query queries[] = {
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x30000},
-        {0x20000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x30000},
-        {0x30000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0xA0000},
-        {0x60000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0xA0000},     /* an exact fit */
-        {0x70000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x200000},
-        {0x01000, PAGE_SIZE, 0x10000, 0x7FFEFFFF, true, 0x30000},
-        {0x01000, PAGE_SIZE, 0x50000, 0x7FFEFFFF, true, 0x51000},   /* the unaligned gap */
-        {0x0F000, PAGE_SIZE, 0x50000, 0x7FFEFFFF, true, 0x51000},
-        {0x10000, PAGE_SIZE, 0x50000, 0x7FFEFFFF, true, 0xA0000},
-        {0x01000, GRANULE, 0x41000, 0x7FFEFFFF, true, 0xA0000},     /* skips both gaps */
-        {0x01000, PAGE_SIZE, 0x41000, 0x7FFEFFFF, true, 0x41000},   /* lowest in a gap */
-        {0x10000, GRANULE, 0x60000, 0x7FFEFFFF, true, 0xA0000},     /* lowest in a VAD */
-        {0x10000, GRANULE, 0x10000, 0x3FFFF, true, 0x30000},        /* highest at the end */
-        {0x10000, GRANULE, 0x10000, 0x3FFFE, false, 0},             /* one byte short */
-        {0x100000, GRANULE, 0x200000, 0x2FFFFF, true, 0x200000},
-        {0x100001, GRANULE, 0x200000, 0x2FFFFF, false, 0},
-        {0x7FDF0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x200000}, /* all of the last gap */
-        {0x7FDF0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, false, 0},
-        {0x80000000, GRANULE, 0x10000, 0x7FFEFFFF, false, 0},
-        {0x10000, GRANULE, 0x7FFF0000, 0x7FFEFFFF, false, 0},       /* highest < lowest */
-        {0, GRANULE, 0x10000, 0x7FFEFFFF, false, 0},                /* size 0 */
+        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, 0x30000, 0x7FFE0000},
+        {0x20000, GRANULE, 0x10000, 0x7FFEFFFF, 0x30000, 0x7FFD0000},
+        {0x30000, GRANULE, 0x10000, 0x7FFEFFFF, 0xA0000, 0x7FFC0000},
+        {0x60000, GRANULE, 0x10000, 0x7FFEFFFF, 0xA0000, 0x7FF90000},   /* an exact fit */
+        {0x70000, GRANULE, 0x10000, 0x7FFEFFFF, 0x200000, 0x7FF80000},
+        {0x01000, PAGE_SIZE, 0x10000, 0x7FFEFFFF, 0x30000, 0x7FFEF000},
+        {0x01000, PAGE_SIZE, 0x50000, 0x7FFEFFFF, 0x51000, 0x7FFEF000}, /* the unaligned gap */
+        {0x0F000, PAGE_SIZE, 0x50000, 0x7FFEFFFF, 0x51000, 0x7FFE1000},
+        {0x10000, PAGE_SIZE, 0x50000, 0x7FFEFFFF, 0xA0000, 0x7FFE0000},
+        {0x01000, GRANULE, 0x41000, 0x7FFEFFFF, 0xA0000, 0x7FFE0000},   /* skips both gaps */
+        {0x01000, PAGE_SIZE, 0x41000, 0x7FFEFFFF, 0x41000, 0x7FFEF000}, /* lowest in a gap */
+        {0x10000, GRANULE, 0x60000, 0x7FFEFFFF, 0xA0000, 0x7FFE0000},   /* lowest in a VAD */
+        {0x10000, GRANULE, 0x10000, 0x3FFFF, 0x30000, 0x30000},         /* highest at its end */
+        {0x10000, GRANULE, 0x10000, 0x3FFFE, NO_FIT, NO_FIT},           /* one byte short */
+        {0x100000, GRANULE, 0x200000, 0x2FFFFF, 0x200000, 0x200000},
+        {0x100001, GRANULE, 0x200000, 0x2FFFFF, NO_FIT, NO_FIT},
+        {0x7FDF0000, GRANULE, 0x10000, 0x7FFEFFFF, 0x200000, 0x200000}, /* all the last gap */
+        {0x7FDF0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, NO_FIT, NO_FIT},
+        {0x80000000, GRANULE, 0x10000, 0x7FFEFFFF, NO_FIT, NO_FIT},
+        {0x10000, GRANULE, 0x7FFF0000, 0x7FFEFFFF, NO_FIT, NO_FIT},     /* highest < lowest */
+        {0, GRANULE, 0x10000, 0x7FFEFFFF, NO_FIT, NO_FIT},              /* size 0 */
     };
     struct mmvad nodes[ARRAY_SIZE(gap_layout)];
     struct mm_avl_table table;
@@ -455,29 +462,27 @@ static void find_gap_bottom_up(struct ktest *t)
     MiInitializeVadTable(&table);
     insert_ranges(&table, nodes, gap_layout, ARRAY_SIZE(gap_layout));
     KT_ASSERT(t, tree_is_valid(t, &table));
-    run_gap_queries(t, &table, false, queries, ARRAY_SIZE(queries));
+    run_gap_queries(t, &table, queries, ARRAY_SIZE(queries));
 }
 
+/* Searches whose top-down answer is the point (the bottom-up one is checked as well). */
 static void find_gap_top_down(struct ktest *t)
 {
     static const struct gap_query queries[] = {
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x7FFE0000},
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFE, true, 0x7FFD0000}, /* one byte short */
-        {0x10000, GRANULE, 0x10000, 0x1FFFFF, true, 0xF0000},      /* highest in a VAD */
-        {0x60000, GRANULE, 0x10000, 0x1FFFFF, true, 0xA0000},      /* an exact fit */
-        {0x70000, GRANULE, 0x10000, 0x1FFFFF, false, 0},
-        {0x01000, PAGE_SIZE, 0x10000, 0x5FFFF, true, 0x5F000},
-        {0x0F000, PAGE_SIZE, 0x10000, 0x5FFFF, true, 0x51000},
-        {0x01000, GRANULE, 0x10000, 0x5FFFF, true, 0x40000},       /* skips the 60 KB gap */
-        {0x20000, GRANULE, 0x10000, 0x5FFFF, true, 0x30000},
-        {0x10000, GRANULE, 0x40000, 0x4FFFF, true, 0x40000},       /* lowest in a gap */
-        {0x20000, GRANULE, 0x40000, 0x4FFFF, false, 0},
-        {0x10000, GRANULE, 0x10000, 0x2FFFF, false, 0},            /* all in a VAD */
-        {0x7FDE0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x210000},
-        {0x7FDF0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x200000}, /* all of the last gap */
-        {0x7FDF0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, false, 0},
-        {0x10000, GRANULE, 0x7FFF0000, 0x7FFEFFFF, false, 0},      /* highest < lowest */
-        {0, GRANULE, 0x10000, 0x7FFEFFFF, false, 0},               /* size 0 */
+        {0x10000, GRANULE, 0x10000, 0x7FFEFFFE, 0x30000, 0x7FFD0000},   /* one byte short */
+        {0x10000, GRANULE, 0x10000, 0x1FFFFF, 0x30000, 0xF0000},        /* highest in a VAD */
+        {0x60000, GRANULE, 0x10000, 0x1FFFFF, 0xA0000, 0xA0000},        /* an exact fit */
+        {0x70000, GRANULE, 0x10000, 0x1FFFFF, NO_FIT, NO_FIT},
+        {0x01000, PAGE_SIZE, 0x10000, 0x5FFFF, 0x30000, 0x5F000},
+        {0x0F000, PAGE_SIZE, 0x10000, 0x5FFFF, 0x30000, 0x51000},
+        {0x01000, GRANULE, 0x10000, 0x5FFFF, 0x30000, 0x40000},         /* skips the 60 KB */
+        {0x20000, GRANULE, 0x10000, 0x5FFFF, 0x30000, 0x30000},
+        {0x10000, GRANULE, 0x40000, 0x4FFFF, 0x40000, 0x40000},         /* lowest in a gap */
+        {0x20000, GRANULE, 0x40000, 0x4FFFF, NO_FIT, NO_FIT},
+        {0x10000, GRANULE, 0x10000, 0x2FFFF, NO_FIT, NO_FIT},           /* all in a VAD */
+        {0x7FDE0000, GRANULE, 0x10000, 0x7FFEFFFF, 0x200000, 0x210000},
+        {0x7FDF0000, GRANULE, 0x10000, 0x7FFEFFFF, 0x200000, 0x200000},
+        {0x7FDF0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, NO_FIT, NO_FIT},
     };
     struct mmvad nodes[ARRAY_SIZE(gap_layout)];
     struct mm_avl_table table;
@@ -485,100 +490,66 @@ static void find_gap_top_down(struct ktest *t)
     MiInitializeVadTable(&table);
     insert_ranges(&table, nodes, gap_layout, ARRAY_SIZE(gap_layout));
     KT_ASSERT(t, tree_is_valid(t, &table));
-    run_gap_queries(t, &table, true, queries, ARRAY_SIZE(queries));
+    run_gap_queries(t, &table, queries, ARRAY_SIZE(queries));
 }
 
 static void find_gap_edges(struct ktest *t)
 {
-    static const struct gap_query empty_bottom_up[] = {
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x10000},
-        {0x7FFE0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x10000},  /* all of the bounds */
-        {0x7FFE0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, false, 0},
-        {0xFFFFFFFF, 1, 0, 0xFFFFFFFF, true, 0},
-        {0xFFFFFFFF, 1, 1, 0xFFFFFFFF, true, 1},
-        {0xFFFFFFFF, 2, 1, 0xFFFFFFFF, false, 0},
-        {0xFFFFF000, PAGE_SIZE, 0, 0xFFFFFFFF, true, 0},
-        {0x1000, GRANULE, 0xFFFF1000, 0xFFFFFFFF, false, 0},        /* rounds up past 4 GB */
-        {0x1000, 0x80000000, 0x80001000, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0xFFFF0001, 0xFFFFFFFF, true, 0xFFFF1000},
-        {0x2000, PAGE_SIZE, 0xFFFFF000, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0, 0xFFF, true, 0},
-        {0x2000, PAGE_SIZE, 0, 0xFFF, false, 0},
-        {1, 1, 0x5000, 0x5000, true, 0x5000},
-        {0x20000, GRANULE, 0x10000, 0x1FFFF, false, 0},             /* bigger than the bounds */
-        {0x1000, PAGE_SIZE, 1, 0, false, 0},
+    static const struct gap_query empty[] = {
+        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, 0x10000, 0x7FFE0000},
+        {0x7FFE0000, GRANULE, 0x10000, 0x7FFEFFFF, 0x10000, 0x10000},   /* all of the bounds */
+        {0x7FFE0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, NO_FIT, NO_FIT},
+        {0xFFFFFFFF, 1, 0, 0xFFFFFFFF, 0, 1},
+        {0xFFFFFFFF, 1, 1, 0xFFFFFFFF, 1, 1},
+        {0xFFFFFFFF, 2, 1, 0xFFFFFFFF, NO_FIT, NO_FIT},
+        {0xFFFFF000, PAGE_SIZE, 0, 0xFFFFFFFF, 0, 0x1000},
+        {0x1000, GRANULE, 0xFFFF1000, 0xFFFFFFFF, NO_FIT, NO_FIT},      /* rounds up past 4 GB */
+        {0x1000, 0x80000000, 0x80001000, 0xFFFFFFFF, NO_FIT, NO_FIT},
+        {0x1000, PAGE_SIZE, 0xFFFF0001, 0xFFFFFFFF, 0xFFFF1000, 0xFFFFF000},
+        {0x2000, PAGE_SIZE, 0xFFFFF000, 0xFFFFFFFF, NO_FIT, NO_FIT},
+        {0x1000, PAGE_SIZE, 0, 0xFFF, 0, 0},
+        {0x2000, PAGE_SIZE, 0, 0xFFF, NO_FIT, NO_FIT},                  /* would start below 0 */
+        {1, 1, 0x5000, 0x5000, 0x5000, 0x5000},
+        {0x20000, GRANULE, 0x10000, 0x1FFFF, NO_FIT, NO_FIT},           /* bigger than bounds */
+        {0x1000, PAGE_SIZE, 1, 0, NO_FIT, NO_FIT},
     };
-    static const struct gap_query empty_top_down[] = {
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x7FFE0000},
-        {0x7FFE0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x10000},
-        {0x7FFE0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, false, 0},
-        {0xFFFFFFFF, 1, 0, 0xFFFFFFFF, true, 1},
-        {0xFFFFFFFF, 1, 1, 0xFFFFFFFF, true, 1},
-        {0xFFFFFFFF, 2, 1, 0xFFFFFFFF, false, 0},
-        {0xFFFFF000, PAGE_SIZE, 0, 0xFFFFFFFF, true, 0x1000},
-        {0x1000, GRANULE, 0xFFFF1000, 0xFFFFFFFF, false, 0},
-        {0x1000, 0x80000000, 0x80001000, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0xFFFF0001, 0xFFFFFFFF, true, 0xFFFFF000},
-        {0x2000, PAGE_SIZE, 0xFFFFF000, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0, 0xFFF, true, 0},
-        {0x2000, PAGE_SIZE, 0, 0xFFF, false, 0},                    /* would start below 0 */
-        {1, 1, 0x5000, 0x5000, true, 0x5000},
-        {0x20000, GRANULE, 0x10000, 0x1FFFF, false, 0},
-        {0x1000, PAGE_SIZE, 1, 0, false, 0},
-    };
-    struct mmvad nodes[2];
-    struct mm_avl_table table;
-
-    MiInitializeVadTable(&table);
-    run_gap_queries(t, &table, false, empty_bottom_up, ARRAY_SIZE(empty_bottom_up));
-    run_gap_queries(t, &table, true, empty_top_down, ARRAY_SIZE(empty_top_down));
-
     /* VADs at the very bottom and the very top of the bounds, then of the 4 GB space. */
     static const struct range user_edges[] = {
         {0x00010000, 0x0001FFFF},
         {0x7FFE0000, 0x7FFEFFFF},
     };
-    static const struct gap_query user_bottom_up[] = {
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x20000},
-        {0x7FFC0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x20000},
-        {0x7FFC0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, false, 0},
+    static const struct gap_query user_queries[] = {
+        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, 0x20000, 0x7FFD0000},
+        {0x7FFC0000, GRANULE, 0x10000, 0x7FFEFFFF, 0x20000, 0x20000},
+        {0x7FFC0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, NO_FIT, NO_FIT},
     };
-    static const struct gap_query user_top_down[] = {
-        {0x10000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x7FFD0000},
-        {0x7FFC0000, GRANULE, 0x10000, 0x7FFEFFFF, true, 0x20000},
-        {0x7FFC0001, PAGE_SIZE, 0x10000, 0x7FFEFFFF, false, 0},
-    };
-    insert_ranges(&table, nodes, user_edges, ARRAY_SIZE(user_edges));
-    KT_ASSERT(t, tree_is_valid(t, &table));
-    run_gap_queries(t, &table, false, user_bottom_up, ARRAY_SIZE(user_bottom_up));
-    run_gap_queries(t, &table, true, user_top_down, ARRAY_SIZE(user_top_down));
-    MiRemoveVad(&table, &nodes[0]);
-    MiRemoveVad(&table, &nodes[1]);
-
     static const struct range space_edges[] = {
         {0x00000000, 0x0000FFFF},
         {0xFFFF0000, 0xFFFFFFFF},
     };
-    static const struct gap_query space_bottom_up[] = {
-        {0x10000, GRANULE, 0, 0xFFFFFFFF, true, 0x10000},
-        {0xFFFE0000, GRANULE, 0, 0xFFFFFFFF, true, 0x10000},
-        {0xFFFE0001, PAGE_SIZE, 0, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0xFFFF0000, 0xFFFFFFFF, false, 0},  /* inside the top VAD */
-        {0x1000, PAGE_SIZE, 0, 0xFFFF, false, 0},               /* inside the bottom VAD */
-        {0x1000, GRANULE, 0xFFFE1000, 0xFFFFFFFF, false, 0},    /* rounds up into the VAD */
+    static const struct gap_query space_queries[] = {
+        {0x10000, GRANULE, 0, 0xFFFFFFFF, 0x10000, 0xFFFE0000},
+        {0xFFFE0000, GRANULE, 0, 0xFFFFFFFF, 0x10000, 0x10000},
+        {0xFFFE0001, PAGE_SIZE, 0, 0xFFFFFFFF, NO_FIT, NO_FIT},
+        {0x1000, PAGE_SIZE, 0xFFFF0000, 0xFFFFFFFF, NO_FIT, NO_FIT},    /* in the top VAD */
+        {0x1000, PAGE_SIZE, 0, 0xFFFF, NO_FIT, NO_FIT},                 /* in the bottom VAD */
+        {0x1000, GRANULE, 0xFFFE1000, 0xFFFFFFFF, NO_FIT, NO_FIT},      /* rounds up into it */
     };
-    static const struct gap_query space_top_down[] = {
-        {0x10000, GRANULE, 0, 0xFFFFFFFF, true, 0xFFFE0000},
-        {0xFFFE0000, GRANULE, 0, 0xFFFFFFFF, true, 0x10000},
-        {0xFFFE0001, PAGE_SIZE, 0, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0xFFFF0000, 0xFFFFFFFF, false, 0},
-        {0x1000, PAGE_SIZE, 0, 0xFFFF, false, 0},
-        {0x1000, GRANULE, 0xFFFE1000, 0xFFFFFFFF, false, 0},
-    };
+    struct mmvad nodes[2];
+    struct mm_avl_table table;
+
+    MiInitializeVadTable(&table);
+    run_gap_queries(t, &table, empty, ARRAY_SIZE(empty));
+
+    insert_ranges(&table, nodes, user_edges, ARRAY_SIZE(user_edges));
+    KT_ASSERT(t, tree_is_valid(t, &table));
+    run_gap_queries(t, &table, user_queries, ARRAY_SIZE(user_queries));
+    MiRemoveVad(&table, &nodes[0]);
+    MiRemoveVad(&table, &nodes[1]);
+
     insert_ranges(&table, nodes, space_edges, ARRAY_SIZE(space_edges));
     KT_ASSERT(t, tree_is_valid(t, &table));
-    run_gap_queries(t, &table, false, space_bottom_up, ARRAY_SIZE(space_bottom_up));
-    run_gap_queries(t, &table, true, space_top_down, ARRAY_SIZE(space_top_down));
+    run_gap_queries(t, &table, space_queries, ARRAY_SIZE(space_queries));
     KT_EXPECT(t, MiLocateVad(&table, 0) == &nodes[0]);
     KT_EXPECT(t, MiLocateVad(&table, 0xFFFFFFFF) == &nodes[1]);
     KT_EXPECT(t, MiLocateVad(&table, 0xFFFEFFFF) == NULL);
@@ -657,10 +628,11 @@ static void traversal_in_order(struct ktest *t)
         start += (pages + i % 3) * PAGE_SIZE;
     }
     scramble(order, COUNT, 0x0DDBA11);
-    for (uint32_t i = 0; i < COUNT; i++)
+    for (uint32_t i = 0; i < COUNT; i++) {
         MiInsertVad(&table, &nodes[order[i]]);
-    if (!tree_is_valid(t, &table))
-        goto out;
+        if (!tree_checkpoint(t, &table, i))
+            goto out;
+    }
 
     uint32_t visited = 0;
     for (struct mmvad *vad = MiFirstVad(&table); vad; vad = MiNextVad(vad)) {

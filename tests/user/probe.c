@@ -3,8 +3,9 @@
  * address of some kernel code): system services given hostile arguments. A pointer to
  * anything not wholly below PROBE, or to memory that is not there, must give
  * STATUS_ACCESS_VIOLATION and change nothing the caller can see; unknown services,
- * handles and classes and wrong lengths give their own statuses, as on NT. Prints a
- * diagnostic for each failed check; exits 0 if all held, else the number that failed.
+ * handles and classes and wrong lengths give their own statuses, as on NT. Needs
+ * exitcode.exe loaded as a module (a child to wait on). Prints a diagnostic for each
+ * failed check; exits 0 if all held, else the number that failed.
  *
  * As on NT, a service checks every pointer argument over its whole length before it
  * looks at classes and lengths (ProbeForWrite comes first), so a real buffer with a
@@ -21,10 +22,11 @@ static uint8_t buffer[256];
 
 static uint32_t probe, system_start, kernel;
 
-static void *fill_buffer(void)
+/* Fills buffer with SENTINEL; returns its address. */
+static uint32_t fill_buffer(void)
 {
     memset(buffer, SENTINEL, sizeof(buffer));
-    return buffer;
+    return (uint32_t)(uintptr_t)buffer;
 }
 
 static bool buffer_untouched(void)
@@ -105,17 +107,15 @@ static void check_query_system_information(void)
     EXPECT_AV(query_system(0, size, 0));
     EXPECT_AV(query_system(unmapped, size, 0));
 
-    fill_buffer();
-    EXPECT_AV(query_system((uint32_t)(uintptr_t)buffer, length_past_probe(4), 0));
+    EXPECT_AV(query_system(fill_buffer(), length_past_probe(4), 0));
     EXPECT_UNTOUCHED();
-    fill_buffer();
-    EXPECT_AV(query_system((uint32_t)(uintptr_t)buffer, length_wrapping(16), 0));
+    EXPECT_AV(query_system(fill_buffer(), length_wrapping(16), 0));
     EXPECT_UNTOUCHED();
 
     /* A bad ReturnLength: the buffer may have been written by then, so only the status. */
-    EXPECT_AV(query_system((uint32_t)(uintptr_t)fill_buffer(), size, kernel & ~3u));
-    EXPECT_AV(query_system((uint32_t)(uintptr_t)fill_buffer(), size, probe));
-    EXPECT_AV(query_system((uint32_t)(uintptr_t)fill_buffer(), size, system_start));
+    EXPECT_AV(query_system(fill_buffer(), size, kernel & ~3u));
+    EXPECT_AV(query_system(fill_buffer(), size, probe));
+    EXPECT_AV(query_system(fill_buffer(), size, system_start));
 }
 
 static ntstatus_t display(uint32_t text, unsigned short bytes)
@@ -156,10 +156,9 @@ static void check_query_information_process(void)
     EXPECT_AV(query_process(0, size, 0));
     EXPECT_AV(query_process(probe - 0x20000, size, 0));
 
-    fill_buffer();
-    EXPECT_AV(query_process((uint32_t)(uintptr_t)buffer, length_past_probe(4), 0));
+    EXPECT_AV(query_process(fill_buffer(), length_past_probe(4), 0));
     EXPECT_UNTOUCHED();
-    EXPECT_AV(query_process((uint32_t)(uintptr_t)fill_buffer(), size, kernel & ~3u));
+    EXPECT_AV(query_process(fill_buffer(), size, kernel & ~3u));
 }
 
 /* NtCreateProcessFromModule into *child, which is filled with SENTINEL_WORD first. */

@@ -99,7 +99,7 @@ static void check_timeout(void)
     const int64_t no_time = 0;
     nt_handle_t child;
 
-    /* Long enough to be still running: it waits for about 20 timer ticks. */
+    /* Still running when polled at once: alone, it spins through dozens of timer ticks. */
     if (!RT_EXPECT_EQ(start(&child, "isolation.exe", "isolation.exe 77 40"), STATUS_SUCCESS))
         return;
     RT_EXPECT_EQ(NtWaitForSingleObject(child, 0, &no_time), STATUS_TIMEOUT);
