@@ -160,6 +160,38 @@ static void system_space_shared_by_every_process(struct ktest *t)
     process_discard(process);
 }
 
+#define PING_PONG_ROUNDS 500
+
+static void yield_rounds(void *done)
+{
+    for (unsigned i = 0; i < PING_PONG_ROUNDS; i++)
+        scheduler_yield();
+    *(volatile bool *)done = true;
+}
+
+/*
+ * Two threads of one process (here the system process) yield to each other: every
+ * switch is real, and none of them loads CR3. The thread's stack is freed afterwards.
+ */
+static void threads_of_one_process_switch_without_cr3_loads(struct ktest *t)
+{
+    struct resources before;
+    volatile bool done = false;
+
+    take_snapshot(&before);
+    uint64_t switches = scheduler_statistics.switches;
+    uint32_t cr3_loads = MmStatistics.cr3_loads;
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 thread_create(&system_process, yield_rounds, (void *)&done, 0, 0, NULL));
+    for (unsigned i = 0; !done && i < 10 * PING_PONG_ROUNDS; i++)
+        scheduler_yield();
+    scheduler_yield();      /* once more, so that the ended thread is reaped */
+    KT_EXPECT(t, done);
+    KT_EXPECT(t, scheduler_statistics.switches - switches >= 2 * PING_PONG_ROUNDS);
+    KT_EXPECT_EQ(t, 0, MmStatistics.cr3_loads - cr3_loads);
+    expect_nothing_leaked(t, &before);
+}
+
 /* ---- the loader ---- */
 
 /* A private copy of a module, to be damaged by the caller. */
@@ -412,6 +444,7 @@ static void large_address_awareness(struct ktest *t)
 static const struct ktest_case cases[] = {
     KTEST_CASE(attach_sees_only_that_process),
     KTEST_CASE(system_space_shared_by_every_process),
+    KTEST_CASE(threads_of_one_process_switch_without_cr3_loads),
     KTEST_CASE(malformed_images_refused_without_leaks),
     KTEST_CASE(unknown_module_not_found),
     KTEST_CASE(sixteen_processes_see_only_their_own_memory),
