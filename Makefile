@@ -80,10 +80,19 @@ KERNEL   := $(BUILD)/kernel.elf
 ISO      := $(BUILD)/kernel.iso
 TEST_ISO := $(BUILD)/test.iso
 
+# The user-mode test programs (PE32, built with MinGW-w64): USER_PROGRAMS. Included
+# before the rules below, whose prerequisites name them.
+include tests/user/user.mk
+
 RUN_MEMORY ?= 128
-RUN_ARGS   ?=
-QEMU_RUN   := $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-reboot \
-              -device isa-debug-exit,iobase=0xf4,iosize=0x04
+RUN_ARGS   ?= run=hello.exe
+# The user programs as multiboot modules: "path name,path name,..." for QEMU's -initrd.
+comma      := ,
+empty      :=
+space      := $(empty) $(empty)
+RUN_MODULES = $(subst |,$(space),$(subst $(space),$(comma),$(foreach p,$(USER_PROGRAMS),$(p)|$(notdir $(p)))))
+QEMU_RUN    = $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-reboot \
+              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -initrd "$(RUN_MODULES)"
 
 .PHONY: all iso run debug test deps clean help
 all: $(KERNEL)
@@ -124,13 +133,14 @@ $(ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh
 $(TEST_ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh
 	scripts/mkiso.sh $(KERNEL) $@ --test $(addprefix --module ,$(USER_PROGRAMS))
 
-# Boots the default configuration with the serial console in this terminal
-# (quit QEMU with Ctrl-A X). RUN_ARGS adds to the command line, e.g. RUN_ARGS=/3GB.
-run: $(KERNEL)
+# Boots the default configuration with the serial console in this terminal (quit QEMU
+# with Ctrl-A X), the user programs as modules, running hello.exe. RUN_ARGS is the
+# command line, e.g. RUN_ARGS="/3GB run=hello.exe,spawn.exe".
+run: $(KERNEL) $(USER_PROGRAMS)
 	$(QEMU_RUN) -append "$(RUN_ARGS)"
 
 # QEMU halted with its gdb stub on :1234; in another terminal: gdb -x scripts/gdbinit
-debug: $(KERNEL)
+debug: $(KERNEL) $(USER_PROGRAMS)
 	@echo "QEMU waits for gdb on :1234; in another terminal run: gdb -x scripts/gdbinit"
 	$(QEMU_RUN) -append "$(RUN_ARGS)" -s -S
 
@@ -147,10 +157,8 @@ help:
 	@echo "make run      boot it in QEMU, serial console here (RUN_ARGS='/3GB' etc.)"
 	@echo "make test     build, then boot the whole test matrix"
 	@echo "make iso      build $(ISO), a BIOS + UEFI GRUB image for CD or USB stick"
+	@echo "make user     build the user-mode test programs (build/user/*.exe)"
 	@echo "make debug    boot halted, waiting for gdb -x scripts/gdbinit"
 	@echo "make clean    remove $(BUILD)"
-
-# The user-mode test programs (PE32, built with MinGW-w64): USER_PROGRAMS.
-include tests/user/user.mk
 
 -include $(OBJECTS:.o=.d)
