@@ -1,5 +1,7 @@
 # The kernel, its boot image and its tests. `make help` lists the targets.
 
+.DEFAULT_GOAL := all
+
 CROSS    ?= i686-linux-gnu-
 CC       := $(CROSS)gcc
 LD       := $(CROSS)ld
@@ -63,6 +65,7 @@ SOURCES  := \
 	mm/vad.c \
 	tests/crash.c \
 	tests/ktest.c \
+	tests/test_cpu.c \
 	tests/test_fault.c \
 	tests/test_memmap.c \
 	tests/test_multiboot.c \

@@ -1,7 +1,9 @@
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/mmu.h"
+#include "arch/pit.h"
 #include "kernel/console.h"
+#include "kernel/string.h"
 
 /* CPUID leaf 1, EDX (Intel SDM vol. 2A, CPUID, table 3-11). */
 #define CPUID_EDX_PSE   (1u << 3)
@@ -22,29 +24,41 @@ static bool cpu_has_cpuid(void)
     return (before ^ after) & EFLAGS_ID;
 }
 
+void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *features)
+{
+    *features = (struct cpu_features){.cpuid = raw->present};
+    if (!raw->present)
+        return;
+    memcpy(features->vendor, raw->vendor, sizeof(raw->vendor));
+    features->vendor[12] = '\0';
+    if (raw->max_leaf < 1)
+        return;
+    features->stepping = raw->leaf1_eax & 0xF;
+    features->model = (raw->leaf1_eax >> 4) & 0xF;
+    features->family = (raw->leaf1_eax >> 8) & 0xF;
+    features->pse = raw->leaf1_edx & CPUID_EDX_PSE;
+    features->tsc = raw->leaf1_edx & CPUID_EDX_TSC;
+    features->pge = raw->leaf1_edx & CPUID_EDX_PGE;
+}
+
+static void read_cpuid(struct cpuid_result *raw)
+{
+    uint32_t unused;
+
+    *raw = (struct cpuid_result){.present = cpu_has_cpuid()};
+    if (!raw->present)
+        return;
+    cpu_cpuid(0, &raw->max_leaf, &raw->vendor[0], &raw->vendor[2], &raw->vendor[1]);
+    if (raw->max_leaf >= 1)
+        cpu_cpuid(1, &raw->leaf1_eax, &unused, &unused, &raw->leaf1_edx);
+}
+
 void cpu_features_init(void)
 {
-    uint32_t a, b, c, d;
+    struct cpuid_result raw;
 
-    cpu_features.cpuid = cpu_has_cpuid();
-    if (cpu_features.cpuid) {
-        cpu_cpuid(0, &a, &b, &c, &d);
-        uint32_t max_leaf = a;
-        uint32_t *vendor = (uint32_t *)cpu_features.vendor;
-        vendor[0] = b;
-        vendor[1] = d;
-        vendor[2] = c;
-        cpu_features.vendor[12] = '\0';
-        if (max_leaf >= 1) {
-            cpu_cpuid(1, &a, &b, &c, &d);
-            cpu_features.stepping = a & 0xF;
-            cpu_features.model = (a >> 4) & 0xF;
-            cpu_features.family = (a >> 8) & 0xF;
-            cpu_features.pse = d & CPUID_EDX_PSE;
-            cpu_features.tsc = d & CPUID_EDX_TSC;
-            cpu_features.pge = d & CPUID_EDX_PGE;
-        }
-    }
+    read_cpuid(&raw);
+    cpu_features_decode(&raw, &cpu_features);
     if (cpu_features.pge) {
         cpu_write_cr4(cpu_read_cr4() | CR4_PGE);
         arch_global_pte_bit = PTE_GLOBAL;
@@ -55,6 +69,8 @@ void cpu_features_init(void)
      * processes.
      */
     cpu_write_cr0((cpu_read_cr0() | CR0_EM) & ~CR0_MP);
+    if (cpu_features.tsc)
+        cpu_features.tsc_hz = pit_measure_tsc_hz();
 }
 
 void cpu_features_print(void)
@@ -67,6 +83,12 @@ void cpu_features_print(void)
             cpu_features.vendor, cpu_features.family, cpu_features.model,
             cpu_features.stepping, cpu_features.pse ? " pse" : "",
             cpu_features.tsc ? " tsc" : "", cpu_features.pge ? " pge" : "");
+    if (cpu_features.tsc)
+        kprintf("cpu: TSC at %u MHz, measured against the PIT%s\n",
+                (uint32_t)(cpu_features.tsc_hz / 1000000),
+                cpu_features.tsc_hz ? "" : " (the PIT did not answer)");
+    else
+        kprintf("cpu: no TSC: time comes from the PIT alone\n");
 }
 
 void cpu_flush_tlb_all(void)

@@ -9,9 +9,21 @@ struct cpu_features {
     bool pge;               /* global pages */
     char vendor[13];
     uint32_t family, model, stepping;
+    uint64_t tsc_hz;        /* measured against the PIT; 0 without a TSC */
 };
 
 extern struct cpu_features cpu_features;
+
+/* What CPUID reported, raw: the input of cpu_features_decode. */
+struct cpuid_result {
+    bool present;           /* EFLAGS.ID could be toggled */
+    uint32_t max_leaf;
+    uint32_t vendor[3];     /* EBX, EDX, ECX of leaf 0 */
+    uint32_t leaf1_eax, leaf1_edx;
+};
+
+/* Turns raw CPUID values into features; pure, so tests can feed any CPU. */
+void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *features);
 
 /* Detects the CPU's features and turns on those the kernel uses (CR4.PGE). */
 void cpu_features_init(void);

@@ -6,3 +6,9 @@
 
 /* Programs channel 0 to interrupt PIT_HZ times a second (IRQ 0). */
 void pit_init(void);
+
+/*
+ * The TSC's rate, counted over 10 ms of PIT channel 2 (the timer's crystal is the one
+ * clock a PC's frequency is known for). 0 if channel 2 never finishes. Interrupts off.
+ */
+uint64_t pit_measure_tsc_hz(void);

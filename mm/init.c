@@ -4,6 +4,7 @@
  */
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/machine.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
@@ -61,6 +62,28 @@ static void MiFinalizeKernelMappings(void)
     cpu_flush_tlb_all();
 }
 
+/*
+ * The kernel needs this much free memory once it has booted: its own processes, stacks,
+ * pool and page tables, and the test programs, run in it.
+ */
+#define MM_MINIMUM_FREE_KB 2048
+
+/*
+ * A machine with less RAM gets a clear message and the failure exit code, not a crash
+ * somewhere later.
+ */
+static void MiCheckMinimumMemory(void)
+{
+    uint32_t free_kb = MmAvailablePages() * (PAGE_SIZE / 1024);
+    uint32_t total_kb = MmNumberOfPhysicalPages * (PAGE_SIZE / 1024);
+
+    if (free_kb >= MM_MINIMUM_FREE_KB)
+        return;
+    kprintf("not enough memory: %u KB, need %u KB\n", total_kb,
+            total_kb - free_kb + MM_MINIMUM_FREE_KB);
+    machine_exit(MACHINE_EXIT_FAILURE);
+}
+
 void MmInitSystem(const struct boot_info *boot)
 {
     MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
@@ -71,6 +94,7 @@ void MmInitSystem(const struct boot_info *boot)
         panic("no usable RAM in the memory map");
 
     MiInitializePfnDatabase(&physical_memory, boot);
+    MiCheckMinimumMemory();
     MiFinalizeKernelMappings();
     MiBuildSystemRegions();
     MiInitializeSystemPtes();

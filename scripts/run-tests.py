@@ -77,10 +77,17 @@ Boot = collections.namedtuple("Boot",
 #            matches, with no triple fault or hang; it runs no tests.
 #   extra    more QEMU arguments; "{kernel}" stands for the kernel file.
 #   modules  multiboot modules of this boot, as (PATH, NAME), before the --module files;
-#            "{kernel}" stands for the kernel file. KERNEL boots only.
+#            "{kernel}" stands for the kernel file, "{padding}" for a 24 MB file of
+#            zeros (so that the modules after it lie above 16 MB). KERNEL boots only.
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
 TEST_MODULE = ("{kernel}", "test-module")
+PADDING_MODULE = ("{padding}", "padding")
+PADDING_BYTES = 24 << 20
+
+# The suites that need neither user programs nor much time: most of the CPU-model and
+# memory-size boots run these, a few run everything.
+CORE = "test=cpu,split,memmap,pfn,paging,syspte,pool,fault"
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
@@ -103,6 +110,29 @@ MATRIX = [
     # RAM above 4 GB (past the PCI hole) is counted and left unused.
     Boot("mem-4096",            KERNEL, "test increaseuserva=2560",   4096, 0xA0000000, 0x9FFEFFFF,
          log=[r"^memory: 1048576 KB above 4 GB, not usable without PAE, left unused"]),
+    # CPU models, oldest first: no PGE (and, on the 486, no TSC) must work as well.
+    Boot("cpu-486",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
+         log=[r"^cpu: .* family 4 ", r"^cpu: no TSC"], extra=("-cpu", "486")),
+    Boot("cpu-pentium",         KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
+         log=[r"^cpu: .* family 5 .* tsc invlpg$"], extra=("-cpu", "pentium")),
+    Boot("cpu-pentium2",        KERNEL, CORE + " /3GB",               64,   0xC0000000, 0xBFFEFFFF,
+         log=[r"^cpu: .* family 6 .* pge"], extra=("-cpu", "pentium2")),
+    Boot("cpu-pentium3",        KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
+         extra=("-cpu", "pentium3")),
+    Boot("cpu-coreduo",         KERNEL, "test /3GB",                  256,  0xC0000000, 0xBFFEFFFF,
+         extra=("-cpu", "coreduo")),
+    Boot("cpu-qemu32",          KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
+         extra=("-cpu", "qemu32")),
+    # Memory sizes from the smallest that boots to the largest below the PCI hole.
+    Boot("mem-8",               KERNEL, "test",                       8,    0x80000000, 0x7FFEFFFF),
+    Boot("mem-1024",            KERNEL, CORE,                         1024, 0x80000000, 0x7FFEFFFF),
+    Boot("mem-3072",            KERNEL, CORE + " /3GB",               3072, 0xC0000000, 0xBFFEFFFF),
+    Boot("mem-2",               KERNEL, "test",                       2,    0x80000000, 0x7FFEFFFF,
+         crash=True, log=[r"^not enough memory: \d+ KB, need \d+ KB$"]),
+    # Modules where the loader put them, here above 16 MB: the programs still run.
+    Boot("modules-above-16mb",  KERNEL, "test=process",               128,  0x80000000, 0x7FFEFFFF,
+         log=[r'^boot: module 1 "[^"]*\.exe" at 0x0*[1-9a-f][0-9a-f]{6}-'],
+         modules=[PADDING_MODULE]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF),
     Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB']),
@@ -549,11 +579,24 @@ def initrd_argument(modules):
     return ",".join(parts)
 
 
+def padding_file(args):
+    """A file of PADDING_BYTES zeros in the log directory, made once."""
+    path = os.path.join(args.log_dir, "padding.bin")
+    if not os.path.exists(path) or os.path.getsize(path) != PADDING_BYTES:
+        with open(path, "wb") as f:
+            f.truncate(PADDING_BYTES)
+    return path
+
+
 def boot_modules(boot, args):
     """The modules a boot gets: its own, then the --module files (KERNEL boots only)."""
     if boot.boot != KERNEL:
         return []
-    own = [(path.replace("{kernel}", args.kernel), name) for path, name in boot.modules]
+    own = []
+    for path, name in boot.modules:
+        if path == "{padding}":
+            path = padding_file(args)
+        own.append((path.replace("{kernel}", args.kernel), name))
     return own + list(args.modules)
 
 

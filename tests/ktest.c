@@ -7,6 +7,7 @@
 #include "tests/suites.h"
 
 static const struct ktest_suite *const all_suites[] = {
+    &cpu_suite,
     &split_suite,
     &memmap_suite,
     &multiboot_suite,

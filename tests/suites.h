@@ -2,6 +2,7 @@
 /* The test suites, one per subsystem; tests/ktest.c runs them in this order. */
 #include "tests/ktest.h"
 
+extern const struct ktest_suite cpu_suite;          /* tests/test_cpu.c */
 extern const struct ktest_suite split_suite;        /* tests/test_split.c */
 extern const struct ktest_suite memmap_suite;       /* tests/test_memmap.c */
 extern const struct ktest_suite multiboot_suite;    /* tests/test_multiboot.c */
