@@ -20,10 +20,12 @@ LIBGCC   := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 SOURCES  := \
 	boot/entry.S \
 	boot/multiboot.c \
+	boot/multiboot2.c \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
 	arch/descriptors.c \
+	arch/fb_console.c \
 	arch/machine.c \
 	arch/pic.c \
 	arch/pit.c \
@@ -67,8 +69,10 @@ SOURCES  := \
 	tests/ktest.c \
 	tests/test_cpu.c \
 	tests/test_fault.c \
+	tests/test_fb_console.c \
 	tests/test_memmap.c \
 	tests/test_multiboot.c \
+	tests/test_multiboot2.c \
 	tests/test_paging.c \
 	tests/test_pe_image.c \
 	tests/test_pfn.c \
@@ -78,7 +82,10 @@ SOURCES  := \
 	tests/test_syspte.c \
 	tests/test_vad.c
 
-OBJECTS  := $(patsubst %,$(BUILD)/%.o,$(basename $(SOURCES)))
+# The framebuffer console's font, generated from a Debian console font (console-setup-linux).
+FONT     := /usr/share/consolefonts/Lat15-VGA16.psf.gz
+
+OBJECTS  := $(patsubst %,$(BUILD)/%.o,$(basename $(SOURCES))) $(BUILD)/arch/fb_font.o
 KERNEL   := $(BUILD)/kernel.elf
 ISO      := $(BUILD)/kernel.iso
 TEST_ISO := $(BUILD)/test.iso
@@ -119,6 +126,18 @@ $(BUILD)/%.o: %.S | deps
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(ASFLAGS) -MMD -MP -c $< -o $@
 
+# The font is installed by `deps`; until then make must not give up on it as missing.
+$(FONT): | deps
+
+$(BUILD)/arch/fb_font.c: $(FONT) scripts/psf2c.py | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FONT    $@")
+	$(Q)scripts/psf2c.py $< $@
+
+$(BUILD)/arch/fb_font.o: $(BUILD)/arch/fb_font.c | deps
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
 # linker.ld takes its addresses from mm/layout.h through the preprocessor.
 $(BUILD)/linker.ld: linker.ld mm/layout.h | deps
 	@mkdir -p $(BUILD)
@@ -127,7 +146,8 @@ $(BUILD)/linker.ld: linker.ld mm/layout.h | deps
 $(KERNEL): $(OBJECTS) $(BUILD)/linker.ld
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(LD) $(LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(OBJECTS) $(LIBGCC)
-	@grub-file --is-x86-multiboot $@ || { echo "error: $@ is not multiboot-bootable" >&2; exit 1; }
+	@grub-file --is-x86-multiboot $@ || { echo "error: $@ has no Multiboot 1 header" >&2; exit 1; }
+	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ has no Multiboot 2 header" >&2; exit 1; }
 
 iso: $(ISO)
 $(ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh

@@ -16,6 +16,11 @@
 /* Memory-map entry types (Multiboot 0.6.96 section 3.3; the same values as E820). */
 #define BOOT_MEMORY_AVAILABLE   1
 
+/* Framebuffer types: the same values in Multiboot 0.6.96 3.3 and Multiboot2 2.0 3.6.12. */
+#define BOOT_FRAMEBUFFER_INDEXED    0
+#define BOOT_FRAMEBUFFER_RGB        1
+#define BOOT_FRAMEBUFFER_EGA_TEXT   2
+
 struct boot_memory_entry {
     uint64_t base;
     uint64_t length;
@@ -34,6 +39,17 @@ struct boot_module {
     char name[BOOT_NAME_MAX];
 };
 
+/* The screen the loader left us, as either Multiboot version describes it. */
+struct boot_framebuffer {
+    uint64_t address;
+    uint32_t pitch, width, height;  /* bytes a line; pixels, or characters for EGA text */
+    uint8_t bpp;
+    uint8_t type;                   /* BOOT_FRAMEBUFFER_* */
+    /* Where each colour sits in a pixel, in bits; BOOT_FRAMEBUFFER_RGB only. */
+    uint8_t red_position, red_size, green_position, green_size, blue_position, blue_size;
+    bool present;                   /* false: the loader said nothing usable about it */
+};
+
 /* Physical memory the loader's data occupies; never handed out as free. */
 struct boot_range {
     paddr_t base;
@@ -41,6 +57,7 @@ struct boot_range {
 };
 
 struct boot_info {
+    unsigned protocol;      /* 1 or 2: the Multiboot version this boot came through */
     char command_line[BOOT_COMMAND_LINE_MAX];
     char loader_name[BOOT_NAME_MAX];
 
@@ -54,6 +71,7 @@ struct boot_info {
     unsigned reserved_count;
     struct boot_range reserved[BOOT_RESERVED_MAX];
 
+    struct boot_framebuffer framebuffer;
     bool vga_text;          /* the screen is in VGA text mode at 0xB8000 */
 
     unsigned warning_count; /* how many; only the first BOOT_WARNINGS_MAX are kept */
@@ -74,6 +92,13 @@ typedef bool (*boot_reader_t)(void *context, paddr_t address, void *buffer, size
  * is missing or malformed is left out and described in info->warnings.
  */
 void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void *context,
+                                paddr_t info_address);
+
+/*
+ * Fills info from the Multiboot 2 information at info_address (EBX at entry), with the
+ * same guarantees as boot_info_parse_multiboot1.
+ */
+void boot_info_parse_multiboot2(struct boot_info *info, boot_reader_t read, void *context,
                                 paddr_t info_address);
 
 /*

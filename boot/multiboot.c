@@ -4,8 +4,9 @@
  * loader, or firmware behind it, may hand over anything.
  */
 #include <stdarg.h>
+#include <stddef.h>
 
-#include "boot/boot_info.h"
+#include "boot/boot_parse.h"
 #include "kernel/format.h"
 #include "kernel/string.h"
 #include "mm/layout.h"
@@ -16,8 +17,6 @@
 #define MB1_INFO_MEMORY_MAP     (1u << 6)
 #define MB1_INFO_LOADER_NAME    (1u << 9)
 #define MB1_INFO_FRAMEBUFFER    (1u << 12)
-
-#define MB1_FRAMEBUFFER_EGA_TEXT 2
 
 struct mb1_info {
     uint32_t flags;
@@ -42,9 +41,26 @@ struct mb1_info {
     uint32_t framebuffer_height;
     uint8_t framebuffer_bpp;
     uint8_t framebuffer_type;
+    /*
+     * The specification's table puts the colour information at offset 110, but GRUB
+     * (whose multiboot.h is the reference loaders follow) has it in a union with a
+     * 32-bit palette address, aligned to 4: at 112. GRUB 2.06 under OVMF writes it there.
+     */
+    uint8_t alignment[2];
+    /* For BOOT_FRAMEBUFFER_RGB: position and size of red, green and blue, in bits. */
+    uint8_t color_info[6];
 } __attribute__((packed));
 
-_Static_assert(sizeof(struct mb1_info) == 110, "multiboot 1 information layout");
+/*
+ * Older loaders stop at framebuffer_type or earlier, so the colour information is read
+ * only when flag bit 12 says it is there.
+ */
+#define MB1_INFO_FIXED_SIZE     offsetof(struct mb1_info, alignment)
+#define MB1_COLOR_INFO_OFFSET   offsetof(struct mb1_info, color_info)
+_Static_assert(offsetof(struct mb1_info, framebuffer_address) == 88, "multiboot 1 layout");
+_Static_assert(offsetof(struct mb1_info, framebuffer_type) == 109, "multiboot 1 layout");
+_Static_assert(MB1_INFO_FIXED_SIZE == 110, "multiboot 1 information layout");
+_Static_assert(MB1_COLOR_INFO_OFFSET == 112, "multiboot 1 information layout, as GRUB has it");
 
 struct mb1_module {
     uint32_t start;
@@ -76,7 +92,14 @@ void boot_info_warn(struct boot_info *info, const char *fmt, ...)
     info->warning_count++;
 }
 
-static void reserve(struct boot_info *info, paddr_t base, uint32_t length)
+void boot_info_begin(struct boot_info *info, unsigned protocol)
+{
+    memset(info, 0, sizeof(*info));
+    info->protocol = protocol;
+    info->vga_text = true;
+}
+
+void boot_info_reserve(struct boot_info *info, paddr_t base, uint32_t length)
 {
     if (length == 0)
         return;
@@ -153,22 +176,31 @@ void boot_info_parse_memory_map(struct boot_info *info, const uint8_t *buffer, s
                            (unsigned)offset);
             return;
         }
-        if (info->memory_map_count == BOOT_MEMORY_MAP_MAX) {
-            boot_info_warn(info, "memory map has more than %u entries; the rest ignored",
-                           BOOT_MEMORY_MAP_MAX);
-            return;
-        }
         memcpy(&entry, buffer + offset, sizeof(entry));
-        if (entry.length != 0)
-            info->memory_map[info->memory_map_count++] =
-                (struct boot_memory_entry){entry.base, entry.length, entry.type};
+        if (!boot_info_add_memory_entry(info, entry.base, entry.length, entry.type))
+            return;
         offset += sizeof(size) + size;
     }
 }
 
-/* Builds a memory map from mem_lower/mem_upper when the loader gave no map. */
-static void synthesise_memory_map(struct boot_info *info, uint32_t lower_kb, uint32_t upper_kb)
+bool boot_info_add_memory_entry(struct boot_info *info, uint64_t base, uint64_t length,
+                                uint32_t type)
 {
+    if (info->memory_map_count == BOOT_MEMORY_MAP_MAX) {
+        boot_info_warn(info, "memory map has more than %u entries; the rest ignored",
+                       BOOT_MEMORY_MAP_MAX);
+        return false;
+    }
+    if (length != 0)
+        info->memory_map[info->memory_map_count++] =
+            (struct boot_memory_entry){base, length, type};
+    return true;
+}
+
+void boot_info_use_basic_memory(struct boot_info *info, uint32_t lower_kb, uint32_t upper_kb)
+{
+    boot_info_warn(info, "no usable memory map; using mem_lower=%u KB mem_upper=%u KB",
+                   lower_kb, upper_kb);
     info->memory_map[0] = (struct boot_memory_entry){0, (uint64_t)lower_kb * 1024,
                                                      BOOT_MEMORY_AVAILABLE};
     info->memory_map[1] = (struct boot_memory_entry){0x100000, (uint64_t)upper_kb * 1024,
@@ -184,7 +216,7 @@ static void parse_memory(struct boot_info *info, boot_reader_t read, void *conte
 
     if (mb->flags & MB1_INFO_MEMORY_MAP) {
         uint32_t length = mb->memory_map_length;
-        reserve(info, mb->memory_map, length);
+        boot_info_reserve(info, mb->memory_map, length);
         if (length > sizeof(map)) {
             boot_info_warn(info, "memory map of %u bytes; only the first %u read", length,
                            (unsigned)sizeof(map));
@@ -202,9 +234,7 @@ static void parse_memory(struct boot_info *info, boot_reader_t read, void *conte
         }
     }
     if (mb->flags & MB1_INFO_MEMORY) {
-        boot_info_warn(info, "no usable memory map; using mem_lower=%u KB mem_upper=%u KB",
-                       mb->mem_lower, mb->mem_upper);
-        synthesise_memory_map(info, mb->mem_lower, mb->mem_upper);
+        boot_info_use_basic_memory(info, mb->mem_lower, mb->mem_upper);
         return;
     }
     boot_info_warn(info, "the boot loader gave no memory information");
@@ -220,7 +250,7 @@ static void parse_modules(struct boot_info *info, boot_reader_t read, void *cont
         boot_info_warn(info, "%u modules; only the first %u are used", count, BOOT_MODULES_MAX);
         count = BOOT_MODULES_MAX;
     }
-    reserve(info, mb->module_table, count * sizeof(struct mb1_module));
+    boot_info_reserve(info, mb->module_table, count * sizeof(struct mb1_module));
     for (uint32_t i = 0; i < count; i++) {
         struct mb1_module m;
         if (!read(context, mb->module_table + i * sizeof(m), &m, sizeof(m))) {
@@ -236,11 +266,87 @@ static void parse_modules(struct boot_info *info, boot_reader_t read, void *cont
         module->start = m.start;
         module->end = m.end;
         module->name[0] = '\0';
-        reserve(info, m.start, m.end - m.start);
+        boot_info_reserve(info, m.start, m.end - m.start);
         if (m.name)
-            reserve(info, m.name, read_string(info, read, context, m.name, module->name,
-                                              sizeof(module->name), "module name"));
+            boot_info_reserve(info, m.name,
+                              read_string(info, read, context, m.name, module->name,
+                                          sizeof(module->name), "module name"));
     }
+}
+
+/* Why a framebuffer cannot be what it claims, or NULL when nothing is wrong with it. */
+static const char *framebuffer_problem(const struct boot_framebuffer *fb)
+{
+    /*
+     * Text mode is the VGA screen at 0xB8000, which the console drives without these
+     * fields; only a graphics mode would be drawn through them.
+     */
+    if (fb->type == BOOT_FRAMEBUFFER_EGA_TEXT)
+        return NULL;
+    if (fb->type != BOOT_FRAMEBUFFER_INDEXED && fb->type != BOOT_FRAMEBUFFER_RGB)
+        return "unknown type";
+    if (fb->width == 0 || fb->height == 0)
+        return "no width or height";
+    if (fb->bpp == 0 || fb->bpp > 32)
+        return "bits per pixel out of range";
+    if ((uint64_t)fb->width * fb->bpp > (uint64_t)fb->pitch * 8)
+        return "pitch shorter than a line";
+    if (fb->type == BOOT_FRAMEBUFFER_RGB &&
+        (fb->red_position + fb->red_size > fb->bpp ||
+         fb->green_position + fb->green_size > fb->bpp ||
+         fb->blue_position + fb->blue_size > fb->bpp))
+        return "a colour lies outside the pixel";
+    return NULL;
+}
+
+void boot_info_set_framebuffer(struct boot_info *info, const struct boot_framebuffer *framebuffer)
+{
+    /*
+     * A loader that sets up a graphics mode says so here; without this information the
+     * machine was left in the text mode the BIOS started it in.
+     */
+    info->vga_text = framebuffer->type == BOOT_FRAMEBUFFER_EGA_TEXT;
+    const char *problem = framebuffer_problem(framebuffer);
+    if (problem) {
+        boot_info_warn(info, "framebuffer %ux%u, %u bpp, type %u: %s; ignored",
+                       framebuffer->width, framebuffer->height, framebuffer->bpp,
+                       framebuffer->type, problem);
+        return;
+    }
+    info->framebuffer = *framebuffer;
+    info->framebuffer.present = true;
+}
+
+static void parse_framebuffer(struct boot_info *info, boot_reader_t read, void *context,
+                              paddr_t info_address, struct mb1_info *mb)
+{
+    struct boot_framebuffer fb = {
+        .address = mb->framebuffer_address,
+        .pitch = mb->framebuffer_pitch,
+        .width = mb->framebuffer_width,
+        .height = mb->framebuffer_height,
+        .bpp = mb->framebuffer_bpp,
+        .type = mb->framebuffer_type,
+    };
+
+    if (fb.type == BOOT_FRAMEBUFFER_RGB) {
+        paddr_t at = info_address + MB1_COLOR_INFO_OFFSET;
+        if (!read(context, at, mb->color_info, sizeof(mb->color_info))) {
+            boot_info_warn(info, "framebuffer colour information at 0x%08x is unreadable; "
+                           "framebuffer ignored", at);
+            info->vga_text = false;
+            return;
+        }
+        boot_info_reserve(info, info_address + MB1_INFO_FIXED_SIZE,
+                          MB1_COLOR_INFO_OFFSET - MB1_INFO_FIXED_SIZE + sizeof(mb->color_info));
+        fb.red_position = mb->color_info[0];
+        fb.red_size = mb->color_info[1];
+        fb.green_position = mb->color_info[2];
+        fb.green_size = mb->color_info[3];
+        fb.blue_position = mb->color_info[4];
+        fb.blue_size = mb->color_info[5];
+    }
+    boot_info_set_framebuffer(info, &fb);
 }
 
 void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void *context,
@@ -248,29 +354,24 @@ void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void
 {
     struct mb1_info mb;
 
-    memset(info, 0, sizeof(*info));
-    info->vga_text = true;
-    if (!read(context, info_address, &mb, sizeof(mb))) {
+    boot_info_begin(info, 1);
+    if (!read(context, info_address, &mb, MB1_INFO_FIXED_SIZE)) {
         boot_info_warn(info, "multiboot information at 0x%08x is unreadable", info_address);
         return;
     }
-    reserve(info, info_address, sizeof(mb));
+    boot_info_reserve(info, info_address, MB1_INFO_FIXED_SIZE);
 
     if (mb.flags & MB1_INFO_COMMAND_LINE)
-        reserve(info, mb.command_line,
-                read_string(info, read, context, mb.command_line, info->command_line,
-                            sizeof(info->command_line), "command line"));
+        boot_info_reserve(info, mb.command_line,
+                          read_string(info, read, context, mb.command_line, info->command_line,
+                                      sizeof(info->command_line), "command line"));
     if (mb.flags & MB1_INFO_LOADER_NAME)
-        reserve(info, mb.loader_name,
-                read_string(info, read, context, mb.loader_name, info->loader_name,
-                            sizeof(info->loader_name), "boot loader name"));
+        boot_info_reserve(info, mb.loader_name,
+                          read_string(info, read, context, mb.loader_name, info->loader_name,
+                                      sizeof(info->loader_name), "boot loader name"));
     parse_memory(info, read, context, &mb);
     if (mb.flags & MB1_INFO_MODULES)
         parse_modules(info, read, context, &mb);
-    /*
-     * A loader that sets up a graphics mode says so here; without this field the
-     * machine was left in the text mode the BIOS started it in.
-     */
     if (mb.flags & MB1_INFO_FRAMEBUFFER)
-        info->vga_text = mb.framebuffer_type == MB1_FRAMEBUFFER_EGA_TEXT;
+        parse_framebuffer(info, read, context, info_address, &mb);
 }

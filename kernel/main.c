@@ -7,6 +7,7 @@
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/descriptors.h"
+#include "arch/fb_console.h"
 #include "arch/machine.h"
 #include "arch/pic.h"
 #include "arch/pit.h"
@@ -24,6 +25,7 @@
 #include "tests/ktest.h"
 
 #define MULTIBOOT1_BOOT_MAGIC 0x2BADB002    /* in EAX at entry (Multiboot 0.6.96, 3.2) */
+#define MULTIBOOT2_BOOT_MAGIC 0x36D76289    /* in EAX at entry (Multiboot2 2.0, 3.3) */
 
 struct boot_info kernel_boot_info;
 
@@ -40,8 +42,9 @@ static void print_boot_info(const struct boot_info *boot)
 {
     static const char *const sources[] = {"none", "memory map", "mem_lower/mem_upper"};
 
-    kprintf("boot: loader \"%s\", command line \"%s\"\n",
-            boot->loader_name[0] ? boot->loader_name : "unknown", boot->command_line);
+    kprintf("boot: loader \"%s\" (multiboot %u), command line \"%s\"\n",
+            boot->loader_name[0] ? boot->loader_name : "unknown", boot->protocol,
+            boot->command_line);
     for (unsigned i = 0; i < MIN(boot->warning_count, (unsigned)BOOT_WARNINGS_MAX); i++)
         kprintf("boot: warning: %s\n", boot->warnings[i]);
     if (boot->warning_count > BOOT_WARNINGS_MAX)
@@ -56,6 +59,22 @@ static void print_boot_info(const struct boot_info *boot)
     for (unsigned i = 0; i < boot->module_count; i++)
         kprintf("boot: module %u \"%s\" at 0x%08x-0x%08x\n", i, boot->modules[i].name,
                 boot->modules[i].start, boot->modules[i].end - 1);
+}
+
+/* Text on the loader's linear framebuffer, when it left one instead of VGA text mode. */
+static void framebuffer_console_init(const struct boot_framebuffer *fb)
+{
+    if (!fb->present || fb->type != BOOT_FRAMEBUFFER_RGB)
+        return;
+    struct fb_geometry geometry = {
+        .pitch = fb->pitch, .width = fb->width, .height = fb->height, .bpp = fb->bpp,
+        .red_position = fb->red_position, .red_size = fb->red_size,
+        .green_position = fb->green_position, .green_size = fb->green_size,
+        .blue_position = fb->blue_position, .blue_size = fb->blue_size,
+    };
+    bool drawn = fb->address <= UINT32_MAX && fb_console_init((paddr_t)fb->address, &geometry);
+    kprintf("framebuffer: %ux%u, %u bpp at 0x%llx: %s\n", fb->width, fb->height, fb->bpp,
+            (unsigned long long)fb->address, drawn ? "text console" : "cannot draw text on it");
 }
 
 /*
@@ -116,10 +135,13 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     cpu_features_init();
     MmInitializeBootMappings();
 
-    if (boot_magic != MULTIBOOT1_BOOT_MAGIC)
+    if (boot_magic == MULTIBOOT1_BOOT_MAGIC)
+        boot_info_parse_multiboot1(&kernel_boot_info, read_physical, NULL, boot_info_address);
+    else if (boot_magic == MULTIBOOT2_BOOT_MAGIC)
+        boot_info_parse_multiboot2(&kernel_boot_info, read_physical, NULL, boot_info_address);
+    else
         panic("not started by a multiboot loader (EAX 0x%08x); no boot information",
               boot_magic);
-    boot_info_parse_multiboot1(&kernel_boot_info, read_physical, NULL, boot_info_address);
     print_boot_info(&kernel_boot_info);
     if (kernel_boot_info.memory_source == BOOT_MEMORY_NONE)
         panic("the boot loader gave no memory information; cannot continue");
@@ -128,6 +150,8 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     MmInitSystem(&kernel_boot_info);
     if (kernel_boot_info.vga_text)
         vga_text_console_init();
+    else
+        framebuffer_console_init(&kernel_boot_info.framebuffer);
     cpu_features_print();
     MmPrintBootReport();
     start_multitasking();

@@ -18,11 +18,12 @@ declare -A need=(
   [python3]=python3
   [make]=make
 )
-# Files (not commands) that GRUB and the UEFI boots need.
+# Files (not commands) that GRUB, the UEFI boots and the framebuffer console's font need.
 declare -A need_files=(
   [/usr/lib/grub/i386-pc/modinfo.sh]=grub-pc-bin
   [/usr/lib/grub/x86_64-efi/modinfo.sh]=grub-efi-amd64-bin
   [/usr/share/ovmf/OVMF.fd]=ovmf
+  [/usr/share/consolefonts/Lat15-VGA16.psf.gz]=console-setup-linux
 )
 
 missing=()
@@ -57,5 +58,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update
-$sudo apt-get install -y --no-install-recommends "${missing[@]}"
+# Through env, because sudo drops DEBIAN_FRONTEND, and console-setup-linux brings
+# keyboard-configuration, which would otherwise stop to ask for a keyboard layout.
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

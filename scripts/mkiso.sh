@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds a bootable GRUB rescue image that loads the kernel with Multiboot 1.
+# Builds a bootable GRUB rescue image that loads the kernel with Multiboot 2 on UEFI
+# firmware and with Multiboot 1 on BIOS firmware.
 #
 # Usage: scripts/mkiso.sh KERNEL_ELF OUT_ISO [--test] [--module FILE]...
 #
@@ -9,7 +10,8 @@
 #                  unattended boot, e.g. under QEMU in `make test`, runs the tests
 #   --module FILE  copy FILE into the image as /boot/user/NAME (NAME: its base
 #                  name) and load it as a multiboot module in every menu entry,
-#                  with "module /boot/user/NAME NAME"; may be repeated
+#                  with "module2 /boot/user/NAME NAME" (UEFI) or
+#                  "module /boot/user/NAME NAME" (BIOS); may be repeated
 #
 # The image is a hybrid: it holds GRUB for both BIOS (i386-pc) and UEFI
 # (x86_64-efi) firmware, and boots either from a CD or when written raw to a
@@ -81,11 +83,14 @@ grub_lib=/usr/lib/grub
 [ -e "$kernel" ] || die "kernel not found: $kernel (build it first, e.g. with 'make')"
 [ -f "$kernel" ] || die "kernel is not a regular file: $kernel"
 
-# GRUB refuses to boot a file without a valid Multiboot 1 header; catch that
-# here rather than at the boot menu. grub-file comes with grub-common.
+# GRUB refuses to boot a file without a valid header for the protocol the menu
+# uses; catch that here rather than at the boot menu. grub-file comes with
+# grub-common.
 if command -v grub-file >/dev/null 2>&1; then
   grub-file --is-x86-multiboot "$kernel" ||
     die "$kernel has no valid Multiboot 1 header (checked with grub-file)"
+  grub-file --is-x86-multiboot2 "$kernel" ||
+    die "$kernel has no valid Multiboot 2 header (checked with grub-file)"
 fi
 
 # --- the modules -----------------------------------------------------------
@@ -111,16 +116,52 @@ stage=$work/iso
 mkdir -p "$stage/boot/grub"
 cp "$kernel" "$stage/boot/kernel.elf"
 
-# The lines that follow every "multiboot" line of the menu.
-module_lines=""
+module_list=()
 if [ ${#modules[@]} -gt 0 ]; then
   mkdir -p "$stage/boot/user"
   for module in "${modules[@]}"; do
     name=${module##*/}
     cp "$module" "$stage/boot/user/$name"
-    module_lines+=$'\n'"    module /boot/user/$name $name"
+    module_list+=("$name")
   done
 fi
+
+# The menu: each entry's title and the kernel options it passes.
+entry_titles=(
+  "NT memory-model kernel (2 GB / 2 GB)"
+  "NT memory-model kernel /3GB (3 GB user / 1 GB system)"
+  "NT memory-model kernel increaseuserva=2560 (2.5 GB user / 1.5 GB system)"
+  "Self-tests (default split)"
+  "Self-tests (/3GB)"
+)
+entry_options=("" "/3GB" "increaseuserva=2560" "test" "test /3GB")
+
+# Prints the loading commands of one entry for one protocol: LOADER (multiboot
+# or multiboot2) with OPTIONS, then a MODULE (module or module2) line for each
+# module, every line starting with INDENT.
+load_lines() {
+  local loader=$1 module=$2 options=$3 indent=$4
+  echo "$indent$loader /boot/kernel.elf${options:+ $options}"
+  for name in ${module_list[@]+"${module_list[@]}"}; do
+    echo "$indent$module /boot/user/$name $name"
+  done
+}
+
+# Prints one menu entry. Multiboot 1 predates UEFI: GRUB can still use it there,
+# but only Multiboot 2 describes what UEFI firmware leaves behind (its
+# framebuffer, in particular), so an entry picks the protocol by GRUB's platform.
+menu_entry() {
+  local title=$1 options=$2
+  echo
+  echo "menuentry \"$title\" {"
+  echo '    if [ "$grub_platform" = "efi" ]; then'
+  load_lines multiboot2 module2 "$options" "        "
+  echo '    else'
+  load_lines multiboot module "$options" "        "
+  echo '    fi'
+  echo '    boot'
+  echo '}'
+}
 
 # Without --test a person is at the menu: give them time and start the plain
 # kernel. With --test nobody is: go at once to entry 3, the default-split
@@ -133,11 +174,13 @@ else
   default=0
 fi
 
-cat >"$stage/boot/grub/grub.cfg" <<EOF
+{
+  cat <<EOF
 # GRUB configuration written by scripts/mkiso.sh.
 # Kernel options follow the Windows NT boot.ini switches: /3GB moves the
 # user/system boundary to 3 GB; increaseuserva=N (MB, from 2048 to 3072) sets it
 # to N MB; "test" runs the built-in self-tests and reports them in KTAP format.
+# On UEFI the kernel is loaded with Multiboot 2, on BIOS with Multiboot 1.
 
 serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
 terminal_input serial console
@@ -146,31 +189,16 @@ terminal_output serial console
 set timeout=$timeout
 set default=$default
 
-menuentry "NT memory-model kernel (2 GB / 2 GB)" {
-    multiboot /boot/kernel.elf${module_lines}
-    boot
-}
-
-menuentry "NT memory-model kernel /3GB (3 GB user / 1 GB system)" {
-    multiboot /boot/kernel.elf /3GB${module_lines}
-    boot
-}
-
-menuentry "NT memory-model kernel increaseuserva=2560 (2.5 GB user / 1.5 GB system)" {
-    multiboot /boot/kernel.elf increaseuserva=2560${module_lines}
-    boot
-}
-
-menuentry "Self-tests (default split)" {
-    multiboot /boot/kernel.elf test${module_lines}
-    boot
-}
-
-menuentry "Self-tests (/3GB)" {
-    multiboot /boot/kernel.elf test /3GB${module_lines}
-    boot
-}
+# GRUB sets up a framebuffer for Multiboot 2 only through a video driver; on UEFI
+# that framebuffer (GOP's) is the only screen there is.
+if [ "\$grub_platform" = "efi" ]; then
+    insmod all_video
+fi
 EOF
+  for i in "${!entry_titles[@]}"; do
+    menu_entry "${entry_titles[$i]}" "${entry_options[$i]}"
+  done
+} >"$stage/boot/grub/grub.cfg"
 
 # --- the image -------------------------------------------------------------
 

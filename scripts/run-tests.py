@@ -140,9 +140,11 @@ MATRIX = [
     Boot("modules-above-16mb",  KERNEL, "test=process",               128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: module 1 "[^"]*\.exe" at 0x0*[1-9a-f][0-9a-f]{6}-'],
          modules=[PADDING_MODULE]),
-    Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF),
+    Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF,
+         log=[r'^boot: loader "GRUB[^"]*" \(multiboot 1\)']),
     Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
-         log=[r'^boot: loader "GRUB']),
+         log=[r'^boot: loader "GRUB[^"]*" \(multiboot 2\)',
+              r"^framebuffer: \d+x\d+, \d+ bpp .*: text console"]),
     # Deliberate crashes: the report names the exception, and the machine stops cleanly.
     Boot("crash-page-fault",    KERNEL, "crash=page-fault",           32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 14 \(#PF page fault\) in kernel mode",
@@ -602,6 +604,7 @@ def initrd_argument(modules):
 
 def padding_file(args):
     """A file of PADDING_BYTES zeros in the log directory, made once."""
+    os.makedirs(args.log_dir, exist_ok=True)
     path = os.path.join(args.log_dir, "padding.bin")
     if not os.path.exists(path) or os.path.getsize(path) != PADDING_BYTES:
         with open(path, "wb") as f:
