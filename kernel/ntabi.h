@@ -24,7 +24,20 @@
 #define NT_SERVICE_QUERY_INFORMATION_PROCESS 6 /* (HANDLE Process, ULONG Class, PVOID Buffer,
                                                    ULONG Length, PULONG ReturnLength) */
 #define NT_SERVICE_CLOSE                    7  /* (HANDLE Object) */
-#define NT_SERVICE_COUNT                    8
+#define NT_SERVICE_ALLOCATE_VIRTUAL_MEMORY  8  /* (HANDLE Process, PVOID *BaseAddress,
+                                                   ULONG_PTR ZeroBits, PSIZE_T RegionSize,
+                                                   ULONG AllocationType, ULONG Protect) */
+#define NT_SERVICE_FREE_VIRTUAL_MEMORY      9  /* (HANDLE Process, PVOID *BaseAddress,
+                                                   PSIZE_T RegionSize, ULONG FreeType) */
+#define NT_SERVICE_PROTECT_VIRTUAL_MEMORY   10 /* (HANDLE Process, PVOID *BaseAddress,
+                                                   PSIZE_T RegionSize, ULONG NewProtect,
+                                                   PULONG OldProtect) */
+#define NT_SERVICE_QUERY_VIRTUAL_MEMORY     11 /* (HANDLE Process, PVOID BaseAddress,
+                                                   ULONG Class, PVOID Buffer, SIZE_T Length,
+                                                   PSIZE_T ReturnLength) */
+#define NT_SERVICE_SET_EXCEPTION_HANDLER    12 /* (PVOID Dispatcher): not in NT, see below */
+#define NT_SERVICE_CONTINUE                 13 /* (PCONTEXT Context, BOOLEAN TestAlert) */
+#define NT_SERVICE_COUNT                    14
 
 /* The current process's pseudo-handle, as NtCurrentProcess() on Windows. */
 #define NT_CURRENT_PROCESS ((nt_handle_t)-1)
@@ -49,8 +62,42 @@ struct nt_unicode_string {
 #define PAGE_EXECUTE_WRITECOPY  0x80
 #define PAGE_GUARD              0x100
 
+/* NtAllocateVirtualMemory / NtFreeVirtualMemory types (winnt.h). */
+#define MEM_COMMIT              0x00001000
+#define MEM_RESERVE             0x00002000
+#define MEM_DECOMMIT            0x00004000
+#define MEM_RELEASE             0x00008000
+#define MEM_FREE                0x00010000
+#define MEM_PRIVATE             0x00020000
+#define MEM_MAPPED              0x00040000
+#define MEM_TOP_DOWN            0x00100000
+#define MEM_IMAGE               0x01000000
+
+/* NtQueryVirtualMemory: MemoryBasicInformation (class 0), MEMORY_BASIC_INFORMATION. */
+#define NT_MEMORY_BASIC_INFORMATION 0
+
+struct nt_memory_basic_information {
+    unsigned int base_address;
+    unsigned int allocation_base;
+    unsigned int allocation_protect;
+    unsigned int region_size;
+    unsigned int state;                     /* MEM_COMMIT, MEM_RESERVE or MEM_FREE */
+    unsigned int protect;                   /* 0 unless committed */
+    unsigned int type;                      /* MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE; 0 if free */
+};
+
 /* NtQuerySystemInformation classes. */
 #define NT_SYSTEM_BASIC_INFORMATION 0
+/* Not in NT (which spreads these over SystemPerformanceInformation): memory totals. */
+#define NT_SYSTEM_MEMORY_INFORMATION 0x1000
+
+struct nt_system_memory_information {
+    unsigned int commit_total;              /* pages charged against the commit limit */
+    unsigned int commit_limit;              /* pages that may be charged at most */
+    unsigned int commit_peak;
+    unsigned int available_pages;           /* free frames (free and zeroed lists) */
+    unsigned int process_commit;            /* the caller's own charge, in pages */
+};
 
 /*
  * SYSTEM_BASIC_INFORMATION. MaximumUserModeAddress is the caller's own limit: 0x7FFEFFFF
@@ -89,6 +136,39 @@ struct nt_process_exception_information {
     unsigned int exception_address;         /* EIP of the faulting instruction */
     unsigned int access;                    /* for an access violation: 0 read, 1 write */
     unsigned int faulting_address;          /* for an access violation: the data address */
+};
+
+/*
+ * User-mode exceptions. A process may name one dispatcher (NtSetExceptionHandler; NULL
+ * removes it). When the process faults, the kernel, instead of ending it, builds below
+ * the faulting ESP an nt_exception_frame and enters the dispatcher as a cdecl function
+ *     void dispatcher(struct nt_exception_record *record, struct nt_context *context);
+ * with a return address of 0 (it must not return). The dispatcher decides: resume with
+ * NtContinue(context, 0) (it may change the context, e.g. EIP), or give up with
+ * NtTerminateProcess(NT_CURRENT_PROCESS, record->code). A fault while the dispatcher
+ * itself runs, before it calls NtContinue, ends the process: there is no nesting.
+ */
+struct nt_exception_record {
+    int code;                               /* e.g. STATUS_ACCESS_VIOLATION */
+    unsigned int flags;                     /* 0 */
+    unsigned int exception_address;         /* EIP of the faulting instruction */
+    unsigned int parameter_count;           /* 2 for access and guard-page violations */
+    unsigned int access;                    /* parameter 0: 0 read, 1 write */
+    unsigned int faulting_address;          /* parameter 1: the data address */
+};
+
+/* The user-mode registers at the fault; NtContinue loads them back. */
+struct nt_context {
+    unsigned int edi, esi, ebx, edx, ecx, eax, ebp;
+    unsigned int eip, eflags, esp;
+};
+
+struct nt_exception_frame {
+    unsigned int return_address;            /* 0 */
+    struct nt_exception_record *record;     /* the dispatcher's arguments */
+    struct nt_context *context;
+    struct nt_exception_record record_storage;
+    struct nt_context context_storage;
 };
 
 /* KUSER_SHARED_DATA at 0x7FFE0000 (read-only to user mode); offsets as on NT. */
