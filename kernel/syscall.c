@@ -29,7 +29,7 @@ ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
 {
     uint32_t copied[MAX_ARGUMENTS];
 
-    if (number >= NT_SERVICE_COUNT)
+    if (number >= NT_SERVICE_COUNT || !services[number].handler)
         return STATUS_INVALID_SYSTEM_SERVICE;
     const struct service *service = &services[number];
     ntstatus_t status = user_copy_from(copied, arguments,
