@@ -37,6 +37,7 @@ SOURCES  := \
 	kernel/bitmap.c \
 	kernel/cmdline.c \
 	kernel/console.c \
+	kernel/exception.c \
 	kernel/format.c \
 	kernel/loader.c \
 	kernel/main.c \
@@ -48,6 +49,7 @@ SOURCES  := \
 	kernel/scheduler.c \
 	kernel/shared_data.c \
 	kernel/string.c \
+	kernel/sys_memory.c \
 	kernel/sys_process.c \
 	kernel/sys_system.c \
 	kernel/syscall.c \
@@ -65,6 +67,7 @@ SOURCES  := \
 	mm/split.c \
 	mm/syspte.c \
 	mm/vad.c \
+	mm/virtual.c \
 	tests/crash.c \
 	tests/ktest.c \
 	tests/test_cpu.c \

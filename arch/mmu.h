@@ -24,6 +24,8 @@ typedef struct mmpte {
 #define PTE_ACCESSED        0x020u  /* A */
 #define PTE_DIRTY           0x040u  /* D (PTE only) */
 #define PTE_GLOBAL          0x100u  /* G (PTE only, needs CR4.PGE) */
+#define PTE_SOFTWARE_SHIFT  9       /* bits 9-11: ignored by the CPU, free for software */
+#define PTE_SOFTWARE_MASK   0xE00u
 #define PTE_FRAME_MASK      0xFFFFF000u
 
 /* Page-fault error code bits (SDM vol. 3A, 4.7). */

@@ -11,6 +11,7 @@
 #include "arch/pic.h"
 #include "arch/trap.h"
 #include "kernel/console.h"
+#include "kernel/exception.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "mm/mm.h"
@@ -93,8 +94,10 @@ static void trap_page_fault(struct trap_frame *frame)
     ntstatus_t status = MmAccessFault(address, write ? MM_ACCESS_WRITE : MM_ACCESS_READ, user);
     if (NT_SUCCESS(status))
         return;
-    if (user)
-        process_raise_fatal_exception(status, frame->eip, true, write, address);
+    if (user) {
+        exception_dispatch(frame, status, true, write, address);
+        return;
+    }
     if (trap_fixup(frame, address))
         return;
     trap_report_and_stop(frame, address);
@@ -159,6 +162,8 @@ static void trap_interrupt(unsigned irq)
 
 void trap_dispatch(struct trap_frame *frame)
 {
+    if (trap_from_user(frame))
+        thread_current()->user_frame = frame;
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT) {
         trap_interrupt(frame->vector - TRAP_IRQ_BASE);
     } else if (frame->vector == TRAP_SYSCALL) {
@@ -168,8 +173,7 @@ void trap_dispatch(struct trap_frame *frame)
     } else if (frame->vector == TRAP_PAGE_FAULT) {
         trap_page_fault(frame);
     } else if (trap_from_user(frame)) {
-        ntstatus_t status = user_exception_status(frame);
-        process_raise_fatal_exception(status, frame->eip, false, false, 0);
+        exception_dispatch(frame, user_exception_status(frame), false, false, 0);
     } else if (!trap_fixup(frame, 0)) {
         trap_report_and_stop(frame, 0);
     }

@@ -4,7 +4,8 @@
  * information's address (EBX) go to kernel_main unchanged, which tells them apart.
  *
  * Runs at its physical address with paging off, from the .boot.text section that
- * linker.ld places where it is loaded. Builds the first page directory:
+ * linker.ld places where it is loaded, after the headers of boot/multiboot_header.S.
+ * Builds the first page directory:
  *   PDE 0      -> boot_page_table   (identity map of physical 0-4 MB, for the jump)
  *   PDE 0x302  -> boot_page_table   (the same 4 MB at KERNEL_WINDOW, where we are linked)
  *   PDE 0x300  -> the directory     (the PTE self-map at PTE_BASE)
@@ -14,40 +15,8 @@
  */
 #include "mm/layout.h"
 
-#define MB1_HEADER_MAGIC    0x1BADB002
-#define MB1_PAGE_ALIGN      (1 << 0)    /* modules on page boundaries */
-#define MB1_MEMORY_INFO     (1 << 1)    /* mem_lower/mem_upper and the memory map */
-#define MB1_FLAGS           (MB1_PAGE_ALIGN | MB1_MEMORY_INFO)
-
-#define MB2_HEADER_MAGIC    0xE85250D6  /* Multiboot2 2.0, 3.1.2 */
-#define MB2_ARCH_I386       0           /* 32-bit protected mode */
-#define MB2_TAG_END         0           /* header tag types (3.1.3-3.1.11) */
-#define MB2_TAG_FRAMEBUFFER 5
-#define MB2_TAG_MODULE_ALIGN 6          /* modules on page boundaries */
-#define MB2_TAG_OPTIONAL    1           /* tag flags bit 0 */
-
 #define PHYS(symbol)        ((symbol) - KERNEL_WINDOW)
 #define PDE_RW_PRESENT      0x3
-
-/* Multiboot 1's header: in the file's first 8 KB, 4-aligned (0.6.96, 3.1). */
-    .section .multiboot, "a"
-    .align 4
-    .long MB1_HEADER_MAGIC, MB1_FLAGS, -(MB1_HEADER_MAGIC + MB1_FLAGS)
-
-/* Multiboot 2's: in the first 32 KB, it and each of its tags 8-aligned (2.0, 3.1). */
-    .align 8
-mb2_header:
-    .long MB2_HEADER_MAGIC, MB2_ARCH_I386, mb2_header_end - mb2_header
-    .long -(MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
-    /* Optional and with no preferred mode: under UEFI, GRUB hands over the one it has. */
-    .short MB2_TAG_FRAMEBUFFER, MB2_TAG_OPTIONAL
-    .long 20, 0, 0, 0                   /* size; width, height, depth: any */
-    .align 8
-    .short MB2_TAG_MODULE_ALIGN, 0
-    .long 8
-    .short MB2_TAG_END, 0
-    .long 8
-mb2_header_end:
 
     .section .boot.text, "ax"
     .globl _start

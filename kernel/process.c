@@ -35,6 +35,17 @@ struct process *process_current(void)
     return thread_current()->process;
 }
 
+ntstatus_t process_reference_by_handle(nt_handle_t handle, struct process **process)
+{
+    if (handle == NT_CURRENT_PROCESS) {
+        *process = process_current();
+        object_reference(&(*process)->header);
+        return STATUS_SUCCESS;
+    }
+    return handle_reference(&process_current()->handles, handle, OBJECT_PROCESS,
+                            (struct object_header **)process);
+}
+
 ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result)
 {
     struct process *process = ExAllocatePoolWithTag(NonPagedPool, sizeof(*process), TAG_PROCESS);

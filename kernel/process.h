@@ -26,6 +26,8 @@ struct process {
     bool space_deleted;
     ntstatus_t exit_status;         /* STATUS_PENDING until it exits */
     struct nt_process_exception_information exception;
+    vaddr_t exception_dispatcher;   /* NtSetExceptionHandler's, or 0 */
+    bool in_exception_dispatcher;   /* delivered, not yet answered with NtContinue */
     struct wait_queue exit_waiters;
 };
 
@@ -64,6 +66,9 @@ void process_attach(struct process *process);
 void process_detach(void);
 
 struct process *process_current(void);
+
+/* The process behind a handle of the current process (or NT_CURRENT_PROCESS), referenced. */
+ntstatus_t process_reference_by_handle(nt_handle_t handle, struct process **process);
 
 /* The scheduler's hooks: a thread joined the process; one was freed; the current one ends. */
 void process_thread_created(struct process *process, struct thread *thread);

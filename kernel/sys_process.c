@@ -7,22 +7,10 @@
 #define MODULE_NAME_MAX 128
 #define COMMAND_LINE_MAX 1024
 
-/* A process from a handle, or the current one for NT_CURRENT_PROCESS; referenced. */
-static ntstatus_t reference_process(nt_handle_t handle, struct process **process)
-{
-    if (handle == NT_CURRENT_PROCESS) {
-        *process = process_current();
-        object_reference(&(*process)->header);
-        return STATUS_SUCCESS;
-    }
-    return handle_reference(&process_current()->handles, handle, OBJECT_PROCESS,
-                            (struct object_header **)process);
-}
-
 ntstatus_t NtTerminateProcess(const uint32_t *arguments)
 {
     struct process *process;
-    ntstatus_t status = reference_process(arguments[0], &process);
+    ntstatus_t status = process_reference_by_handle(arguments[0], &process);
 
     if (!NT_SUCCESS(status))
         return status;
@@ -97,7 +85,7 @@ ntstatus_t NtWaitForSingleObject(const uint32_t *arguments)
 
     if (!NT_SUCCESS(status))
         return status;
-    status = reference_process(arguments[0], &process);  /* arguments[1], Alertable: unused */
+    status = process_reference_by_handle(arguments[0], &process);  /* arguments[1], Alertable: unused */
     if (!NT_SUCCESS(status))
         return status;
     if (process == process_current())
@@ -133,7 +121,7 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
         return STATUS_INVALID_INFO_CLASS;
     if (length != size)
         return STATUS_INFO_LENGTH_MISMATCH;
-    status = reference_process(arguments[0], &process);
+    status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
     if (class == NT_PROCESS_BASIC_INFORMATION) {

@@ -19,6 +19,27 @@ ntstatus_t NtDisplayString(const uint32_t *arguments)
     return status;
 }
 
+/* The commit charge and free memory (buffer and return_length already probed). */
+static ntstatus_t query_memory_information(vaddr_t buffer, uint32_t length,
+                                           vaddr_t return_length)
+{
+    struct nt_system_memory_information info = {
+        .commit_total = MmTotalCommittedPages,
+        .commit_limit = MmTotalCommitLimit,
+        .commit_peak = MmPeakCommitment,
+        .available_pages = MmAvailablePages(),
+        .process_commit = MmCurrentAddressSpace()->commit_charge,
+    };
+    uint32_t size = sizeof(info);
+
+    if (length != size)
+        return STATUS_INFO_LENGTH_MISMATCH;
+    ntstatus_t status = user_copy_to(buffer, &info, size);
+    if (NT_SUCCESS(status) && return_length)
+        status = user_copy_to(return_length, &size, sizeof(size));
+    return status;
+}
+
 ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
 {
     uint32_t class = arguments[0], length = arguments[2];
@@ -31,6 +52,8 @@ ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
         status = user_probe(return_length, sizeof(uint32_t));
     if (!NT_SUCCESS(status))
         return status;
+    if (class == NT_SYSTEM_MEMORY_INFORMATION)
+        return query_memory_information(buffer, length, return_length);
     if (class != NT_SYSTEM_BASIC_INFORMATION)
         return STATUS_INVALID_INFO_CLASS;
     if (length != sizeof(info))

@@ -23,6 +23,12 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_WAIT_FOR_SINGLE_OBJECT] = {NtWaitForSingleObject, 3},
     [NT_SERVICE_QUERY_INFORMATION_PROCESS] = {NtQueryInformationProcess, 5},
     [NT_SERVICE_CLOSE] = {NtClose, 1},
+    [NT_SERVICE_ALLOCATE_VIRTUAL_MEMORY] = {NtAllocateVirtualMemory, 6},
+    [NT_SERVICE_FREE_VIRTUAL_MEMORY] = {NtFreeVirtualMemory, 4},
+    [NT_SERVICE_PROTECT_VIRTUAL_MEMORY] = {NtProtectVirtualMemory, 5},
+    [NT_SERVICE_QUERY_VIRTUAL_MEMORY] = {NtQueryVirtualMemory, 6},
+    [NT_SERVICE_SET_EXCEPTION_HANDLER] = {NtSetExceptionHandler, 1},
+    [NT_SERVICE_CONTINUE] = {NtContinue, 2},
 };
 
 ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)

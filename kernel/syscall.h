@@ -15,6 +15,12 @@ ntstatus_t NtCreateProcessFromModule(const uint32_t *arguments);
 ntstatus_t NtWaitForSingleObject(const uint32_t *arguments);
 ntstatus_t NtQueryInformationProcess(const uint32_t *arguments);
 ntstatus_t NtClose(const uint32_t *arguments);
+ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtSetExceptionHandler(const uint32_t *arguments);
+ntstatus_t NtContinue(const uint32_t *arguments);
 
 /* Copies a UNICODE_STRING's text from user memory as ASCII (other characters become '?'). */
 ntstatus_t syscall_capture_string(vaddr_t unicode_string, char *text, size_t size,

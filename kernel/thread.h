@@ -11,6 +11,7 @@
 #include "kernel/types.h"
 
 struct process;
+struct trap_frame;
 
 enum thread_state {
     THREAD_READY,
@@ -31,6 +32,7 @@ struct thread {
     uint32_t stack_pages;           /* 0 for the boot thread, whose stack is in the image */
     struct process *process;
     struct process *attached;       /* an address space borrowed with process_attach */
+    struct trap_frame *user_frame;  /* its registers in user mode, while it is in the kernel */
     enum thread_state state;
     uint32_t id;
     uint32_t quantum;               /* ticks left */

@@ -170,7 +170,7 @@ static void free_user_page_table(pfn_t table_pfn)
     mmpte_t *table = MiMapPageInHyperSpace(table_pfn);
 
     for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
-        if (pte_is_valid(table[i]))
+        if (pte_is_valid(table[i]) || MiIsResidentPte(table[i]))
             MiReleasePageReference(pte_pfn(table[i]));
     }
     MiUnmapPageInHyperSpace(table);
@@ -194,6 +194,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
         MiDeleteVad(space, vad);
         vad = next;
     }
+    MiReturnCommitment(space, space->commit_charge);
     unmap_system_page((vaddr_t)space->directory);
     MiInsertPageInFreeList(space->hyperspace_pfn);
     MiInsertPageInFreeList(space->directory_pfn);
@@ -260,9 +261,14 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
     ntstatus_t status = check_range_in_one_vad(va, size);
     if (!NT_SUCCESS(status))
         return status;
+    uint32_t pages = 0;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
-        if (!pte_is_valid(*pte_of(page)))
-            *pte_of(page) = MiMakeDemandZeroPte(protection);
+        pages += pte_of(page)->value == 0;
+    if (!MiChargeCommitment(current_space, pages))
+        return STATUS_COMMITMENT_LIMIT;
+    for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
+        if (pte_of(page)->value == 0)
+            MiWriteUserPte(page, MiMakeDemandZeroPte(protection));
     return STATUS_SUCCESS;
 }
 
@@ -272,13 +278,12 @@ ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection)
 
     if (!NT_SUCCESS(status))
         return status;
-    if (pte_is_valid(*pte_of(va)))
+    if (pte_of(va)->value != 0)
         return STATUS_CONFLICTING_ADDRESSES;
-    if (protection == PAGE_NOACCESS) {
-        MiReleasePageReference(pfn);
-        return STATUS_SUCCESS;
-    }
-    *pte_of(va) = pte_make_user(pfn, MiProtectionIsWritable(protection));
+    if (protection == PAGE_NOACCESS)
+        MiWriteUserPte(va, MiMakeResidentPte(pfn, protection));
+    else
+        MiWriteUserPte(va, MiMakeValidUserPte(pfn, protection));
     return STATUS_SUCCESS;
 }
 

@@ -3,7 +3,8 @@
  *   - a demand-zero PTE gets a zeroed frame;
  *   - a guard page (PAGE_GUARD) loses its guard; on a thread's stack the guard moves one
  *     page down, so the stack grows until its reservation is used up
- *     (STATUS_STACK_OVERFLOW), elsewhere the access gets STATUS_GUARD_PAGE_VIOLATION once;
+ *     (STATUS_STACK_OVERFLOW); elsewhere the access gets STATUS_GUARD_PAGE_VIOLATION,
+ *     once, and the retry goes through;
  *   - anything else is an access violation.
  * The same rules hold for kernel code touching user memory on a process's behalf.
  */
@@ -11,26 +12,37 @@
 #include "mm/mi.h"
 
 /* Moves a stack's guard page below the one just touched, if the reservation allows. */
-static ntstatus_t extend_stack(struct mmvad *vad, vaddr_t guard)
+static ntstatus_t extend_stack(struct mm_address_space *space, struct mmvad *vad,
+                               vaddr_t guard)
 {
     /* The lowest page of the reservation is never committed: nothing may follow it. */
     if (guard - PAGE_SIZE < vad->start + PAGE_SIZE)
         return STATUS_STACK_OVERFLOW;
-    mmpte_t *below = MiGetPte(guard - PAGE_SIZE, true);
-    if (!below)
-        return STATUS_NO_MEMORY;
-    *below = MiMakeDemandZeroPte(vad->protection | PAGE_GUARD);
+    if (!MiGetPte(guard - PAGE_SIZE, true) || !MiChargeCommitment(space, 1))
+        return STATUS_STACK_OVERFLOW;
+    MiWriteUserPte(guard - PAGE_SIZE, MiMakeDemandZeroPte(vad->protection | PAGE_GUARD));
     MmStatistics.stack_extensions++;
     return STATUS_SUCCESS;
 }
 
-static ntstatus_t resolve_demand_zero(mmpte_t *pte, uint32_t protection)
+/* The guard of the page at va is gone: what the faulting access gets for it. */
+static ntstatus_t guard_page_touched(struct mm_address_space *space, vaddr_t va)
+{
+    struct mmvad *vad = MiLocateVad(&space->vads, va);
+
+    KASSERT(vad != NULL);
+    if (vad->flags & MI_VAD_FLAG_STACK)
+        return extend_stack(space, vad, va);
+    return STATUS_GUARD_PAGE_VIOLATION;
+}
+
+static ntstatus_t resolve_demand_zero(vaddr_t va, uint32_t protection)
 {
     pfn_t pfn = MiRemoveZeroPage(MI_USE_PROCESS_PRIVATE);
 
     if (pfn == PFN_INVALID)
         return STATUS_NO_MEMORY;
-    *pte = pte_make_user(pfn, MiProtectionIsWritable(protection));
+    MiWriteUserPte(va, MiMakeValidUserPte(pfn, protection));
     MmStatistics.demand_zero_faults++;
     return STATUS_SUCCESS;
 }
@@ -38,28 +50,28 @@ static ntstatus_t resolve_demand_zero(mmpte_t *pte, uint32_t protection)
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
 {
     struct mm_address_space *space = MmCurrentAddressSpace();
+    vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
     (void)user_mode;
 
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
     mmpte_t *pte = MiGetPte(address, false);
-    if (!pte || !MiIsDemandZeroPte(*pte))
+    if (!pte || pte->value == 0 || pte_is_valid(*pte))
         return STATUS_ACCESS_VIOLATION;     /* reserved, free, or a protection fault */
 
     uint32_t protection = MiPteProtection(*pte);
     if (protection & PAGE_GUARD) {
         protection &= ~PAGE_GUARD;
-        *pte = MiMakeDemandZeroPte(protection);
-        struct mmvad *vad = MiLocateVad(&space->vads, address);
-        KASSERT(vad != NULL);
-        if (!(vad->flags & MI_VAD_FLAG_STACK))
-            return STATUS_GUARD_PAGE_VIOLATION;
-        ntstatus_t status = extend_stack(vad, ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE));
-        if (!NT_SUCCESS(status))
+        if (MiIsResidentPte(*pte))
+            MiWriteUserPte(page, MiMakeValidUserPte(pte_pfn(*pte), protection));
+        else
+            MiWriteUserPte(page, MiMakeDemandZeroPte(protection));
+        ntstatus_t status = guard_page_touched(space, page);
+        if (!NT_SUCCESS(status) || MiIsResidentPte(*pte) || pte_is_valid(*pte))
             return status;
     }
-    if (protection == PAGE_NOACCESS ||
+    if (protection == PAGE_NOACCESS || MiIsResidentPte(*pte) ||
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
-    return resolve_demand_zero(pte, protection);
+    return resolve_demand_zero(page, protection);
 }

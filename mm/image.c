@@ -67,7 +67,12 @@ ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr
 
     if (!NT_SUCCESS(status))
         return status;
-    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_IMAGE);
+    pfn_t *frames = NULL;
+    bool charged = MiChargeCommitment(MmCurrentAddressSpace(), pages);
+    status = STATUS_COMMITMENT_LIMIT;
+    if (!charged)
+        goto fail;
+    frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_IMAGE);
     status = STATUS_NO_MEMORY;
     if (!frames)
         goto fail;
@@ -102,6 +107,8 @@ fail:
         release_frames(frames, taken);
         ExFreePoolWithTag(frames, TAG_IMAGE);
     }
+    if (charged)
+        MiReturnCommitment(MmCurrentAddressSpace(), pages);
     MiDeleteVad(MmCurrentAddressSpace(), MiLocateVad(&MmCurrentAddressSpace()->vads, base));
     return status;
 }

@@ -84,6 +84,19 @@ static void MiCheckMinimumMemory(void)
     machine_exit(MACHINE_EXIT_FAILURE);
 }
 
+/*
+ * Without a pagefile the commit limit is the RAM that is free once the kernel is up,
+ * less a reserve for what the kernel itself will take (pool, page tables, kernel
+ * stacks): an eighth, at least 256 pages. So a touch of committed memory finds a frame.
+ */
+static void MiInitializeCommitLimit(void)
+{
+    uint32_t available = MmAvailablePages();
+    uint32_t reserve = MIN(available, MAX(available / 8, 256u));
+
+    MmTotalCommitLimit = available - reserve;
+}
+
 void MmInitSystem(const struct boot_info *boot)
 {
     MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
@@ -99,6 +112,7 @@ void MmInitSystem(const struct boot_info *boot)
     MiBuildSystemRegions();
     MiInitializeSystemPtes();
     MiInitializeAddressSpaces();
+    MiInitializeCommitLimit();
 }
 
 static void print_size(uint64_t bytes)
@@ -131,6 +145,8 @@ void MmPrintBootReport(void)
     if (physical_memory.bytes_above_4gb)
         kprintf("memory: %u KB above 4 GB, not usable without PAE, left unused\n",
                 (unsigned)(physical_memory.bytes_above_4gb >> 10));
+    kprintf("memory: commit limit %u KB (no pagefile)\n",
+            MmTotalCommitLimit * (PAGE_SIZE / 1024));
     kprintf("memory: %u KB free; in use: kernel image %u KB, boot data %u KB, "
             "PFN database %u KB, page tables %u KB\n",
             MmAvailablePages() * (PAGE_SIZE / 1024),

@@ -82,6 +82,7 @@ struct mmpfn {
     uint16_t reference_count;
     uint8_t location;       /* enum mi_page_location */
     uint8_t use;            /* enum mi_page_use */
+    uint16_t used_entries;  /* a user page table: how many of its PTEs are not zero */
 };
 
 struct mi_page_list {
@@ -148,21 +149,34 @@ ntstatus_t MiMapRange(vaddr_t va, paddr_t physical, size_t length, mmpte_t pte_t
 /* Unmaps [va, va + length) and drops the stale translations; frames are the caller's. */
 void MiUnmapRange(vaddr_t va, size_t length);
 
-/* ---- software PTEs (not present: P = 0) ----
+/* ---- PTE formats ----
  *
- * The memory manager's own formats for PTEs the hardware ignores:
- *   0                   nothing: the page is reserved or free (its VAD, or none, says)
- *   demand zero         bits 1-9: the page's PAGE_* protection (PAGE_GUARD included);
- *                       bits 10-31 zero. Committed, no frame yet: the first touch
- *                       takes a zeroed frame.
- * A valid PTE (P = 1) is the hardware format of arch/mmu.h.
+ * Valid (P = 1): the hardware format of arch/mmu.h. A user page keeps its PAGE_*
+ * protection as an index in the three software bits 9-11, since the R/W bit alone
+ * cannot tell PAGE_READONLY from PAGE_EXECUTE_READ.
+ *
+ * Not valid (P = 0), the memory manager's own formats:
+ *   0                    nothing: the page is reserved or free (its VAD, or none, says)
+ *   demand zero          bits 1-9: the PAGE_* protection (PAGE_GUARD included); bit 10
+ *                        clear; bits 12-31 zero. Committed, no frame yet: the first
+ *                        touch takes a zeroed frame.
+ *   resident, no access  bits 1-9: a protection that forbids access (PAGE_NOACCESS, or
+ *                        any with PAGE_GUARD); bit 10 set; bits 12-31: the frame.
+ *                        Committed and in memory, but every access faults.
  */
 #define MI_PTE_PROTECTION_SHIFT 1
 #define MI_PTE_PROTECTION_MASK  0x1FF
+#define MI_PTE_RESIDENT         0x400u
 
 static inline mmpte_t MiMakeDemandZeroPte(uint32_t protection)
 {
     return (mmpte_t){(protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT};
+}
+
+static inline mmpte_t MiMakeResidentPte(pfn_t pfn, uint32_t protection)
+{
+    return (mmpte_t){(pfn << PAGE_SHIFT) | MI_PTE_RESIDENT |
+                     (protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT};
 }
 
 static inline bool MiIsDemandZeroPte(mmpte_t pte)
@@ -171,10 +185,16 @@ static inline bool MiIsDemandZeroPte(mmpte_t pte)
            (pte.value & ~(MI_PTE_PROTECTION_MASK << MI_PTE_PROTECTION_SHIFT)) == 0;
 }
 
-static inline uint32_t MiPteProtection(mmpte_t pte)
+static inline bool MiIsResidentPte(mmpte_t pte)
 {
-    return (pte.value >> MI_PTE_PROTECTION_SHIFT) & MI_PTE_PROTECTION_MASK;
+    return !pte_is_valid(pte) && (pte.value & MI_PTE_RESIDENT);
 }
+
+/* A valid user PTE for frame pfn with protection (which must allow access). */
+mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection);
+
+/* The PAGE_* protection of a committed page's PTE (any format); 0 for an empty PTE. */
+uint32_t MiPteProtection(mmpte_t pte);
 
 /* True when a PAGE_* protection lets user mode write. */
 bool MiProtectionIsWritable(uint32_t protection);
@@ -185,6 +205,14 @@ bool MiProtectionIsValid(uint32_t protection);
 
 /* Sets up the system address space and KUSER_SHARED_DATA; needs system PTEs. */
 void MiInitializeAddressSpaces(void);
+/* Writes a user PTE of the current space, keeping its table's used-entry count; the
+   table is freed when its last entry becomes zero. Flushes a valid old translation. */
+void MiWriteUserPte(vaddr_t va, mmpte_t value);
+
+/* Charges pages of commitment to space; false (nothing charged) past the commit limit. */
+bool MiChargeCommitment(struct mm_address_space *space, uint32_t pages);
+void MiReturnCommitment(struct mm_address_space *space, uint32_t pages);
+
 /* Unlinks and frees a VAD (its pages must be gone already, or go with the space). */
 void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
 /* Enters a new system page table's PDE into every page directory. */

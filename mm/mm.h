@@ -4,6 +4,7 @@
  * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
  */
 #include "kernel/list.h"
+#include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
 #include "kernel/types.h"
 #include "mm/vad.h"
@@ -61,6 +62,7 @@ struct mm_address_space {
     uint32_t *directory;            /* the page directory, mapped in system space */
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
+    uint32_t commit_charge;         /* pages charged against the commit limit */
     struct mm_avl_table vads;
     struct list_entry link;         /* on the list of all address spaces */
 };
@@ -114,6 +116,24 @@ struct ldr_image_info;
  * Returns the base; on failure nothing is left behind.
  */
 ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr_t *base);
+
+/*
+ * The virtual memory services on the current address space, with NT's rules (see
+ * mm/virtual.c); each validates everything before it changes anything and writes back
+ * the rounded base and size.
+ */
+/* highest: the last address the allocation may use (ZeroBits); 0 for the space's limit. */
+ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
+                                   uint32_t protection, vaddr_t highest);
+ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type);
+ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protection,
+                                  uint32_t *old_protection);
+ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info);
+
+/* The commit charge, in pages: what is committed, the most that may be, the peak. */
+extern uint32_t MmTotalCommittedPages;
+extern uint32_t MmTotalCommitLimit;
+extern uint32_t MmPeakCommitment;
 
 /* A kernel stack of pages pages with an unmapped guard page below; false when out of memory. */
 bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top);

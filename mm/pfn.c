@@ -154,6 +154,7 @@ static void mark_active(pfn_t pfn, enum mi_page_use use)
     entry->flink = entry->blink = PFN_INVALID;
     entry->reference_count = 1;
     entry->use = use;
+    entry->used_entries = 0;
     MiPagesInUse[use]++;
 }
 

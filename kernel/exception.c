@@ -1,0 +1,88 @@
+/*
+ * User exception dispatch, after NT's KiUserExceptionDispatcher: the record and the
+ * registers at the fault are written below the faulting stack pointer, and the thread
+ * resumes in its process's dispatcher, which answers with NtContinue or ends the
+ * process. A fault inside the dispatcher before it answers is fatal: no nesting.
+ */
+#include "kernel/exception.h"
+#include "kernel/ntabi.h"
+#include "kernel/process.h"
+#include "kernel/syscall.h"
+#include "kernel/usercopy.h"
+
+/* The flags user mode may set in EFLAGS (CF PF AF ZF SF TF DF OF); IF is always on. */
+#define EFLAGS_USER_MASK 0x00000DD5u
+#define EFLAGS_ALWAYS    0x00000202u
+
+static struct nt_context context_of(const struct trap_frame *frame)
+{
+    return (struct nt_context){
+        .edi = frame->edi, .esi = frame->esi, .ebx = frame->ebx, .edx = frame->edx,
+        .ecx = frame->ecx, .eax = frame->eax, .ebp = frame->ebp,
+        .eip = frame->eip, .eflags = frame->eflags, .esp = frame->user_esp,
+    };
+}
+
+void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_address,
+                        bool write, vaddr_t address)
+{
+    struct process *process = process_current();
+
+    if (process->exception_dispatcher && !process->in_exception_dispatcher) {
+        vaddr_t at = ALIGN_DOWN(frame->user_esp - sizeof(struct nt_exception_frame), 16u);
+        struct nt_exception_frame record = {
+            .return_address = 0,
+            .record = (struct nt_exception_record *)(at +
+                      offsetof(struct nt_exception_frame, record_storage)),
+            .context = (struct nt_context *)(at +
+                       offsetof(struct nt_exception_frame, context_storage)),
+            .record_storage = {status, 0, frame->eip, has_address ? 2 : 0, write,
+                               has_address ? address : 0},
+            .context_storage = context_of(frame),
+        };
+        if (frame->user_esp > sizeof(record) &&
+            NT_SUCCESS(user_copy_to(at, &record, sizeof(record)))) {
+            process->in_exception_dispatcher = true;
+            frame->eip = process->exception_dispatcher;
+            frame->user_esp = at;
+            return;
+        }
+    }
+    process_raise_fatal_exception(status, frame->eip, has_address, write, address);
+}
+
+ntstatus_t NtSetExceptionHandler(const uint32_t *arguments)
+{
+    struct process *process = process_current();
+    vaddr_t dispatcher = arguments[0];
+
+    if (dispatcher && !NT_SUCCESS(user_probe(dispatcher, 1)))
+        return STATUS_ACCESS_VIOLATION;
+    process->exception_dispatcher = dispatcher;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * Loads the caller's registers from a context: the return to user mode resumes there.
+ * Returns the context's EAX, which the system-call exit puts back in EAX.
+ */
+ntstatus_t NtContinue(const uint32_t *arguments)
+{
+    struct trap_frame *frame = thread_current()->user_frame;
+    struct nt_context context;
+    ntstatus_t status = user_copy_from(&context, arguments[0], sizeof(context));
+
+    if (!NT_SUCCESS(status))
+        return status;
+    frame->edi = context.edi;
+    frame->esi = context.esi;
+    frame->ebx = context.ebx;
+    frame->edx = context.edx;
+    frame->ecx = context.ecx;
+    frame->ebp = context.ebp;
+    frame->eip = context.eip;
+    frame->user_esp = context.esp;
+    frame->eflags = (context.eflags & EFLAGS_USER_MASK) | EFLAGS_ALWAYS;
+    process_current()->in_exception_dispatcher = false;
+    return (ntstatus_t)context.eax;
+}
