@@ -19,6 +19,7 @@ LIBGCC   := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 
 SOURCES  := \
 	boot/entry.S \
+	boot/multiboot_header.S \
 	boot/multiboot.c \
 	boot/multiboot2.c \
 	arch/context.c \
@@ -83,7 +84,8 @@ SOURCES  := \
 	tests/test_process.c \
 	tests/test_split.c \
 	tests/test_syspte.c \
-	tests/test_vad.c
+	tests/test_vad.c \
+	tests/test_virtual.c
 
 # The framebuffer console's font, generated from a Debian console font (console-setup-linux).
 FONT     := /usr/share/consolefonts/Lat15-VGA16.psf.gz

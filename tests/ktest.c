@@ -20,6 +20,7 @@ static const struct ktest_suite *const all_suites[] = {
     &fault_suite,
     &fb_console_suite,
     &pe_image_suite,
+    &virtual_suite,
     &process_suite,
 };
 

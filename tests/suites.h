@@ -15,4 +15,5 @@ extern const struct ktest_suite vad_suite;          /* tests/test_vad.c */
 extern const struct ktest_suite fault_suite;        /* tests/test_fault.c */
 extern const struct ktest_suite fb_console_suite;   /* tests/test_fb_console.c */
 extern const struct ktest_suite pe_image_suite;     /* tests/test_pe_image.c */
+extern const struct ktest_suite virtual_suite;      /* tests/test_virtual.c */
 extern const struct ktest_suite process_suite;      /* tests/test_process.c */
