@@ -52,6 +52,7 @@ SOURCES  := \
 	kernel/string.c \
 	kernel/sys_memory.c \
 	kernel/sys_process.c \
+	kernel/sys_section.c \
 	kernel/sys_system.c \
 	kernel/syscall.c \
 	kernel/usercopy.c \
@@ -65,23 +66,30 @@ SOURCES  := \
 	mm/pagetable.c \
 	mm/pfn.c \
 	mm/pool.c \
+	mm/section.c \
 	mm/split.c \
 	mm/syspte.c \
 	mm/vad.c \
 	mm/virtual.c \
 	tests/crash.c \
+	tests/fake_memory.c \
 	tests/ktest.c \
+	tests/multiboot2_builder.c \
+	tests/pe_builder.c \
 	tests/test_cpu.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \
 	tests/test_memmap.c \
 	tests/test_multiboot.c \
 	tests/test_multiboot2.c \
+	tests/test_multiboot_fb.c \
 	tests/test_paging.c \
 	tests/test_pe_image.c \
+	tests/test_pe_layout.c \
 	tests/test_pfn.c \
 	tests/test_pool.c \
 	tests/test_process.c \
+	tests/test_section.c \
 	tests/test_split.c \
 	tests/test_syspte.c \
 	tests/test_vad.c \

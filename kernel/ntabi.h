@@ -37,7 +37,23 @@
                                                    PSIZE_T ReturnLength) */
 #define NT_SERVICE_SET_EXCEPTION_HANDLER    12 /* (PVOID Dispatcher): not in NT, see below */
 #define NT_SERVICE_CONTINUE                 13 /* (PCONTEXT Context, BOOLEAN TestAlert) */
-#define NT_SERVICE_COUNT                    14
+#define NT_SERVICE_CREATE_SECTION           14 /* (PHANDLE Section, ACCESS_MASK Access,
+                                                   POBJECT_ATTRIBUTES Attributes (NULL),
+                                                   PLARGE_INTEGER MaximumSize,
+                                                   ULONG PageProtection,
+                                                   ULONG AllocationAttributes (SEC_COMMIT),
+                                                   HANDLE File (NULL: pagefile-backed)) */
+#define NT_SERVICE_MAP_VIEW_OF_SECTION      15 /* (HANDLE Section, HANDLE Process,
+                                                   PVOID *BaseAddress, ULONG_PTR ZeroBits,
+                                                   SIZE_T CommitSize,
+                                                   PLARGE_INTEGER SectionOffset,
+                                                   PSIZE_T ViewSize, ULONG InheritDisposition,
+                                                   ULONG AllocationType, ULONG Protect) */
+#define NT_SERVICE_UNMAP_VIEW_OF_SECTION    16 /* (HANDLE Process, PVOID BaseAddress) */
+#define NT_SERVICE_COUNT                    17
+
+/* Section allocation attributes (winnt.h). */
+#define SEC_COMMIT              0x08000000
 
 /* The current process's pseudo-handle, as NtCurrentProcess() on Windows. */
 #define NT_CURRENT_PROCESS ((nt_handle_t)-1)

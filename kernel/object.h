@@ -10,6 +10,7 @@
 
 enum object_type {
     OBJECT_PROCESS = 1,
+    OBJECT_SECTION,
 };
 
 struct object_header {

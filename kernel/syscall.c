@@ -7,7 +7,7 @@
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
 
-#define MAX_ARGUMENTS 8
+#define MAX_ARGUMENTS 10
 
 struct service {
     ntstatus_t (*handler)(const uint32_t *arguments);
@@ -29,6 +29,9 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_QUERY_VIRTUAL_MEMORY] = {NtQueryVirtualMemory, 6},
     [NT_SERVICE_SET_EXCEPTION_HANDLER] = {NtSetExceptionHandler, 1},
     [NT_SERVICE_CONTINUE] = {NtContinue, 2},
+    [NT_SERVICE_CREATE_SECTION] = {NtCreateSection, 7},
+    [NT_SERVICE_MAP_VIEW_OF_SECTION] = {NtMapViewOfSection, 10},
+    [NT_SERVICE_UNMAP_VIEW_OF_SECTION] = {NtUnmapViewOfSection, 2},
 };
 
 ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)

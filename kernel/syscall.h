@@ -21,6 +21,9 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments);
 ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments);
 ntstatus_t NtSetExceptionHandler(const uint32_t *arguments);
 ntstatus_t NtContinue(const uint32_t *arguments);
+ntstatus_t NtCreateSection(const uint32_t *arguments);
+ntstatus_t NtMapViewOfSection(const uint32_t *arguments);
+ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments);
 
 /* Copies a UNICODE_STRING's text from user memory as ASCII (other characters become '?'). */
 ntstatus_t syscall_capture_string(vaddr_t unicode_string, char *text, size_t size,

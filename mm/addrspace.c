@@ -194,7 +194,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
         MiDeleteVad(space, vad);
         vad = next;
     }
-    MiReturnCommitment(space, space->commit_charge);
+    MiReturnCommitment(&space->commit_charge, space->commit_charge);
     unmap_system_page((vaddr_t)space->directory);
     MiInsertPageInFreeList(space->hyperspace_pfn);
     MiInsertPageInFreeList(space->directory_pfn);
@@ -202,8 +202,12 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
 
 void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)
 {
+    struct mm_section *section = vad->type == MI_VAD_MAPPED ? vad->owner : NULL;
+
     MiRemoveVad(&space->vads, vad);
     ExFreePoolWithTag(vad, TAG_VAD);
+    if (section)
+        object_dereference(&section->header);
 }
 
 ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
@@ -264,7 +268,7 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
     uint32_t pages = 0;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
         pages += pte_of(page)->value == 0;
-    if (!MiChargeCommitment(current_space, pages))
+    if (!MiChargeCommitment(&current_space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
         if (pte_of(page)->value == 0)

@@ -5,6 +5,8 @@
  *     page down, so the stack grows until its reservation is used up
  *     (STATUS_STACK_OVERFLOW); elsewhere the access gets STATUS_GUARD_PAGE_VIOLATION,
  *     once, and the retry goes through;
+ *   - a page of a view whose PTE is still zero maps the section's frame;
+ *   - a write to a copy-on-write page takes a private copy;
  *   - anything else is an access violation.
  * The same rules hold for kernel code touching user memory on a process's behalf.
  */
@@ -18,7 +20,8 @@ static ntstatus_t extend_stack(struct mm_address_space *space, struct mmvad *vad
     /* The lowest page of the reservation is never committed: nothing may follow it. */
     if (guard - PAGE_SIZE < vad->start + PAGE_SIZE)
         return STATUS_STACK_OVERFLOW;
-    if (!MiGetPte(guard - PAGE_SIZE, true) || !MiChargeCommitment(space, 1))
+    if (!MiGetPte(guard - PAGE_SIZE, true) ||
+        !MiChargeCommitment(&space->commit_charge, 1))
         return STATUS_STACK_OVERFLOW;
     MiWriteUserPte(guard - PAGE_SIZE, MiMakeDemandZeroPte(vad->protection | PAGE_GUARD));
     MmStatistics.stack_extensions++;
@@ -47,6 +50,32 @@ static ntstatus_t resolve_demand_zero(vaddr_t va, uint32_t protection)
     return STATUS_SUCCESS;
 }
 
+/* A PTE with nothing in it: a view's page not touched yet, or no memory at all. */
+static ntstatus_t empty_pte_fault(struct mm_address_space *space, vaddr_t page,
+                                  enum mm_access access)
+{
+    struct mmvad *vad = MiLocateVad(&space->vads, page);
+
+    if (!vad || vad->type != MI_VAD_MAPPED)
+        return STATUS_ACCESS_VIOLATION;     /* reserved or free */
+    if (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(vad->protection))
+        return STATUS_ACCESS_VIOLATION;
+    if (!MiGetPte(page, true))
+        return STATUS_NO_MEMORY;
+    return MiSectionFault(vad, page);
+}
+
+/* A valid PTE faulted: a write to a copy-on-write page, or a real violation. */
+static ntstatus_t protection_fault(mmpte_t pte, vaddr_t page, enum mm_access access)
+{
+    uint32_t protection = MiPteProtection(pte);
+
+    if (access == MM_ACCESS_WRITE &&
+        (protection == PAGE_WRITECOPY || protection == PAGE_EXECUTE_WRITECOPY))
+        return MiCopyOnWrite(page, protection);
+    return STATUS_ACCESS_VIOLATION;
+}
+
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
 {
     struct mm_address_space *space = MmCurrentAddressSpace();
@@ -56,8 +85,10 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
     mmpte_t *pte = MiGetPte(address, false);
-    if (!pte || pte->value == 0 || pte_is_valid(*pte))
-        return STATUS_ACCESS_VIOLATION;     /* reserved, free, or a protection fault */
+    if (!pte || pte->value == 0)
+        return empty_pte_fault(space, page, access);
+    if (pte_is_valid(*pte))
+        return protection_fault(*pte, page, access);
 
     uint32_t protection = MiPteProtection(*pte);
     if (protection & PAGE_GUARD) {

@@ -68,7 +68,7 @@ ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr
     if (!NT_SUCCESS(status))
         return status;
     pfn_t *frames = NULL;
-    bool charged = MiChargeCommitment(MmCurrentAddressSpace(), pages);
+    bool charged = MiChargeCommitment(&MmCurrentAddressSpace()->commit_charge, pages);
     status = STATUS_COMMITMENT_LIMIT;
     if (!charged)
         goto fail;
@@ -108,7 +108,7 @@ fail:
         ExFreePoolWithTag(frames, TAG_IMAGE);
     }
     if (charged)
-        MiReturnCommitment(MmCurrentAddressSpace(), pages);
+        MiReturnCommitment(&MmCurrentAddressSpace()->commit_charge, pages);
     MiDeleteVad(MmCurrentAddressSpace(), MiLocateVad(&MmCurrentAddressSpace()->vads, base));
     return status;
 }

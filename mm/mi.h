@@ -73,6 +73,7 @@ enum mi_page_use {
     MI_USE_PAGE_DIRECTORY,
     MI_USE_PROCESS_PRIVATE, /* a page of a process's user space */
     MI_USE_SHARED_USER_DATA,
+    MI_USE_SECTION,         /* a page of a section, shared by its views */
     MI_USE_COUNT
 };
 
@@ -209,12 +210,27 @@ void MiInitializeAddressSpaces(void);
    table is freed when its last entry becomes zero. Flushes a valid old translation. */
 void MiWriteUserPte(vaddr_t va, mmpte_t value);
 
-/* Charges pages of commitment to space; false (nothing charged) past the commit limit. */
-bool MiChargeCommitment(struct mm_address_space *space, uint32_t pages);
-void MiReturnCommitment(struct mm_address_space *space, uint32_t pages);
+/*
+ * Charges pages of commitment to an account (a space's commit_charge, a section's);
+ * false (nothing charged) past the commit limit.
+ */
+bool MiChargeCommitment(uint32_t *account, uint32_t pages);
+void MiReturnCommitment(uint32_t *account, uint32_t pages);
 
-/* Unlinks and frees a VAD (its pages must be gone already, or go with the space). */
+/*
+ * Unlinks and frees a VAD (its pages must be gone already, or go with the space); a
+ * view's section loses the view's reference.
+ */
 void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
+
+/* ---- sections (section.c) ---- */
+
+/* Unmaps a view of the current space: its pages, its charge, its VAD. */
+void MiDeleteView(struct mm_address_space *space, struct mmvad *vad);
+/* Maps the section page behind va (a page of view vad, PTE zero) into the current space. */
+ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va);
+/* Gives va (valid, read-only, copy-on-write) a private copy of its page, writable. */
+ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection);
 /* Enters a new system page table's PDE into every page directory. */
 void MiInsertSystemPde(vaddr_t va, mmpte_t pde);
 

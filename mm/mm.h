@@ -6,6 +6,7 @@
 #include "kernel/list.h"
 #include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
+#include "kernel/object.h"
 #include "kernel/types.h"
 #include "mm/vad.h"
 
@@ -107,6 +108,28 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection);
 /* Maps frame pfn at va (in a reservation of the current space), taking over its reference. */
 ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection);
 
+/* A section: pagefile-backed memory to share as views (mm/section.c). An object. */
+struct mm_section {
+    struct object_header header;
+    uint32_t page_count;
+    uint32_t protection;            /* the section's PAGE_* protection */
+    pfn_t *frames;                  /* one per page: its frame, or PFN_INVALID (zero) */
+};
+
+/* A section of size bytes (page-rounded), charged to the commit limit; one reference. */
+ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, struct mm_section **section);
+
+/*
+ * Maps size bytes of section from offset (64 KB-aligned; size 0: to the end) into the
+ * current address space at *base (rounded down to 64 KB) or, for 0, anywhere (type may
+ * hold MEM_TOP_DOWN), with the view's protection. Writes back base and size.
+ */
+ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr_t *base,
+                              uint32_t *size, uint32_t type, uint32_t protection);
+
+/* Unmaps the view containing base from the current address space. */
+ntstatus_t MmUnmapViewOfSection(vaddr_t base);
+
 struct ldr_image_info;
 
 /*
@@ -148,6 +171,8 @@ struct mm_statistics {
     uint32_t demand_zero_faults;
     uint32_t stack_extensions;
     uint32_t system_pde_updates;
+    uint32_t section_faults;
+    uint32_t copy_on_write_faults;
 };
 extern struct mm_statistics MmStatistics;
 

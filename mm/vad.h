@@ -23,6 +23,7 @@ struct mmvad {
     uint16_t flags;
     uint32_t protection;            /* the allocation's PAGE_* protection */
     void *owner;                    /* e.g. a section or image object */
+    uint32_t offset;                /* a view: its first page's index in the section */
 };
 
 struct mm_avl_table {

@@ -31,7 +31,9 @@ mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
     while (index < 8 && protection_by_index[index] != protection)
         index++;
     KASSERT(index > 0 && index < 8);
-    mmpte_t pte = pte_make_user(pfn, MiProtectionIsWritable(protection));
+    /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
+    mmpte_t pte = pte_make_user(pfn, protection == PAGE_READWRITE ||
+                                     protection == PAGE_EXECUTE_READWRITE);
     pte.value |= index << PTE_SOFTWARE_SHIFT;
     return pte;
 }
@@ -45,7 +47,7 @@ uint32_t MiPteProtection(mmpte_t pte)
 
 /* ---- commit charge ---- */
 
-bool MiChargeCommitment(struct mm_address_space *space, uint32_t pages)
+bool MiChargeCommitment(uint32_t *account, uint32_t pages)
 {
     uint32_t flags = cpu_save_disable_interrupts();
     bool ok = pages <= MmTotalCommitLimit - MmTotalCommittedPages;
@@ -53,19 +55,19 @@ bool MiChargeCommitment(struct mm_address_space *space, uint32_t pages)
     if (ok) {
         MmTotalCommittedPages += pages;
         MmPeakCommitment = MAX(MmPeakCommitment, MmTotalCommittedPages);
-        space->commit_charge += pages;
+        *account += pages;
     }
     cpu_restore_interrupts(flags);
     return ok;
 }
 
-void MiReturnCommitment(struct mm_address_space *space, uint32_t pages)
+void MiReturnCommitment(uint32_t *account, uint32_t pages)
 {
     uint32_t flags = cpu_save_disable_interrupts();
 
-    KASSERT(pages <= space->commit_charge && pages <= MmTotalCommittedPages);
+    KASSERT(pages <= *account && pages <= MmTotalCommittedPages);
     MmTotalCommittedPages -= pages;
-    space->commit_charge -= pages;
+    *account -= pages;
     cpu_restore_interrupts(flags);
 }
 
@@ -109,7 +111,7 @@ static void decommit_page(struct mm_address_space *space, vaddr_t va)
     if (pte_is_valid(*pte) || MiIsResidentPte(*pte))
         MiReleasePageReference(pte_pfn(*pte));
     MiWriteUserPte(va, pte_zero());
-    MiReturnCommitment(space, 1);
+    MiReturnCommitment(&space->commit_charge, 1);
 }
 
 /* Pages in [start, end) that are not committed yet. */
@@ -201,7 +203,7 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
     }
     bool commit = type & MEM_COMMIT;
     uint32_t pages = (end - start) / PAGE_SIZE;
-    if (commit && !MiChargeCommitment(space, pages))
+    if (commit && !MiChargeCommitment(&space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
     vaddr_t placed = start;
     ntstatus_t status = MmReserveUserRange(&placed, end - start, MI_VAD_PRIVATE, 0, protection);
@@ -211,7 +213,7 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
     }
     if (!NT_SUCCESS(status)) {
         if (commit)
-            MiReturnCommitment(space, pages);
+            MiReturnCommitment(&space->commit_charge, pages);
         return status;
     }
     if (commit)
@@ -235,10 +237,10 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
     if (vad->type != MI_VAD_PRIVATE)
         return STATUS_CONFLICTING_ADDRESSES;
     uint32_t pages = count_uncommitted(start, end);
-    if (!MiChargeCommitment(space, pages))
+    if (!MiChargeCommitment(&space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
     if (!make_page_tables(start, end)) {
-        MiReturnCommitment(space, pages);
+        MiReturnCommitment(&space->commit_charge, pages);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     commit_pages(start, end, protection);
@@ -320,6 +322,8 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
+    if (vad->type == MI_VAD_MAPPED)
+        return STATUS_NOT_SUPPORTED;    /* views keep their view's protection here */
     uint32_t base_protection = protection & ~PAGE_GUARD;
     if (vad->type == MI_VAD_PRIVATE && (base_protection == PAGE_WRITECOPY ||
                                         base_protection == PAGE_EXECUTE_WRITECOPY))
@@ -349,11 +353,17 @@ static uint32_t vad_memory_type(const struct mmvad *vad)
                                                                            : MEM_PRIVATE;
 }
 
-/* The PTE value of va as far as state and protection go (0 when there is no table). */
-static mmpte_t page_pte(vaddr_t va)
+/*
+ * The protection of page va of vad, 0 when it is only reserved. In a view, a page whose
+ * PTE is still zero is committed with the view's protection (its prototype backs it).
+ */
+static uint32_t page_protection(const struct mmvad *vad, vaddr_t va)
 {
     mmpte_t *pte = MiGetPte(va, false);
-    return pte ? *pte : pte_zero();
+
+    if (pte && pte->value != 0)
+        return MiPteProtection(*pte);
+    return vad->type == MI_VAD_MAPPED ? vad->protection : 0;
 }
 
 ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info)
@@ -380,20 +390,14 @@ ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_informat
         info->protect = PAGE_NOACCESS;
         return STATUS_SUCCESS;
     }
-    mmpte_t first = page_pte(page);
-    uint32_t protection = first.value ? MiPteProtection(first) : 0;
+    uint32_t protection = page_protection(vad, page);
     vaddr_t va = page + PAGE_SIZE;
-    while (va - 1 < vad->end) {
-        mmpte_t pte = page_pte(va);
-        if ((pte.value != 0) != (first.value != 0) ||
-            (pte.value && MiPteProtection(pte) != protection))
-            break;
+    while (va - 1 < vad->end && page_protection(vad, va) == protection)
         va += PAGE_SIZE;
-    }
     info->allocation_base = vad->start;
     info->allocation_protect = vad->protection;
     info->region_size = va - page;
-    info->state = first.value ? MEM_COMMIT : MEM_RESERVE;
+    info->state = protection ? MEM_COMMIT : MEM_RESERVE;
     info->protect = protection;
     info->type = vad_memory_type(vad);
     return STATUS_SUCCESS;

@@ -2,6 +2,7 @@
 
 #include "kernel/console.h"
 #include "kernel/format.h"
+#include "kernel/process.h"
 #include "kernel/string.h"
 #include "tests/ktest.h"
 #include "tests/suites.h"
@@ -12,6 +13,7 @@ static const struct ktest_suite *const all_suites[] = {
     &memmap_suite,
     &multiboot_suite,
     &multiboot2_suite,
+    &multiboot_fb_suite,
     &pfn_suite,
     &paging_suite,
     &syspte_suite,
@@ -20,7 +22,9 @@ static const struct ktest_suite *const all_suites[] = {
     &fault_suite,
     &fb_console_suite,
     &pe_image_suite,
+    &pe_layout_suite,
     &virtual_suite,
+    &section_suite,
     &process_suite,
 };
 
@@ -108,6 +112,12 @@ static unsigned run_suite(const struct ktest_suite *suite, unsigned number)
     for (unsigned i = 0; i < suite->count; i++) {
         struct ktest t = {.name = suite->cases[i].name};
         suite->cases[i].run(&t);
+        if (thread_current()->attached) {
+            /* A case that gave up half-way must not leave the next one in its process. */
+            ktest_diag(&t, "the case ended attached to a process");
+            t.failed = true;
+            process_detach();
+        }
         if (t.failed)
             failed++;
         if (t.skip_reason && !t.failed)

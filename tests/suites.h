@@ -7,6 +7,7 @@ extern const struct ktest_suite split_suite;        /* tests/test_split.c */
 extern const struct ktest_suite memmap_suite;       /* tests/test_memmap.c */
 extern const struct ktest_suite multiboot_suite;    /* tests/test_multiboot.c */
 extern const struct ktest_suite multiboot2_suite;   /* tests/test_multiboot2.c */
+extern const struct ktest_suite multiboot_fb_suite; /* tests/test_multiboot_fb.c */
 extern const struct ktest_suite pfn_suite;          /* tests/test_pfn.c */
 extern const struct ktest_suite paging_suite;       /* tests/test_paging.c */
 extern const struct ktest_suite syspte_suite;       /* tests/test_syspte.c */
@@ -15,5 +16,7 @@ extern const struct ktest_suite vad_suite;          /* tests/test_vad.c */
 extern const struct ktest_suite fault_suite;        /* tests/test_fault.c */
 extern const struct ktest_suite fb_console_suite;   /* tests/test_fb_console.c */
 extern const struct ktest_suite pe_image_suite;     /* tests/test_pe_image.c */
+extern const struct ktest_suite pe_layout_suite;    /* tests/test_pe_layout.c */
 extern const struct ktest_suite virtual_suite;      /* tests/test_virtual.c */
+extern const struct ktest_suite section_suite;      /* tests/test_section.c */
 extern const struct ktest_suite process_suite;      /* tests/test_process.c */

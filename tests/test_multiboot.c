@@ -1,11 +1,12 @@
 /*
  * The Multiboot 1 parser on crafted boot information: a fake physical memory holds
  * the structures a loader would leave, well-formed or not, and the parser reads them
- * through read_fake.
+ * through read_fake (tests/fake_memory.h).
  */
 #include "boot/boot_info.h"
 #include "kernel/string.h"
 #include "mm/layout.h"
+#include "tests/fake_memory.h"
 #include "tests/ktest.h"
 
 /*
@@ -39,45 +40,14 @@
 #define MB_MODULE_SIZE          16
 #define MB_MAP_ENTRY_SIZE       24
 
-#define RESERVED                2
-
-/* The fake physical memory and where each case puts things in it. */
-#define FAKE_BASE               0x00200000u
+/* Where each case puts things in the fake physical memory. */
 #define INFO_AT                 0x0000
 #define MAP_AT                  0x0400
 #define STRINGS_AT              0x0800
 #define MODULE_TABLE_AT         0x0C00
 #define LARGE_AT                0x1000
-#define OUTSIDE_FAKE            0x00100000u
 
-static uint8_t image[64 * 1024];
-static struct boot_info info;       /* too large for the kernel stack */
 static uint8_t raw_map[(BOOT_MEMORY_MAP_MAX + 5) * MB_MAP_ENTRY_SIZE];
-
-static bool read_fake(void *context, paddr_t address, void *buffer, size_t length)
-{
-    (void)context;
-    if (address < FAKE_BASE || address - FAKE_BASE > sizeof(image) ||
-        length > sizeof(image) - (address - FAKE_BASE))
-        return false;
-    memcpy(buffer, image + (address - FAKE_BASE), length);
-    return true;
-}
-
-static paddr_t fake_address(uint32_t offset)
-{
-    return FAKE_BASE + offset;
-}
-
-static void put32(uint8_t *at, uint32_t value)
-{
-    memcpy(at, &value, sizeof(value));
-}
-
-static void put64(uint8_t *at, uint64_t value)
-{
-    memcpy(at, &value, sizeof(value));
-}
 
 /* Writes one map entry at at; returns the bytes it takes (size + 4). */
 static size_t put_map_entry(uint8_t *at, uint32_t size, uint64_t base, uint64_t length,
@@ -92,13 +62,13 @@ static size_t put_map_entry(uint8_t *at, uint32_t size, uint64_t base, uint64_t 
 
 static paddr_t put_string(uint32_t offset, const char *text)
 {
-    memcpy(image + offset, text, strlen(text) + 1);
+    memcpy(fake_memory + offset, text, strlen(text) + 1);
     return fake_address(offset);
 }
 
 static void put_module(unsigned index, paddr_t start, paddr_t end, paddr_t name)
 {
-    uint8_t *at = image + MODULE_TABLE_AT + index * MB_MODULE_SIZE;
+    uint8_t *at = fake_memory + MODULE_TABLE_AT + index * MB_MODULE_SIZE;
 
     put32(at, start);
     put32(at + 4, end);
@@ -108,32 +78,32 @@ static void put_module(unsigned index, paddr_t start, paddr_t end, paddr_t name)
 
 static void info_begin(uint32_t flags)
 {
-    memset(image, 0, sizeof(image));
-    put32(image + INFO_AT + MB_FLAGS, flags);
+    memset(fake_memory, 0, sizeof(fake_memory));
+    put32(fake_memory + INFO_AT + MB_FLAGS, flags);
 }
 
 static void info_set(unsigned field, uint32_t value)
 {
-    put32(image + INFO_AT + field, value);
+    put32(fake_memory + INFO_AT + field, value);
 }
 
 static void info_add_flags(uint32_t flags)
 {
     uint32_t old;
 
-    memcpy(&old, image + INFO_AT + MB_FLAGS, sizeof(old));
+    memcpy(&old, fake_memory + INFO_AT + MB_FLAGS, sizeof(old));
     info_set(MB_FLAGS, old | flags);
 }
 
 /* A well-formed three-entry map, so that cases about other fields expect no warning. */
 static void info_add_good_map(void)
 {
-    uint8_t *at = image + MAP_AT;
+    uint8_t *at = fake_memory + MAP_AT;
 
     at += put_map_entry(at, 20, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
     at += put_map_entry(at, 20, 0x000F0000, 0x00010000, RESERVED);
     at += put_map_entry(at, 20, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
-    info_set(MB_MMAP_LENGTH, at - (image + MAP_AT));
+    info_set(MB_MMAP_LENGTH, at - (fake_memory + MAP_AT));
     info_set(MB_MMAP_ADDR, fake_address(MAP_AT));
     info_add_flags(MB_FLAG_MMAP);
 }
@@ -141,8 +111,8 @@ static void info_add_good_map(void)
 static void parse_info_at(paddr_t address)
 {
     /* Garbage first: the parser must set every field, not rely on a zeroed structure. */
-    memset(&info, 0xA5, sizeof(info));
-    boot_info_parse_multiboot1(&info, read_fake, NULL, address);
+    memset(&parsed, 0xA5, sizeof(parsed));
+    boot_info_parse_multiboot1(&parsed, read_fake, NULL, address);
 }
 
 static void parse_info(void)
@@ -152,49 +122,8 @@ static void parse_info(void)
 
 static void parse_raw_map(size_t length)
 {
-    memset(&info, 0, sizeof(info));
-    boot_info_parse_memory_map(&info, raw_map, length);
-}
-
-static bool warning_contains(const struct boot_info *boot, const char *word)
-{
-    for (unsigned i = 0; i < MIN(boot->warning_count, BOOT_WARNINGS_MAX); i++)
-        if (ktest_text_contains(boot->warnings[i], word))
-            return true;
-    return false;
-}
-
-/* Some reserved range holds all of [base, end). */
-static bool covered(const struct boot_info *boot, paddr_t base, paddr_t end)
-{
-    for (unsigned i = 0; i < boot->reserved_count; i++)
-        if (boot->reserved[i].base <= base && end <= boot->reserved[i].end)
-            return true;
-    return false;
-}
-
-/* Checks the number of warnings; on a mismatch the warnings themselves say what went wrong. */
-static void expect_warnings(struct ktest *t, unsigned count)
-{
-    if (info.warning_count == count)
-        return;
-    t->failed = true;
-    ktest_diag(t, "%u warnings, expected %u", info.warning_count, count);
-    for (unsigned i = 0; i < MIN(info.warning_count, BOOT_WARNINGS_MAX); i++)
-        ktest_diag(t, "warning: %s", info.warnings[i]);
-}
-
-static void expect_entry(struct ktest *t, unsigned index, uint64_t base, uint64_t length,
-                         uint32_t type)
-{
-    const struct boot_memory_entry *e = &info.memory_map[index];
-
-    if (e->base != base || e->length != length || e->type != type) {
-        t->failed = true;
-        ktest_diag(t, "entry %u is {0x%llx, 0x%llx, %u}, expected {0x%llx, 0x%llx, %u}",
-                   index, (unsigned long long)e->base, (unsigned long long)e->length, e->type,
-                   (unsigned long long)base, (unsigned long long)length, type);
-    }
+    memset(&parsed, 0, sizeof(parsed));
+    boot_info_parse_memory_map(&parsed, raw_map, length);
 }
 
 /* ---- the memory-map buffer on its own ---- */
@@ -208,7 +137,7 @@ static void raw_map_standard_entries(struct ktest *t)
     at += put_map_entry(at, 20, 0x100000000, 0x40000000, BOOT_MEMORY_AVAILABLE);
     parse_raw_map(at - raw_map);
     expect_warnings(t, 0);
-    KT_ASSERT_EQ(t, 3, info.memory_map_count);
+    KT_ASSERT_EQ(t, 3, parsed.memory_map_count);
     expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
     expect_entry(t, 1, 0x000F0000, 0x00010000, RESERVED);
     expect_entry(t, 2, 0x100000000, 0x40000000, BOOT_MEMORY_AVAILABLE);
@@ -225,7 +154,7 @@ static void raw_map_larger_entry_size(struct ktest *t)
     at += put_map_entry(at, 24, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
     parse_raw_map(at - raw_map);
     expect_warnings(t, 0);
-    KT_ASSERT_EQ(t, 3, info.memory_map_count);
+    KT_ASSERT_EQ(t, 3, parsed.memory_map_count);
     expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
     expect_entry(t, 1, 0x000F0000, 0x00010000, RESERVED);
     expect_entry(t, 2, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
@@ -242,7 +171,7 @@ static void raw_map_zero_size_stops(struct ktest *t)
     at += put_map_entry(at, 20, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
     parse_raw_map(at - raw_map);
     expect_warnings(t, 1);
-    KT_ASSERT_EQ(t, 1, info.memory_map_count);
+    KT_ASSERT_EQ(t, 1, parsed.memory_map_count);
     expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
 }
 
@@ -255,12 +184,12 @@ static void expect_cut_map_keeps_first(struct ktest *t, unsigned first_cut, unsi
     put_map_entry(at, 20, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
     for (unsigned cut = first_cut; cut <= last_cut; cut++) {
         parse_raw_map(at - raw_map + cut);
-        if (info.memory_map_count != 1 || info.warning_count != 1) {
+        if (parsed.memory_map_count != 1 || parsed.warning_count != 1) {
             t->failed = true;
             ktest_diag(t, "map cut %u bytes into entry 1: %u entries, %u warnings", cut,
-                       info.memory_map_count, info.warning_count);
+                       parsed.memory_map_count, parsed.warning_count);
         }
-        if (info.memory_map_count >= 1)
+        if (parsed.memory_map_count >= 1)
             expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
     }
 }
@@ -287,7 +216,7 @@ static void raw_map_huge_entry_size(struct ktest *t)
     at += MB_MAP_ENTRY_SIZE;
     parse_raw_map(at - raw_map);
     expect_warnings(t, 1);
-    KT_ASSERT_EQ(t, 1, info.memory_map_count);
+    KT_ASSERT_EQ(t, 1, parsed.memory_map_count);
     expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
 }
 
@@ -302,7 +231,7 @@ static void raw_map_zero_length_entries_dropped(struct ktest *t)
     at += put_map_entry(at, 20, 0xFFFC0000, 0, RESERVED);
     parse_raw_map(at - raw_map);
     expect_warnings(t, 0);
-    KT_ASSERT_EQ(t, 2, info.memory_map_count);
+    KT_ASSERT_EQ(t, 2, parsed.memory_map_count);
     expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
     expect_entry(t, 1, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
 }
@@ -321,7 +250,7 @@ static void raw_map_exactly_max_entries(struct ktest *t)
 {
     parse_raw_map(put_page_entries(BOOT_MEMORY_MAP_MAX));
     expect_warnings(t, 0);
-    KT_ASSERT_EQ(t, BOOT_MEMORY_MAP_MAX, info.memory_map_count);
+    KT_ASSERT_EQ(t, BOOT_MEMORY_MAP_MAX, parsed.memory_map_count);
     expect_entry(t, BOOT_MEMORY_MAP_MAX - 1, (uint64_t)(BOOT_MEMORY_MAP_MAX - 1) * PAGE_SIZE,
                  PAGE_SIZE, BOOT_MEMORY_AVAILABLE);
 }
@@ -330,7 +259,7 @@ static void raw_map_too_many_entries(struct ktest *t)
 {
     parse_raw_map(put_page_entries(BOOT_MEMORY_MAP_MAX + 5));
     expect_warnings(t, 1);
-    KT_ASSERT_EQ(t, BOOT_MEMORY_MAP_MAX, info.memory_map_count);
+    KT_ASSERT_EQ(t, BOOT_MEMORY_MAP_MAX, parsed.memory_map_count);
     for (unsigned i = 0; i < BOOT_MEMORY_MAP_MAX; i++)
         expect_entry(t, i, (uint64_t)i * PAGE_SIZE, PAGE_SIZE, BOOT_MEMORY_AVAILABLE);
 }
@@ -361,36 +290,36 @@ static void info_full(struct ktest *t)
     parse_info();
 
     expect_warnings(t, 0);
-    KT_EXPECT_STREQ(t, command_line, info.command_line);
-    KT_EXPECT_STREQ(t, loader_name, info.loader_name);
-    KT_EXPECT(t, info.vga_text);
+    KT_EXPECT_STREQ(t, command_line, parsed.command_line);
+    KT_EXPECT_STREQ(t, loader_name, parsed.loader_name);
+    KT_EXPECT(t, parsed.vga_text);
 
-    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, info.memory_source);
-    KT_EXPECT_EQ(t, 3, info.memory_map_count);
+    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, parsed.memory_source);
+    KT_EXPECT_EQ(t, 3, parsed.memory_map_count);
     expect_entry(t, 0, 0x00000000, 0x0009FC00, BOOT_MEMORY_AVAILABLE);
     expect_entry(t, 1, 0x000F0000, 0x00010000, RESERVED);
     expect_entry(t, 2, 0x00100000, 0x07EE0000, BOOT_MEMORY_AVAILABLE);
 
-    KT_ASSERT_EQ(t, 2, info.module_count);
-    KT_EXPECT_EQ(t, 0x00400000, info.modules[0].start);
-    KT_EXPECT_EQ(t, 0x00412345, info.modules[0].end);
-    KT_EXPECT_STREQ(t, name0, info.modules[0].name);
-    KT_EXPECT_EQ(t, 0x00413000, info.modules[1].start);
-    KT_EXPECT_EQ(t, 0x00413001, info.modules[1].end);
-    KT_EXPECT_STREQ(t, name1, info.modules[1].name);
+    KT_ASSERT_EQ(t, 2, parsed.module_count);
+    KT_EXPECT_EQ(t, 0x00400000, parsed.modules[0].start);
+    KT_EXPECT_EQ(t, 0x00412345, parsed.modules[0].end);
+    KT_EXPECT_STREQ(t, name0, parsed.modules[0].name);
+    KT_EXPECT_EQ(t, 0x00413000, parsed.modules[1].start);
+    KT_EXPECT_EQ(t, 0x00413001, parsed.modules[1].end);
+    KT_EXPECT_STREQ(t, name1, parsed.modules[1].name);
 
     paddr_t info_at = fake_address(INFO_AT);
     paddr_t map_at = fake_address(MAP_AT);
     paddr_t table_at = fake_address(MODULE_TABLE_AT);
-    KT_EXPECT(t, covered(&info, info_at, info_at + MB_INFO_READ_SIZE));
-    KT_EXPECT(t, covered(&info, map_at, map_at + 3 * MB_MAP_ENTRY_SIZE));
-    KT_EXPECT(t, covered(&info, command_line_at, command_line_at + sizeof(command_line)));
-    KT_EXPECT(t, covered(&info, loader_name_at, loader_name_at + sizeof(loader_name)));
-    KT_EXPECT(t, covered(&info, table_at, table_at + 2 * MB_MODULE_SIZE));
-    KT_EXPECT(t, covered(&info, 0x00400000, 0x00412345));
-    KT_EXPECT(t, covered(&info, 0x00413000, 0x00413001));
-    KT_EXPECT(t, covered(&info, name0_at, name0_at + sizeof(name0)));
-    KT_EXPECT(t, covered(&info, name1_at, name1_at + sizeof(name1)));
+    KT_EXPECT(t, covered(&parsed, info_at, info_at + MB_INFO_READ_SIZE));
+    KT_EXPECT(t, covered(&parsed, map_at, map_at + 3 * MB_MAP_ENTRY_SIZE));
+    KT_EXPECT(t, covered(&parsed, command_line_at, command_line_at + sizeof(command_line)));
+    KT_EXPECT(t, covered(&parsed, loader_name_at, loader_name_at + sizeof(loader_name)));
+    KT_EXPECT(t, covered(&parsed, table_at, table_at + 2 * MB_MODULE_SIZE));
+    KT_EXPECT(t, covered(&parsed, 0x00400000, 0x00412345));
+    KT_EXPECT(t, covered(&parsed, 0x00413000, 0x00413001));
+    KT_EXPECT(t, covered(&parsed, name0_at, name0_at + sizeof(name0)));
+    KT_EXPECT(t, covered(&parsed, name1_at, name1_at + sizeof(name1)));
 }
 
 static void info_no_map_falls_back_to_basic(struct ktest *t)
@@ -401,8 +330,8 @@ static void info_no_map_falls_back_to_basic(struct ktest *t)
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT_EQ(t, BOOT_MEMORY_BASIC, info.memory_source);
-    KT_ASSERT_EQ(t, 2, info.memory_map_count);
+    KT_EXPECT_EQ(t, BOOT_MEMORY_BASIC, parsed.memory_source);
+    KT_ASSERT_EQ(t, 2, parsed.memory_map_count);
     expect_entry(t, 0, 0, 639 * 1024, BOOT_MEMORY_AVAILABLE);
     expect_entry(t, 1, 0x00100000, 130048ull * 1024, BOOT_MEMORY_AVAILABLE);
 }
@@ -412,7 +341,7 @@ static void info_map_flag_but_unreadable_map_falls_back(struct ktest *t)
     /* Wholly outside readable memory, and straddling its end. */
     static const paddr_t map_addresses[] = {
         OUTSIDE_FAKE,
-        FAKE_BASE + sizeof(image) - MB_MAP_ENTRY_SIZE,
+        FAKE_BASE + sizeof(fake_memory) - MB_MAP_ENTRY_SIZE,
     };
 
     for (unsigned i = 0; i < ARRAY_SIZE(map_addresses); i++) {
@@ -424,9 +353,9 @@ static void info_map_flag_but_unreadable_map_falls_back(struct ktest *t)
         parse_info();
 
         expect_warnings(t, 2);
-        KT_EXPECT(t, warning_contains(&info, "unreadable"));
-        KT_EXPECT_EQ(t, BOOT_MEMORY_BASIC, info.memory_source);
-        KT_ASSERT_EQ(t, 2, info.memory_map_count);
+        KT_EXPECT(t, warning_contains(&parsed, "unreadable"));
+        KT_EXPECT_EQ(t, BOOT_MEMORY_BASIC, parsed.memory_source);
+        KT_ASSERT_EQ(t, 2, parsed.memory_map_count);
         expect_entry(t, 0, 0, 639 * 1024, BOOT_MEMORY_AVAILABLE);
         expect_entry(t, 1, 0x00100000, 130048ull * 1024, BOOT_MEMORY_AVAILABLE);
     }
@@ -437,14 +366,14 @@ static void info_empty_map_falls_back(struct ktest *t)
     info_begin(MB_FLAG_MEMORY | MB_FLAG_MMAP);
     info_set(MB_MEM_LOWER, 639);
     info_set(MB_MEM_UPPER, 130048);
-    put_map_entry(image + MAP_AT, 20, 0x00100000, 0, BOOT_MEMORY_AVAILABLE);
+    put_map_entry(fake_memory + MAP_AT, 20, 0x00100000, 0, BOOT_MEMORY_AVAILABLE);
     info_set(MB_MMAP_ADDR, fake_address(MAP_AT));
     info_set(MB_MMAP_LENGTH, MB_MAP_ENTRY_SIZE);
     parse_info();
 
     expect_warnings(t, 2);
-    KT_EXPECT_EQ(t, BOOT_MEMORY_BASIC, info.memory_source);
-    KT_EXPECT_EQ(t, 2, info.memory_map_count);
+    KT_EXPECT_EQ(t, BOOT_MEMORY_BASIC, parsed.memory_source);
+    KT_EXPECT_EQ(t, 2, parsed.memory_map_count);
 }
 
 static void info_no_memory_information(struct ktest *t)
@@ -453,13 +382,13 @@ static void info_no_memory_information(struct ktest *t)
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT_EQ(t, BOOT_MEMORY_NONE, info.memory_source);
-    KT_EXPECT_EQ(t, 0, info.memory_map_count);
-    KT_EXPECT_EQ(t, 0, info.module_count);
-    KT_EXPECT_STREQ(t, "", info.command_line);
-    KT_EXPECT_STREQ(t, "", info.loader_name);
-    KT_EXPECT(t, info.vga_text);
-    KT_EXPECT(t, covered(&info, fake_address(INFO_AT),
+    KT_EXPECT_EQ(t, BOOT_MEMORY_NONE, parsed.memory_source);
+    KT_EXPECT_EQ(t, 0, parsed.memory_map_count);
+    KT_EXPECT_EQ(t, 0, parsed.module_count);
+    KT_EXPECT_STREQ(t, "", parsed.command_line);
+    KT_EXPECT_STREQ(t, "", parsed.loader_name);
+    KT_EXPECT(t, parsed.vga_text);
+    KT_EXPECT(t, covered(&parsed, fake_address(INFO_AT),
                          fake_address(INFO_AT) + MB_INFO_READ_SIZE));
 }
 
@@ -468,7 +397,7 @@ static void info_unreadable(struct ktest *t)
     /* Below the fake memory, straddling its end, and where address + size wraps. */
     static const paddr_t addresses[] = {
         OUTSIDE_FAKE,
-        FAKE_BASE + sizeof(image) - 50,
+        FAKE_BASE + sizeof(fake_memory) - 50,
         0xFFFFFFC0,
     };
 
@@ -477,13 +406,13 @@ static void info_unreadable(struct ktest *t)
         parse_info_at(addresses[i]);
 
         expect_warnings(t, 1);
-        KT_EXPECT(t, warning_contains(&info, "unreadable"));
-        KT_EXPECT_EQ(t, BOOT_MEMORY_NONE, info.memory_source);
-        KT_EXPECT_EQ(t, 0, info.memory_map_count);
-        KT_EXPECT_EQ(t, 0, info.module_count);
-        KT_EXPECT_EQ(t, 0, info.reserved_count);
-        KT_EXPECT_STREQ(t, "", info.command_line);
-        KT_EXPECT(t, info.vga_text);
+        KT_EXPECT(t, warning_contains(&parsed, "unreadable"));
+        KT_EXPECT_EQ(t, BOOT_MEMORY_NONE, parsed.memory_source);
+        KT_EXPECT_EQ(t, 0, parsed.memory_map_count);
+        KT_EXPECT_EQ(t, 0, parsed.module_count);
+        KT_EXPECT_EQ(t, 0, parsed.reserved_count);
+        KT_EXPECT_STREQ(t, "", parsed.command_line);
+        KT_EXPECT(t, parsed.vga_text);
     }
 }
 
@@ -493,34 +422,34 @@ static void long_command_line_truncated(struct ktest *t)
 
     info_begin(MB_FLAG_CMDLINE);
     info_add_good_map();
-    memset(image + LARGE_AT, 'a', length);
-    image[LARGE_AT + length] = '\0';
+    memset(fake_memory + LARGE_AT, 'a', length);
+    fake_memory[LARGE_AT + length] = '\0';
     info_set(MB_CMDLINE, fake_address(LARGE_AT));
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT(t, warning_contains(&info, "truncated"));
-    KT_ASSERT_EQ(t, BOOT_COMMAND_LINE_MAX - 1, strlen(info.command_line));
-    KT_EXPECT_EQ(t, 'a', info.command_line[0]);
-    KT_EXPECT_EQ(t, 'a', info.command_line[BOOT_COMMAND_LINE_MAX - 2]);
-    KT_EXPECT(t, covered(&info, fake_address(LARGE_AT), fake_address(LARGE_AT) + length + 1));
-    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, info.memory_source);
+    KT_EXPECT(t, warning_contains(&parsed, "truncated"));
+    KT_ASSERT_EQ(t, BOOT_COMMAND_LINE_MAX - 1, strlen(parsed.command_line));
+    KT_EXPECT_EQ(t, 'a', parsed.command_line[0]);
+    KT_EXPECT_EQ(t, 'a', parsed.command_line[BOOT_COMMAND_LINE_MAX - 2]);
+    KT_EXPECT(t, covered(&parsed, fake_address(LARGE_AT), fake_address(LARGE_AT) + length + 1));
+    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, parsed.memory_source);
 }
 
 static void unterminated_string_at_end_of_memory(struct ktest *t)
 {
     const unsigned length = 100;
-    const uint32_t offset = sizeof(image) - length;
+    const uint32_t offset = sizeof(fake_memory) - length;
 
     info_begin(MB_FLAG_CMDLINE);
     info_add_good_map();
-    memset(image + offset, 'x', length);
+    memset(fake_memory + offset, 'x', length);
     info_set(MB_CMDLINE, fake_address(offset));
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT_STREQ(t, "", info.command_line);
-    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, info.memory_source);
+    KT_EXPECT_STREQ(t, "", parsed.command_line);
+    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, parsed.memory_source);
 }
 
 static void module_ending_before_start_ignored(struct ktest *t)
@@ -537,13 +466,13 @@ static void module_ending_before_start_ignored(struct ktest *t)
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT(t, warning_contains(&info, "module"));
-    KT_ASSERT_EQ(t, 1, info.module_count);
-    KT_EXPECT_EQ(t, 0x00400000, info.modules[0].start);
-    KT_EXPECT_EQ(t, 0x00401000, info.modules[0].end);
-    KT_EXPECT_STREQ(t, "good", info.modules[0].name);
-    KT_EXPECT(t, covered(&info, 0x00400000, 0x00401000));
-    KT_EXPECT(t, !covered(&info, 0x004FF000, 0x00500000));
+    KT_EXPECT(t, warning_contains(&parsed, "module"));
+    KT_ASSERT_EQ(t, 1, parsed.module_count);
+    KT_EXPECT_EQ(t, 0x00400000, parsed.modules[0].start);
+    KT_EXPECT_EQ(t, 0x00401000, parsed.modules[0].end);
+    KT_EXPECT_STREQ(t, "good", parsed.modules[0].name);
+    KT_EXPECT(t, covered(&parsed, 0x00400000, 0x00401000));
+    KT_EXPECT(t, !covered(&parsed, 0x004FF000, 0x00500000));
 }
 
 static void too_many_modules(struct ktest *t)
@@ -559,25 +488,25 @@ static void too_many_modules(struct ktest *t)
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT(t, warning_contains(&info, "modules"));
-    KT_ASSERT_EQ(t, BOOT_MODULES_MAX, info.module_count);
+    KT_EXPECT(t, warning_contains(&parsed, "modules"));
+    KT_ASSERT_EQ(t, BOOT_MODULES_MAX, parsed.module_count);
     for (unsigned i = 0; i < BOOT_MODULES_MAX; i++) {
-        KT_EXPECT_EQ(t, 0x01000000 + i * 0x10000, info.modules[i].start);
-        KT_EXPECT_EQ(t, 0x01001000 + i * 0x10000 + i, info.modules[i].end);
-        KT_EXPECT_STREQ(t, "", info.modules[i].name);
-        KT_EXPECT(t, covered(&info, info.modules[i].start, info.modules[i].end));
+        KT_EXPECT_EQ(t, 0x01000000 + i * 0x10000, parsed.modules[i].start);
+        KT_EXPECT_EQ(t, 0x01001000 + i * 0x10000 + i, parsed.modules[i].end);
+        KT_EXPECT_STREQ(t, "", parsed.modules[i].name);
+        KT_EXPECT(t, covered(&parsed, parsed.modules[i].start, parsed.modules[i].end));
     }
     paddr_t table_at = fake_address(MODULE_TABLE_AT);
-    KT_EXPECT(t, covered(&info, table_at, table_at + BOOT_MODULES_MAX * MB_MODULE_SIZE));
+    KT_EXPECT(t, covered(&parsed, table_at, table_at + BOOT_MODULES_MAX * MB_MODULE_SIZE));
 }
 
 static bool vga_text_after(bool framebuffer_flag, uint8_t framebuffer_type)
 {
     info_begin(framebuffer_flag ? MB_FLAG_FRAMEBUFFER : 0);
     info_add_good_map();
-    image[INFO_AT + MB_FRAMEBUFFER_TYPE] = framebuffer_type;
+    fake_memory[INFO_AT + MB_FRAMEBUFFER_TYPE] = framebuffer_type;
     parse_info();
-    return info.vga_text;
+    return parsed.vga_text;
 }
 
 static void framebuffer_text_vs_graphics(struct ktest *t)

@@ -1,0 +1,221 @@
+/*
+ * Sections: memory that several address spaces share, mapped into each as views.
+ *
+ * A section holds one prototype per page: the frame that backs it, or PFN_INVALID while
+ * the page has never been touched (it is then demand-zero). A view is a VAD of type
+ * MI_VAD_MAPPED whose owner is the section; inside it a PTE of zero means "committed:
+ * ask the prototype", so mapping a view writes no PTE at all. The first touch of a page
+ * fills the prototype if needed and maps the shared frame, one reference per mapping.
+ *
+ * A PAGE_WRITECOPY view maps the shared frame read-only; the first write gives the
+ * process a private copy, and that page leaves the section for good in this view.
+ */
+#include "arch/cpu.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
+
+#define TAG_SECTION     0x74636553  /* 'Sect' */
+#define TAG_PROTOTYPES  0x746f7250  /* 'Prot' */
+#define SECTION_MAX_BYTES 0x40000000 /* 1 GB: more than any user space can map at once */
+
+static uint32_t section_commit_charge;  /* what all sections hold, for the commit total */
+
+static void section_destroy(struct object_header *object)
+{
+    struct mm_section *section = (struct mm_section *)object;
+
+    for (uint32_t i = 0; i < section->page_count; i++)
+        if (section->frames[i] != PFN_INVALID)
+            MiReleasePageReference(section->frames[i]);
+    MiReturnCommitment(&section_commit_charge, section->page_count);
+    ExFreePoolWithTag(section->frames, TAG_PROTOTYPES);
+    ExFreePoolWithTag(section, TAG_SECTION);
+}
+
+/* The protections a view may have, given the section's own. */
+static bool view_protection_allowed(uint32_t section, uint32_t view)
+{
+    bool writable_section = section == PAGE_READWRITE || section == PAGE_EXECUTE_READWRITE;
+    bool executable_section = section == PAGE_EXECUTE_READ || section == PAGE_EXECUTE_READWRITE;
+
+    switch (view) {
+    case PAGE_READONLY:
+        return true;
+    case PAGE_READWRITE:
+        return writable_section;
+    case PAGE_WRITECOPY:
+        return true;
+    case PAGE_EXECUTE:
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
+        return executable_section;
+    case PAGE_EXECUTE_READWRITE:
+        return section == PAGE_EXECUTE_READWRITE;
+    default:
+        return false;
+    }
+}
+
+ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, struct mm_section **result)
+{
+    static const uint32_t allowed[] = {PAGE_READONLY, PAGE_READWRITE, PAGE_EXECUTE_READ,
+                                       PAGE_EXECUTE_READWRITE};
+    bool valid = false;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(allowed); i++)
+        valid |= protection == allowed[i];
+    if (!valid)
+        return STATUS_INVALID_PAGE_PROTECTION;
+    if (size == 0 || size > SECTION_MAX_BYTES)
+        return STATUS_INVALID_PARAMETER;
+    uint32_t pages = ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE;
+
+    struct mm_section *section = ExAllocatePoolWithTag(NonPagedPool, sizeof(*section),
+                                                       TAG_SECTION);
+    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_PROTOTYPES);
+    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
+    if (!section || !frames)
+        goto fail;
+    status = STATUS_COMMITMENT_LIMIT;
+    if (!MiChargeCommitment(&section_commit_charge, pages))
+        goto fail;
+    *section = (struct mm_section){
+        .header = {OBJECT_SECTION, 1, section_destroy},
+        .page_count = pages,
+        .protection = protection,
+        .frames = frames,
+    };
+    for (uint32_t i = 0; i < pages; i++)
+        frames[i] = PFN_INVALID;
+    *result = section;
+    return STATUS_SUCCESS;
+
+fail:
+    if (frames)
+        ExFreePoolWithTag(frames, TAG_PROTOTYPES);
+    if (section)
+        ExFreePoolWithTag(section, TAG_SECTION);
+    return status;
+}
+
+ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr_t *base,
+                              uint32_t *size, uint32_t type, uint32_t protection)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    uint32_t section_bytes = section->page_count * PAGE_SIZE;
+
+    if (type & ~MEM_TOP_DOWN)
+        return STATUS_INVALID_PARAMETER;
+    if (!view_protection_allowed(section->protection, protection))
+        return STATUS_SECTION_PROTECTION;
+    if (offset % MM_ALLOCATION_GRANULARITY || offset >= section_bytes)
+        return STATUS_INVALID_PARAMETER;
+    uint32_t bytes = *size ? ALIGN_UP(*size, (uint32_t)PAGE_SIZE) : section_bytes - offset;
+    if (bytes == 0 || bytes > section_bytes - offset)
+        return STATUS_INVALID_VIEW_SIZE;
+
+    vaddr_t start = *base;
+    if (start == 0) {
+        if (!MiFindEmptyAddressRange(&space->vads, bytes, MM_ALLOCATION_GRANULARITY,
+                                     MM_LOWEST_USER_ADDRESS, space->highest_user_address,
+                                     type & MEM_TOP_DOWN, &start))
+            return STATUS_NO_MEMORY;
+    } else {
+        start = ALIGN_DOWN(start, (vaddr_t)MM_ALLOCATION_GRANULARITY);
+        if (start < MM_LOWEST_USER_ADDRESS || start + bytes - 1 < start ||
+            start + bytes - 1 > space->highest_user_address)
+            return STATUS_INVALID_PARAMETER;
+        if (MiCheckForConflictingVad(&space->vads, start, start + bytes - 1))
+            return STATUS_CONFLICTING_ADDRESSES;
+    }
+    /* Pages a copy-on-write view may turn private are charged to the process now. */
+    bool copy_on_write = protection == PAGE_WRITECOPY || protection == PAGE_EXECUTE_WRITECOPY;
+    uint32_t pages = bytes / PAGE_SIZE;
+    if (copy_on_write && !MiChargeCommitment(&space->commit_charge, pages))
+        return STATUS_COMMITMENT_LIMIT;
+    vaddr_t placed = start;
+    ntstatus_t status = MmReserveUserRange(&placed, bytes, MI_VAD_MAPPED, 0, protection);
+    if (!NT_SUCCESS(status)) {
+        if (copy_on_write)
+            MiReturnCommitment(&space->commit_charge, pages);
+        return status;
+    }
+    struct mmvad *vad = MiLocateVad(&space->vads, start);
+    vad->owner = section;
+    vad->offset = offset / PAGE_SIZE;
+    object_reference(&section->header);
+    *base = start;
+    *size = bytes;
+    return STATUS_SUCCESS;
+}
+
+/* The frames, charge and reference a view holds go back; its VAD goes. */
+void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
+{
+    for (vaddr_t va = vad->start; va - 1 < vad->end; va += PAGE_SIZE) {
+        mmpte_t *pte = MiGetPte(va, false);
+        if (!pte) {
+            va = ALIGN_DOWN(va, (vaddr_t)PDE_SPAN) + PDE_SPAN - PAGE_SIZE;
+            continue;
+        }
+        if (pte->value == 0)
+            continue;
+        if (pte_is_valid(*pte) || MiIsResidentPte(*pte))
+            MiReleasePageReference(pte_pfn(*pte));
+        MiWriteUserPte(va, pte_zero());
+    }
+    if (vad->protection == PAGE_WRITECOPY || vad->protection == PAGE_EXECUTE_WRITECOPY)
+        MiReturnCommitment(&space->commit_charge, (vad->end - vad->start + 1) / PAGE_SIZE);
+    MiDeleteVad(space, vad);
+}
+
+ntstatus_t MmUnmapViewOfSection(vaddr_t base)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    struct mmvad *vad = MiLocateVad(&space->vads, base);
+
+    if (!vad || vad->type != MI_VAD_MAPPED)
+        return STATUS_NOT_MAPPED_VIEW;
+    MiDeleteView(space, vad);
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va)
+{
+    struct mm_section *section = vad->owner;
+    uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    if (section->frames[index] == PFN_INVALID) {
+        pfn_t pfn = MiRemoveZeroPage(MI_USE_SECTION);
+        if (pfn == PFN_INVALID) {
+            cpu_restore_interrupts(flags);
+            return STATUS_NO_MEMORY;
+        }
+        section->frames[index] = pfn;   /* the section's own reference */
+    }
+    MiAddPageReference(section->frames[index]);
+    MiWriteUserPte(va, MiMakeValidUserPte(section->frames[index], vad->protection));
+    cpu_restore_interrupts(flags);
+    MmStatistics.section_faults++;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection)
+{
+    mmpte_t old = *pte_of(va);
+    pfn_t copy = MiRemoveAnyPage(MI_USE_PROCESS_PRIVATE);
+
+    if (copy == PFN_INVALID)
+        return STATUS_NO_MEMORY;
+    void *to = MiMapPageInHyperSpace(copy);
+    memcpy(to, (const void *)va, PAGE_SIZE);
+    MiUnmapPageInHyperSpace(to);
+    uint32_t writable = protection == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
+                                                             : PAGE_READWRITE;
+    MiWriteUserPte(va, MiMakeValidUserPte(copy, writable));
+    MiReleasePageReference(pte_pfn(old));
+    MmStatistics.copy_on_write_faults++;
+    return STATUS_SUCCESS;
+}
