@@ -16,6 +16,37 @@
 #define TAG_PARAMETERS          0x6d726150  /* 'Parm' */
 
 /*
+ * One image section per boot module, shared by every process started from it that can
+ * sit at the image's preferred base. The cache holds no reference: a section goes when
+ * its last process does, and clears its own slot (so nothing looks leaked).
+ */
+static struct mm_section *image_sections[BOOT_MODULES_MAX];
+
+/*
+ * Maps the image into the current (new) address space: the module's shared image
+ * section if it can go at its preferred base, otherwise a private, relocated copy.
+ */
+static ntstatus_t map_image(const void *file, const struct ldr_image_info *info,
+                            struct mm_section **cache_slot, vaddr_t *base)
+{
+    struct mm_section *section = cache_slot ? *cache_slot : NULL;
+
+    if (section) {
+        object_reference(&section->header);
+    } else if (cache_slot && NT_SUCCESS(MmCreateImageSection(file, info, &section))) {
+        section->cache_slot = cache_slot;
+        *cache_slot = section;
+    }
+    if (section) {
+        ntstatus_t status = MmMapImageSection(section, base);
+        object_dereference(&section->header);   /* the view holds its own reference */
+        if (NT_SUCCESS(status))
+            return status;
+    }
+    return MmMapImage(file, info, base);
+}
+
+/*
  * The stack: a 1 MB reservation, its top committed (the image's SizeOfStackCommit,
  * at least a page), one guard page below that, the rest reserved.
  */
@@ -68,7 +99,7 @@ static ntstatus_t write_parameters(vaddr_t stack_top, const char *command_line,
 
 ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
                               const char *command_line, size_t command_line_length,
-                              struct process **result)
+                              struct mm_section **cache_slot, struct process **result)
 {
     struct ldr_image_info info;
     struct process *process;
@@ -84,7 +115,7 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
         return status;
 
     process_attach(process);
-    status = MmMapImage(file, &info, &base);
+    status = map_image(file, &info, cache_slot, &base);
     if (NT_SUCCESS(status))
         status = create_stack(&info, &stack_top);
     if (NT_SUCCESS(status))
@@ -116,8 +147,9 @@ ntstatus_t loader_start_module(const char *name, size_t name_length, const char 
         return STATUS_INSUFFICIENT_RESOURCES;
     memcpy(process_name, name, MIN(name_length, sizeof(process_name) - 1));
     process_name[MIN(name_length, sizeof(process_name) - 1)] = '\0';
+    struct mm_section **cache_slot = &image_sections[module - kernel_boot_info.modules];
     ntstatus_t status = loader_start_image(file, size, process_name, command_line,
-                                           command_line_length, result);
+                                           command_line_length, cache_slot, result);
     MmUnmapIoSpace(file, size);
     return status;
 }

@@ -202,7 +202,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
 
 void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)
 {
-    struct mm_section *section = vad->type == MI_VAD_MAPPED ? vad->owner : NULL;
+    struct mm_section *section = vad->owner;
 
     MiRemoveVad(&space->vads, vad);
     ExFreePoolWithTag(vad, TAG_VAD);

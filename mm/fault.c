@@ -50,15 +50,17 @@ static ntstatus_t resolve_demand_zero(vaddr_t va, uint32_t protection)
     return STATUS_SUCCESS;
 }
 
-/* A PTE with nothing in it: a view's page not touched yet, or no memory at all. */
+/* A PTE with nothing in it: a section page not touched yet here, or no memory at all. */
 static ntstatus_t empty_pte_fault(struct mm_address_space *space, vaddr_t page,
                                   enum mm_access access)
 {
     struct mmvad *vad = MiLocateVad(&space->vads, page);
 
-    if (!vad || vad->type != MI_VAD_MAPPED)
+    if (!vad || !vad->owner)
         return STATUS_ACCESS_VIOLATION;     /* reserved or free */
-    if (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(vad->protection))
+    uint32_t protection = MiSectionPageProtection(vad, page);
+    if (protection == PAGE_NOACCESS ||
+        (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
     if (!MiGetPte(page, true))
         return STATUS_NO_MEMORY;

@@ -4,6 +4,7 @@
  * at its preferred base, and then the same frames are mapped into the process page by
  * page with the protection of the section each page belongs to.
  */
+#include "kernel/object.h"
 #include "kernel/pe_image.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
@@ -111,4 +112,68 @@ fail:
         MiReturnCommitment(&MmCurrentAddressSpace()->commit_charge, pages);
     MiDeleteVad(MmCurrentAddressSpace(), MiLocateVad(&MmCurrentAddressSpace()->vads, base));
     return status;
+}
+
+/* What an image page may be: writable pages of an image are copy-on-write (as on NT). */
+static uint32_t image_page_protection(const struct ldr_image_info *info, uint32_t rva)
+{
+    uint32_t protection = LdrPageProtection(info, rva);
+
+    if (protection == PAGE_READWRITE)
+        return PAGE_WRITECOPY;
+    if (protection == PAGE_EXECUTE_READWRITE)
+        return PAGE_EXECUTE_WRITECOPY;
+    return protection;
+}
+
+ntstatus_t MmCreateImageSection(const void *file, const struct ldr_image_info *info,
+                                struct mm_section **result)
+{
+    uint32_t pages = info->size_of_image / PAGE_SIZE;
+    struct mm_section *section;
+    ntstatus_t status = MiAllocateSection(pages, PAGE_EXECUTE_READWRITE, true, &section);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    section->image_base = info->image_base;
+    for (uint32_t i = 0; i < pages; i++) {
+        section->frames[i] = MiRemoveZeroPage(MI_USE_SECTION);
+        if (section->frames[i] == PFN_INVALID) {
+            object_dereference(&section->header);   /* frees what was taken */
+            return STATUS_NO_MEMORY;
+        }
+        section->page_protection[i] = image_page_protection(info, i * PAGE_SIZE);
+        if (section->page_protection[i] == PAGE_WRITECOPY ||
+            section->page_protection[i] == PAGE_EXECUTE_WRITECOPY)
+            section->copy_on_write_pages++;
+    }
+    status = build_image(file, info, info->image_base, section->frames, pages);
+    if (!NT_SUCCESS(status)) {
+        object_dereference(&section->header);
+        return status;
+    }
+    *result = section;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *result)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    vaddr_t base = section->image_base;
+    uint32_t bytes = section->page_count * PAGE_SIZE;
+
+    if (base + bytes - 1 < base || base + bytes - 1 > space->highest_user_address)
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (!MiChargeCommitment(&space->commit_charge, section->copy_on_write_pages))
+        return STATUS_COMMITMENT_LIMIT;
+    ntstatus_t status = MmReserveUserRange(&base, bytes, MI_VAD_IMAGE, 0,
+                                           PAGE_EXECUTE_WRITECOPY);
+    if (!NT_SUCCESS(status)) {
+        MiReturnCommitment(&space->commit_charge, section->copy_on_write_pages);
+        return status;
+    }
+    MiLocateVad(&space->vads, base)->owner = section;
+    object_reference(&section->header);
+    *result = base;
+    return STATUS_SUCCESS;
 }

@@ -225,6 +225,13 @@ void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
 
 /* ---- sections (section.c) ---- */
 
+/* A section object for pages pages, prototypes empty, charged (see section.c). */
+ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
+                             struct mm_section **section);
+/* The protection page va of view vad maps its section page with. */
+uint32_t MiSectionPageProtection(const struct mmvad *vad, vaddr_t va);
+/* The pages a view charged to its process when mapped: those it may copy. */
+uint32_t MiViewCopyOnWriteCharge(const struct mmvad *vad);
 /* Unmaps a view of the current space: its pages, its charge, its VAD. */
 void MiDeleteView(struct mm_address_space *space, struct mmvad *vad);
 /* Maps the section page behind va (a page of view vad, PTE zero) into the current space. */

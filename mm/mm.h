@@ -114,6 +114,11 @@ struct mm_section {
     uint32_t page_count;
     uint32_t protection;            /* the section's PAGE_* protection */
     pfn_t *frames;                  /* one per page: its frame, or PFN_INVALID (zero) */
+    /* An image section: the image laid out at image_base, each page's own protection. */
+    vaddr_t image_base;
+    uint16_t *page_protection;
+    uint32_t copy_on_write_pages;
+    struct mm_section **cache_slot; /* cleared when the section goes (a weak cache entry) */
 };
 
 /* A section of size bytes (page-rounded), charged to the commit limit; one reference. */
@@ -139,6 +144,21 @@ struct ldr_image_info;
  * Returns the base; on failure nothing is left behind.
  */
 ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr_t *base);
+
+/*
+ * An image section: the image laid out once at its preferred base, to be mapped into
+ * every process that can have it there, sharing its pages; writable ones become
+ * copy-on-write. One reference for the caller.
+ */
+ntstatus_t MmCreateImageSection(const void *file, const struct ldr_image_info *info,
+                                struct mm_section **section);
+
+/*
+ * Maps an image section into the current address space at its base; fails (and the
+ * caller maps a private, relocated copy instead) when that range is taken or beyond the
+ * space's limit.
+ */
+ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *base);
 
 /*
  * The virtual memory services on the current address space, with NT's rules (see

@@ -29,8 +29,62 @@ static void section_destroy(struct object_header *object)
         if (section->frames[i] != PFN_INVALID)
             MiReleasePageReference(section->frames[i]);
     MiReturnCommitment(&section_commit_charge, section->page_count);
+    if (section->cache_slot)
+        *section->cache_slot = NULL;
+    if (section->page_protection)
+        ExFreePoolWithTag(section->page_protection, TAG_PROTOTYPES);
     ExFreePoolWithTag(section->frames, TAG_PROTOTYPES);
     ExFreePoolWithTag(section, TAG_SECTION);
+}
+
+uint32_t MiSectionPageProtection(const struct mmvad *vad, vaddr_t va)
+{
+    const struct mm_section *section = vad->owner;
+    uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
+
+    return section->page_protection ? section->page_protection[index] : vad->protection;
+}
+
+/*
+ * An empty section object of pages pages (prototypes all PFN_INVALID), charged to the
+ * commit limit; page_protection too for an image section.
+ */
+ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
+                             struct mm_section **result)
+{
+    struct mm_section *section = ExAllocatePoolWithTag(NonPagedPool, sizeof(*section),
+                                                       TAG_SECTION);
+    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_PROTOTYPES);
+    uint16_t *page_protection =
+        image ? ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(uint16_t), TAG_PROTOTYPES)
+              : NULL;
+    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
+
+    if (!section || !frames || (image && !page_protection))
+        goto fail;
+    status = STATUS_COMMITMENT_LIMIT;
+    if (!MiChargeCommitment(&section_commit_charge, pages))
+        goto fail;
+    *section = (struct mm_section){
+        .header = {OBJECT_SECTION, 1, section_destroy},
+        .page_count = pages,
+        .protection = protection,
+        .frames = frames,
+        .page_protection = page_protection,
+    };
+    for (uint32_t i = 0; i < pages; i++)
+        frames[i] = PFN_INVALID;
+    *result = section;
+    return STATUS_SUCCESS;
+
+fail:
+    if (page_protection)
+        ExFreePoolWithTag(page_protection, TAG_PROTOTYPES);
+    if (frames)
+        ExFreePoolWithTag(frames, TAG_PROTOTYPES);
+    if (section)
+        ExFreePoolWithTag(section, TAG_SECTION);
+    return status;
 }
 
 /* The protections a view may have, given the section's own. */
@@ -69,34 +123,8 @@ ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, struct mm_section
         return STATUS_INVALID_PAGE_PROTECTION;
     if (size == 0 || size > SECTION_MAX_BYTES)
         return STATUS_INVALID_PARAMETER;
-    uint32_t pages = ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE;
-
-    struct mm_section *section = ExAllocatePoolWithTag(NonPagedPool, sizeof(*section),
-                                                       TAG_SECTION);
-    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_PROTOTYPES);
-    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
-    if (!section || !frames)
-        goto fail;
-    status = STATUS_COMMITMENT_LIMIT;
-    if (!MiChargeCommitment(&section_commit_charge, pages))
-        goto fail;
-    *section = (struct mm_section){
-        .header = {OBJECT_SECTION, 1, section_destroy},
-        .page_count = pages,
-        .protection = protection,
-        .frames = frames,
-    };
-    for (uint32_t i = 0; i < pages; i++)
-        frames[i] = PFN_INVALID;
-    *result = section;
-    return STATUS_SUCCESS;
-
-fail:
-    if (frames)
-        ExFreePoolWithTag(frames, TAG_PROTOTYPES);
-    if (section)
-        ExFreePoolWithTag(section, TAG_SECTION);
-    return status;
+    return MiAllocateSection(ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE, protection,
+                             false, result);
 }
 
 ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr_t *base,
@@ -150,6 +178,17 @@ ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr
     return STATUS_SUCCESS;
 }
 
+uint32_t MiViewCopyOnWriteCharge(const struct mmvad *vad)
+{
+    const struct mm_section *section = vad->owner;
+
+    if (section->page_protection)
+        return section->copy_on_write_pages;
+    if (vad->protection == PAGE_WRITECOPY || vad->protection == PAGE_EXECUTE_WRITECOPY)
+        return (vad->end - vad->start + 1) / PAGE_SIZE;
+    return 0;
+}
+
 /* The frames, charge and reference a view holds go back; its VAD goes. */
 void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
 {
@@ -165,8 +204,7 @@ void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
             MiReleasePageReference(pte_pfn(*pte));
         MiWriteUserPte(va, pte_zero());
     }
-    if (vad->protection == PAGE_WRITECOPY || vad->protection == PAGE_EXECUTE_WRITECOPY)
-        MiReturnCommitment(&space->commit_charge, (vad->end - vad->start + 1) / PAGE_SIZE);
+    MiReturnCommitment(&space->commit_charge, MiViewCopyOnWriteCharge(vad));
     MiDeleteVad(space, vad);
 }
 
@@ -196,7 +234,8 @@ ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va)
         section->frames[index] = pfn;   /* the section's own reference */
     }
     MiAddPageReference(section->frames[index]);
-    MiWriteUserPte(va, MiMakeValidUserPte(section->frames[index], vad->protection));
+    MiWriteUserPte(va, MiMakeValidUserPte(section->frames[index],
+                                          MiSectionPageProtection(vad, va)));
     cpu_restore_interrupts(flags);
     MmStatistics.section_faults++;
     return STATUS_SUCCESS;

@@ -322,8 +322,8 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
-    if (vad->type == MI_VAD_MAPPED)
-        return STATUS_NOT_SUPPORTED;    /* views keep their view's protection here */
+    if (vad->owner)
+        return STATUS_NOT_SUPPORTED;    /* section-backed pages keep their protection here */
     uint32_t base_protection = protection & ~PAGE_GUARD;
     if (vad->type == MI_VAD_PRIVATE && (base_protection == PAGE_WRITECOPY ||
                                         base_protection == PAGE_EXECUTE_WRITECOPY))
@@ -363,7 +363,7 @@ static uint32_t page_protection(const struct mmvad *vad, vaddr_t va)
 
     if (pte && pte->value != 0)
         return MiPteProtection(*pte);
-    return vad->type == MI_VAD_MAPPED ? vad->protection : 0;
+    return vad->owner ? MiSectionPageProtection(vad, va) : 0;
 }
 
 ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info)

@@ -209,7 +209,8 @@ static uint8_t *copy_module(const char *name, size_t *size)
 static ntstatus_t load(const uint8_t *file, size_t size)
 {
     struct process *process;
-    ntstatus_t status = loader_start_image(file, size, "damaged", "damaged", 7, &process);
+    ntstatus_t status = loader_start_image(file, size, "damaged", "damaged", 7, NULL,
+                                           &process);
 
     if (NT_SUCCESS(status)) {
         process_terminate(process, STATUS_SUCCESS);
@@ -262,6 +263,79 @@ static void malformed_images_refused_without_leaks(struct ktest *t)
     KT_EXPECT_EQ(t, STATUS_SUCCESS, load(file, size));
     ExFreePoolWithTag(file, 0x74736554);
     expect_nothing_leaked(t, &before);
+}
+
+/* The frame behind va in process, after touching it (a read, or a write of value). */
+static paddr_t touch(struct process *process, vaddr_t va, bool write, uint32_t *value)
+{
+    paddr_t physical = 0;
+
+    process_attach(process);
+    if (write)
+        user_copy_to(va, value, sizeof(*value));
+    else
+        user_copy_from(value, va, sizeof(*value));
+    MmGetPhysicalAddress(va, &physical);
+    process_detach();
+    return physical;
+}
+
+/* The first page of the image at base with protection, or 0. */
+static vaddr_t find_image_page(struct process *process, vaddr_t base, uint32_t protection)
+{
+    struct nt_memory_basic_information info;
+    vaddr_t found = 0;
+
+    process_attach(process);
+    for (vaddr_t va = base; !found && NT_SUCCESS(MmQueryVirtualMemory(va, &info)) &&
+                            info.allocation_base == base && info.type == MEM_IMAGE;
+         va += info.region_size)
+        if (info.protect == protection)
+            found = va;
+    process_detach();
+    return found;
+}
+
+/*
+ * Two processes from one module share its image frame for frame: code and read-only
+ * pages for good, writable pages until one writes, which gives it a private copy.
+ * (Neither process runs meanwhile: the kernel is not preempted, and this thread does
+ * not wait until the end.)
+ */
+static void image_pages_shared_and_copy_on_write(struct ktest *t)
+{
+    struct resources before;
+    struct process *a, *b;
+    uint32_t value_a, value_b, stamp = 0x57A3F00D;
+
+    if (!have_module(t, "hello.exe"))
+        KT_SKIP(t, "hello.exe not loaded");
+    take_snapshot(&before);
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start("hello.exe", "a", &a));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start("hello.exe", "b", &b));
+    vaddr_t base = 0x400000;
+    vaddr_t code = find_image_page(a, base, PAGE_EXECUTE_READ);
+    vaddr_t data = find_image_page(a, base, PAGE_WRITECOPY);
+    KT_EXPECT(t, code != 0 && data != 0);
+    if (code && data) {
+        KT_EXPECT_EQ(t, touch(a, code, false, &value_a), touch(b, code, false, &value_b));
+        KT_EXPECT_EQ(t, value_a, value_b);
+        paddr_t shared = touch(a, data, false, &value_a);
+        KT_EXPECT_EQ(t, shared, touch(b, data, false, &value_b));
+        uint32_t copies = MmStatistics.copy_on_write_faults;
+        KT_EXPECT(t, touch(a, data, true, &stamp) != shared);
+        KT_EXPECT_EQ(t, copies + 1, MmStatistics.copy_on_write_faults);
+        KT_EXPECT_EQ(t, shared, touch(b, data, false, &value_b));
+        KT_EXPECT(t, value_b != stamp);
+        KT_EXPECT_EQ(t, stamp, (touch(a, data, false, &value_a), value_a));
+    }
+    process_terminate(a, STATUS_SUCCESS);
+    process_terminate(b, STATUS_SUCCESS);
+    process_wait(a, WAIT_FOREVER);
+    process_wait(b, WAIT_FOREVER);
+    object_dereference(&a->header);
+    object_dereference(&b->header);
+    expect_nothing_leaked(t, &before);      /* the image section went with its last view */
 }
 
 static void unknown_module_not_found(struct ktest *t)
@@ -447,6 +521,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(threads_of_one_process_switch_without_cr3_loads),
     KTEST_CASE(malformed_images_refused_without_leaks),
     KTEST_CASE(unknown_module_not_found),
+    KTEST_CASE(image_pages_shared_and_copy_on_write),
     KTEST_CASE(sixteen_processes_see_only_their_own_memory),
     KTEST_CASE(user_access_to_forbidden_addresses),
     KTEST_CASE(user_faults_end_with_their_status),
