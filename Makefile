@@ -93,7 +93,8 @@ SOURCES  := \
 	tests/test_split.c \
 	tests/test_syspte.c \
 	tests/test_vad.c \
-	tests/test_virtual.c
+	tests/test_virtual.c \
+	tests/test_vm.c
 
 # The framebuffer console's font, generated from a Debian console font (console-setup-linux).
 FONT     := /usr/share/consolefonts/Lat15-VGA16.psf.gz

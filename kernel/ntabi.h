@@ -98,7 +98,7 @@ struct nt_memory_basic_information {
     unsigned int allocation_protect;
     unsigned int region_size;
     unsigned int state;                     /* MEM_COMMIT, MEM_RESERVE or MEM_FREE */
-    unsigned int protect;                   /* 0 unless committed */
+    unsigned int protect;                   /* 0 if reserved, PAGE_NOACCESS if free */
     unsigned int type;                      /* MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE; 0 if free */
 };
 

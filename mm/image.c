@@ -59,6 +59,18 @@ out:
     return status;
 }
 
+/* What an image page may be: writable pages of an image are copy-on-write (as on NT). */
+static uint32_t image_page_protection(const struct ldr_image_info *info, uint32_t rva)
+{
+    uint32_t protection = LdrPageProtection(info, rva);
+
+    if (protection == PAGE_READWRITE)
+        return PAGE_WRITECOPY;
+    if (protection == PAGE_EXECUTE_READWRITE)
+        return PAGE_EXECUTE_WRITECOPY;
+    return protection;
+}
+
 ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr_t *result)
 {
     uint32_t pages = info->size_of_image / PAGE_SIZE;
@@ -93,7 +105,7 @@ ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr
      */
     for (uint32_t i = 0; i < pages; i++) {
         ntstatus_t mapped = MmMapUserPage(base + i * PAGE_SIZE, frames[i],
-                                          LdrPageProtection(info, i * PAGE_SIZE));
+                                          image_page_protection(info, i * PAGE_SIZE));
         if (!NT_SUCCESS(mapped)) {
             MiInsertPageInFreeList(frames[i]);
             status = mapped;
@@ -112,18 +124,6 @@ fail:
         MiReturnCommitment(&MmCurrentAddressSpace()->commit_charge, pages);
     MiDeleteVad(MmCurrentAddressSpace(), MiLocateVad(&MmCurrentAddressSpace()->vads, base));
     return status;
-}
-
-/* What an image page may be: writable pages of an image are copy-on-write (as on NT). */
-static uint32_t image_page_protection(const struct ldr_image_info *info, uint32_t rva)
-{
-    uint32_t protection = LdrPageProtection(info, rva);
-
-    if (protection == PAGE_READWRITE)
-        return PAGE_WRITECOPY;
-    if (protection == PAGE_EXECUTE_READWRITE)
-        return PAGE_EXECUTE_WRITECOPY;
-    return protection;
 }
 
 ntstatus_t MmCreateImageSection(const void *file, const struct ldr_image_info *info,

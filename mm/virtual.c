@@ -229,12 +229,10 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
 {
     vaddr_t start, end;
 
-    if (!page_range(*base, *size, &start, &end))
+    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
         return STATUS_INVALID_PARAMETER;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
-    if (!vad || end - 1 > vad->end)
-        return STATUS_CONFLICTING_ADDRESSES;
-    if (vad->type != MI_VAD_PRIVATE)
+    if (!vad || end - 1 > vad->end || vad->type != MI_VAD_PRIVATE)
         return STATUS_CONFLICTING_ADDRESSES;
     uint32_t pages = count_uncommitted(start, end);
     if (!MiChargeCommitment(&space->commit_charge, pages))
@@ -276,28 +274,33 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
 
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
         return STATUS_INVALID_PARAMETER;
+    if (*base > space->highest_user_address)
+        return STATUS_INVALID_PARAMETER;
     struct mmvad *vad = MiLocateVad(&space->vads, *base);
     if (!vad)
         return STATUS_MEMORY_NOT_ALLOCATED;
     if (vad->type != MI_VAD_PRIVATE || vad->flags & MI_VAD_FLAG_STACK ||
         vad->start == MM_SHARED_USER_DATA)
         return STATUS_UNABLE_TO_DELETE_SECTION;
-    if (type == MEM_RELEASE) {
-        if (*base != vad->start)
+    /*
+     * Size 0 means the whole reservation, so base must be its base (NT's rule for both
+     * kinds). Otherwise the range is every page [base, base + size) touches; it must
+     * stay inside the reservation, and a release must cover exactly all of it.
+     */
+    if (*size == 0) {
+        if (ALIGN_DOWN(*base, (vaddr_t)PAGE_SIZE) != vad->start)
             return STATUS_FREE_VM_NOT_AT_BASE;
-        if (*size != 0 && *size != vad->end - vad->start + 1)
-            return STATUS_INVALID_PARAMETER;
         start = vad->start;
-        end = vad->end + 1;
-    } else if (*size == 0) {
-        /* Size 0: from the page of base to the end of the reservation, as NT does. */
-        start = ALIGN_DOWN(*base, (vaddr_t)PAGE_SIZE);
         end = vad->end + 1;
     } else {
         if (!page_range(*base, *size, &start, &end))
             return STATUS_INVALID_PARAMETER;
         if (end - 1 > vad->end)
             return STATUS_UNABLE_TO_FREE_VM;
+        if (type == MEM_RELEASE && start != vad->start)
+            return STATUS_FREE_VM_NOT_AT_BASE;
+        if (type == MEM_RELEASE && end - 1 != vad->end)
+            return STATUS_INVALID_PARAMETER;    /* no splitting a reservation */
     }
     for (vaddr_t va = start; va < end; va += PAGE_SIZE)
         decommit_page(space, va);
@@ -317,7 +320,7 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
     if (!MiProtectionIsValid(protection) ||
         ((protection & ~PAGE_GUARD) == PAGE_NOACCESS && protection & PAGE_GUARD))
         return STATUS_INVALID_PAGE_PROTECTION;
-    if (!page_range(*base, *size, &start, &end))
+    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
         return STATUS_INVALID_PARAMETER;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)

@@ -26,6 +26,7 @@ static const struct ktest_suite *const all_suites[] = {
     &virtual_suite,
     &section_suite,
     &process_suite,
+    &vm_suite,
 };
 
 static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)

@@ -20,3 +20,4 @@ extern const struct ktest_suite pe_layout_suite;    /* tests/test_pe_layout.c */
 extern const struct ktest_suite virtual_suite;      /* tests/test_virtual.c */
 extern const struct ktest_suite section_suite;      /* tests/test_section.c */
 extern const struct ktest_suite process_suite;      /* tests/test_process.c */
+extern const struct ktest_suite vm_suite;           /* tests/test_vm.c */

@@ -26,10 +26,12 @@ USER_LIBS    := -lgcc
 # nolaa.exe, and laa.exe when the split leaves no room there).
 USER_HIGH_BASE := 0x90000000
 
-USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o check.o syscall.o)
-USER_NAMES   := hello isolation fault probe laa spawn exitcode shared
+USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o check.o syscall.o \
+                  vm.o exception.o jump.o)
+USER_NAMES   := hello isolation fault probe laa spawn exitcode shared \
+                vm_rules vm_query vm_fault vm_commit vm_many vm_anywhere
 USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES))
-USER_PROGRAMS := $(patsubst %,$(USER_BUILD)/%.exe,$(USER_NAMES) nolaa)
+USER_PROGRAMS := $(patsubst %,$(USER_BUILD)/%.exe,$(USER_NAMES) nolaa vm_anywhere_laa)
 
 .PHONY: user
 user: $(USER_PROGRAMS)
@@ -41,6 +43,10 @@ $(USER_BUILD)/laa.exe: USER_IMAGE_FLAGS := -Wl,--image-base,$(USER_HIGH_BASE) \
                                            -Wl,--large-address-aware
 $(USER_BUILD)/nolaa.exe: USER_IMAGE_FLAGS := -Wl,--image-base,$(USER_HIGH_BASE) \
                                              -Wl,--disable-large-address-aware
+
+# vm_anywhere.exe and vm_anywhere_laa.exe: one source, the second large-address-aware.
+$(USER_BUILD)/vm_anywhere.exe: USER_IMAGE_FLAGS := -Wl,--disable-large-address-aware
+$(USER_BUILD)/vm_anywhere_laa.exe: USER_IMAGE_FLAGS := -Wl,--large-address-aware
 
 $(USER_BUILD)/%.o: tests/user/%.c | deps
 	@mkdir -p $(dir $@)
@@ -62,6 +68,9 @@ define user_link
 endef
 
 $(USER_BUILD)/nolaa.exe: $(USER_BUILD)/laa.o $(USER_RUNTIME)
+	$(user_link)
+
+$(USER_BUILD)/vm_anywhere_laa.exe: $(USER_BUILD)/vm_anywhere.o $(USER_RUNTIME)
 	$(user_link)
 
 $(USER_BUILD)/%.exe: $(USER_BUILD)/%.o $(USER_RUNTIME)

@@ -1,8 +1,9 @@
 #pragma once
 /*
  * The runtime of the user-mode test programs: system-service stubs, strings, formatted
- * output, arguments and checks. It knows the kernel only through the system-call ABI
- * (kernel/ntabi.h) and the NTSTATUS values (kernel/ntstatus.h).
+ * output, arguments, checks, virtual-memory helpers and an exception dispatcher. It
+ * knows the kernel only through the system-call ABI (kernel/ntabi.h) and the NTSTATUS
+ * values (kernel/ntstatus.h).
  *
  * A program defines main(); rt_entry (entry.c) calls it with the command line split into
  * words and ends the process with its return value as the exit status.
@@ -38,6 +39,95 @@ ntstatus_t NtQueryInformationProcess(nt_handle_t process, unsigned int info_clas
 ntstatus_t NtClose(nt_handle_t object);
 /* Calls service number service with the arguments that follow, for raw and hostile calls. */
 ntstatus_t rt_syscall(unsigned int service, ...);
+
+/*
+ * Reserves and/or commits (allocation_type: MEM_RESERVE, MEM_COMMIT, MEM_TOP_DOWN) the
+ * *region_size bytes at *base_address, anywhere if it is NULL; on success both are
+ * written back as the kernel rounded them.
+ */
+ntstatus_t NtAllocateVirtualMemory(nt_handle_t process, void **base_address, uintptr_t zero_bits,
+                                   size_t *region_size, unsigned int allocation_type,
+                                   unsigned int protect);
+/* Decommits or releases (free_type: MEM_DECOMMIT or MEM_RELEASE); writes back the range. */
+ntstatus_t NtFreeVirtualMemory(nt_handle_t process, void **base_address, size_t *region_size,
+                               unsigned int free_type);
+/* Gives committed pages new_protect; *old_protect gets the first page's old protection. */
+ntstatus_t NtProtectVirtualMemory(nt_handle_t process, void **base_address, size_t *region_size,
+                                  unsigned int new_protect, unsigned int *old_protect);
+/* Describes the pages from base_address on that are alike (info_class 0: basic). */
+ntstatus_t NtQueryVirtualMemory(nt_handle_t process, const void *base_address,
+                                unsigned int info_class, void *buffer, size_t length,
+                                size_t *return_length);
+/* Names the process's exception dispatcher (kernel/ntabi.h); NULL removes it. */
+ntstatus_t NtSetExceptionHandler(void (*dispatcher)(struct nt_exception_record *record,
+                                                    struct nt_context *context));
+/* Loads context into the registers and runs on there; returns only if it cannot. */
+ntstatus_t NtContinue(const struct nt_context *context, int test_alert);
+
+/* --- Virtual memory in the current process, addresses as numbers (vm.c) --- */
+
+/* NtAllocateVirtualMemory(NT_CURRENT_PROCESS, base, 0, size, type, protect). */
+ntstatus_t rt_vm_allocate(uint32_t *base, uint32_t *size, unsigned int type,
+                          unsigned int protect);
+/* NtFreeVirtualMemory(NT_CURRENT_PROCESS, base, size, type). */
+ntstatus_t rt_vm_free(uint32_t *base, uint32_t *size, unsigned int type);
+/* Releases the reservation at base; the status. */
+ntstatus_t rt_vm_release(uint32_t base);
+/* NtProtectVirtualMemory(NT_CURRENT_PROCESS, base, size, protect, old). */
+ntstatus_t rt_vm_protect(uint32_t *base, uint32_t *size, unsigned int protect,
+                         unsigned int *old);
+/* NtQueryVirtualMemory of address into *info, checking that the whole structure came back. */
+ntstatus_t rt_vm_query(uint32_t address, struct nt_memory_basic_information *info);
+/* The caller's highest user address (SYSTEM_BASIC_INFORMATION); 0 if the query failed. */
+uint32_t rt_vm_highest_address(void);
+
+/*
+ * Queries address and reports each field that differs from *expected (region_size 0:
+ * any size). A free region has protect PAGE_NOACCESS and 0 for the allocation base,
+ * allocation protect and type, as on NT.
+ */
+bool rt_check_region(uint32_t address, const struct nt_memory_basic_information *expected,
+                     const char *file, int line);
+#define RT_EXPECT_REGION(address, ...)                                                   \
+    rt_check_region((address), &(const struct nt_memory_basic_information){__VA_ARGS__}, \
+                    __FILE__, __LINE__)
+
+/* --- Exceptions (exception.c, jump.S) --- */
+
+/*
+ * A program's exception handler: true resumes with *context (which it may have changed),
+ * false ends the process with record->code.
+ */
+typedef bool rt_exception_handler(struct nt_exception_record *record,
+                                  struct nt_context *context);
+
+/* Makes handler the one the runtime's dispatcher calls; NULL removes the dispatcher. */
+ntstatus_t rt_set_exception_handler(rt_exception_handler *handler);
+
+/* The registers rt_setjmp saves: the callee-saved ones, ESP after its return and EIP. */
+struct rt_jump_buffer {
+    uint32_t ebx, esi, edi, ebp, esp, eip;
+};
+
+/*
+ * Saves the caller's place in jump and returns 0; returns again, with the value given
+ * to rt_context_jump, when a handler resumes there. Locals the caller changes between
+ * the two returns must be volatile.
+ */
+int rt_setjmp(struct rt_jump_buffer *jump) __attribute__((returns_twice));
+
+/* Makes context resume as a second return of jump's rt_setjmp, with value (0 becomes 1). */
+void rt_context_jump(struct nt_context *context, const struct rt_jump_buffer *jump, int value);
+
+/*
+ * Reads or writes the byte at address with one instruction, at rt_probe_read_instruction
+ * or rt_probe_write_instruction, so that a handler can check where a fault was. The
+ * address is in ECX at that instruction, the value written in AL.
+ */
+uint8_t rt_probe_read(uint32_t address);
+void rt_probe_write(uint32_t address, uint8_t value);
+extern const uint8_t rt_probe_read_instruction[];
+extern const uint8_t rt_probe_write_instruction[];
 
 /* --- Process (entry.c) --- */
 

@@ -29,6 +29,12 @@ SERVICE NtCreateProcessFromModule,  NT_SERVICE_CREATE_PROCESS_FROM_MODULE
 SERVICE NtWaitForSingleObject,      NT_SERVICE_WAIT_FOR_SINGLE_OBJECT
 SERVICE NtQueryInformationProcess,  NT_SERVICE_QUERY_INFORMATION_PROCESS
 SERVICE NtClose,                    NT_SERVICE_CLOSE
+SERVICE NtAllocateVirtualMemory,    NT_SERVICE_ALLOCATE_VIRTUAL_MEMORY
+SERVICE NtFreeVirtualMemory,        NT_SERVICE_FREE_VIRTUAL_MEMORY
+SERVICE NtProtectVirtualMemory,     NT_SERVICE_PROTECT_VIRTUAL_MEMORY
+SERVICE NtQueryVirtualMemory,       NT_SERVICE_QUERY_VIRTUAL_MEMORY
+SERVICE NtSetExceptionHandler,      NT_SERVICE_SET_EXCEPTION_HANDLER
+SERVICE NtContinue,                 NT_SERVICE_CONTINUE
 
 /* The service number is the first argument; the service's own arguments follow it. */
     .globl _rt_syscall
