@@ -209,6 +209,17 @@ static void anywhere_stays_below_the_process_limit(struct ktest *t)
     run_expecting(t, "vm_anywhere.exe", arguments, STATUS_SUCCESS);
 }
 
+/*
+ * The services aimed at another process through its handle, and one section shared by
+ * two processes at different addresses, read-write and copy-on-write.
+ */
+static void another_process_and_a_shared_section(struct ktest *t)
+{
+    if (!have_module(t, "vm_remote.exe"))
+        KT_SKIP(t, "vm_remote.exe not loaded");
+    run_expecting(t, "vm_remote.exe", "parent", STATUS_SUCCESS);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(allocate_free_protect_query_rules),
     KTEST_CASE(query_walks_regions_image_shared_data_and_stack),
@@ -226,6 +237,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(commit_charge_and_limit),
     KTEST_CASE(ten_thousand_reservations),
     KTEST_CASE(anywhere_stays_below_the_process_limit),
+    KTEST_CASE(another_process_and_a_shared_section),
 };
 
 KTEST_SUITE(vm_suite, "vm", cases);
