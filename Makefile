@@ -76,6 +76,7 @@ SOURCES  := \
 	tests/ktest.c \
 	tests/multiboot2_builder.c \
 	tests/pe_builder.c \
+	tests/program_harness.c \
 	tests/test_cpu.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \

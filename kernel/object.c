@@ -1,6 +1,7 @@
 #include "arch/cpu.h"
 #include "kernel/object.h"
 #include "kernel/panic.h"
+#include "kernel/usercopy.h"
 
 #define HANDLE_STEP 4
 
@@ -67,6 +68,21 @@ ntstatus_t handle_close(struct handle_table *table, nt_handle_t handle)
     table->entries[index] = NULL;
     object_dereference(object);
     return STATUS_SUCCESS;
+}
+
+ntstatus_t handle_insert_for_user(struct handle_table *table, struct object_header *object,
+                                  vaddr_t out)
+{
+    nt_handle_t handle;
+    ntstatus_t status = handle_insert(table, object, &handle);
+
+    object_dereference(object);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = user_copy_to(out, &handle, sizeof(handle));
+    if (!NT_SUCCESS(status))
+        handle_close(table, handle);
+    return status;
 }
 
 void handle_table_close_all(struct handle_table *table)

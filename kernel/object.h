@@ -36,5 +36,12 @@ ntstatus_t handle_insert(struct handle_table *table, struct object_header *objec
 ntstatus_t handle_reference(struct handle_table *table, nt_handle_t handle,
                             enum object_type type, struct object_header **object);
 ntstatus_t handle_close(struct handle_table *table, nt_handle_t handle);
+/*
+ * Gives the current process a handle to object, written to user address out; the
+ * caller's reference to object is dropped either way (the handle holds its own).
+ */
+ntstatus_t handle_insert_for_user(struct handle_table *table, struct object_header *object,
+                                  vaddr_t out);
+
 /* Closes every handle (a process ending). */
 void handle_table_close_all(struct handle_table *table);

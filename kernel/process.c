@@ -195,6 +195,21 @@ ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
     return scheduler_wait(&process->exit_waiters, timeout_ticks);
 }
 
+bool process_enter(struct process *process)
+{
+    if (process == process_current())
+        return false;
+    process_attach(process);
+    return true;
+}
+
+void process_leave(struct process *process, bool attached)
+{
+    if (attached)
+        process_detach();
+    object_dereference(&process->header);
+}
+
 void process_attach(struct process *process)
 {
     struct thread *thread = thread_current();

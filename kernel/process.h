@@ -61,6 +61,13 @@ NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool
 /* Waits until process has exited, or for timeout ticks (WAIT_FOREVER for no limit). */
 ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks);
 
+/*
+ * For a service acting on process: attaches to it unless it is the current one;
+ * process_leave undoes that and drops the caller's reference to process.
+ */
+bool process_enter(struct process *process);
+void process_leave(struct process *process, bool attached);
+
 /* Runs the current thread in process's address space until process_detach. */
 void process_attach(struct process *process);
 void process_detach(void);

@@ -35,22 +35,6 @@ static void write_back_pair(vaddr_t first, vaddr_t second, uint32_t a, uint32_t 
     user_copy_to(second, &b, sizeof(b));
 }
 
-/* Runs the current thread in process's address space if it is not the current one. */
-static bool enter(struct process *process)
-{
-    if (process == process_current())
-        return false;
-    process_attach(process);
-    return true;
-}
-
-static void leave(struct process *process, bool attached)
-{
-    if (attached)
-        process_detach();
-    object_dereference(&process->header);
-}
-
 ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
 {
     vaddr_t base_address = arguments[1], region_size = arguments[3];
@@ -66,10 +50,10 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
     status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = enter(process);
+    bool attached = process_enter(process);
     status = MmAllocateVirtualMemory(&base, &size, type, protection,
                                      zero_bits ? 0xFFFFFFFFu >> zero_bits : 0);
-    leave(process, attached);
+    process_leave(process, attached);
     if (NT_SUCCESS(status))
         write_back_pair(base_address, region_size, base, size);
     return status;
@@ -86,9 +70,9 @@ ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments)
         status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = enter(process);
+    bool attached = process_enter(process);
     status = MmFreeVirtualMemory(&base, &size, arguments[3]);
-    leave(process, attached);
+    process_leave(process, attached);
     if (NT_SUCCESS(status))
         write_back_pair(base_address, region_size, base, size);
     return status;
@@ -109,9 +93,9 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments)
         status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = enter(process);
+    bool attached = process_enter(process);
     status = MmProtectVirtualMemory(&base, &size, arguments[3], &old);
-    leave(process, attached);
+    process_leave(process, attached);
     if (NT_SUCCESS(status)) {
         write_back_pair(base_address, region_size, base, size);
         user_copy_to(old_out, &old, sizeof(old));
@@ -126,9 +110,7 @@ ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments)
     struct nt_memory_basic_information info;
     struct process *process;
 
-    ntstatus_t status = user_probe(buffer, length);
-    if (NT_SUCCESS(status) && return_length)
-        status = user_probe(return_length, sizeof(uint32_t));
+    ntstatus_t status = syscall_probe_information(buffer, length, return_length);
     if (!NT_SUCCESS(status))
         return status;
     if (arguments[2] != NT_MEMORY_BASIC_INFORMATION)
@@ -138,14 +120,10 @@ ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments)
     status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = enter(process);
+    bool attached = process_enter(process);
     status = MmQueryVirtualMemory(arguments[1], &info);
-    leave(process, attached);
+    process_leave(process, attached);
     if (!NT_SUCCESS(status))
         return status;
-    uint32_t size = sizeof(info);
-    status = user_copy_to(buffer, &info, sizeof(info));
-    if (NT_SUCCESS(status) && return_length)
-        status = user_copy_to(return_length, &size, sizeof(size));
-    return status;
+    return syscall_return_information(buffer, &info, sizeof(info), return_length);
 }

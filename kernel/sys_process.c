@@ -35,9 +35,8 @@ ntstatus_t NtCreateProcessFromModule(const uint32_t *arguments)
     char name[MODULE_NAME_MAX], command_line[COMMAND_LINE_MAX];
     size_t name_length, command_line_length = 0;
     struct process *child;
-    nt_handle_t handle;
 
-    ntstatus_t status = user_probe(handle_out, sizeof(handle));
+    ntstatus_t status = user_probe(handle_out, sizeof(nt_handle_t));
     if (NT_SUCCESS(status))
         status = syscall_capture_string(arguments[1], name, sizeof(name), &name_length);
     if (NT_SUCCESS(status) && arguments[2])
@@ -48,14 +47,7 @@ ntstatus_t NtCreateProcessFromModule(const uint32_t *arguments)
     status = loader_start_module(name, name_length, command_line, command_line_length, &child);
     if (!NT_SUCCESS(status))
         return status;
-    status = handle_insert(&process_current()->handles, &child->header, &handle);
-    object_dereference(&child->header);
-    if (!NT_SUCCESS(status))
-        return status;
-    status = user_copy_to(handle_out, &handle, sizeof(handle));
-    if (!NT_SUCCESS(status))
-        handle_close(&process_current()->handles, handle);
-    return status;
+    return handle_insert_for_user(&process_current()->handles, &child->header, handle_out);
 }
 
 /* A relative NT timeout (negative, 100 ns units) in ticks; NULL means forever. */
@@ -107,10 +99,7 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
     uint32_t size;
     struct process *process;
 
-    /* As on NT, the buffer is probed for the length given before anything else. */
-    ntstatus_t status = user_probe(buffer, length);
-    if (NT_SUCCESS(status) && return_length)
-        status = user_probe(return_length, sizeof(uint32_t));
+    ntstatus_t status = syscall_probe_information(buffer, length, return_length);
     if (!NT_SUCCESS(status))
         return status;
     if (class == NT_PROCESS_BASIC_INFORMATION)
@@ -134,10 +123,7 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
         info.exception = process->exception;
     }
     object_dereference(&process->header);
-    status = user_copy_to(buffer, &info, size);
-    if (NT_SUCCESS(status) && return_length)
-        status = user_copy_to(return_length, &size, sizeof(size));
-    return status;
+    return syscall_return_information(buffer, &info, size, return_length);
 }
 
 ntstatus_t NtClose(const uint32_t *arguments)

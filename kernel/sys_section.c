@@ -9,9 +9,8 @@ ntstatus_t NtCreateSection(const uint32_t *arguments)
     vaddr_t handle_out = arguments[0], maximum_size = arguments[3];
     uint64_t size;
     struct mm_section *section;
-    nt_handle_t handle;
 
-    ntstatus_t status = user_probe(handle_out, sizeof(handle));
+    ntstatus_t status = user_probe(handle_out, sizeof(nt_handle_t));
     if (NT_SUCCESS(status))
         status = user_copy_from(&size, maximum_size, sizeof(size));
     if (!NT_SUCCESS(status))
@@ -25,23 +24,7 @@ ntstatus_t NtCreateSection(const uint32_t *arguments)
     status = MmCreateSection((uint32_t)size, arguments[4], &section);
     if (!NT_SUCCESS(status))
         return status;
-    status = handle_insert(&process_current()->handles, &section->header, &handle);
-    object_dereference(&section->header);
-    if (!NT_SUCCESS(status))
-        return status;
-    status = user_copy_to(handle_out, &handle, sizeof(handle));
-    if (!NT_SUCCESS(status))
-        handle_close(&process_current()->handles, handle);
-    return status;
-}
-
-/* Runs the current thread in process's address space if it is not the current one. */
-static bool enter(struct process *process)
-{
-    if (process == process_current())
-        return false;
-    process_attach(process);
-    return true;
+    return handle_insert_for_user(&process_current()->handles, &section->header, handle_out);
 }
 
 ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
@@ -74,12 +57,10 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
         object_dereference(&section->header);
         return status;
     }
-    bool attached = enter(process);
+    bool attached = process_enter(process);
     status = MmMapViewOfSection(section, (uint32_t)offset, &base, &size, arguments[8],
                                 arguments[9]);
-    if (attached)
-        process_detach();
-    object_dereference(&process->header);
+    process_leave(process, attached);
     object_dereference(&section->header);
     if (NT_SUCCESS(status)) {
         user_copy_to(base_address, &base, sizeof(base));
@@ -95,10 +76,8 @@ ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments)
 
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = enter(process);
+    bool attached = process_enter(process);
     status = MmUnmapViewOfSection(arguments[1]);
-    if (attached)
-        process_detach();
-    object_dereference(&process->header);
+    process_leave(process, attached);
     return status;
 }

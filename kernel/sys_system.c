@@ -30,14 +30,9 @@ static ntstatus_t query_memory_information(vaddr_t buffer, uint32_t length,
         .available_pages = MmAvailablePages(),
         .process_commit = MmCurrentAddressSpace()->commit_charge,
     };
-    uint32_t size = sizeof(info);
-
-    if (length != size)
+    if (length != sizeof(info))
         return STATUS_INFO_LENGTH_MISMATCH;
-    ntstatus_t status = user_copy_to(buffer, &info, size);
-    if (NT_SUCCESS(status) && return_length)
-        status = user_copy_to(return_length, &size, sizeof(size));
-    return status;
+    return syscall_return_information(buffer, &info, sizeof(info), return_length);
 }
 
 ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
@@ -46,10 +41,7 @@ ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
     vaddr_t buffer = arguments[1], return_length = arguments[3];
     struct nt_system_basic_information info = {0};
 
-    /* As on NT, the buffer is probed for the length given before anything else. */
-    ntstatus_t status = user_probe(buffer, length);
-    if (NT_SUCCESS(status) && return_length)
-        status = user_probe(return_length, sizeof(uint32_t));
+    ntstatus_t status = syscall_probe_information(buffer, length, return_length);
     if (!NT_SUCCESS(status))
         return status;
     if (class == NT_SYSTEM_MEMORY_INFORMATION)
@@ -69,9 +61,5 @@ ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
     info.maximum_user_mode_address = MmCurrentAddressSpace()->highest_user_address;
     info.active_processors_affinity_mask = 1;
     info.number_of_processors = 1;
-    status = user_copy_to(buffer, &info, sizeof(info));
-    uint32_t size = sizeof(info);
-    if (NT_SUCCESS(status) && return_length)
-        status = user_copy_to(return_length, &size, sizeof(size));
-    return status;
+    return syscall_return_information(buffer, &info, sizeof(info), return_length);
 }

@@ -48,6 +48,25 @@ ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
     return service->handler(copied);
 }
 
+ntstatus_t syscall_probe_information(vaddr_t buffer, uint32_t length, vaddr_t return_length)
+{
+    ntstatus_t status = user_probe(buffer, length);
+
+    if (NT_SUCCESS(status) && return_length)
+        status = user_probe(return_length, sizeof(uint32_t));
+    return status;
+}
+
+ntstatus_t syscall_return_information(vaddr_t buffer, const void *info, uint32_t size,
+                                      vaddr_t return_length)
+{
+    ntstatus_t status = user_copy_to(buffer, info, size);
+
+    if (NT_SUCCESS(status) && return_length)
+        status = user_copy_to(return_length, &size, sizeof(size));
+    return status;
+}
+
 ntstatus_t syscall_capture_string(vaddr_t unicode_string, char *text, size_t size,
                                   size_t *length)
 {

@@ -25,6 +25,19 @@ ntstatus_t NtCreateSection(const uint32_t *arguments);
 ntstatus_t NtMapViewOfSection(const uint32_t *arguments);
 ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments);
 
+/*
+ * Probes a query's output before anything else, as NT does: length bytes at buffer,
+ * and return_length when the caller gave one.
+ */
+ntstatus_t syscall_probe_information(vaddr_t buffer, uint32_t length, vaddr_t return_length);
+
+/*
+ * Writes a query's result to the caller: size bytes of info to buffer, and size to
+ * return_length when the caller gave one.
+ */
+ntstatus_t syscall_return_information(vaddr_t buffer, const void *info, uint32_t size,
+                                      vaddr_t return_length);
+
 /* Copies a UNICODE_STRING's text from user memory as ASCII (other characters become '?'). */
 ntstatus_t syscall_capture_string(vaddr_t unicode_string, char *text, size_t size,
                                   size_t *length);

@@ -11,72 +11,9 @@
 #include "kernel/usercopy.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
-#include "tests/ktest.h"
+#include "tests/program_harness.h"
 
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);
-
-/* What must come back once every process a case started has ended. */
-struct resources {
-    uint32_t available_pages;
-    uint32_t system_page_tables;
-    struct pool_statistics pool;
-};
-
-static void take_snapshot(struct resources *r)
-{
-    r->available_pages = MmAvailablePages();
-    r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
-    ExQueryPoolStatistics(NonPagedPool, &r->pool);
-}
-
-/*
- * Every frame is back: a system page table made meanwhile (system space is shared and
- * keeps its tables) is the only thing that may have moved, and it is accounted for.
- */
-static void expect_nothing_leaked(struct ktest *t, const struct resources *before)
-{
-    struct resources after;
-
-    take_snapshot(&after);
-    KT_EXPECT_EQ(t, before->available_pages,
-                 after.available_pages + (after.system_page_tables - before->system_page_tables));
-    KT_EXPECT_EQ(t, before->pool.allocations, after.pool.allocations);
-    KT_EXPECT_EQ(t, before->pool.pages, after.pool.pages);
-}
-
-static bool have_module(struct ktest *t, const char *name)
-{
-    if (module_find(name, strlen(name)))
-        return true;
-    ktest_diag(t, "module %s is not loaded", name);
-    return false;
-}
-
-/* Starts "program arguments" from its module; the caller waits and dereferences. */
-static ntstatus_t start(const char *program, const char *arguments, struct process **process)
-{
-    char command_line[160];
-    size_t length = ksnprintf(command_line, sizeof(command_line), "%s %s", program, arguments);
-
-    return loader_start_module(program, strlen(program), command_line, length, process);
-}
-
-/* Runs a program to its end; its exit status, or the status that kept it from starting. */
-static ntstatus_t run(const char *program, const char *arguments,
-                      struct nt_process_exception_information *exception)
-{
-    struct process *process;
-    ntstatus_t status = start(program, arguments, &process);
-
-    if (!NT_SUCCESS(status))
-        return status;
-    process_wait(process, WAIT_FOREVER);
-    status = process->exit_status;
-    if (exception)
-        *exception = process->exception;
-    object_dereference(&process->header);
-    return status;
-}
 
 /* ---- address spaces ---- */
 
@@ -311,8 +248,8 @@ static void image_pages_shared_and_copy_on_write(struct ktest *t)
     if (!have_module(t, "hello.exe"))
         KT_SKIP(t, "hello.exe not loaded");
     take_snapshot(&before);
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start("hello.exe", "a", &a));
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start("hello.exe", "b", &b));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("hello.exe", "a", &a));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("hello.exe", "b", &b));
     vaddr_t base = 0x400000;
     vaddr_t code = find_image_page(a, base, PAGE_EXECUTE_READ);
     vaddr_t data = find_image_page(a, base, PAGE_WRITECOPY);
@@ -370,7 +307,7 @@ static void sixteen_processes_see_only_their_own_memory(struct ktest *t)
     for (; started < ISOLATION_PROCESSES; started++) {
         char arguments[32];
         ksnprintf(arguments, sizeof(arguments), "%u %u", started, ISOLATION_ITERATIONS);
-        if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, start("isolation.exe", arguments,
+        if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, start_program("isolation.exe", arguments,
                                                    &processes[started])))
             break;
     }
@@ -411,7 +348,7 @@ static void user_access_to_forbidden_addresses(struct ktest *t)
             char arguments[32];
             ksnprintf(arguments, sizeof(arguments), "%s 0x%x", write ? "write" : "read",
                       addresses[i]);
-            ntstatus_t status = run("fault.exe", arguments, &exception);
+            ntstatus_t status = run_program("fault.exe", arguments, &exception);
             bool ok = KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, status);
             ok &= KT_EXPECT_EQ(t, addresses[i], exception.faulting_address);
             ok &= KT_EXPECT_EQ(t, write, exception.access);
@@ -445,7 +382,7 @@ static void user_faults_end_with_their_status(struct ktest *t)
     uint32_t extensions = MmStatistics.stack_extensions;
     for (unsigned i = 0; i < ARRAY_SIZE(faults); i++) {
         struct nt_process_exception_information exception;
-        ntstatus_t status = run("fault.exe", faults[i].arguments, &exception);
+        ntstatus_t status = run_program("fault.exe", faults[i].arguments, &exception);
         if (!KT_EXPECT_EQ(t, faults[i].status, status) ||
             !KT_EXPECT_EQ(t, faults[i].status, exception.exception_code))
             ktest_diag(t, "fault.exe %s", faults[i].arguments);
@@ -466,7 +403,7 @@ static void system_calls_refuse_bad_arguments(struct ktest *t)
         KT_SKIP(t, "probe.exe not loaded");
     ksnprintf(arguments, sizeof(arguments), "0x%x 0x%x 0x%x", MmUserProbeAddress,
               MmSystemRangeStart, (vaddr_t)kernel_main);
-    KT_EXPECT_EQ(t, STATUS_SUCCESS, run("probe.exe", arguments, NULL));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, run_program("probe.exe", arguments, NULL));
 }
 
 /* A process starts another, waits for it, reads its exit status and closes its handle. */
@@ -477,8 +414,8 @@ static void process_starts_and_waits_for_another(struct ktest *t)
     if (!have_module(t, "spawn.exe") || !have_module(t, "exitcode.exe"))
         KT_SKIP(t, "spawn.exe or exitcode.exe not loaded");
     take_snapshot(&before);
-    KT_EXPECT_EQ(t, STATUS_SUCCESS, run("spawn.exe", "", NULL));
-    KT_EXPECT_EQ(t, 0x1234, run("exitcode.exe", "4660", NULL));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, run_program("spawn.exe", "", NULL));
+    KT_EXPECT_EQ(t, 0x1234, run_program("exitcode.exe", "4660", NULL));
     expect_nothing_leaked(t, &before);
 }
 
@@ -490,7 +427,7 @@ static void shared_user_data_ticks(struct ktest *t)
     KT_EXPECT(t, (uint32_t)scheduler_ticks - ticks <= 1);
     if (!have_module(t, "shared.exe"))
         KT_SKIP(t, "shared.exe not loaded");
-    KT_EXPECT_EQ(t, STATUS_SUCCESS, run("shared.exe", "", NULL));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, run_program("shared.exe", "", NULL));
 }
 
 /*
@@ -506,13 +443,13 @@ static void large_address_awareness(struct ktest *t)
         KT_SKIP(t, "laa.exe or nolaa.exe not loaded");
     if (MmSystemRangeStart <= 0x90000000) {
         /* The preferred base is system space here: such an image is refused. */
-        KT_EXPECT_EQ(t, STATUS_INVALID_IMAGE_FORMAT, run("laa.exe", "0x7FFEFFFF", NULL));
-        KT_EXPECT_EQ(t, STATUS_INVALID_IMAGE_FORMAT, run("nolaa.exe", "0x7FFEFFFF", NULL));
+        KT_EXPECT_EQ(t, STATUS_INVALID_IMAGE_FORMAT, run_program("laa.exe", "0x7FFEFFFF", NULL));
+        KT_EXPECT_EQ(t, STATUS_INVALID_IMAGE_FORMAT, run_program("nolaa.exe", "0x7FFEFFFF", NULL));
         return;
     }
     ksnprintf(arguments, sizeof(arguments), "0x%x", MmHighestUserAddress);
-    KT_EXPECT_EQ(t, STATUS_SUCCESS, run("laa.exe", arguments, NULL));
-    KT_EXPECT_EQ(t, STATUS_SUCCESS, run("nolaa.exe", "0x7FFEFFFF", NULL));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, run_program("laa.exe", arguments, NULL));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, run_program("nolaa.exe", "0x7FFEFFFF", NULL));
 }
 
 static const struct ktest_case cases[] = {

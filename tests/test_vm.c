@@ -6,65 +6,8 @@
  * (boot modules) the cases are skipped, not passed.
  */
 #include "kernel/format.h"
-#include "kernel/loader.h"
-#include "kernel/modules.h"
 #include "mm/mi.h"
-#include "mm/pool.h"
-#include "tests/ktest.h"
-
-/* What must come back once the process a case started has ended. */
-struct resources {
-    uint32_t available_pages;
-    uint32_t system_page_tables;
-    struct pool_statistics pool;
-};
-
-static void take_snapshot(struct resources *r)
-{
-    r->available_pages = MmAvailablePages();
-    r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
-    ExQueryPoolStatistics(NonPagedPool, &r->pool);
-}
-
-/* Every frame is back but system page tables made meanwhile, which system space keeps. */
-static void expect_nothing_leaked(struct ktest *t, const struct resources *before)
-{
-    struct resources after;
-
-    take_snapshot(&after);
-    KT_EXPECT_EQ(t, before->available_pages,
-                 after.available_pages + (after.system_page_tables - before->system_page_tables));
-    KT_EXPECT_EQ(t, before->pool.allocations, after.pool.allocations);
-    KT_EXPECT_EQ(t, before->pool.pages, after.pool.pages);
-}
-
-static bool have_module(struct ktest *t, const char *name)
-{
-    if (module_find(name, strlen(name)))
-        return true;
-    ktest_diag(t, "module %s is not loaded", name);
-    return false;
-}
-
-/* Runs "program arguments" to its end; its exit status, or why it could not start. */
-static ntstatus_t run(const char *program, const char *arguments,
-                      struct nt_process_exception_information *exception)
-{
-    char command_line[160];
-    size_t length = ksnprintf(command_line, sizeof(command_line), "%s %s", program, arguments);
-    struct process *process;
-    ntstatus_t status = loader_start_module(program, strlen(program), command_line, length,
-                                            &process);
-
-    if (!NT_SUCCESS(status))
-        return status;
-    process_wait(process, WAIT_FOREVER);
-    status = process->exit_status;
-    if (exception)
-        *exception = process->exception;
-    object_dereference(&process->header);
-    return status;
-}
+#include "tests/program_harness.h"
 
 /* Runs program, which must exit with expected, and leave nothing behind. */
 static void run_expecting(struct ktest *t, const char *program, const char *arguments,
@@ -73,7 +16,7 @@ static void run_expecting(struct ktest *t, const char *program, const char *argu
     struct resources before;
 
     take_snapshot(&before);
-    ntstatus_t status = run(program, arguments, NULL);
+    ntstatus_t status = run_program(program, arguments, NULL);
     if (!KT_EXPECT_EQ(t, expected, status))
         ktest_diag(t, "%s%s%s ended with 0x%08x (a count below 0x100 is of failed checks)",
                    program, *arguments ? " " : "", arguments, (uint32_t)status);
@@ -159,7 +102,7 @@ static void fault_without_handler_ends_the_process(struct ktest *t)
     if (!have_module(t, "vm_fault.exe"))
         KT_SKIP(t, "vm_fault.exe not loaded");
     take_snapshot(&before);
-    KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, run("vm_fault.exe", "unhandled", &exception));
+    KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, run_program("vm_fault.exe", "unhandled", &exception));
     KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, exception.exception_code);
     KT_EXPECT_EQ(t, 0, exception.access);
     KT_EXPECT_EQ(t, 0x44, exception.faulting_address & 0xFFFF);

@@ -27,7 +27,7 @@ USER_LIBS    := -lgcc
 USER_HIGH_BASE := 0x90000000
 
 USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o check.o syscall.o \
-                  vm.o exception.o jump.o)
+                  vm.o exception.o jump.o) $(USER_BUILD)/shared/string.o
 USER_NAMES   := hello isolation fault probe laa spawn exitcode shared \
                 vm_rules vm_query vm_fault vm_commit vm_many vm_anywhere vm_remote
 USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES))
@@ -49,6 +49,12 @@ $(USER_BUILD)/vm_anywhere.exe: USER_IMAGE_FLAGS := -Wl,--disable-large-address-a
 $(USER_BUILD)/vm_anywhere_laa.exe: USER_IMAGE_FLAGS := -Wl,--large-address-aware
 
 $(USER_BUILD)/%.o: tests/user/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(USER_CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+# The runtime shares the kernel's own freestanding string functions.
+$(USER_BUILD)/shared/%.o: kernel/%.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(USER_CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@

@@ -149,13 +149,12 @@ extern const struct nt_process_parameters *rt_parameters;
 /* Ends the current process with exit status status. */
 _Noreturn void rt_exit(ntstatus_t status);
 
-/* --- Strings (string.c); the mem* functions are also what GCC calls on its own. --- */
+/*
+ * --- Strings (string.c). The C functions (memcpy and the rest, which GCC also calls on
+ * its own) are kernel/string.c's: plain freestanding C, compiled into the runtime too.
+ */
+#include "kernel/string.h"
 
-/* As in C. */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int value, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
 /* The length of s without its NUL. */
 size_t rt_strlen(const char *s);
 /* <0, 0 or >0 as a sorts before, with or after b, byte by byte. */

@@ -1,0 +1,55 @@
+#include "kernel/format.h"
+#include "kernel/loader.h"
+#include "kernel/modules.h"
+#include "mm/mi.h"
+#include "tests/program_harness.h"
+
+void take_snapshot(struct resources *r)
+{
+    r->available_pages = MmAvailablePages();
+    r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
+    ExQueryPoolStatistics(NonPagedPool, &r->pool);
+}
+
+void expect_nothing_leaked(struct ktest *t, const struct resources *before)
+{
+    struct resources after;
+
+    take_snapshot(&after);
+    KT_EXPECT_EQ(t, before->available_pages,
+                 after.available_pages + (after.system_page_tables - before->system_page_tables));
+    KT_EXPECT_EQ(t, before->pool.allocations, after.pool.allocations);
+    KT_EXPECT_EQ(t, before->pool.pages, after.pool.pages);
+}
+
+bool have_module(struct ktest *t, const char *name)
+{
+    if (module_find(name, strlen(name)))
+        return true;
+    ktest_diag(t, "module %s is not loaded", name);
+    return false;
+}
+
+ntstatus_t start_program(const char *program, const char *arguments, struct process **process)
+{
+    char command_line[160];
+    size_t length = ksnprintf(command_line, sizeof(command_line), "%s %s", program, arguments);
+
+    return loader_start_module(program, strlen(program), command_line, length, process);
+}
+
+ntstatus_t run_program(const char *program, const char *arguments,
+                       struct nt_process_exception_information *exception)
+{
+    struct process *process;
+    ntstatus_t status = start_program(program, arguments, &process);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    process_wait(process, WAIT_FOREVER);
+    status = process->exit_status;
+    if (exception)
+        *exception = process->exception;
+    object_dereference(&process->header);
+    return status;
+}

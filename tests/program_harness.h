@@ -1,0 +1,36 @@
+#pragma once
+/*
+ * What the suites that run user-mode programs share: starting a program from its boot
+ * module and waiting for it, and checking that everything it had came back.
+ */
+#include "kernel/process.h"
+#include "mm/pool.h"
+#include "tests/ktest.h"
+
+/* What must come back once the processes a case started have ended. */
+struct resources {
+    uint32_t available_pages;
+    uint32_t system_page_tables;
+    struct pool_statistics pool;
+};
+
+void take_snapshot(struct resources *r);
+
+/*
+ * Every frame and pool block is back; system page tables made meanwhile (system space
+ * is shared and keeps its tables) are the only thing that may have moved.
+ */
+void expect_nothing_leaked(struct ktest *t, const struct resources *before);
+
+/* True when the module is loaded; otherwise says so in a diagnostic. */
+bool have_module(struct ktest *t, const char *name);
+
+/* Starts "program arguments" from its module; the caller waits and dereferences. */
+ntstatus_t start_program(const char *program, const char *arguments, struct process **process);
+
+/*
+ * Runs "program arguments" to its end: its exit status (and, if asked, how it faulted),
+ * or the status that kept it from starting.
+ */
+ntstatus_t run_program(const char *program, const char *arguments,
+                       struct nt_process_exception_information *exception);
