@@ -50,7 +50,26 @@
                                                    PSIZE_T ViewSize, ULONG InheritDisposition,
                                                    ULONG AllocationType, ULONG Protect) */
 #define NT_SERVICE_UNMAP_VIEW_OF_SECTION    16 /* (HANDLE Process, PVOID BaseAddress) */
-#define NT_SERVICE_COUNT                    17
+#define NT_SERVICE_TEST_ALERT               17 /* (void): does nothing (no APCs here) */
+#define NT_SERVICE_CREATE_THREAD            18 /* (PVOID StartAddress, PVOID Argument):
+                                                   not NT's form, see below */
+#define NT_SERVICE_TERMINATE_THREAD         19 /* (HANDLE Thread (-2: the caller),
+                                                   NTSTATUS ExitStatus) */
+#define NT_SERVICE_COUNT                    20
+
+/*
+ * NtCreateThread here: a new thread of the calling process, entered as the cdecl
+ * function void start(void *argument) on a stack of its own (a 1 MB reservation with a
+ * guard page, as the main thread's); it must end with NtTerminateThread(-2, status),
+ * and the process ends when its last thread does. Returns STATUS_SUCCESS; no handle.
+ */
+#define NT_CURRENT_THREAD ((nt_handle_t)-2)
+
+/*
+ * int 0x2D from ring 3 returns at once (the handler is a bare iret): the floor the
+ * system-call path is measured against.
+ */
+#define NT_NULL_INTERRUPT_VECTOR 0x2D
 
 /* Section allocation attributes (winnt.h). */
 #define SEC_COMMIT              0x08000000
@@ -104,6 +123,21 @@ struct nt_memory_basic_information {
 
 /* NtQuerySystemInformation classes. */
 #define NT_SYSTEM_BASIC_INFORMATION 0
+/* Not in NT: the kernel's event counters since boot, for benchmarks and tests. */
+#define NT_SYSTEM_COUNTER_INFORMATION 0x1001
+
+struct nt_system_counter_information {
+    unsigned int system_calls;
+    unsigned int context_switches;
+    unsigned int cr3_loads;
+    unsigned int invlpg;                    /* single-page TLB invalidations */
+    unsigned int full_tlb_flushes;
+    unsigned int page_faults;               /* every #PF taken */
+    unsigned int demand_zero_faults;
+    unsigned int copy_on_write_faults;
+    unsigned int section_faults;
+    unsigned int stack_extensions;
+};
 /* Not in NT (which spreads these over SystemPerformanceInformation): memory totals. */
 #define NT_SYSTEM_MEMORY_INFORMATION 0x1000
 
