@@ -35,6 +35,7 @@ SOURCES  := \
 	arch/trap.c \
 	arch/trap_entry.S \
 	arch/vga_text.c \
+	kernel/bench.c \
 	kernel/bitmap.c \
 	kernel/cmdline.c \
 	kernel/console.c \

@@ -22,9 +22,21 @@ static inline void cpu_write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" 
 static inline void cpu_write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void cpu_write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
+/* Events counted for benchmarks and tests (arch/cpu_features.c). */
+extern uint32_t cpu_invlpg_count;
+extern uint32_t cpu_full_flush_count;
+
 static inline void cpu_invlpg(vaddr_t va)
 {
+    cpu_invlpg_count++;
     __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+static inline uint64_t cpu_read_tsc(void)
+{
+    uint32_t low, high;
+    __asm__ volatile("rdtsc" : "=a"(low), "=d"(high));
+    return (uint64_t)high << 32 | low;
 }
 
 static inline uint32_t cpu_read_eflags(void)

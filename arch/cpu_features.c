@@ -11,6 +11,8 @@
 #define CPUID_EDX_PGE   (1u << 13)
 
 struct cpu_features cpu_features;
+uint32_t cpu_invlpg_count;
+uint32_t cpu_full_flush_count;
 uint32_t arch_global_pte_bit;
 
 /* CPUID exists exactly when software can flip EFLAGS.ID (SDM vol. 1, 19.1). */
@@ -95,6 +97,7 @@ void cpu_flush_tlb_all(void)
 {
     uint32_t flags = cpu_save_disable_interrupts();
 
+    cpu_full_flush_count++;
     if (cpu_features.pge) {
         /* Clearing CR4.PGE drops global entries too (SDM vol. 3A, 4.10.4.1). */
         uint32_t cr4 = cpu_read_cr4();

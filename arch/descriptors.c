@@ -120,6 +120,8 @@ void descriptors_init(void)
     idt[TRAP_BREAKPOINT] = gate(trap_stubs[TRAP_BREAKPOINT], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
     idt[TRAP_OVERFLOW] = gate(trap_stubs[TRAP_OVERFLOW], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
     idt[TRAP_SYSCALL] = gate(trap_stubs[TRAP_SYSCALL], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
+    idt[TRAP_NULL_INTERRUPT] = gate((uint32_t)trap_null_interrupt, GDT_KERNEL_CODE,
+                                    GATE_INTERRUPT_USER);
 
     struct descriptor_pointer idtr = {sizeof(idt) - 1, (uint32_t)idt};
     __asm__ volatile("lidt %0" : : "m"(idtr));

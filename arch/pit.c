@@ -16,13 +16,6 @@
 #define CALIBRATION_MS      10
 #define CALIBRATION_SPINS   10000000
 
-static uint64_t read_tsc(void)
-{
-    uint32_t low, high;
-    __asm__ volatile("rdtsc" : "=a"(low), "=d"(high));
-    return (uint64_t)high << 32 | low;
-}
-
 uint64_t pit_measure_tsc_hz(void)
 {
     uint32_t count = PIT_INPUT_HZ / (1000 / CALIBRATION_MS);
@@ -33,11 +26,11 @@ uint64_t pit_measure_tsc_hz(void)
     io_out8(PIT_CHANNEL2, count & 0xFF);
     io_out8(PIT_CHANNEL2, count >> 8);
     io_out8(PORT_B, (port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2);   /* counting starts */
-    uint64_t start = read_tsc();
+    uint64_t start = cpu_read_tsc();
     uint32_t spins = 0;
     while (!(io_in8(PORT_B) & PORT_B_OUT2) && ++spins < CALIBRATION_SPINS)
         ;
-    uint64_t elapsed = read_tsc() - start;
+    uint64_t elapsed = cpu_read_tsc() - start;
     io_out8(PORT_B, port_b);
     if (spins == CALIBRATION_SPINS)
         return 0;

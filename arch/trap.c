@@ -25,6 +25,7 @@ struct exception_table_entry {
 extern const struct exception_table_entry __start_exception_table[], __stop_exception_table[];
 
 struct trap_recovered_fault trap_last_recovered_fault;
+uint32_t trap_page_fault_count;
 
 /* SDM vol. 3A, table 6-1. */
 static const char *const exception_names[TRAP_EXCEPTION_COUNT] = {
@@ -89,6 +90,8 @@ static void trap_page_fault(struct trap_frame *frame)
 {
     vaddr_t address = cpu_read_cr2();
     bool write = frame->error_code & PF_WRITE;
+
+    trap_page_fault_count++;
     bool user = frame->error_code & PF_USER;
 
     ntstatus_t status = MmAccessFault(address, write ? MM_ACCESS_WRITE : MM_ACCESS_READ, user);

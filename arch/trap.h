@@ -36,6 +36,11 @@ _Static_assert(offsetof(struct trap_frame, eip) == 56, "trap_entry.S frame layou
 
 /* The entry points trap_entry.S makes, one per vector below TRAP_STUB_COUNT. */
 extern const uint32_t trap_stubs[TRAP_STUB_COUNT];
+extern const char trap_null_interrupt[];
+#define TRAP_NULL_INTERRUPT  0x2D   /* int 0x2D: a bare iret (kernel/ntabi.h) */
+
+/* Every page fault taken, resolved or not. */
+extern uint32_t trap_page_fault_count;
 /* The common trap exit: a stack pointer at a struct trap_frame, then `jmp trap_exit`. */
 extern const char trap_exit[];
 

@@ -50,6 +50,11 @@ trap_exit:
     addl    $8, %esp                    /* vector and error code */
     iret
 
+/* int 0x2D from ring 3: straight back, the floor system calls are measured against. */
+    .globl trap_null_interrupt
+trap_null_interrupt:
+    iret
+
 .macro stub_address vector
     .long trap_stub_\vector
 .endm

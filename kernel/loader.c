@@ -11,7 +11,6 @@
 #include "mm/mm.h"
 #include "mm/pool.h"
 
-#define STACK_RESERVE           0x100000    /* every main thread gets 1 MB */
 #define COMMAND_LINE_MAX        1024
 #define TAG_PARAMETERS          0x6d726150  /* 'Parm' */
 
@@ -44,28 +43,6 @@ static ntstatus_t map_image(const void *file, const struct ldr_image_info *info,
             return status;
     }
     return MmMapImage(file, info, base);
-}
-
-/*
- * The stack: a 1 MB reservation, its top committed (the image's SizeOfStackCommit,
- * at least a page), one guard page below that, the rest reserved.
- */
-static ntstatus_t create_stack(const struct ldr_image_info *info, vaddr_t *top)
-{
-    vaddr_t base = 0;
-    uint32_t commit = ALIGN_UP(MAX(info->stack_commit, (uint32_t)PAGE_SIZE), (uint32_t)PAGE_SIZE);
-    ntstatus_t status = MmReserveUserRange(&base, STACK_RESERVE, MI_VAD_PRIVATE,
-                                           MI_VAD_FLAG_STACK, PAGE_READWRITE);
-
-    if (!NT_SUCCESS(status))
-        return status;
-    commit = MIN(commit, (uint32_t)STACK_RESERVE - 2 * PAGE_SIZE);
-    *top = base + STACK_RESERVE;
-    status = MmCommitUserRange(*top - commit, commit, PAGE_READWRITE);
-    if (NT_SUCCESS(status))
-        status = MmCommitUserRange(*top - commit - PAGE_SIZE, PAGE_SIZE,
-                                   PAGE_READWRITE | PAGE_GUARD);
-    return status;
 }
 
 /*
@@ -103,7 +80,7 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
 {
     struct ldr_image_info info;
     struct process *process;
-    vaddr_t base, stack_top, esp;
+    vaddr_t base, stack_base, stack_top, esp;
 
     if (command_line_length > COMMAND_LINE_MAX)
         return STATUS_INVALID_PARAMETER;
@@ -117,7 +94,7 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
     process_attach(process);
     status = map_image(file, &info, cache_slot, &base);
     if (NT_SUCCESS(status))
-        status = create_stack(&info, &stack_top);
+        status = MmCreateUserStack(info.stack_commit, &stack_base, &stack_top);
     if (NT_SUCCESS(status))
         status = write_parameters(stack_top, command_line, command_line_length, &esp);
     process_detach();

@@ -15,6 +15,7 @@
 #include "arch/trap.h"
 #include "arch/vga_text.h"
 #include "boot/boot_info.h"
+#include "kernel/bench.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/loader.h"
@@ -159,6 +160,8 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "crash", &option))
         ktest_crash(option.value, option.value_length);
+    if (cmdline_find(kernel_boot_info.command_line, "bench", &option))
+        bench_run();
     if (cmdline_find(kernel_boot_info.command_line, "test", &option)) {
         unsigned failed = ktest_run(option.value, option.value_length);
         machine_exit(failed ? MACHINE_EXIT_FAILURE : MACHINE_EXIT_SUCCESS);

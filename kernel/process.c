@@ -104,10 +104,14 @@ NORETURN void process_exit_current_thread(void)
     KASSERT(process != &system_process || thread->stack_pages != 0);
     if (thread->attached)
         process_detach();
+    if (thread->user_stack)
+        MmDeleteUserStack(thread->user_stack);
     uint32_t flags = cpu_save_disable_interrupts();
     list_remove(&thread->process_link);
     bool last = list_is_empty(&process->threads);
     cpu_restore_interrupts(flags);
+    if (last && process->exit_status == STATUS_PENDING)
+        process->exit_status = thread->exit_status;
     if (last && process != &system_process)
         process_finish(process);
     scheduler_exit_thread();

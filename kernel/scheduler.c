@@ -131,6 +131,10 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     return STATUS_SUCCESS;
 }
 
+/*
+ * The idle thread: runs whatever becomes ready; otherwise zeroes a free page ahead of
+ * need (NT's zero page thread), and with none left, halts until an interrupt.
+ */
 static void idle_loop(void *unused)
 {
     (void)unused;
@@ -138,6 +142,8 @@ static void idle_loop(void *unused)
         cpu_disable_interrupts();
         if (!list_is_empty(&ready_queue)) {
             switch_to(pick_next());
+            cpu_enable_interrupts();
+        } else if (MmZeroPageAhead()) {
             cpu_enable_interrupts();
         } else {
             /* sti takes effect after the next instruction: no wake-up slips in between. */

@@ -1,5 +1,6 @@
 /* The process services: start, wait, query, terminate, close, yield. */
 #include "arch/pit.h"
+#include "mm/layout.h"
 #include "kernel/loader.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
@@ -129,4 +130,41 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
 ntstatus_t NtClose(const uint32_t *arguments)
 {
     return handle_close(&process_current()->handles, arguments[0]);
+}
+
+ntstatus_t NtTestAlert(const uint32_t *arguments)
+{
+    (void)arguments;
+    return STATUS_SUCCESS;      /* no APCs here: nothing to deliver */
+}
+
+ntstatus_t NtCreateThread(const uint32_t *arguments)
+{
+    vaddr_t start = arguments[0], stack_base, stack_top;
+    uint32_t frame[2] = {0, arguments[1]};  /* return address 0, then the argument */
+    struct thread *thread;
+
+    if (start == 0 || !NT_SUCCESS(user_probe(start, 1)))
+        return STATUS_INVALID_PARAMETER;
+    ntstatus_t status = MmCreateUserStack(PAGE_SIZE, &stack_base, &stack_top);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = user_copy_to(stack_top - sizeof(frame), frame, sizeof(frame));
+    if (NT_SUCCESS(status))
+        status = thread_create(process_current(), NULL, NULL, start,
+                               stack_top - sizeof(frame), &thread);
+    if (!NT_SUCCESS(status)) {
+        MmDeleteUserStack(stack_base);
+        return status;
+    }
+    thread->user_stack = stack_base;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t NtTerminateThread(const uint32_t *arguments)
+{
+    if (arguments[0] != NT_CURRENT_THREAD)
+        return STATUS_INVALID_HANDLE;   /* threads have no handles here */
+    thread_current()->exit_status = (ntstatus_t)arguments[1];
+    process_exit_current_thread();
 }

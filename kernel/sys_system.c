@@ -1,5 +1,7 @@
 /* The system services: console output and system information. */
+#include "arch/cpu.h"
 #include "arch/pit.h"
+#include "arch/trap.h"
 #include "kernel/console.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
@@ -35,6 +37,28 @@ static ntstatus_t query_memory_information(vaddr_t buffer, uint32_t length,
     return syscall_return_information(buffer, &info, sizeof(info), return_length);
 }
 
+/* The kernel's event counters (buffer and return_length already probed). */
+static ntstatus_t query_counter_information(vaddr_t buffer, uint32_t length,
+                                            vaddr_t return_length)
+{
+    struct nt_system_counter_information info = {
+        .system_calls = syscall_count,
+        .context_switches = (uint32_t)scheduler_statistics.switches,
+        .cr3_loads = MmStatistics.cr3_loads,
+        .invlpg = cpu_invlpg_count,
+        .full_tlb_flushes = cpu_full_flush_count,
+        .page_faults = trap_page_fault_count,
+        .demand_zero_faults = MmStatistics.demand_zero_faults,
+        .copy_on_write_faults = MmStatistics.copy_on_write_faults,
+        .section_faults = MmStatistics.section_faults,
+        .stack_extensions = MmStatistics.stack_extensions,
+    };
+
+    if (length != sizeof(info))
+        return STATUS_INFO_LENGTH_MISMATCH;
+    return syscall_return_information(buffer, &info, sizeof(info), return_length);
+}
+
 ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
 {
     uint32_t class = arguments[0], length = arguments[2];
@@ -46,6 +70,8 @@ ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
         return status;
     if (class == NT_SYSTEM_MEMORY_INFORMATION)
         return query_memory_information(buffer, length, return_length);
+    if (class == NT_SYSTEM_COUNTER_INFORMATION)
+        return query_counter_information(buffer, length, return_length);
     if (class != NT_SYSTEM_BASIC_INFORMATION)
         return STATUS_INVALID_INFO_CLASS;
     if (length != sizeof(info))

@@ -32,12 +32,18 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_CREATE_SECTION] = {NtCreateSection, 7},
     [NT_SERVICE_MAP_VIEW_OF_SECTION] = {NtMapViewOfSection, 10},
     [NT_SERVICE_UNMAP_VIEW_OF_SECTION] = {NtUnmapViewOfSection, 2},
+    [NT_SERVICE_TEST_ALERT] = {NtTestAlert, 0},
+    [NT_SERVICE_CREATE_THREAD] = {NtCreateThread, 2},
+    [NT_SERVICE_TERMINATE_THREAD] = {NtTerminateThread, 2},
 };
+
+uint32_t syscall_count;
 
 ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
 {
     uint32_t copied[MAX_ARGUMENTS];
 
+    syscall_count++;
     if (number >= NT_SERVICE_COUNT || !services[number].handler)
         return STATUS_INVALID_SYSTEM_SERVICE;
     const struct service *service = &services[number];

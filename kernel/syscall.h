@@ -3,6 +3,9 @@
 #include "kernel/ntstatus.h"
 #include "kernel/types.h"
 
+/* System calls made since boot. */
+extern uint32_t syscall_count;
+
 /* Runs service number with its arguments at user address arguments; the NTSTATUS back. */
 ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments);
 
@@ -24,6 +27,9 @@ ntstatus_t NtContinue(const uint32_t *arguments);
 ntstatus_t NtCreateSection(const uint32_t *arguments);
 ntstatus_t NtMapViewOfSection(const uint32_t *arguments);
 ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments);
+ntstatus_t NtTestAlert(const uint32_t *arguments);
+ntstatus_t NtCreateThread(const uint32_t *arguments);
+ntstatus_t NtTerminateThread(const uint32_t *arguments);
 
 /*
  * Probes a query's output before anything else, as NT does: length bytes at buffer,

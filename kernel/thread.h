@@ -33,6 +33,8 @@ struct thread {
     struct process *process;
     struct process *attached;       /* an address space borrowed with process_attach */
     struct trap_frame *user_frame;  /* its registers in user mode, while it is in the kernel */
+    vaddr_t user_stack;             /* a stack NtCreateThread made, freed when the thread ends */
+    ntstatus_t exit_status;         /* NtTerminateThread's: the process's if it is the last */
     enum thread_state state;
     uint32_t id;
     uint32_t quantum;               /* ticks left */

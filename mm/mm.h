@@ -178,12 +178,28 @@ extern uint32_t MmTotalCommittedPages;
 extern uint32_t MmTotalCommitLimit;
 extern uint32_t MmPeakCommitment;
 
+/*
+ * A thread's user stack in the current address space: a 1 MB reservation, its top
+ * commit bytes (at least a page) committed, a guard page below that moves down as the
+ * stack grows. *base is the reservation, *top one past its end.
+ */
+ntstatus_t MmCreateUserStack(uint32_t commit, vaddr_t *base, vaddr_t *top);
+
+/* Frees a user stack MmCreateUserStack made (its pages, its charge, its VAD). */
+void MmDeleteUserStack(vaddr_t base);
+
 /* A kernel stack of pages pages with an unmapped guard page below; false when out of memory. */
 bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top);
 void MmDeleteKernelStack(vaddr_t base, uint32_t pages);
 
 /* The page KUSER_SHARED_DATA lives in, seen by the kernel (writable). */
 extern volatile uint8_t *MmSharedUserData;
+
+/*
+ * Moves one page from the free list to the zeroed list, zeroing it, so demand-zero
+ * faults find zeroed pages ready (the idle thread's work); false if none is left.
+ */
+bool MmZeroPageAhead(void);
 
 /* Counters of the memory manager's events, for tests and benchmarks. */
 struct mm_statistics {

@@ -247,6 +247,24 @@ void MiReleasePageReference(pfn_t pfn)
     cpu_restore_interrupts(flags);
 }
 
+bool MmZeroPageAhead(void)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    bool zeroed = false;
+    pfn_t pfn = MmFreePageListHead.head;
+
+    if (pfn != PFN_INVALID) {
+        list_unlink(pfn);
+        cpu_restore_interrupts(flags);
+        MiZeroPhysicalPage(pfn);        /* off every list meanwhile: no one else sees it */
+        flags = cpu_save_disable_interrupts();
+        list_push(&MmZeroedPageListHead, pfn);
+        zeroed = true;
+    }
+    cpu_restore_interrupts(flags);
+    return zeroed;
+}
+
 pfn_t MiAllocatePageTablePage(enum mi_page_use use)
 {
     if (!pfn_database_ready)

@@ -405,3 +405,37 @@ ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_informat
     info->type = vad_memory_type(vad);
     return STATUS_SUCCESS;
 }
+
+#define USER_STACK_RESERVE 0x100000     /* every thread gets 1 MB */
+
+ntstatus_t MmCreateUserStack(uint32_t commit, vaddr_t *base, vaddr_t *top)
+{
+    ntstatus_t status;
+
+    commit = ALIGN_UP(MAX(commit, (uint32_t)PAGE_SIZE), (uint32_t)PAGE_SIZE);
+    commit = MIN(commit, (uint32_t)USER_STACK_RESERVE - 2 * PAGE_SIZE);
+    *base = 0;
+    status = MmReserveUserRange(base, USER_STACK_RESERVE, MI_VAD_PRIVATE, MI_VAD_FLAG_STACK,
+                                PAGE_READWRITE);
+    if (!NT_SUCCESS(status))
+        return status;
+    *top = *base + USER_STACK_RESERVE;
+    status = MmCommitUserRange(*top - commit, commit, PAGE_READWRITE);
+    if (NT_SUCCESS(status))
+        status = MmCommitUserRange(*top - commit - PAGE_SIZE, PAGE_SIZE,
+                                   PAGE_READWRITE | PAGE_GUARD);
+    if (!NT_SUCCESS(status))
+        MmDeleteUserStack(*base);
+    return status;
+}
+
+void MmDeleteUserStack(vaddr_t base)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    struct mmvad *vad = MiLocateVad(&space->vads, base);
+
+    KASSERT(vad && vad->start == base && vad->flags & MI_VAD_FLAG_STACK);
+    for (vaddr_t va = vad->start; va - 1 < vad->end; va += PAGE_SIZE)
+        decommit_page(space, va);
+    MiDeleteVad(space, vad);
+}

@@ -141,9 +141,19 @@ static bool page_is_filled(pfn_t pfn, uint8_t value)
     return filled;
 }
 
-/* A page with stale data comes back zeroed when a zeroed page is asked for. */
+/*
+ * A page with stale data comes back zeroed when a zeroed page is asked for and none is
+ * ready (the zeroed list is emptied first; the idle thread may have filled it).
+ */
 static void zero_page_is_zeroed(struct ktest *t)
 {
+    pfn_t ready = PFN_INVALID;
+
+    while (MmZeroedPageListHead.count) {
+        pfn_t pfn = MiRemoveZeroPage(MI_USE_SYSTEM);
+        MiGetPfnEntry(pfn)->flink = ready;  /* chained through a field active pages leave */
+        ready = pfn;
+    }
     pfn_t dirty = MiRemoveAnyPage(MI_USE_SYSTEM);
 
     KT_ASSERT(t, dirty != PFN_INVALID);
@@ -158,6 +168,29 @@ static void zero_page_is_zeroed(struct ktest *t)
     KT_EXPECT_EQ(t, dirty, zeroed);     /* the free list hands back its last page first */
     KT_EXPECT(t, page_is_filled(zeroed, 0));
     MiInsertPageInFreeList(zeroed);
+    while (ready != PFN_INVALID) {
+        pfn_t next = MiGetPfnEntry(ready)->flink;
+        MiInsertPageInFreeList(ready);
+        ready = next;
+    }
+}
+
+/* The idle thread's work: a free page moves to the zeroed list, filled with zeros. */
+static void zero_page_ahead(struct ktest *t)
+{
+    pfn_t pfn = MiRemoveAnyPage(MI_USE_SYSTEM);
+
+    KT_ASSERT(t, pfn != PFN_INVALID);
+    uint8_t *va = MiMapPageInHyperSpace(pfn);
+    memset(va, 0x77, PAGE_SIZE);
+    MiUnmapPageInHyperSpace(va);
+    MiInsertPageInFreeList(pfn);        /* now the head of the free list */
+    uint32_t zeroed = MmZeroedPageListHead.count, available = MmAvailablePages();
+    KT_EXPECT(t, MmZeroPageAhead());
+    KT_EXPECT_EQ(t, zeroed + 1, MmZeroedPageListHead.count);
+    KT_EXPECT_EQ(t, available, MmAvailablePages());
+    KT_EXPECT_EQ(t, MI_ZEROED_PAGE_LIST, MiGetPfnEntry(pfn)->location);
+    KT_EXPECT(t, page_is_filled(pfn, 0));
 }
 
 /*
@@ -210,6 +243,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(pfn_database_pages_in_use),
     KTEST_CASE(remove_and_insert_restore_counts),
     KTEST_CASE(zero_page_is_zeroed),
+    KTEST_CASE(zero_page_ahead),
     KTEST_CASE(every_free_page_once),
 };
 
