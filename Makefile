@@ -120,7 +120,7 @@ RUN_MODULES = $(subst |,$(space),$(subst $(space),$(comma),$(foreach p,$(USER_PR
 QEMU_RUN    = $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-reboot \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04 -initrd "$(RUN_MODULES)"
 
-.PHONY: all iso run debug test deps clean help
+.PHONY: all iso run debug test bench deps clean help
 all: $(KERNEL)
 
 # Installs what is missing, or says what to install (see scripts/install-deps.sh).
@@ -188,6 +188,12 @@ test: $(KERNEL) $(USER_PROGRAMS) $(TEST_ISO)
 	@scripts/run-tests.py --selftest >/dev/null
 	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO) $(addprefix --module ,$(USER_PROGRAMS))
 
+# Boots the benchmarks under -icount and plain TCG (scripts/bench.py); results in $(BUILD)/bench.
+bench: $(KERNEL) $(USER_PROGRAMS)
+	@scripts/bench.py --selftest >/dev/null
+	scripts/bench.py --kernel $(KERNEL) --program $(USER_BUILD)/bench.exe --out $(BUILD)/bench \
+		--qemu $(QEMU)
+
 clean:
 	rm -rf $(BUILD)
 
@@ -195,6 +201,7 @@ help:
 	@echo "make          build $(KERNEL)"
 	@echo "make run      boot it in QEMU, serial console here (RUN_ARGS='/3GB' etc.)"
 	@echo "make test     build, then boot the whole test matrix"
+	@echo "make bench    build, then run the benchmarks (scripts/bench-compare A B to compare)"
 	@echo "make iso      build $(ISO), a BIOS + UEFI GRUB image for CD or USB stick"
 	@echo "make user     build the user-mode test programs (build/user/*.exe)"
 	@echo "make debug    boot halted, waiting for gdb -x scripts/gdbinit"

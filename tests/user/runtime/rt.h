@@ -63,6 +63,15 @@ ntstatus_t NtSetExceptionHandler(void (*dispatcher)(struct nt_exception_record *
                                                     struct nt_context *context));
 /* Loads context into the registers and runs on there; returns only if it cannot. */
 ntstatus_t NtContinue(const struct nt_context *context, int test_alert);
+/* Does nothing (there are no APCs to deliver): the null service. */
+ntstatus_t NtTestAlert(void);
+/*
+ * Starts a thread of the current process at start(argument) on a stack of its own; start
+ * must end with NtTerminateThread(NT_CURRENT_THREAD, ...). No handle comes back.
+ */
+ntstatus_t NtCreateThread(void (*start)(void *argument), void *argument);
+/* Ends thread, which must be NT_CURRENT_THREAD (the caller: then it does not return). */
+ntstatus_t NtTerminateThread(nt_handle_t thread, ntstatus_t exit_status);
 
 /* --- Virtual memory in the current process, addresses as numbers (vm.c) --- */
 

@@ -35,6 +35,9 @@ SERVICE NtProtectVirtualMemory,     NT_SERVICE_PROTECT_VIRTUAL_MEMORY
 SERVICE NtQueryVirtualMemory,       NT_SERVICE_QUERY_VIRTUAL_MEMORY
 SERVICE NtSetExceptionHandler,      NT_SERVICE_SET_EXCEPTION_HANDLER
 SERVICE NtContinue,                 NT_SERVICE_CONTINUE
+SERVICE NtTestAlert,                NT_SERVICE_TEST_ALERT
+SERVICE NtCreateThread,             NT_SERVICE_CREATE_THREAD
+SERVICE NtTerminateThread,          NT_SERVICE_TERMINATE_THREAD
 
 /* The service number is the first argument; the service's own arguments follow it. */
     .globl _rt_syscall
