@@ -32,8 +32,3 @@ uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t 
     *(struct switch_frame *)sp = (struct switch_frame){.return_address = (uint32_t)arch_thread_entry};
     return (uint32_t)sp;
 }
-
-void arch_set_kernel_stack(vaddr_t stack_top)
-{
-    kernel_tss.esp0 = stack_top;
-}

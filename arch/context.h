@@ -1,5 +1,6 @@
 #pragma once
 /* Thread contexts: the first frames on a new kernel stack, and switching between them. */
+#include "arch/descriptors.h"
 #include "kernel/types.h"
 
 /*
@@ -17,4 +18,7 @@ void arch_context_switch(uint32_t *save_esp, uint32_t next_esp);
 uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t user_esp);
 
 /* Where the CPU switches stacks on a trap from ring 3: the running thread's stack top. */
-void arch_set_kernel_stack(vaddr_t stack_top);
+static inline void arch_set_kernel_stack(vaddr_t stack_top)
+{
+    kernel_tss.esp0 = stack_top;
+}

@@ -163,28 +163,27 @@ static void trap_interrupt(unsigned irq)
         irq_handlers[irq]();
 }
 
-void trap_dispatch(struct trap_frame *frame)
+__attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
 {
-    if (trap_from_user(frame))
-        thread_current()->user_frame = frame;
-    if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT) {
-        trap_interrupt(frame->vector - TRAP_IRQ_BASE);
-    } else if (frame->vector == TRAP_SYSCALL) {
+    if (frame->vector == TRAP_SYSCALL) {
+        /* The hot path first: a system service, always from user mode. */
         cpu_enable_interrupts();
         frame->eax = syscall_dispatch(frame->eax, frame->edx);
         cpu_disable_interrupts();
-    } else if (frame->vector == TRAP_PAGE_FAULT) {
+        process_return_to_user();
+        return;
+    }
+    if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)
+        trap_interrupt(frame->vector - TRAP_IRQ_BASE);
+    else if (frame->vector == TRAP_PAGE_FAULT)
         trap_page_fault(frame);
-    } else if (trap_from_user(frame)) {
+    else if (trap_from_user(frame))
         exception_dispatch(frame, user_exception_status(frame), false, false, 0);
-    } else if (!trap_fixup(frame, 0)) {
+    else if (!trap_fixup(frame, 0))
         trap_report_and_stop(frame, 0);
-    }
     /* The way back to user mode is where threads are preempted and killed. */
-    if (trap_from_user(frame)) {
-        process_check_termination();
-        scheduler_preempt();
-    }
+    if (trap_from_user(frame))
+        process_return_to_user();
 }
 
 /*

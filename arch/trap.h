@@ -44,8 +44,8 @@ extern uint32_t trap_page_fault_count;
 /* The common trap exit: a stack pointer at a struct trap_frame, then `jmp trap_exit`. */
 extern const char trap_exit[];
 
-/* Called by trap_entry.S with interrupts off. */
-void trap_dispatch(struct trap_frame *frame);
+/* Called by trap_entry.S with interrupts off; the frame comes in EAX (regparm). */
+void trap_dispatch(struct trap_frame *frame) __attribute__((regparm(1)));
 
 static inline bool trap_from_user(const struct trap_frame *frame)
 {

@@ -37,9 +37,8 @@ trap_common:
     mov     %ax, %ds
     mov     %ax, %es
     cld
-    pushl   %esp
+    movl    %esp, %eax                  /* the frame: trap_dispatch takes it in EAX */
     call    trap_dispatch
-    addl    $4, %esp
     .globl trap_exit
 trap_exit:
     popl    %gs

@@ -68,7 +68,9 @@ ntstatus_t NtSetExceptionHandler(const uint32_t *arguments)
  */
 ntstatus_t NtContinue(const uint32_t *arguments)
 {
-    struct trap_frame *frame = thread_current()->user_frame;
+    /* A trap from ring 3 leaves its frame at the very top of the thread's kernel stack. */
+    struct trap_frame *frame = (struct trap_frame *)(thread_current()->stack_top -
+                                                     sizeof(struct trap_frame));
     struct nt_context context;
     ntstatus_t status = user_copy_from(&context, arguments[0], sizeof(context));
 

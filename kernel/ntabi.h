@@ -55,7 +55,9 @@
                                                    not NT's form, see below */
 #define NT_SERVICE_TERMINATE_THREAD         19 /* (HANDLE Thread (-2: the caller),
                                                    NTSTATUS ExitStatus) */
-#define NT_SERVICE_COUNT                    20
+#define NT_SERVICE_DELAY_EXECUTION          20 /* (BOOLEAN Alertable, PLARGE_INTEGER Interval
+                                                   (relative, 100 ns units, negative)) */
+#define NT_SERVICE_COUNT                    21
 
 /*
  * NtCreateThread here: a new thread of the calling process, entered as the cdecl

@@ -150,12 +150,6 @@ void process_terminate(struct process *process, ntstatus_t status)
     cpu_restore_interrupts(flags);
 }
 
-void process_check_termination(void)
-{
-    if (process_current()->terminating)
-        process_exit_current_thread();
-}
-
 static const char *status_name(ntstatus_t status)
 {
     switch (status) {

@@ -82,5 +82,14 @@ void process_thread_created(struct process *process, struct thread *thread);
 void process_thread_reaped(struct process *process);
 NORETURN void process_exit_current_thread(void);
 
-/* On the way back to user mode: a thread of a terminating process ends here. */
-void process_check_termination(void);
+/*
+ * On the way back to user mode (a hot path: inline): a thread of a terminating process
+ * ends here, and a thread whose quantum ran out lets another run.
+ */
+static inline void process_return_to_user(void)
+{
+    if (thread_current()->process->terminating)
+        process_exit_current_thread();
+    if (scheduler_need_reschedule)
+        scheduler_preempt_now();
+}

@@ -22,18 +22,13 @@ volatile uint64_t scheduler_ticks;
 struct scheduler_statistics scheduler_statistics;
 
 static struct thread boot_thread;
-static struct thread *current = &boot_thread;
+struct thread *scheduler_running = &boot_thread;
 static struct thread *idle_thread;
 static struct list_entry ready_queue;
 static struct list_entry sleepers;
 static struct list_entry dead_threads;
-static bool need_reschedule;
+bool scheduler_need_reschedule;
 static uint32_t next_thread_id = 1;
-
-struct thread *thread_current(void)
-{
-    return current;
-}
 
 void wait_queue_init(struct wait_queue *queue)
 {
@@ -60,7 +55,7 @@ static struct mm_address_space *address_space_of(struct thread *thread)
 }
 
 /* Frees what threads that have ended left behind; never the running thread's stack. */
-static void reap_dead_threads(void)
+static void reap_dead_threads_now(void)
 {
     struct list_entry *entry;
 
@@ -74,16 +69,23 @@ static void reap_dead_threads(void)
     }
 }
 
+/* The common case, on every switch, is that no thread has ended: no call for it. */
+static inline void reap_dead_threads(void)
+{
+    if (!list_is_empty(&dead_threads))
+        reap_dead_threads_now();
+}
+
 /* With interrupts off: runs next in place of the current thread. */
 static void switch_to(struct thread *next)
 {
-    struct thread *previous = current;
+    struct thread *previous = scheduler_running;
 
     next->state = THREAD_RUNNING;
     next->quantum = QUANTUM_TICKS;
     if (next == previous)
         return;
-    current = next;
+    scheduler_running = next;
     MmSwitchAddressSpace(address_space_of(next));
     arch_set_kernel_stack(next->stack_top);
     scheduler_statistics.switches++;
@@ -94,9 +96,9 @@ static void switch_to(struct thread *next)
 void ke_thread_startup(void)
 {
     reap_dead_threads();
-    if (current->start_routine) {
+    if (scheduler_running->start_routine) {
         cpu_enable_interrupts();
-        current->start_routine(current->start_context);
+        scheduler_running->start_routine(scheduler_running->start_context);
         process_exit_current_thread();
     }
     /* A user thread: trap_exit takes it to ring 3 with the frame on its stack. */
@@ -178,7 +180,7 @@ void scheduler_yield(void)
     uint32_t flags = cpu_save_disable_interrupts();
 
     if (!list_is_empty(&ready_queue)) {
-        make_ready(current);
+        make_ready(scheduler_running);
         switch_to(pick_next());
     }
     cpu_restore_interrupts(flags);
@@ -188,15 +190,15 @@ ntstatus_t scheduler_wait(struct wait_queue *queue, uint64_t timeout_ticks)
 {
     uint32_t flags = cpu_save_disable_interrupts();
 
-    current->state = THREAD_WAITING;
-    current->wait_status = STATUS_SUCCESS;
-    list_insert_tail(&queue->threads, &current->queue_link);
+    scheduler_running->state = THREAD_WAITING;
+    scheduler_running->wait_status = STATUS_SUCCESS;
+    list_insert_tail(&queue->threads, &scheduler_running->queue_link);
     if (timeout_ticks != WAIT_FOREVER) {
-        current->wake_tick = scheduler_ticks + timeout_ticks;
-        list_insert_tail(&sleepers, &current->sleep_link);
+        scheduler_running->wake_tick = scheduler_ticks + timeout_ticks;
+        list_insert_tail(&sleepers, &scheduler_running->sleep_link);
     }
     switch_to(pick_next());
-    ntstatus_t status = current->wait_status;
+    ntstatus_t status = scheduler_running->wait_status;
     cpu_restore_interrupts(flags);
     return status;
 }
@@ -237,18 +239,16 @@ void scheduler_tick(void)
         if (thread->wake_tick <= scheduler_ticks)
             release_waiter(thread, STATUS_TIMEOUT);
     }
-    if (current == idle_thread || --current->quantum == 0)
-        need_reschedule = true;
+    if (scheduler_running == idle_thread || --scheduler_running->quantum == 0)
+        scheduler_need_reschedule = true;
 }
 
-void scheduler_preempt(void)
+void scheduler_preempt_now(void)
 {
-    if (!need_reschedule)
-        return;
-    need_reschedule = false;
+    scheduler_need_reschedule = false;
     if (!list_is_empty(&ready_queue)) {
         scheduler_statistics.preemptions++;
-        make_ready(current);
+        make_ready(scheduler_running);
         switch_to(pick_next());
     }
 }
@@ -256,8 +256,8 @@ void scheduler_preempt(void)
 NORETURN void scheduler_exit_thread(void)
 {
     cpu_disable_interrupts();
-    current->state = THREAD_TERMINATED;
-    list_insert_tail(&dead_threads, &current->queue_link);
+    scheduler_running->state = THREAD_TERMINATED;
+    list_insert_tail(&dead_threads, &scheduler_running->queue_link);
     switch_to(pick_next());
     panic("a terminated thread ran again");
 }

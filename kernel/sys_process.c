@@ -168,3 +168,18 @@ ntstatus_t NtTerminateThread(const uint32_t *arguments)
     thread_current()->exit_status = (ntstatus_t)arguments[1];
     process_exit_current_thread();
 }
+
+ntstatus_t NtDelayExecution(const uint32_t *arguments)
+{
+    struct wait_queue nobody;
+    uint64_t ticks;
+    ntstatus_t status = capture_timeout(arguments[1], &ticks);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    if (ticks == WAIT_FOREVER)
+        return STATUS_INVALID_PARAMETER;    /* the interval is not optional */
+    wait_queue_init(&nobody);
+    status = scheduler_wait(&nobody, ticks);
+    return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
+}

@@ -35,6 +35,7 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_TEST_ALERT] = {NtTestAlert, 0},
     [NT_SERVICE_CREATE_THREAD] = {NtCreateThread, 2},
     [NT_SERVICE_TERMINATE_THREAD] = {NtTerminateThread, 2},
+    [NT_SERVICE_DELAY_EXECUTION] = {NtDelayExecution, 2},
 };
 
 uint32_t syscall_count;
@@ -47,10 +48,12 @@ ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
     if (number >= NT_SERVICE_COUNT || !services[number].handler)
         return STATUS_INVALID_SYSTEM_SERVICE;
     const struct service *service = &services[number];
-    ntstatus_t status = user_copy_from(copied, arguments,
-                                       service->argument_count * sizeof(uint32_t));
-    if (!NT_SUCCESS(status))
-        return status;
+    if (service->argument_count) {
+        ntstatus_t status = user_copy_from(copied, arguments,
+                                           service->argument_count * sizeof(uint32_t));
+        if (!NT_SUCCESS(status))
+            return status;
+    }
     return service->handler(copied);
 }
 

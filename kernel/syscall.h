@@ -30,6 +30,7 @@ ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments);
 ntstatus_t NtTestAlert(const uint32_t *arguments);
 ntstatus_t NtCreateThread(const uint32_t *arguments);
 ntstatus_t NtTerminateThread(const uint32_t *arguments);
+ntstatus_t NtDelayExecution(const uint32_t *arguments);
 
 /*
  * Probes a query's output before anything else, as NT does: length bytes at buffer,

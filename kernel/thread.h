@@ -32,7 +32,6 @@ struct thread {
     uint32_t stack_pages;           /* 0 for the boot thread, whose stack is in the image */
     struct process *process;
     struct process *attached;       /* an address space borrowed with process_attach */
-    struct trap_frame *user_frame;  /* its registers in user mode, while it is in the kernel */
     vaddr_t user_stack;             /* a stack NtCreateThread made, freed when the thread ends */
     ntstatus_t exit_status;         /* NtTerminateThread's: the process's if it is the last */
     enum thread_state state;
@@ -59,7 +58,16 @@ extern struct scheduler_statistics scheduler_statistics;
 
 /* Makes the boot code the first thread of the system process and starts the idle thread. */
 void scheduler_init(void);
-struct thread *thread_current(void);
+
+/* The running thread; set only by the scheduler. */
+extern struct thread *scheduler_running;
+/* The running thread's quantum is over: switch on the way back to user mode. */
+extern bool scheduler_need_reschedule;
+
+static inline struct thread *thread_current(void)
+{
+    return scheduler_running;
+}
 
 /*
  * A new thread of process, ready to run: a kernel thread running routine(context), or
@@ -84,8 +92,8 @@ void wait_queue_init(struct wait_queue *queue);
 /* The timer interrupt's part: time, sleepers, quanta. */
 void scheduler_tick(void);
 
-/* On the way back to user mode: switch if the quantum ran out. */
-void scheduler_preempt(void);
+/* On the way back to user mode, once the quantum has run out: switches if anyone waits. */
+void scheduler_preempt_now(void);
 
 /* Ends the current thread; the next thread to run frees its stack. */
 NORETURN void scheduler_exit_thread(void);

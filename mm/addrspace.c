@@ -19,7 +19,7 @@ struct mm_statistics MmStatistics;
 volatile uint8_t *MmSharedUserData;
 
 static struct list_entry address_spaces;
-static struct mm_address_space *current_space = &boot_address_space;
+struct mm_address_space *MmCurrentSpace = &boot_address_space;
 static pfn_t shared_user_data_pfn;
 
 static unsigned pde_index(vaddr_t va)
@@ -68,22 +68,15 @@ void MmAdoptSystemAddressSpace(struct mm_address_space *storage)
     *storage = *MmSystemAddressSpace;
     list_insert_tail(&address_spaces, &storage->link);
     list_remove(&MmSystemAddressSpace->link);
-    if (current_space == MmSystemAddressSpace)
-        current_space = storage;
+    if (MmCurrentSpace == MmSystemAddressSpace)
+        MmCurrentSpace = storage;
     MmSystemAddressSpace = storage;
     cpu_restore_interrupts(flags);
 }
 
-struct mm_address_space *MmCurrentAddressSpace(void)
+void MiLoadAddressSpace(struct mm_address_space *space)
 {
-    return current_space;
-}
-
-void MmSwitchAddressSpace(struct mm_address_space *space)
-{
-    if (space == current_space)
-        return;
-    current_space = space;
+    MmCurrentSpace = space;
     cpu_write_cr3(pfn_to_paddr(space->directory_pfn));
     MmStatistics.cr3_loads++;
 }
@@ -147,7 +140,7 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     list_insert_tail(&address_spaces, &space->link);
     cpu_restore_interrupts(flags);
 
-    struct mm_address_space *previous = current_space;
+    struct mm_address_space *previous = MmCurrentSpace;
     MmSwitchAddressSpace(space);
     status = map_shared_user_data();
     MmSwitchAddressSpace(previous);
@@ -179,7 +172,7 @@ static void free_user_page_table(pfn_t table_pfn)
 
 void MmDeleteAddressSpace(struct mm_address_space *space)
 {
-    KASSERT(space != current_space && space != MmSystemAddressSpace);
+    KASSERT(space != MmCurrentSpace && space != MmSystemAddressSpace);
     uint32_t flags = cpu_save_disable_interrupts();
     list_remove(&space->link);
     cpu_restore_interrupts(flags);
@@ -213,7 +206,7 @@ void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)
 ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
                               uint32_t protection)
 {
-    struct mm_address_space *space = current_space;
+    struct mm_address_space *space = MmCurrentSpace;
     vaddr_t start = *base;
 
     size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
@@ -248,7 +241,7 @@ ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16
 /* The PTEs of [va, va + size) inside one VAD of the current space, tables created. */
 static ntstatus_t check_range_in_one_vad(vaddr_t va, uint32_t size)
 {
-    struct mmvad *vad = MiLocateVad(&current_space->vads, va);
+    struct mmvad *vad = MiLocateVad(&MmCurrentSpace->vads, va);
 
     if (!vad || size == 0 || va + size - 1 < va || va + size - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
@@ -268,7 +261,7 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
     uint32_t pages = 0;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
         pages += pte_of(page)->value == 0;
-    if (!MiChargeCommitment(&current_space->commit_charge, pages))
+    if (!MiChargeCommitment(&MmCurrentSpace->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
         if (pte_of(page)->value == 0)

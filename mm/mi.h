@@ -127,10 +127,11 @@ void MiAddPageReference(pfn_t pfn);
 void MiReleasePageReference(pfn_t pfn);
 
 /*
- * A page for a new page table: from the boot allocator until the database exists,
- * then from the free lists. Its contents are undefined.
+ * A page for a new page table: from the boot allocator until the database exists
+ * (contents undefined: *zeroed false), then a zeroed page (*zeroed true), ideally one
+ * the idle thread prepared.
  */
-pfn_t MiAllocatePageTablePage(enum mi_page_use use);
+pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool *zeroed);
 
 /* ---- page tables (pagetable.c): the two primitives ---- */
 

@@ -87,9 +87,23 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
 /* Frees every user page, page table, VAD and the directory. space must not be in use. */
 void MmDeleteAddressSpace(struct mm_address_space *space);
 
-/* Makes space the current one (loads CR3 if it is not already). */
-void MmSwitchAddressSpace(struct mm_address_space *space);
-struct mm_address_space *MmCurrentAddressSpace(void);
+/* The address space whose directory CR3 holds; set only through MmSwitchAddressSpace. */
+extern struct mm_address_space *MmCurrentSpace;
+
+/* Loads space's directory into CR3 (MmSwitchAddressSpace's slow path). */
+void MiLoadAddressSpace(struct mm_address_space *space);
+
+/* Makes space the current one (loads CR3 if it is not already: inline, for switches). */
+static inline void MmSwitchAddressSpace(struct mm_address_space *space)
+{
+    if (space != MmCurrentSpace)
+        MiLoadAddressSpace(space);
+}
+
+static inline struct mm_address_space *MmCurrentAddressSpace(void)
+{
+    return MmCurrentSpace;
+}
 
 /*
  * Reserves [*base, *base + size) in the current address space as one VAD: at *base

@@ -14,8 +14,9 @@ mmpte_t *MiGetPte(vaddr_t va, bool create)
     if (!pte_is_valid(*pde)) {
         if (!create)
             return NULL;
-        bool user = va < MmSystemRangeStart;
-        pfn_t pfn = MiAllocatePageTablePage(user ? MI_USE_USER_PAGE_TABLE : MI_USE_PAGE_TABLE);
+        bool user = va < MmSystemRangeStart, zeroed;
+        pfn_t pfn = MiAllocatePageTablePage(user ? MI_USE_USER_PAGE_TABLE : MI_USE_PAGE_TABLE,
+                                            &zeroed);
         if (pfn == PFN_INVALID)
             return NULL;
         if (user)
@@ -23,12 +24,11 @@ mmpte_t *MiGetPte(vaddr_t va, bool create)
         else
             MiInsertSystemPde(va, pde_make_table(pfn, false));
         /*
-         * The table's window in the self-map may still hold the translation of a table
-         * that was here before, so drop it before clearing the new one through it.
+         * No stale view of an earlier table can be left in the self-map: freeing a
+         * table (MiWriteUserPte) flushes its window. A boot page is cleared here.
          */
-        vaddr_t table = ALIGN_DOWN((vaddr_t)pte_of(va), (vaddr_t)PAGE_SIZE);
-        cpu_invlpg(table);
-        memset((void *)table, 0, PAGE_SIZE);
+        if (!zeroed)
+            memset((void *)ALIGN_DOWN((vaddr_t)pte_of(va), (vaddr_t)PAGE_SIZE), 0, PAGE_SIZE);
     }
     return pte_of(va);
 }

@@ -265,11 +265,12 @@ bool MmZeroPageAhead(void)
     return zeroed;
 }
 
-pfn_t MiAllocatePageTablePage(enum mi_page_use use)
+pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool *zeroed)
 {
+    *zeroed = pfn_database_ready;
     if (!pfn_database_ready)
         return boot_allocate_page(use);
-    return MiRemoveAnyPage(use);
+    return MiRemoveZeroPage(use);
 }
 
 void MiInitializePfnDatabase(const struct mi_physical_memory *memory,

@@ -101,17 +101,24 @@ void MiWriteUserPte(vaddr_t va, mmpte_t value)
     }
 }
 
-/* Makes a committed page uncommitted: its frame (if any) goes, its charge comes back. */
-static void decommit_page(struct mm_address_space *space, vaddr_t va)
+/*
+ * Makes the committed pages of [start, end) uncommitted: their frames go, and their
+ * charge comes back (once, for the whole range).
+ */
+static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_t end)
 {
-    mmpte_t *pte = MiGetPte(va, false);
+    uint32_t pages = 0;
 
-    if (!pte || pte->value == 0)
-        return;
-    if (pte_is_valid(*pte) || MiIsResidentPte(*pte))
-        MiReleasePageReference(pte_pfn(*pte));
-    MiWriteUserPte(va, pte_zero());
-    MiReturnCommitment(&space->commit_charge, 1);
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+        mmpte_t *pte = MiGetPte(va, false);
+        if (!pte || pte->value == 0)
+            continue;
+        if (pte_is_valid(*pte) || MiIsResidentPte(*pte))
+            MiReleasePageReference(pte_pfn(*pte));
+        MiWriteUserPte(va, pte_zero());
+        pages++;
+    }
+    MiReturnCommitment(&space->commit_charge, pages);
 }
 
 /* Pages in [start, end) that are not committed yet. */
@@ -302,8 +309,7 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
         if (type == MEM_RELEASE && end - 1 != vad->end)
             return STATUS_INVALID_PARAMETER;    /* no splitting a reservation */
     }
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        decommit_page(space, va);
+    decommit_pages(space, start, end);
     if (type == MEM_RELEASE)
         MiDeleteVad(space, vad);
     *base = start;
@@ -435,7 +441,6 @@ void MmDeleteUserStack(vaddr_t base)
     struct mmvad *vad = MiLocateVad(&space->vads, base);
 
     KASSERT(vad && vad->start == base && vad->flags & MI_VAD_FLAG_STACK);
-    for (vaddr_t va = vad->start; va - 1 < vad->end; va += PAGE_SIZE)
-        decommit_page(space, va);
+    decommit_pages(space, vad->start, vad->end + 1);
     MiDeleteVad(space, vad);
 }

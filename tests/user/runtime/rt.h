@@ -72,6 +72,8 @@ ntstatus_t NtTestAlert(void);
 ntstatus_t NtCreateThread(void (*start)(void *argument), void *argument);
 /* Ends thread, which must be NT_CURRENT_THREAD (the caller: then it does not return). */
 ntstatus_t NtTerminateThread(nt_handle_t thread, ntstatus_t exit_status);
+/* Sleeps for interval (100 ns units; negative: relative, as on NT). */
+ntstatus_t NtDelayExecution(int alertable, const int64_t *interval);
 
 /* --- Virtual memory in the current process, addresses as numbers (vm.c) --- */
 

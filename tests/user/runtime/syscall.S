@@ -38,6 +38,7 @@ SERVICE NtContinue,                 NT_SERVICE_CONTINUE
 SERVICE NtTestAlert,                NT_SERVICE_TEST_ALERT
 SERVICE NtCreateThread,             NT_SERVICE_CREATE_THREAD
 SERVICE NtTerminateThread,          NT_SERVICE_TERMINATE_THREAD
+SERVICE NtDelayExecution,           NT_SERVICE_DELAY_EXECUTION
 
 /* The service number is the first argument; the service's own arguments follow it. */
     .globl _rt_syscall
