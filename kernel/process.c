@@ -136,11 +136,10 @@ void process_terminate(struct process *process, ntstatus_t status)
         return;
     process->terminating = true;
     process->exit_status = status;
-    if (process == process_current())
-        process_exit_current_thread();
     /*
-     * Its threads are ready or waiting in the kernel: each ends when it next heads
-     * back to user mode. Waiting ones are woken for that.
+     * Its other threads are ready or waiting in the kernel: each ends when it next heads
+     * back to user mode. Waiting ones are woken for that -- before the caller ends, if
+     * it is one of them, or they would wait on for good.
      */
     uint32_t flags = cpu_save_disable_interrupts();
     for (struct list_entry *e = process->threads.next; e != &process->threads; e = e->next) {
@@ -148,6 +147,8 @@ void process_terminate(struct process *process, ntstatus_t status)
         scheduler_wake_thread(thread, STATUS_PROCESS_IS_TERMINATING);
     }
     cpu_restore_interrupts(flags);
+    if (process == process_current())
+        process_exit_current_thread();
 }
 
 static const char *status_name(ntstatus_t status)

@@ -5,6 +5,7 @@
  * hands over as modules; without them the cases are skipped, not passed.
  */
 #include "arch/copy_checked.h"
+#include "arch/pit.h"
 #include "kernel/format.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
@@ -275,6 +276,29 @@ static void image_pages_shared_and_copy_on_write(struct ktest *t)
     expect_nothing_leaked(t, &before);      /* the image section went with its last view */
 }
 
+/*
+ * A process ending itself takes its other threads along, even one asleep in the kernel:
+ * the process is over at once, not when the sleeper would have woken (a minute later).
+ */
+static void process_end_wakes_its_sleeping_threads(struct ktest *t)
+{
+    struct resources before;
+    struct process *process;
+
+    if (!have_module(t, "vm_remote.exe"))
+        KT_SKIP(t, "vm_remote.exe not loaded");
+    take_snapshot(&before);
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("vm_remote.exe", "threads", &process));
+    ntstatus_t waited = process_wait(process, 2 * PIT_HZ);
+    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, waited)) {
+        process_terminate(process, STATUS_TIMEOUT);
+        process_wait(process, WAIT_FOREVER);
+    }
+    KT_EXPECT_EQ(t, 0x1234, process->exit_status);
+    object_dereference(&process->header);
+    expect_nothing_leaked(t, &before);
+}
+
 static void unknown_module_not_found(struct ktest *t)
 {
     struct process *process;
@@ -458,6 +482,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(threads_of_one_process_switch_without_cr3_loads),
     KTEST_CASE(malformed_images_refused_without_leaks),
     KTEST_CASE(unknown_module_not_found),
+    KTEST_CASE(process_end_wakes_its_sleeping_threads),
     KTEST_CASE(image_pages_shared_and_copy_on_write),
     KTEST_CASE(sixteen_processes_see_only_their_own_memory),
     KTEST_CASE(user_access_to_forbidden_addresses),

@@ -1,5 +1,5 @@
 /*
- * vm_remote.exe parent | child
+ * vm_remote.exe parent | child | threads
  *
  * The virtual memory and section services aimed at another process. The parent starts
  * itself as the child, then through the child's handle allocates, queries, protects and
@@ -8,6 +8,9 @@
  * once more into the child copy-on-write. The child waits for the view to appear, reads
  * what the parent wrote, answers through the shared page, and checks that its writes
  * to the copy-on-write view stay its own. Exit status: the number of failed checks.
+ *
+ * `threads`: a second thread sleeps for a minute while the first ends the process with
+ * 0x1234; the process must end at once, the sleeper with it.
  */
 #include "tests/user/runtime/rt.h"
 #include "tests/user/status.h"
@@ -150,12 +153,34 @@ static int parent(void)
     return (int)rt_failure_count();
 }
 
+#define THREADS_EXIT_STATUS 0x1234
+
+static void sleeper(void *unused)
+{
+    const int64_t one_minute = -600000000LL;
+
+    (void)unused;
+    NtDelayExecution(0, &one_minute);
+    NtTerminateThread(NT_CURRENT_THREAD, 0);
+}
+
+static int threads(void)
+{
+    if (!RT_EXPECT_EQ(NtCreateThread(sleeper, NULL), STATUS_SUCCESS))
+        return (int)rt_failure_count();
+    NtYieldExecution();         /* let the sleeper start its sleep */
+    NtTerminateProcess(NT_CURRENT_PROCESS, THREADS_EXIT_STATUS);
+    return -1;                  /* not reached */
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && rt_streq(argv[1], "parent"))
         return parent();
     if (argc == 2 && rt_streq(argv[1], "child"))
         return child();
-    rt_printf("usage: %s parent|child\n", rt_program_name);
+    if (argc == 2 && rt_streq(argv[1], "threads"))
+        return threads();
+    rt_printf("usage: %s parent|child|threads\n", rt_program_name);
     return (int)USER_STATUS_USAGE;
 }
