@@ -81,6 +81,7 @@ SOURCES  := \
 	tests/test_cpu.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \
+	tests/test_fuzz.c \
 	tests/test_memmap.c \
 	tests/test_multiboot.c \
 	tests/test_multiboot2.c \

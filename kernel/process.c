@@ -194,12 +194,18 @@ ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
     return scheduler_wait(&process->exit_waiters, timeout_ticks);
 }
 
-bool process_enter(struct process *process)
+ntstatus_t process_enter(struct process *process, bool *attached)
 {
+    *attached = false;
     if (process == process_current())
-        return false;
+        return STATUS_SUCCESS;
+    if (process->terminating || process->exited) {
+        object_dereference(&process->header);
+        return STATUS_PROCESS_IS_TERMINATING;
+    }
     process_attach(process);
-    return true;
+    *attached = true;
+    return STATUS_SUCCESS;
 }
 
 void process_leave(struct process *process, bool attached)

@@ -50,7 +50,10 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
     status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = process_enter(process);
+    bool attached;
+    status = process_enter(process, &attached);
+    if (!NT_SUCCESS(status))
+        return status;
     status = MmAllocateVirtualMemory(&base, &size, type, protection,
                                      zero_bits ? 0xFFFFFFFFu >> zero_bits : 0);
     process_leave(process, attached);
@@ -70,7 +73,10 @@ ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments)
         status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = process_enter(process);
+    bool attached;
+    status = process_enter(process, &attached);
+    if (!NT_SUCCESS(status))
+        return status;
     status = MmFreeVirtualMemory(&base, &size, arguments[3]);
     process_leave(process, attached);
     if (NT_SUCCESS(status))
@@ -93,7 +99,10 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments)
         status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = process_enter(process);
+    bool attached;
+    status = process_enter(process, &attached);
+    if (!NT_SUCCESS(status))
+        return status;
     status = MmProtectVirtualMemory(&base, &size, arguments[3], &old);
     process_leave(process, attached);
     if (NT_SUCCESS(status)) {
@@ -120,7 +129,10 @@ ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments)
     status = process_reference_by_handle(arguments[0], &process);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = process_enter(process);
+    bool attached;
+    status = process_enter(process, &attached);
+    if (!NT_SUCCESS(status))
+        return status;
     status = MmQueryVirtualMemory(arguments[1], &info);
     process_leave(process, attached);
     if (!NT_SUCCESS(status))

@@ -65,7 +65,7 @@ static ntstatus_t capture_timeout(vaddr_t timeout, uint64_t *ticks)
         return status;
     if (value > 0)
         return STATUS_INVALID_PARAMETER;    /* absolute times are not supported */
-    uint64_t hundred_ns = (uint64_t)-value;
+    uint64_t hundred_ns = 0 - (uint64_t)value;  /* well defined even for INT64_MIN */
     *ticks = (hundred_ns + 10000000 / PIT_HZ - 1) / (10000000 / PIT_HZ);
     return STATUS_SUCCESS;
 }

@@ -57,7 +57,12 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
         object_dereference(&section->header);
         return status;
     }
-    bool attached = process_enter(process);
+    bool attached;
+    status = process_enter(process, &attached);
+    if (!NT_SUCCESS(status)) {
+        object_dereference(&section->header);
+        return status;
+    }
     status = MmMapViewOfSection(section, (uint32_t)offset, &base, &size, arguments[8],
                                 arguments[9]);
     process_leave(process, attached);
@@ -76,7 +81,10 @@ ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments)
 
     if (!NT_SUCCESS(status))
         return status;
-    bool attached = process_enter(process);
+    bool attached;
+    status = process_enter(process, &attached);
+    if (!NT_SUCCESS(status))
+        return status;
     status = MmUnmapViewOfSection(arguments[1]);
     process_leave(process, attached);
     return status;

@@ -331,8 +331,9 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
-    if (vad->owner)
-        return STATUS_NOT_SUPPORTED;    /* section-backed pages keep their protection here */
+    /* Section-backed pages, and KUSER_SHARED_DATA (one page for everyone), keep theirs. */
+    if (vad->owner || vad->start == MM_SHARED_USER_DATA)
+        return STATUS_NOT_SUPPORTED;
     uint32_t base_protection = protection & ~PAGE_GUARD;
     if (vad->type == MI_VAD_PRIVATE && (base_protection == PAGE_WRITECOPY ||
                                         base_protection == PAGE_EXECUTE_WRITECOPY))

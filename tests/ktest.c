@@ -27,6 +27,7 @@ static const struct ktest_suite *const all_suites[] = {
     &section_suite,
     &process_suite,
     &vm_suite,
+    &fuzz_suite,
 };
 
 static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)

@@ -299,6 +299,26 @@ static void process_end_wakes_its_sleeping_threads(struct ktest *t)
     expect_nothing_leaked(t, &before);
 }
 
+/*
+ * A process that has ended has no address space left to act on: services aimed at it
+ * through a handle are refused, not let loose on freed page tables.
+ */
+static void ended_process_memory_refused(struct ktest *t)
+{
+    struct process *process;
+    bool attached;
+
+    if (!have_module(t, "exitcode.exe"))
+        KT_SKIP(t, "exitcode.exe not loaded");
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("exitcode.exe", "0", &process));
+    process_wait(process, WAIT_FOREVER);
+    object_reference(&process->header);     /* process_enter drops one when it refuses */
+    KT_EXPECT_EQ(t, STATUS_PROCESS_IS_TERMINATING, process_enter(process, &attached));
+    KT_EXPECT(t, !attached);
+    KT_EXPECT(t, MmCurrentAddressSpace() == &system_process.space);
+    object_dereference(&process->header);
+}
+
 static void unknown_module_not_found(struct ktest *t)
 {
     struct process *process;
@@ -482,6 +502,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(threads_of_one_process_switch_without_cr3_loads),
     KTEST_CASE(malformed_images_refused_without_leaks),
     KTEST_CASE(unknown_module_not_found),
+    KTEST_CASE(ended_process_memory_refused),
     KTEST_CASE(process_end_wakes_its_sleeping_threads),
     KTEST_CASE(image_pages_shared_and_copy_on_write),
     KTEST_CASE(sixteen_processes_see_only_their_own_memory),

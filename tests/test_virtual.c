@@ -390,6 +390,25 @@ static void fault_at_exact_address_after_free(struct ktest *t)
     scratch_end(t, &s);
 }
 
+/* KUSER_SHARED_DATA is one page for every process: no process may make it writable. */
+static void shared_user_data_stays_read_only(struct ktest *t)
+{
+    struct scratch s;
+    uint32_t value = 1;
+
+    if (!scratch_begin(t, &s))
+        return;
+    KT_EXPECT_EQ(t, STATUS_NOT_SUPPORTED,
+                 protect(MM_SHARED_USER_DATA, PAGE_SIZE, PAGE_READWRITE, NULL));
+    KT_EXPECT_EQ(t, PAGE_READONLY, query(MM_SHARED_USER_DATA).protect);
+    KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, user_copy_to(MM_SHARED_USER_DATA + 4, &value, 4));
+    uint32_t size = 0;
+    vaddr_t base = MM_SHARED_USER_DATA;
+    KT_EXPECT_EQ(t, STATUS_UNABLE_TO_DELETE_SECTION,
+                 MmFreeVirtualMemory(&base, &size, MEM_RELEASE));
+    scratch_end(t, &s);
+}
+
 #define MANY_RESERVATIONS 10000
 
 /* Ten thousand reservations: every one found again, and the VAD tree stays balanced. */
@@ -439,6 +458,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(commit_limit_refuses_cleanly),
     KTEST_CASE(guard_page_fires_once),
     KTEST_CASE(fault_at_exact_address_after_free),
+    KTEST_CASE(shared_user_data_stays_read_only),
     KTEST_CASE(ten_thousand_reservations),
 };
 

@@ -1,0 +1,186 @@
+/*
+ * The system services under a stream of seeded hostile calls: fuzz.exe (tests/user/)
+ * checks that each status is one its service returns and exits with the number that
+ * were not. Around it: a process the fuzzers cannot reach keeps its memory word for
+ * word, and afterwards every frame, pool block and page of commit charge is back. One
+ * seed run twice makes the same calls, so a failure can be replayed from its seed.
+ * Without the program (a boot module) the cases are skipped, not passed.
+ */
+#include "kernel/format.h"
+#include "kernel/string.h"
+#include "kernel/usercopy.h"
+#include "mm/mm.h"
+#include "tests/program_harness.h"
+
+#define FUZZ_PROGRAM    "fuzz.exe"
+#define FUZZ_CALLS      20000       /* one fuzzer alone */
+#define PAIR_CALLS      10000       /* each of two at once */
+#define REPEAT_CALLS    2000        /* each of two runs of one seed */
+#define CANARY_SIZE     0x10000
+#define CANARY_SEED     0xCA9A7E55u
+
+/* A process with no thread and a 64 KB pattern that nothing may change. */
+struct canary {
+    struct process *process;
+    vaddr_t base;
+    uint32_t checksum;
+};
+
+static uint32_t pattern_next(uint32_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+/* Writes the pattern into the canary (fill) or reads it back; a checksum of what is there. */
+static uint32_t canary_pass(struct canary *canary, bool fill)
+{
+    uint32_t words[64], state = CANARY_SEED, checksum = 0;
+
+    process_attach(canary->process);
+    for (vaddr_t at = canary->base; at < canary->base + CANARY_SIZE; at += sizeof(words)) {
+        for (unsigned i = 0; fill && i < ARRAY_SIZE(words); i++)
+            words[i] = pattern_next(&state);
+        ntstatus_t status = fill ? user_copy_to(at, words, sizeof(words))
+                                 : user_copy_from(words, at, sizeof(words));
+        if (!NT_SUCCESS(status))
+            memset(words, 0, sizeof(words));
+        for (unsigned i = 0; i < ARRAY_SIZE(words); i++)
+            checksum = ((checksum << 5) | (checksum >> 27)) ^ words[i];
+    }
+    process_detach();
+    return checksum;
+}
+
+static bool canary_plant(struct ktest *t, struct canary *canary)
+{
+    uint32_t size = CANARY_SIZE;
+
+    canary->base = 0;
+    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, process_create("canary", false, &canary->process)))
+        return false;
+    process_attach(canary->process);
+    ntstatus_t status = MmAllocateVirtualMemory(&canary->base, &size, MEM_RESERVE | MEM_COMMIT,
+                                                PAGE_READWRITE, 0);
+    process_detach();
+    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, status)) {
+        process_discard(canary->process);
+        return false;
+    }
+    canary->checksum = canary_pass(canary, true);
+    KT_EXPECT_EQ(t, canary->checksum, canary_pass(canary, false));
+    return true;
+}
+
+/* The canary is as it was planted; then it goes. */
+static void canary_check_and_discard(struct ktest *t, struct canary *canary)
+{
+    if (!KT_EXPECT_EQ(t, canary->checksum, canary_pass(canary, false)))
+        ktest_diag(t, "the canary's 64 KB at 0x%08x changed", canary->base);
+    process_discard(canary->process);
+}
+
+/* What must be back once the fuzzers have ended: frames, pool blocks, commit charge. */
+struct baseline {
+    struct resources resources;
+    uint32_t committed;
+};
+
+static void take_baseline(struct baseline *b)
+{
+    take_snapshot(&b->resources);
+    b->committed = MmTotalCommittedPages;
+}
+
+static void expect_baseline(struct ktest *t, const struct baseline *b)
+{
+    KT_EXPECT_EQ(t, b->committed, MmTotalCommittedPages);
+    expect_nothing_leaked(t, &b->resources);
+}
+
+/* "SEED CALLS MODE", fuzz.exe's arguments. */
+static void fuzzer_arguments(char *text, size_t size, uint32_t seed, unsigned calls,
+                             const char *mode)
+{
+    ksnprintf(text, size, "0x%08x %u %s", seed, calls, mode);
+}
+
+static void expect_no_unexpected_status(struct ktest *t, uint32_t seed, ntstatus_t status)
+{
+    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, status))
+        ktest_diag(t, "fuzz.exe 0x%08x ended with 0x%08x: a count of unexpected statuses, or "
+                   "how it failed; the seed replays it", seed, (uint32_t)status);
+}
+
+/* Runs fuzzers, one per seed, all at once, beside a canary; nothing may leak. */
+static void fuzz_beside_canary(struct ktest *t, const uint32_t *seeds, unsigned count,
+                               unsigned calls)
+{
+    struct process *fuzzers[2] = {NULL, NULL};
+    struct baseline before;
+    struct canary canary;
+    char arguments[48];
+
+    if (!have_module(t, FUZZ_PROGRAM))
+        KT_SKIP(t, FUZZ_PROGRAM " not loaded");
+    KT_ASSERT(t, count <= ARRAY_SIZE(fuzzers));
+    take_baseline(&before);
+    if (!canary_plant(t, &canary))
+        return;
+    for (unsigned i = 0; i < count; i++) {
+        fuzzer_arguments(arguments, sizeof(arguments), seeds[i], calls, "");
+        KT_EXPECT_EQ(t, STATUS_SUCCESS, start_program(FUZZ_PROGRAM, arguments, &fuzzers[i]));
+    }
+    for (unsigned i = 0; i < count; i++) {
+        if (!fuzzers[i])
+            continue;
+        process_wait(fuzzers[i], WAIT_FOREVER);
+        expect_no_unexpected_status(t, seeds[i], fuzzers[i]->exit_status);
+        object_dereference(&fuzzers[i]->header);
+    }
+    canary_check_and_discard(t, &canary);
+    expect_baseline(t, &before);
+}
+
+static void hostile_calls_get_documented_statuses(struct ktest *t)
+{
+    static const uint32_t seeds[] = {0x5EED0001};
+
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), FUZZ_CALLS);
+}
+
+static void two_fuzzers_at_once(struct ktest *t)
+{
+    static const uint32_t seeds[] = {0x5EED0002, 0x5EED0003};
+
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), PAIR_CALLS);
+}
+
+/* With `report` the exit status counts the calls that succeeded: one seed, one count. */
+static void same_seed_makes_same_calls(struct ktest *t)
+{
+    const uint32_t seed = 0x5EED0004;
+    struct baseline before;
+    char arguments[48];
+
+    if (!have_module(t, FUZZ_PROGRAM))
+        KT_SKIP(t, FUZZ_PROGRAM " not loaded");
+    take_baseline(&before);
+    fuzzer_arguments(arguments, sizeof(arguments), seed, REPEAT_CALLS, "report");
+    ntstatus_t first = run_program(FUZZ_PROGRAM, arguments, NULL);
+    ntstatus_t second = run_program(FUZZ_PROGRAM, arguments, NULL);
+    if (!KT_EXPECT(t, first > 0 && first <= 0xFFFF))
+        ktest_diag(t, "fuzz.exe %s ended with 0x%08x", arguments, (uint32_t)first);
+    KT_EXPECT_EQ(t, first, second);
+    expect_baseline(t, &before);
+}
+
+static const struct ktest_case cases[] = {
+    KTEST_CASE(hostile_calls_get_documented_statuses),
+    KTEST_CASE(two_fuzzers_at_once),
+    KTEST_CASE(same_seed_makes_same_calls),
+};
+
+KTEST_SUITE(fuzz_suite, "fuzz", cases);
