@@ -194,16 +194,17 @@ ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
     return scheduler_wait(&process->exit_waiters, timeout_ticks);
 }
 
-ntstatus_t process_enter(struct process *process, bool *attached)
+ntstatus_t process_enter(nt_handle_t handle, struct process **process, bool *attached)
 {
     *attached = false;
-    if (process == process_current())
-        return STATUS_SUCCESS;
-    if (process->terminating || process->exited) {
-        object_dereference(&process->header);
+    ntstatus_t status = process_reference_by_handle(handle, process);
+    if (!NT_SUCCESS(status) || *process == process_current())
+        return status;
+    if ((*process)->terminating || (*process)->exited) {
+        object_dereference(&(*process)->header);
         return STATUS_PROCESS_IS_TERMINATING;
     }
-    process_attach(process);
+    process_attach(*process);
     *attached = true;
     return STATUS_SUCCESS;
 }

@@ -62,12 +62,12 @@ NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool
 ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks);
 
 /*
- * For a service acting on process's memory: attaches to it unless it is the current
- * one. An ending or ended process has no address space to act on (it may be freed
- * already): STATUS_PROCESS_IS_TERMINATING, and the caller's reference is dropped.
- * Otherwise process_leave undoes the attach and drops the reference.
+ * For a service acting on the memory of the process behind handle: references it into
+ * *process and attaches to it unless it is the current one; process_leave undoes both.
+ * An ending or ended process has no address space left to act on (its page directory
+ * may be freed already): STATUS_PROCESS_IS_TERMINATING, and nothing is held.
  */
-ntstatus_t process_enter(struct process *process, bool *attached);
+ntstatus_t process_enter(nt_handle_t handle, struct process **process, bool *attached);
 void process_leave(struct process *process, bool attached);
 
 /* Runs the current thread in process's address space until process_detach. */

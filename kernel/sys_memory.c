@@ -47,11 +47,8 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
         return status;
     if (zero_bits > MAX_ZERO_BITS)
         return STATUS_INVALID_PARAMETER;
-    status = process_reference_by_handle(arguments[0], &process);
-    if (!NT_SUCCESS(status))
-        return status;
     bool attached;
-    status = process_enter(process, &attached);
+    status = process_enter(arguments[0], &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmAllocateVirtualMemory(&base, &size, type, protection,
@@ -68,13 +65,10 @@ ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments)
     uint32_t base, size;
     struct process *process;
 
+    bool attached;
     ntstatus_t status = capture_pair(base_address, region_size, &base, &size);
     if (NT_SUCCESS(status))
-        status = process_reference_by_handle(arguments[0], &process);
-    if (!NT_SUCCESS(status))
-        return status;
-    bool attached;
-    status = process_enter(process, &attached);
+        status = process_enter(arguments[0], &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmFreeVirtualMemory(&base, &size, arguments[3]);
@@ -95,12 +89,9 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments)
         status = user_probe(old_out, sizeof(old));
     if (NT_SUCCESS(status) && old_out == 0)
         status = STATUS_ACCESS_VIOLATION;   /* OldProtect is not optional */
-    if (NT_SUCCESS(status))
-        status = process_reference_by_handle(arguments[0], &process);
-    if (!NT_SUCCESS(status))
-        return status;
     bool attached;
-    status = process_enter(process, &attached);
+    if (NT_SUCCESS(status))
+        status = process_enter(arguments[0], &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmProtectVirtualMemory(&base, &size, arguments[3], &old);
@@ -126,11 +117,8 @@ ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments)
         return STATUS_INVALID_INFO_CLASS;
     if (length < sizeof(info))
         return STATUS_INFO_LENGTH_MISMATCH;
-    status = process_reference_by_handle(arguments[0], &process);
-    if (!NT_SUCCESS(status))
-        return status;
     bool attached;
-    status = process_enter(process, &attached);
+    status = process_enter(arguments[0], &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmQueryVirtualMemory(arguments[1], &info);

@@ -52,13 +52,8 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
                               (struct object_header **)&section);
     if (!NT_SUCCESS(status))
         return status;
-    status = process_reference_by_handle(arguments[1], &process);
-    if (!NT_SUCCESS(status)) {
-        object_dereference(&section->header);
-        return status;
-    }
     bool attached;
-    status = process_enter(process, &attached);
+    status = process_enter(arguments[1], &process, &attached);
     if (!NT_SUCCESS(status)) {
         object_dereference(&section->header);
         return status;
@@ -77,12 +72,9 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
 ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments)
 {
     struct process *process;
-    ntstatus_t status = process_reference_by_handle(arguments[0], &process);
-
-    if (!NT_SUCCESS(status))
-        return status;
     bool attached;
-    status = process_enter(process, &attached);
+    ntstatus_t status = process_enter(arguments[0], &process, &attached);
+
     if (!NT_SUCCESS(status))
         return status;
     status = MmUnmapViewOfSection(arguments[1]);

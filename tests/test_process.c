@@ -312,10 +312,16 @@ static void ended_process_memory_refused(struct ktest *t)
         KT_SKIP(t, "exitcode.exe not loaded");
     KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("exitcode.exe", "0", &process));
     process_wait(process, WAIT_FOREVER);
-    object_reference(&process->header);     /* process_enter drops one when it refuses */
-    KT_EXPECT_EQ(t, STATUS_PROCESS_IS_TERMINATING, process_enter(process, &attached));
+    nt_handle_t handle;
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 handle_insert(&process_current()->handles, &process->header, &handle));
+    uint32_t references = process->header.references;
+    struct process *entered = NULL;
+    KT_EXPECT_EQ(t, STATUS_PROCESS_IS_TERMINATING, process_enter(handle, &entered, &attached));
     KT_EXPECT(t, !attached);
+    KT_EXPECT_EQ(t, references, process->header.references);    /* nothing held */
     KT_EXPECT(t, MmCurrentAddressSpace() == &system_process.space);
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, handle_close(&process_current()->handles, handle));
     object_dereference(&process->header);
 }
 
