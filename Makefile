@@ -86,6 +86,7 @@ SOURCES  := \
 	tests/test_multiboot.c \
 	tests/test_multiboot2.c \
 	tests/test_multiboot_fb.c \
+	tests/test_pagestress.c \
 	tests/test_paging.c \
 	tests/test_pe_image.c \
 	tests/test_pe_layout.c \

@@ -8,6 +8,7 @@ void take_snapshot(struct resources *r)
 {
     r->available_pages = MmAvailablePages();
     r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
+    r->committed_pages = MmTotalCommittedPages;
     ExQueryPoolStatistics(NonPagedPool, &r->pool);
 }
 
@@ -18,6 +19,7 @@ void expect_nothing_leaked(struct ktest *t, const struct resources *before)
     take_snapshot(&after);
     KT_EXPECT_EQ(t, before->available_pages,
                  after.available_pages + (after.system_page_tables - before->system_page_tables));
+    KT_EXPECT_EQ(t, before->committed_pages, after.committed_pages);
     KT_EXPECT_EQ(t, before->pool.allocations, after.pool.allocations);
     KT_EXPECT_EQ(t, before->pool.pages, after.pool.pages);
 }
@@ -52,4 +54,25 @@ ntstatus_t run_program(const char *program, const char *arguments,
         *exception = process->exception;
     object_dereference(&process->header);
     return status;
+}
+
+unsigned run_programs(struct program_run *runs, unsigned count)
+{
+    unsigned failed = 0;
+
+    for (unsigned i = 0; i < count; i++) {
+        runs[i].status = start_program(runs[i].program, runs[i].arguments, &runs[i].process);
+        if (!NT_SUCCESS(runs[i].status))
+            runs[i].process = NULL;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        if (runs[i].process) {
+            process_wait(runs[i].process, WAIT_FOREVER);
+            runs[i].status = runs[i].process->exit_status;
+            object_dereference(&runs[i].process->header);
+            runs[i].process = NULL;
+        }
+        failed += runs[i].status != STATUS_SUCCESS;
+    }
+    return failed;
 }

@@ -11,14 +11,16 @@
 struct resources {
     uint32_t available_pages;
     uint32_t system_page_tables;
+    uint32_t committed_pages;
     struct pool_statistics pool;
 };
 
 void take_snapshot(struct resources *r);
 
 /*
- * Every frame and pool block is back; system page tables made meanwhile (system space
- * is shared and keeps its tables) are the only thing that may have moved.
+ * Every frame, pool block and page of commit charge is back; system page tables made
+ * meanwhile (system space is shared and keeps its tables) are the only thing that may
+ * have moved.
  */
 void expect_nothing_leaked(struct ktest *t, const struct resources *before);
 
@@ -34,3 +36,18 @@ ntstatus_t start_program(const char *program, const char *arguments, struct proc
  */
 ntstatus_t run_program(const char *program, const char *arguments,
                        struct nt_process_exception_information *exception);
+
+/* One of several programs run_programs runs at once. */
+struct program_run {
+    const char *program;
+    char arguments[48];
+    ntstatus_t status;          /* set by run_programs: as run_program returns it */
+    struct process *process;    /* run_programs' own, while the program runs */
+};
+
+/*
+ * Starts all count programs, then waits until every one has ended; each run's status
+ * is its exit status or the status that kept it from starting. Returns the number of
+ * runs whose status is not STATUS_SUCCESS.
+ */
+unsigned run_programs(struct program_run *runs, unsigned count);

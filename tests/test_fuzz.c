@@ -82,24 +82,6 @@ static void canary_check_and_discard(struct ktest *t, struct canary *canary)
     process_discard(canary->process);
 }
 
-/* What must be back once the fuzzers have ended: frames, pool blocks, commit charge. */
-struct baseline {
-    struct resources resources;
-    uint32_t committed;
-};
-
-static void take_baseline(struct baseline *b)
-{
-    take_snapshot(&b->resources);
-    b->committed = MmTotalCommittedPages;
-}
-
-static void expect_baseline(struct ktest *t, const struct baseline *b)
-{
-    KT_EXPECT_EQ(t, b->committed, MmTotalCommittedPages);
-    expect_nothing_leaked(t, &b->resources);
-}
-
 /* "SEED CALLS MODE", fuzz.exe's arguments. */
 static void fuzzer_arguments(char *text, size_t size, uint32_t seed, unsigned calls,
                              const char *mode)
@@ -118,30 +100,26 @@ static void expect_no_unexpected_status(struct ktest *t, uint32_t seed, ntstatus
 static void fuzz_beside_canary(struct ktest *t, const uint32_t *seeds, unsigned count,
                                unsigned calls)
 {
-    struct process *fuzzers[2] = {NULL, NULL};
-    struct baseline before;
+    struct program_run fuzzers[2];
+    struct resources before;
     struct canary canary;
-    char arguments[48];
 
     if (!have_module(t, FUZZ_PROGRAM))
         KT_SKIP(t, FUZZ_PROGRAM " not loaded");
     KT_ASSERT(t, count <= ARRAY_SIZE(fuzzers));
-    take_baseline(&before);
+    take_snapshot(&before);
     if (!canary_plant(t, &canary))
         return;
     for (unsigned i = 0; i < count; i++) {
-        fuzzer_arguments(arguments, sizeof(arguments), seeds[i], calls, "");
-        KT_EXPECT_EQ(t, STATUS_SUCCESS, start_program(FUZZ_PROGRAM, arguments, &fuzzers[i]));
+        fuzzers[i].program = FUZZ_PROGRAM;
+        fuzzer_arguments(fuzzers[i].arguments, sizeof(fuzzers[i].arguments), seeds[i], calls,
+                         "");
     }
-    for (unsigned i = 0; i < count; i++) {
-        if (!fuzzers[i])
-            continue;
-        process_wait(fuzzers[i], WAIT_FOREVER);
-        expect_no_unexpected_status(t, seeds[i], fuzzers[i]->exit_status);
-        object_dereference(&fuzzers[i]->header);
-    }
+    run_programs(fuzzers, count);
+    for (unsigned i = 0; i < count; i++)
+        expect_no_unexpected_status(t, seeds[i], fuzzers[i].status);
     canary_check_and_discard(t, &canary);
-    expect_baseline(t, &before);
+    expect_nothing_leaked(t, &before);
 }
 
 static void hostile_calls_get_documented_statuses(struct ktest *t)
@@ -162,19 +140,19 @@ static void two_fuzzers_at_once(struct ktest *t)
 static void same_seed_makes_same_calls(struct ktest *t)
 {
     const uint32_t seed = 0x5EED0004;
-    struct baseline before;
+    struct resources before;
     char arguments[48];
 
     if (!have_module(t, FUZZ_PROGRAM))
         KT_SKIP(t, FUZZ_PROGRAM " not loaded");
-    take_baseline(&before);
+    take_snapshot(&before);
     fuzzer_arguments(arguments, sizeof(arguments), seed, REPEAT_CALLS, "report");
     ntstatus_t first = run_program(FUZZ_PROGRAM, arguments, NULL);
     ntstatus_t second = run_program(FUZZ_PROGRAM, arguments, NULL);
     if (!KT_EXPECT(t, first > 0 && first <= 0xFFFF))
         ktest_diag(t, "fuzz.exe %s ended with 0x%08x", arguments, (uint32_t)first);
     KT_EXPECT_EQ(t, first, second);
-    expect_baseline(t, &before);
+    expect_nothing_leaked(t, &before);
 }
 
 static const struct ktest_case cases[] = {

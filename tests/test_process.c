@@ -344,9 +344,8 @@ static void unknown_module_not_found(struct ktest *t)
  */
 static void sixteen_processes_see_only_their_own_memory(struct ktest *t)
 {
-    struct process *processes[ISOLATION_PROCESSES];
+    struct program_run runs[ISOLATION_PROCESSES];
     struct resources before;
-    unsigned started = 0, failed = 0;
 
     if (!have_module(t, "isolation.exe"))
         KT_SKIP(t, "isolation.exe not loaded");
@@ -354,20 +353,16 @@ static void sixteen_processes_see_only_their_own_memory(struct ktest *t)
     uint64_t switches = scheduler_statistics.switches;
     uint32_t cr3_loads = MmStatistics.cr3_loads;
     uint64_t preemptions = scheduler_statistics.preemptions;
-    for (; started < ISOLATION_PROCESSES; started++) {
-        char arguments[32];
-        ksnprintf(arguments, sizeof(arguments), "%u %u", started, ISOLATION_ITERATIONS);
-        if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, start_program("isolation.exe", arguments,
-                                                   &processes[started])))
-            break;
+    for (unsigned i = 0; i < ISOLATION_PROCESSES; i++) {
+        runs[i].program = "isolation.exe";
+        ksnprintf(runs[i].arguments, sizeof(runs[i].arguments), "%u %u", i,
+                  ISOLATION_ITERATIONS);
     }
-    for (unsigned i = 0; i < started; i++) {
-        process_wait(processes[i], WAIT_FOREVER);
-        if (processes[i]->exit_status != STATUS_SUCCESS && failed++ < 4)
+    unsigned failed = run_programs(runs, ISOLATION_PROCESSES);
+    for (unsigned i = 0, shown = 0; i < ISOLATION_PROCESSES; i++)
+        if (runs[i].status != STATUS_SUCCESS && shown++ < 4)
             ktest_diag(t, "isolation process %u ended with 0x%08x", i,
-                       (uint32_t)processes[i]->exit_status);
-        object_dereference(&processes[i]->header);
-    }
+                       (uint32_t)runs[i].status);
     KT_EXPECT_EQ(t, 0, failed);
     switches = scheduler_statistics.switches - switches;
     cr3_loads = MmStatistics.cr3_loads - cr3_loads;
