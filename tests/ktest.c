@@ -28,6 +28,7 @@ static const struct ktest_suite *const all_suites[] = {
     &process_suite,
     &vm_suite,
     &fuzz_suite,
+    &ata_suite,
 };
 
 static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)
