@@ -22,6 +22,7 @@ SOURCES  := \
 	boot/multiboot_header.S \
 	boot/multiboot.c \
 	boot/multiboot2.c \
+	arch/ata.c \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
@@ -78,6 +79,7 @@ SOURCES  := \
 	tests/multiboot2_builder.c \
 	tests/pe_builder.c \
 	tests/program_harness.c \
+	tests/test_ata.c \
 	tests/test_cpu.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \

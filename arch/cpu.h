@@ -77,3 +77,17 @@ static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void io_out8(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void io_out32(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint8_t io_in8(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void io_out16(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint16_t io_in16(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+/* count 16-bit reads of port into buffer (REP INSW; the ABI keeps the direction flag clear). */
+static inline void io_in16_repeat(uint16_t port, void *buffer, uint32_t count)
+{
+    __asm__ volatile("rep insw" : "+D"(buffer), "+c"(count) : "d"(port) : "memory");
+}
+
+/* count 16-bit writes of buffer to port (REP OUTSW). */
+static inline void io_out16_repeat(uint16_t port, const void *buffer, uint32_t count)
+{
+    __asm__ volatile("rep outsw" : "+S"(buffer), "+c"(count) : "d"(port) : "memory");
+}

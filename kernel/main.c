@@ -4,6 +4,7 @@
  * reported, not a triple fault), then the boot information is copied out before
  * the memory it sits in can be handed out.
  */
+#include "arch/ata.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/descriptors.h"
@@ -156,6 +157,7 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     cpu_features_print();
     MmPrintBootReport();
     start_multitasking();
+    ata_initialize();
 
     struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "crash", &option))

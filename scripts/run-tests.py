@@ -14,6 +14,9 @@ QEMU saves in build/test-logs/NAME.log, and ends by writing to the
 isa-debug-exit port: 0x10 for success (QEMU exits with 33), 0x11 for failure
 (QEMU exits with 35).
 
+A boot with disks (Boot.disks) gets fresh IDE disk images in the log
+directory, written just before it starts.
+
 Each --module FILE (the user-mode test programs) is handed to every KERNEL boot
 as a multiboot module whose string is "FILE NAME", NAME being the file's base
 name; the ISO carries its own (scripts/mkiso.sh --module).
@@ -37,6 +40,7 @@ Only the Python standard library is used.
 import argparse
 import collections
 import concurrent.futures
+import io
 import os
 import re
 import shutil
@@ -74,8 +78,8 @@ OVMF = "/usr/share/ovmf/OVMF.fd"      # from Debian's ovmf package
 
 Boot = collections.namedtuple("Boot",
                               "name boot cmdline mem system highest log crash extra modules "
-                              "no_serial",
-                              defaults=((), False, (), (), False))
+                              "no_serial disks",
+                              defaults=((), False, (), (), False, ()))
 #   log      regular expressions that some line of the log must match (a warning the
 #            boot must print, a line of a fault report).
 #   crash    True for a boot that crashes on purpose (crash=WHAT on the command line):
@@ -87,11 +91,17 @@ Boot = collections.namedtuple("Boot",
 #   modules  multiboot modules of this boot, as (PATH, NAME), before the --module files;
 #            "{kernel}" stands for the kernel file, "{padding}" for a 24 MB file of
 #            zeros (so that the modules after it lie above 16 MB). KERNEL boots only.
+#   disks    IDE disks, as (KIND, SIZE_BYTES): the first is hd0 (primary master), the
+#            next hd1, ...; before each boot a fresh image NAME-diskI.img is written in
+#            the log directory by DISK_KINDS[KIND] (see "Disks" below).
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
 TEST_MODULE = ("{kernel}", "test-module")
 PADDING_MODULE = ("{padding}", "padding")
 PADDING_BYTES = 24 << 20
+
+# The disk tests/test_ata.c reads and writes (it expects exactly this size).
+PATTERN_DISK = ("pattern", 8 << 20)
 
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
@@ -103,7 +113,7 @@ MATRIX = [
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
-         modules=[TEST_MODULE]),
+         modules=[TEST_MODULE], disks=[PATTERN_DISK]),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
     Boot("increaseuserva-2560", KERNEL, "test increaseuserva=2560",   128,  0xA0000000, 0x9FFEFFFF),
     # Out of range: clamped to 3072 MB.
@@ -145,6 +155,9 @@ MATRIX = [
     Boot("modules-above-16mb",  KERNEL, "test=process",               128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: module 1 "[^"]*\.exe" at 0x0*[1-9a-f][0-9a-f]{6}-'],
          modules=[PADDING_MODULE]),
+    # The ATA driver on its own; the ISO boots below have QEMU's CD-ROM drive on hd2.
+    Boot("ata-disk",            KERNEL, "test=ata",                   32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^ata: hd0: .*16384 sectors"], disks=[PATTERN_DISK]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 1\)']),
     Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
@@ -168,6 +181,54 @@ DEBUG_EXIT_PORT = "0xf4"
 LOG_TAIL_LINES = 30                   # lines of log shown for a failed boot
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ---------------------------------------------------------------------------
+# Disks. Each kind is a function that writes an image of the given size to an open
+# file; to add a kind, add its function to DISK_KINDS.
+# ---------------------------------------------------------------------------
+
+SECTOR_BYTES = 512
+
+
+def write_pattern_image(f, size):
+    r"""Sector N: b"ATATEST\0", N as a little-endian 64-bit number, then the bytes
+    (N * 7 + i) & 0xFF for i = 16..511, so that any sector read shows where it came from."""
+    ramp = bytes(range(256)) * 3
+    sectors = []
+    for n in range(size // SECTOR_BYTES):
+        start = (n * 7 + 16) % 256
+        sectors.append(b"ATATEST\0" + n.to_bytes(8, "little") +
+                       ramp[start:start + SECTOR_BYTES - 16])
+    f.write(b"".join(sectors))
+
+
+DISK_KINDS = {
+    "pattern": write_pattern_image,
+}
+
+
+def check_disks(boot):
+    """Raises ValueError for a disk of an unknown kind or a size that is not whole sectors."""
+    for kind, size in boot.disks:
+        if kind not in DISK_KINDS:
+            raise ValueError("%s: unknown disk kind %r" % (boot.name, kind))
+        if size <= 0 or size % SECTOR_BYTES:
+            raise ValueError("%s: disk size %d is not a positive number of %d-byte sectors"
+                             % (boot.name, size, SECTOR_BYTES))
+
+
+def disk_paths(boot, log_dir):
+    """Where a boot's disk images go: NAME-disk0.img, NAME-disk1.img, ..."""
+    return [os.path.join(log_dir, "%s-disk%d.img" % (boot.name, i))
+            for i in range(len(boot.disks))]
+
+
+def make_disks(boot, log_dir):
+    """Writes fresh images of a boot's disks, so that no boot sees another's writes."""
+    for (kind, size), path in zip(boot.disks, disk_paths(boot, log_dir)):
+        with open(path, "wb") as f:
+            DISK_KINDS[kind](f, size)
 
 
 # ---------------------------------------------------------------------------
@@ -240,6 +301,8 @@ def qemu_command(boot, args, log_path):
         if modules:
             cmd += ["-initrd", initrd_argument(modules)]
     cmd += [a.replace("{kernel}", args.kernel) for a in boot.extra]
+    for index, path in enumerate(disk_paths(boot, os.path.dirname(log_path))):
+        cmd += ["-drive", "file=%s,format=raw,if=ide,index=%d" % (path, index)]
     cmd += [
         "-m", str(boot.mem),
         "-display", "none",
@@ -256,6 +319,7 @@ def run_boot(boot, args):
     if os.path.exists(log_path):
         os.remove(log_path)
     cmd = qemu_command(boot, args, log_path)
+    make_disks(boot, os.path.dirname(log_path))
 
     started = time.monotonic()
     with _running_lock:
@@ -448,6 +512,26 @@ def _selftest():
         except ValueError:
             expect(True, "bad modules rejected")
 
+    # 17. Disks: one -drive per disk, in order, from the log directory; the pattern image.
+    cmd = qemu_command(boot._replace(disks=[PATTERN_DISK, PATTERN_DISK]), args, "logs/x.log")
+    drives = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-drive"]
+    expect(drives == ["file=logs/selftest-disk%d.img,format=raw,if=ide,index=%d" % (i, i)
+                      for i in range(2)], "one -drive per disk: %s" % drives)
+    expect("-drive" not in qemu_command(boot, args, "x.log"), "no disks, no -drive")
+    image = io.BytesIO()
+    write_pattern_image(image, 3 * SECTOR_BYTES)
+    data = image.getvalue()
+    expect(len(data) == 3 * SECTOR_BYTES, "pattern image size")
+    sector2 = data[2 * SECTOR_BYTES:]
+    expect(sector2[:16] == b"ATATEST\0\x02\0\0\0\0\0\0\0" and sector2[16] == (2 * 7 + 16) &
+           0xFF and sector2[511] == (2 * 7 + 511) & 0xFF, "pattern sector 2")
+    for bad in ([("nonsense", 512)], [("pattern", 1000)], [("pattern", 0)]):
+        try:
+            check_disks(boot._replace(disks=bad))
+            expect(False, "bad disks %r rejected" % bad)
+        except ValueError:
+            expect(True, "bad disks rejected")
+
     print("selftest: %d checks passed" % checks)
     return 0
 
@@ -534,6 +618,7 @@ def main():
     try:
         for b in boots:
             initrd_argument(boot_modules(b, args))
+            check_disks(b)
     except ValueError as e:
         print("run-tests: %s" % e, file=sys.stderr)
         return 2

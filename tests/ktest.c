@@ -29,6 +29,7 @@ static const struct ktest_suite *const all_suites[] = {
     &vm_suite,
     &pagestress_suite,
     &fuzz_suite,
+    &ata_suite,
 };
 
 static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)

@@ -23,3 +23,4 @@ extern const struct ktest_suite process_suite;      /* tests/test_process.c */
 extern const struct ktest_suite vm_suite;           /* tests/test_vm.c */
 extern const struct ktest_suite pagestress_suite;   /* tests/test_pagestress.c */
 extern const struct ktest_suite fuzz_suite;         /* tests/test_fuzz.c */
+extern const struct ktest_suite ata_suite;          /* tests/test_ata.c */

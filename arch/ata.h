@@ -1,0 +1,61 @@
+#pragma once
+/*
+ * ATA disks on the PC's two legacy IDE channels (primary 0x1F0/0x3F6, secondary
+ * 0x170/0x376), in PIO mode and polled: the device's interrupt is masked (nIEN), so the
+ * driver works with the CPU's interrupts on or off, the page-fault path included.
+ * Four possible devices: hd0 and hd1 (primary master, slave), hd2 and hd3 (secondary).
+ */
+#include "kernel/ntstatus.h"
+#include "kernel/types.h"
+
+#define ATA_DEVICES     4
+#define ATA_SECTOR_SIZE 512
+
+/* What IDENTIFY DEVICE said about a disk. Read-only outside arch/ata.c. */
+struct ata_disk {
+    unsigned index;             /* 0-3: hd0-hd3 */
+    bool present;
+    bool lba48;                 /* the 48-bit commands are supported */
+    uint64_t sector_count;      /* addressable sectors of ATA_SECTOR_SIZE bytes */
+    char model[41];             /* trimmed */
+};
+
+/* Counted since boot; for tests and reports. */
+struct ata_statistics {
+    uint32_t reads;             /* READ SECTORS commands issued (a long read is several) */
+    uint32_t writes;            /* WRITE SECTORS commands issued */
+    uint32_t sectors_read;      /* by commands that succeeded */
+    uint32_t sectors_written;
+    uint32_t errors;            /* device errors and timeouts */
+    uint32_t injected_failures; /* transfers failed by ata_inject_failures */
+};
+
+extern struct ata_statistics ata_statistics;
+
+/* Finds the ATA disks on both channels and prints one line for each; ATAPI is skipped. */
+void ata_initialize(void);
+
+/* Disk hd<index>, or NULL when it is absent or index is not below ATA_DEVICES. */
+const struct ata_disk *ata_disk(unsigned index);
+
+/*
+ * Reads count sectors from lba on into buffer (resident kernel memory, count * 512
+ * bytes). STATUS_DEVICE_NOT_CONNECTED for an absent disk; STATUS_INVALID_PARAMETER for
+ * count 0 or a range past the disk's end, with nothing sent; STATUS_IO_DEVICE_ERROR or
+ * STATUS_IO_TIMEOUT when the disk fails, with the buffer's contents undefined.
+ */
+ntstatus_t ata_read(const struct ata_disk *disk, uint64_t lba, uint32_t count, void *buffer);
+
+/* Writes count sectors like ata_read reads them, then flushes the disk's write cache. */
+ntstatus_t ata_write(const struct ata_disk *disk, uint64_t lba, uint32_t count,
+                     const void *buffer);
+
+/*
+ * Fault injection: of the next transfers (ata_read or ata_write calls whose arguments are
+ * valid), skip go to the disk and the fail after them return STATUS_IO_DEVICE_ERROR
+ * without touching it. (0, 0) turns injection off.
+ */
+void ata_inject_failures(unsigned skip, unsigned fail);
+
+/* For tests: while force is true, every command uses its 48-bit form on LBA48 disks. */
+void ata_force_lba48(bool force);
