@@ -65,6 +65,8 @@ SOURCES  := \
 	mm/init.c \
 	mm/kstack.c \
 	mm/memmap.c \
+	mm/pagedpool.c \
+	mm/pagefile.c \
 	mm/pagetable.c \
 	mm/pfn.c \
 	mm/pool.c \
@@ -72,6 +74,7 @@ SOURCES  := \
 	mm/split.c \
 	mm/syspte.c \
 	mm/vad.c \
+	mm/workset.c \
 	mm/virtual.c \
 	tests/crash.c \
 	tests/fake_memory.c \
@@ -88,6 +91,8 @@ SOURCES  := \
 	tests/test_multiboot.c \
 	tests/test_multiboot2.c \
 	tests/test_multiboot_fb.c \
+	tests/scratch_process.c \
+	tests/test_pagefile.c \
 	tests/test_pagestress.c \
 	tests/test_paging.c \
 	tests/test_pe_image.c \
@@ -114,15 +119,18 @@ TEST_ISO := $(BUILD)/test.iso
 # before the rules below, whose prerequisites name them.
 include tests/user/user.mk
 
-RUN_MEMORY ?= 128
-RUN_ARGS   ?= run=hello.exe
+# 32 MB and a 128 MB pagefile on hd0, so that pagestress.exe (twice the RAM) pages.
+RUN_MEMORY ?= 32
+RUN_ARGS   ?= run=hello.exe,pagestress.exe pagefile=hd0
+RUN_PAGEFILE := $(BUILD)/pagefile.img
 # The user programs as multiboot modules: "path name,path name,..." for QEMU's -initrd.
 comma      := ,
 empty      :=
 space      := $(empty) $(empty)
 RUN_MODULES = $(subst |,$(space),$(subst $(space),$(comma),$(foreach p,$(USER_PROGRAMS),$(p)|$(notdir $(p)))))
 QEMU_RUN    = $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-reboot \
-              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -initrd "$(RUN_MODULES)"
+              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -initrd "$(RUN_MODULES)" \
+              -drive file=$(RUN_PAGEFILE),format=raw,if=ide,index=0
 
 .PHONY: all iso run debug test bench deps clean help
 all: $(KERNEL)
@@ -179,13 +187,18 @@ $(TEST_ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh
 # Boots the default configuration with the serial console in this terminal (quit QEMU
 # with Ctrl-A X), the user programs as modules, running hello.exe. RUN_ARGS is the
 # command line, e.g. RUN_ARGS="/3GB run=hello.exe,spawn.exe".
-run: $(KERNEL) $(USER_PROGRAMS)
+run: $(KERNEL) $(USER_PROGRAMS) $(RUN_PAGEFILE)
 	$(QEMU_RUN) -append "$(RUN_ARGS)"
 
 # QEMU halted with its gdb stub on :1234; in another terminal: gdb -x scripts/gdbinit
-debug: $(KERNEL) $(USER_PROGRAMS)
+debug: $(KERNEL) $(USER_PROGRAMS) $(RUN_PAGEFILE)
 	@echo "QEMU waits for gdb on :1234; in another terminal run: gdb -x scripts/gdbinit"
 	$(QEMU_RUN) -append "$(RUN_ARGS)" -s -S
+
+# The pagefile disk of make run: an empty 128 MB image with the pagefile signature.
+$(RUN_PAGEFILE): scripts/mkpagefile.py
+	@mkdir -p $(dir $@)
+	scripts/mkpagefile.py $@ 128M
 
 # Builds everything and boots every configuration in the matrix (scripts/run-tests.py).
 test: $(KERNEL) $(USER_PROGRAMS) $(TEST_ISO)

@@ -9,7 +9,9 @@
  */
 #include "arch/ata.h"
 #include "arch/cpu.h"
+#include "arch/pit.h"
 #include "kernel/console.h"
+#include "kernel/thread.h"
 #include "kernel/string.h"
 
 /* The Command Block registers, as offsets from the channel's base port ("I/O registers"). */
@@ -74,6 +76,7 @@
 #define SETTLE_READS        4       /* status is valid 400 ns after a command or data block */
 #define RESET_PULSE_READS   42      /* SRST stays set at least 5 us ("Software reset") */
 #define RESET_SETTLE_MS     2       /* BSY is valid 2 ms after SRST clears (the same) */
+#define RESET_FINISH_MS     250     /* how long QEMU may take to finish a reset */
 /*
  * A device may stay busy 31 s after a reset while it spins up ("Software reset"); BIOS has
  * waited for that at power-on, so a device that is busy this long now is taken as dead.
@@ -119,6 +122,27 @@ static uint8_t wait_not_busy(const struct channel *c)
     return status;
 }
 
+/*
+ * QEMU finishes a software reset later, on its own time rather than the guest's: until
+ * then device 0 reads status 0, no BSY and no signature, as if nothing were there. So
+ * wait, by the clock, until it shows a status or a packet device's signature, for at
+ * most RESET_FINISH_MS (a channel without device 0 waits that long, once, at boot).
+ */
+static void wait_for_reset_to_finish(const struct channel *c)
+{
+    uint64_t start = scheduler_ticks;
+    uint32_t reads = RESET_FINISH_MS * READS_PER_MS;
+
+    while (io_in8(c->base + REG_STATUS) == 0 &&
+           !(io_in8(c->base + REG_LBA_MID) == ATAPI_SIGNATURE_MID &&
+             io_in8(c->base + REG_LBA_HIGH) == ATAPI_SIGNATURE_HIGH)) {
+        /* By the timer when it ticks (interrupts on), else by counting reads. */
+        if (cpu_interrupts_enabled() ? scheduler_ticks - start >= RESET_FINISH_MS * PIT_HZ / 1000
+                                     : reads-- == 0)
+            break;
+    }
+}
+
 /* Resets both devices of a channel, leaving their interrupts masked and device 0 selected. */
 static void reset_channel(const struct channel *c)
 {
@@ -127,6 +151,7 @@ static void reset_channel(const struct channel *c)
     io_out8(c->control, CONTROL_NIEN);
     wait_reads(c, RESET_SETTLE_MS * READS_PER_MS);
     (void)wait_not_busy(c);
+    wait_for_reset_to_finish(c);
 }
 
 /* Copies an ATA string (two characters a word, the first in the high byte) and trims it. */
@@ -161,6 +186,28 @@ static bool decode_identify(struct ata_disk *disk, const uint16_t *id)
         disk->sector_count = (uint32_t)id[ID_LBA28_SECTORS + 1] << 16 | id[ID_LBA28_SECTORS];
     copy_model(disk->model, &id[ID_MODEL]);
     return disk->sector_count > 0;
+}
+
+/*
+ * Whether the controller passes 32-bit accesses to the data port (PCI IDE controllers
+ * such as the PIIX do; a plain ISA one need not): IDENTIFY DEVICE again, read with
+ * 32-bit accesses, must give the same block as the 16-bit read did. Halves the port
+ * accesses of every transfer, which is most of a page's cost under emulation.
+ */
+static bool identify_reads_same_32_bits_wide(const struct channel *c, const uint16_t *id)
+{
+    uint16_t again[WORDS_PER_SECTOR];
+
+    io_out8(c->base + REG_COMMAND, CMD_IDENTIFY_DEVICE);
+    wait_reads(c, SETTLE_READS);
+    uint8_t status = wait_not_busy(c);
+    if ((status & (ST_BSY | ST_ERR | ST_DF)) || !(status & ST_DRQ))
+        return false;
+    io_in32_repeat(c->base + REG_DATA, again, WORDS_PER_SECTOR / 2);
+    /* Whatever a 16-bit-only controller left unread must not stay in the way. */
+    for (unsigned i = 0; i < WORDS_PER_SECTOR && (io_in8(c->base + REG_STATUS) & ST_DRQ); i++)
+        (void)io_in16(c->base + REG_DATA);
+    return memcmp(again, id, sizeof(again)) == 0;
 }
 
 /* Finds out what answers as device index on its (reset) channel; prints what it finds. */
@@ -210,10 +257,11 @@ static void probe_device(unsigned index)
         return;
     }
     disk->present = true;
-    kprintf("ata: hd%u: %s, %llu sectors (%llu MB), %s\n", index, disk->model,
+    disk->pio32 = identify_reads_same_32_bits_wide(c, id);
+    kprintf("ata: hd%u: %s, %llu sectors (%llu MB), %s, %s PIO\n", index, disk->model,
             (unsigned long long)disk->sector_count,
             (unsigned long long)(disk->sector_count / (1024 * 1024 / ATA_SECTOR_SIZE)),
-            disk->lba48 ? "LBA48" : "LBA28");
+            disk->lba48 ? "LBA48" : "LBA28", disk->pio32 ? "32-bit" : "16-bit");
 }
 
 void ata_initialize(void)
@@ -254,6 +302,7 @@ struct command {
     uint64_t lba;
     uint32_t count;     /* sectors; 0 for a command without data */
     bool lba48;
+    bool pio32;         /* move the data 32 bits at a time */
     uint8_t *in;
     const uint8_t *out;
 };
@@ -307,9 +356,15 @@ static ntstatus_t move_data(const struct channel *c, const struct command *comma
             return STATUS_IO_TIMEOUT;
         if ((*status & (ST_ERR | ST_DF)) || !(*status & ST_DRQ))
             return STATUS_IO_DEVICE_ERROR;
-        if (command->in)
+        if (command->in && command->pio32)
+            io_in32_repeat(c->base + REG_DATA, command->in + i * ATA_SECTOR_SIZE,
+                           WORDS_PER_SECTOR / 2);
+        else if (command->in)
             io_in16_repeat(c->base + REG_DATA, command->in + i * ATA_SECTOR_SIZE,
                            WORDS_PER_SECTOR);
+        else if (command->pio32)
+            io_out32_repeat(c->base + REG_DATA, command->out + i * ATA_SECTOR_SIZE,
+                            WORDS_PER_SECTOR / 2);
         else
             io_out16_repeat(c->base + REG_DATA, command->out + i * ATA_SECTOR_SIZE,
                             WORDS_PER_SECTOR);
@@ -400,7 +455,8 @@ static ntstatus_t transfer(const struct ata_disk *disk, uint64_t lba, uint32_t c
 
     bool lba48 = disk->lba48 && (lba48_forced || lba + count > LBA28_LIMIT);
     uint32_t per_command = lba48 ? LBA48_MAX_COUNT : LBA28_MAX_COUNT;
-    struct command command = {.lba = lba, .lba48 = lba48, .in = in, .out = out};
+    struct command command = {.lba = lba, .lba48 = lba48, .pio32 = disk->pio32, .in = in,
+                              .out = out};
     if (in)
         command.code = lba48 ? CMD_READ_SECTORS_EXT : CMD_READ_SECTORS;
     else

@@ -17,6 +17,7 @@ struct ata_disk {
     bool present;
     bool lba48;                 /* the 48-bit commands are supported */
     uint64_t sector_count;      /* addressable sectors of ATA_SECTOR_SIZE bytes */
+    bool pio32;                 /* the controller moves data 32 bits at a time */
     char model[41];             /* trimmed */
 };
 

@@ -46,6 +46,11 @@ static inline uint32_t cpu_read_eflags(void)
     return v;
 }
 
+static inline bool cpu_interrupts_enabled(void)
+{
+    return cpu_read_eflags() & EFLAGS_IF;
+}
+
 static inline void cpu_write_eflags(uint32_t v)
 {
     __asm__ volatile("pushl %0; popfl" : : "r"(v) : "memory", "cc");
@@ -81,6 +86,18 @@ static inline void io_out16(uint16_t port, uint16_t v) { __asm__ volatile("outw 
 static inline uint16_t io_in16(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /* count 16-bit reads of port into buffer (REP INSW; the ABI keeps the direction flag clear). */
+/* count 32-bit reads of port into buffer (REP INSD). */
+static inline void io_in32_repeat(uint16_t port, void *buffer, uint32_t count)
+{
+    __asm__ volatile("rep insl" : "+D"(buffer), "+c"(count) : "d"(port) : "memory");
+}
+
+/* count 32-bit writes of buffer to port (REP OUTSD). */
+static inline void io_out32_repeat(uint16_t port, const void *buffer, uint32_t count)
+{
+    __asm__ volatile("rep outsl" : "+S"(buffer), "+c"(count) : "d"(port) : "memory");
+}
+
 static inline void io_in16_repeat(uint16_t port, void *buffer, uint32_t count)
 {
     __asm__ volatile("rep insw" : "+D"(buffer), "+c"(count) : "d"(port) : "memory");

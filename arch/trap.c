@@ -12,6 +12,7 @@
 #include "arch/trap.h"
 #include "kernel/console.h"
 #include "kernel/exception.h"
+#include "kernel/panic.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "mm/mm.h"
@@ -93,6 +94,10 @@ static void trap_page_fault(struct trap_frame *frame)
 
     trap_page_fault_count++;
     bool user = frame->error_code & PF_USER;
+    /* Bringing a paged pool page back may mean waiting for the disk: not with IF clear. */
+    if (!user && MmIsPagedPoolAddress(address) && !(frame->eflags & EFLAGS_IF))
+        panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
+              "runs with interrupts off must use nonpaged pool", address, frame->eip);
 
     ntstatus_t status = MmAccessFault(address, write ? MM_ACCESS_WRITE : MM_ACCESS_READ, user);
     if (NT_SUCCESS(status))

@@ -55,7 +55,7 @@ static ntstatus_t write_parameters(vaddr_t stack_top, const char *command_line,
     uint32_t size = sizeof(struct nt_process_parameters) + length + 1;
     uint32_t reserved = ALIGN_UP(size, 16u);
     struct nt_process_parameters *parameters =
-        ExAllocatePoolWithTag(NonPagedPool, size, TAG_PARAMETERS);
+        ExAllocatePoolWithTag(PagedPool, size, TAG_PARAMETERS);
 
     if (!parameters)
         return STATUS_INSUFFICIENT_RESOURCES;

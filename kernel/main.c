@@ -158,6 +158,7 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     MmPrintBootReport();
     start_multitasking();
     ata_initialize();
+    MmInitializePagefile(kernel_boot_info.command_line);
 
     struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "crash", &option))

@@ -151,6 +151,25 @@ struct nt_system_memory_information {
     unsigned int process_commit;            /* the caller's own charge, in pages */
 };
 
+/* Not in NT: the pagefile, the page lists, paging I/O and the caller's working set. */
+#define NT_SYSTEM_PAGING_INFORMATION 0x1001
+
+struct nt_system_paging_information {
+    unsigned int pagefile_pages;            /* slots for pages; 0 without a pagefile */
+    unsigned int pagefile_in_use;           /* slots holding a page now */
+    unsigned int pagefile_peak;
+    unsigned int pages_written;             /* to the pagefile, since boot */
+    unsigned int pages_read;                /* from the pagefile, since boot */
+    unsigned int transition_faults;         /* pages taken back from a list, no I/O */
+    unsigned int pagefile_read_faults;      /* pages read back from the pagefile */
+    unsigned int standby_pages;             /* on the standby list now */
+    unsigned int modified_pages;            /* on the modified list now */
+    unsigned int working_set_size;          /* the caller's resident pageable pages */
+    unsigned int working_set_peak;
+    unsigned int working_set_minimum;
+    unsigned int working_set_maximum;
+};
+
 /*
  * SYSTEM_BASIC_INFORMATION. MaximumUserModeAddress is the caller's own limit: 0x7FFEFFFF
  * for an image that is not large-address-aware, whatever the split.

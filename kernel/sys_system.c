@@ -37,6 +37,32 @@ static ntstatus_t query_memory_information(vaddr_t buffer, uint32_t length,
     return syscall_return_information(buffer, &info, sizeof(info), return_length);
 }
 
+/* The pagefile, the lists and the caller's working set (buffer already probed). */
+static ntstatus_t query_paging_information(vaddr_t buffer, uint32_t length,
+                                           vaddr_t return_length)
+{
+    const struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
+    struct nt_system_paging_information info = {
+        .pagefile_pages = MiPagefile.present ? MiPagefile.slot_count - 1 : 0,
+        .pagefile_in_use = MiPagefile.slots_in_use,
+        .pagefile_peak = MiPagefile.peak_slots_in_use,
+        .pages_written = MiPagefile.pages_written,
+        .pages_read = MiPagefile.pages_read,
+        .transition_faults = MmStatistics.transition_faults,
+        .pagefile_read_faults = MmStatistics.pagefile_read_faults,
+        .standby_pages = MmStandbyPageListHead.count,
+        .modified_pages = MmModifiedPageListHead.count,
+        .working_set_size = working_set->count,
+        .working_set_peak = working_set->peak,
+        .working_set_minimum = working_set->minimum,
+        .working_set_maximum = working_set->maximum,
+    };
+
+    if (length != sizeof(info))
+        return STATUS_INFO_LENGTH_MISMATCH;
+    return syscall_return_information(buffer, &info, sizeof(info), return_length);
+}
+
 /* The kernel's event counters (buffer and return_length already probed). */
 static ntstatus_t query_counter_information(vaddr_t buffer, uint32_t length,
                                             vaddr_t return_length)
@@ -72,6 +98,8 @@ ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
         return query_memory_information(buffer, length, return_length);
     if (class == NT_SYSTEM_COUNTER_INFORMATION)
         return query_counter_information(buffer, length, return_length);
+    if (class == NT_SYSTEM_PAGING_INFORMATION)
+        return query_paging_information(buffer, length, return_length);
     if (class != NT_SYSTEM_BASIC_INFORMATION)
         return STATUS_INVALID_INFO_CLASS;
     if (length != sizeof(info))

@@ -19,6 +19,7 @@ typedef uint32_t pfn_t;     /* a physical page frame number: paddr >> PAGE_SHIFT
 #define ALIGN_UP(x, a) ALIGN_DOWN((x) + (__typeof__(x))(a) - 1, (a))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CLAMP(x, low, high) MIN(MAX((x), (low)), (high))
 
 #define NORETURN __attribute__((noreturn))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))

@@ -18,7 +18,7 @@ struct mm_address_space *MmSystemAddressSpace = &boot_address_space;
 struct mm_statistics MmStatistics;
 volatile uint8_t *MmSharedUserData;
 
-static struct list_entry address_spaces;
+struct list_entry MiAddressSpaces;
 struct mm_address_space *MmCurrentSpace = &boot_address_space;
 static pfn_t shared_user_data_pfn;
 
@@ -35,8 +35,8 @@ void MiInitializeAddressSpaces(void)
     system->directory_pfn = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
     system->highest_user_address = 0;
     MiInitializeVadTable(&system->vads);
-    list_init(&address_spaces);
-    list_insert_tail(&address_spaces, &system->link);
+    list_init(&MiAddressSpaces);
+    list_insert_tail(&MiAddressSpaces, &system->link);
 
     /* KUSER_SHARED_DATA: one page, the kernel's own reference keeps it for good. */
     shared_user_data_pfn = MiRemoveZeroPage(MI_USE_SHARED_USER_DATA);
@@ -52,11 +52,11 @@ void MiInsertSystemPde(vaddr_t va, mmpte_t pde)
 {
     unsigned index = pde_index(va);
 
-    if (!address_spaces.next) {     /* early boot: the boot directory is the only one */
+    if (!MiAddressSpaces.next) {     /* early boot: the boot directory is the only one */
         *pde_of(va) = pde;
         return;
     }
-    for (struct list_entry *e = address_spaces.next; e != &address_spaces; e = e->next)
+    for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next)
         CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index] = pde.value;
     MmStatistics.system_pde_updates++;
 }
@@ -66,7 +66,7 @@ void MmAdoptSystemAddressSpace(struct mm_address_space *storage)
     uint32_t flags = cpu_save_disable_interrupts();
 
     *storage = *MmSystemAddressSpace;
-    list_insert_tail(&address_spaces, &storage->link);
+    list_insert_tail(&MiAddressSpaces, &storage->link);
     list_remove(&MmSystemAddressSpace->link);
     if (MmCurrentSpace == MmSystemAddressSpace)
         MmCurrentSpace = storage;
@@ -120,6 +120,8 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
 
     memset(space, 0, sizeof(*space));
     MiInitializeVadTable(&space->vads);
+    if (!MiInitializeWorkingSet(&space->working_set))
+        return STATUS_INSUFFICIENT_RESOURCES;
     space->highest_user_address =
         large_address_aware ? MmHighestUserAddress : MIN(MmHighestUserAddress,
                                                          (vaddr_t)MM_LEGACY_USER_LIMIT);
@@ -137,7 +139,7 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
         space->directory[i] = MmSystemAddressSpace->directory[i];
     space->directory[pde_index(PTE_BASE)] = pde_make_table(space->directory_pfn, false).value;
     space->directory[pde_index(HYPER_SPACE)] = pde_make_table(space->hyperspace_pfn, false).value;
-    list_insert_tail(&address_spaces, &space->link);
+    list_insert_tail(&MiAddressSpaces, &space->link);
     cpu_restore_interrupts(flags);
 
     struct mm_address_space *previous = MmCurrentSpace;
@@ -150,6 +152,7 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     return status;
 
 fail:
+    MiDeleteWorkingSet(&space->working_set);
     if (space->directory_pfn != PFN_INVALID)
         MiInsertPageInFreeList(space->directory_pfn);
     if (space->hyperspace_pfn != PFN_INVALID)
@@ -162,10 +165,9 @@ static void free_user_page_table(pfn_t table_pfn)
 {
     mmpte_t *table = MiMapPageInHyperSpace(table_pfn);
 
-    for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
-        if (pte_is_valid(table[i]) || MiIsResidentPte(table[i]))
-            MiReleasePageReference(pte_pfn(table[i]));
-    }
+    for (unsigned i = 0; i < PTES_PER_TABLE; i++)
+        if (table[i].value != 0)
+            MiDeletePteContents(table[i]);
     MiUnmapPageInHyperSpace(table);
     MiReleasePageReference(table_pfn);
 }
@@ -188,6 +190,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
         vad = next;
     }
     MiReturnCommitment(&space->commit_charge, space->commit_charge);
+    MiDeleteWorkingSet(&space->working_set);
     unmap_system_page((vaddr_t)space->directory);
     MiInsertPageInFreeList(space->hyperspace_pfn);
     MiInsertPageInFreeList(space->directory_pfn);

@@ -1,5 +1,8 @@
 /*
  * Page faults, after arch/ has decoded them. Only user space has anything to resolve:
+ *   - a transition PTE takes its page back from the standby or modified list (no I/O);
+ *   - an in-pagefile PTE gets a frame and its contents back from the pagefile; a failed
+ *     read is STATUS_IN_PAGE_ERROR, for the faulting process alone;
  *   - a demand-zero PTE gets a zeroed frame;
  *   - a guard page (PAGE_GUARD) loses its guard; on a thread's stack the guard moves one
  *     page down, so the stack grows until its reservation is used up
@@ -50,6 +53,25 @@ static ntstatus_t resolve_demand_zero(vaddr_t va, uint32_t protection)
     return STATUS_SUCCESS;
 }
 
+/*
+ * A page that left memory (transition or in-pagefile PTE) comes back: valid, or
+ * resident without access when its protection forbids access (the guard and no-access
+ * rules then apply as for any resident page).
+ */
+static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte)
+{
+    uint32_t protection = MiPteProtection(pte);
+    pfn_t pfn;
+    ntstatus_t status = MiBringPageBack(pte, MI_USE_PROCESS_PRIVATE, &pfn);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    bool accessible = (protection & ~PAGE_GUARD) != PAGE_NOACCESS && !(protection & PAGE_GUARD);
+    MiWriteUserPte(va, accessible ? MiMakeValidUserPte(pfn, protection)
+                                  : MiMakeResidentPte(pfn, protection));
+    return STATUS_SUCCESS;
+}
+
 /* A PTE with nothing in it: a section page not touched yet here, or no memory at all. */
 static ntstatus_t empty_pte_fault(struct mm_address_space *space, vaddr_t page,
                                   enum mm_access access)
@@ -82,15 +104,23 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
 {
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
-    (void)user_mode;
 
+    if (MmIsPagedPoolAddress(address) && !user_mode)
+        return MiPagedPoolFault(page);
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
+    /* First, as it may trim this very space: no PTE pointer may be held across it. */
+    MiMakeRoomForFault(false);
     mmpte_t *pte = MiGetPte(address, false);
     if (!pte || pte->value == 0)
         return empty_pte_fault(space, page, access);
     if (pte_is_valid(*pte))
         return protection_fault(*pte, page, access);
+    if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte)) {
+        ntstatus_t status = bring_page_back(page, *pte);
+        if (!NT_SUCCESS(status) || pte_is_valid(*pte))
+            return status;      /* valid: the access is retried, and checked, again */
+    }
 
     uint32_t protection = MiPteProtection(*pte);
     if (protection & PAGE_GUARD) {

@@ -131,29 +131,39 @@ ntstatus_t MmCreateImageSection(const void *file, const struct ldr_image_info *i
 {
     uint32_t pages = info->size_of_image / PAGE_SIZE;
     struct mm_section *section;
-    ntstatus_t status = MiAllocateSection(pages, PAGE_EXECUTE_READWRITE, true, &section);
+    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_IMAGE);
+    uint32_t taken = 0;
+    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
 
-    if (!NT_SUCCESS(status))
+    if (!frames)
         return status;
+    status = MiAllocateSection(pages, PAGE_EXECUTE_READWRITE, true, &section);
+    if (!NT_SUCCESS(status))
+        goto out;
     section->image_base = info->image_base;
-    for (uint32_t i = 0; i < pages; i++) {
-        section->frames[i] = MiRemoveZeroPage(MI_USE_SECTION);
-        if (section->frames[i] == PFN_INVALID) {
-            object_dereference(&section->header);   /* frees what was taken */
-            return STATUS_NO_MEMORY;
-        }
-        section->page_protection[i] = image_page_protection(info, i * PAGE_SIZE);
-        if (section->page_protection[i] == PAGE_WRITECOPY ||
-            section->page_protection[i] == PAGE_EXECUTE_WRITECOPY)
+    for (; taken < pages; taken++) {
+        frames[taken] = MiRemoveZeroPage(MI_USE_SECTION);
+        if (frames[taken] == PFN_INVALID)
+            break;
+        section->page_protection[taken] = image_page_protection(info, taken * PAGE_SIZE);
+        if (section->page_protection[taken] == PAGE_WRITECOPY ||
+            section->page_protection[taken] == PAGE_EXECUTE_WRITECOPY)
             section->copy_on_write_pages++;
     }
-    status = build_image(file, info, info->image_base, section->frames, pages);
+    status = taken < pages ? STATUS_NO_MEMORY
+                           : build_image(file, info, info->image_base, frames, pages);
     if (!NT_SUCCESS(status)) {
+        release_frames(frames, taken);
         object_dereference(&section->header);
-        return status;
+        goto out;
     }
+    /* Laid out: the pages are the section's now, in transition until a view maps them. */
+    for (uint32_t i = 0; i < pages; i++)
+        MiSectionPageArrived(section, i, frames[i]);
     *result = section;
-    return STATUS_SUCCESS;
+out:
+    ExFreePoolWithTag(frames, TAG_IMAGE);
+    return status;
 }
 
 ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *result)

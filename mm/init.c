@@ -113,6 +113,7 @@ void MmInitSystem(const struct boot_info *boot)
     MiInitializeSystemPtes();
     MiInitializeAddressSpaces();
     MiInitializeCommitLimit();
+    MiInitializePagedPool();
 }
 
 static void print_size(uint64_t bytes)

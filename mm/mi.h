@@ -51,12 +51,18 @@ void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned cou
 
 /* ---- the PFN database (pfn.c) ---- */
 
-/* Where a physical page is: NT's page lists, plus the states a dense database needs. */
+/*
+ * Where a physical page is: NT's page lists, plus the states a dense database needs.
+ * A page on the standby or modified list is "in transition": its owner's PTE (a process
+ * PTE or a section's prototype) still names it, so a fault takes it back without I/O.
+ */
 enum mi_page_location {
     MI_PAGE_NOT_RAM,        /* a hole in the physical address space */
     MI_ZEROED_PAGE_LIST,    /* free, known to hold zeros */
     MI_FREE_PAGE_LIST,      /* free, contents stale */
-    MI_PAGE_ACTIVE,         /* in use */
+    MI_STANDBY_PAGE_LIST,   /* in transition, clean: its pagefile slot holds a copy */
+    MI_MODIFIED_PAGE_LIST,  /* in transition, dirty: must be written before reuse */
+    MI_PAGE_ACTIVE,         /* in use (mapped, or held by the kernel) */
 };
 
 /* What an active page is used for; kept so tests and the boot report can account. */
@@ -74,20 +80,43 @@ enum mi_page_use {
     MI_USE_PROCESS_PRIVATE, /* a page of a process's user space */
     MI_USE_SHARED_USER_DATA,
     MI_USE_SECTION,         /* a page of a section, shared by its views */
+    MI_USE_PAGED_POOL,      /* a page of paged pool */
     MI_USE_COUNT
 };
 
+/* struct mmpfn.flags */
+#define MI_PFN_MODIFIED     0x01    /* differs from its pagefile copy (or has none) */
+
+/*
+ * One physical page. A pageable page (a process's private page, a section's page)
+ * knows the one PTE that owns it, as the frame holding that PTE and its index there:
+ * the process PTE of a private page, the prototype of a section page. That is how a
+ * page taken from the standby list tells its owner where its contents went.
+ */
 struct mmpfn {
     pfn_t flink;            /* next page on the same list */
     pfn_t blink;            /* previous page on the same list */
-    uint16_t reference_count;
+    pfn_t pte_frame;        /* the frame of the owning PTE; PFN_INVALID: none */
+    union {
+        uint32_t pagefile_slot; /* a pageable page: the slot holding a copy; 0: none */
+        uint32_t used_entries;  /* a user page table: how many of its PTEs are not zero */
+    };
+    uint16_t reference_count; /* mappings (or kernel holds) of an active page */
+    uint16_t pte_index;     /* the owning PTE's index in pte_frame */
     uint8_t location;       /* enum mi_page_location */
     uint8_t use;            /* enum mi_page_use */
-    uint16_t used_entries;  /* a user page table: how many of its PTEs are not zero */
+    uint8_t flags;          /* MI_PFN_* */
 };
 
+/* The pages that may leave memory: a process's own, a section's, paged pool. */
+static inline bool MiIsPageableUse(enum mi_page_use use)
+{
+    return use == MI_USE_PROCESS_PRIVATE || use == MI_USE_SECTION || use == MI_USE_PAGED_POOL;
+}
+
 struct mi_page_list {
-    pfn_t head;
+    pfn_t head;             /* the newest page */
+    pfn_t tail;             /* the oldest page: the next to be reused or written */
     uint32_t count;
     enum mi_page_location location;
 };
@@ -97,6 +126,8 @@ extern pfn_t MmHighestPhysicalPage;         /* highest RAM page below 4 GB */
 extern uint32_t MmNumberOfPhysicalPages;    /* RAM pages below 4 GB */
 extern struct mi_page_list MmZeroedPageListHead;
 extern struct mi_page_list MmFreePageListHead;
+extern struct mi_page_list MmStandbyPageListHead;
+extern struct mi_page_list MmModifiedPageListHead;
 extern uint32_t MiPagesInUse[MI_USE_COUNT];
 
 static inline struct mmpfn *MiGetPfnEntry(pfn_t pfn)
@@ -110,21 +141,56 @@ static inline uint32_t MmAvailablePages(void)
     return MmZeroedPageListHead.count + MmFreePageListHead.count;
 }
 
+/* Pages that can be had without writing anything: free, zeroed and standby. */
+static inline uint32_t MiReusablePages(void)
+{
+    return MmAvailablePages() + MmStandbyPageListHead.count;
+}
+
 /* Builds the database over memory; everything the boot still uses stays in use. */
 void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
                              const struct boot_info *boot);
 
-/* A free page for use, contents undefined; PFN_INVALID when none is left. */
+/*
+ * A free page for use, contents undefined; when the free and zeroed lists are empty the
+ * oldest standby page is taken (its owner's PTE then names its pagefile slot).
+ * PFN_INVALID when none is left.
+ */
 pfn_t MiRemoveAnyPage(enum mi_page_use use);
 /* A free page for use, filled with zeros; PFN_INVALID when none is left. */
 pfn_t MiRemoveZeroPage(enum mi_page_use use);
-/* Gives an active page back; it must have no mappings left. */
+/* Gives an active page back (and its pagefile slot); it must have no mappings left. */
 void MiInsertPageInFreeList(pfn_t pfn);
 
 /* Adds a reference (a mapping) to an active page. */
 void MiAddPageReference(pfn_t pfn);
-/* Drops a reference; the last one frees the page. */
+/*
+ * Drops a reference. The last one frees the page, except for a section page, which goes
+ * into transition (its prototype keeps it, see MiInsertTransitionPage).
+ */
 void MiReleasePageReference(pfn_t pfn);
+
+/* Records the PTE at pte (a kernel address of a mapped PTE) as pfn's owner. */
+void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte);
+/* Records the PTE at index of page table frame table_pfn as pfn's owner. */
+void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index);
+
+/*
+ * An active page with no references left whose owner PTE now says "transition": it goes
+ * to the modified list when dirty, to the standby list when its pagefile copy is good.
+ */
+void MiInsertTransitionPage(pfn_t pfn);
+/* Takes a page in transition back for use, one reference, contents as they were. */
+void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use);
+/* A page in transition that nobody will ask for again: freed, with its slot. */
+void MiFreeTransitionPage(pfn_t pfn);
+/*
+ * Frees up to max standby pages, oldest first, as if others had needed them: their
+ * owners' PTEs then name their pagefile slots. Returns how many.
+ */
+uint32_t MiPurgeStandbyPages(uint32_t max);
+/* Takes the page off whatever list it is on (modified, standby), left active. */
+void MiUnlinkPage(pfn_t pfn);
 
 /*
  * A page for a new page table: from the boot allocator until the database exists
@@ -132,6 +198,109 @@ void MiReleasePageReference(pfn_t pfn);
  * the idle thread prepared.
  */
 pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool *zeroed);
+
+/* ---- the pagefile (pagefile.c) ---- */
+
+#define MI_PAGEFILE_BATCH       16          /* pages in one write: 64 KB, one command */
+#define MI_PAGEFILE_MAX_SLOTS   0x100000    /* 4 GB: what bits 12-31 of a PTE can name */
+
+struct ata_disk;
+
+struct mi_pagefile {
+    bool present;
+    const struct ata_disk *disk;
+    unsigned disk_index;
+    uint64_t first_sector;
+    uint32_t slot_count;        /* slot 0 (the signature page) included */
+    uint32_t slots_in_use;      /* slot 0 not counted */
+    uint32_t peak_slots_in_use;
+    uint32_t pages_written;
+    uint32_t write_transfers;   /* disk commands: pages_written / write_transfers per batch */
+    uint32_t pages_read;
+    uint32_t write_errors;
+    uint32_t read_errors;
+    uint32_t injected_failures;
+};
+extern struct mi_pagefile MiPagefile;
+
+/* count consecutive free slots, taken; 0 when there is no such run (or no pagefile). */
+uint32_t MiAllocatePagefileSlots(uint32_t count);
+void MiReleasePagefileSlot(uint32_t slot);
+/* Gives up the pagefile copies of pages still in memory (they become dirty); how many. */
+uint32_t MiReclaimPagefileSlots(void);
+/* Reads slot into frame pfn; a failure is counted and reported. */
+ntstatus_t MiReadPagefileSlot(uint32_t slot, pfn_t pfn);
+/* Writes count frames to the slots from first_slot on, in one transfer. */
+ntstatus_t MiWritePagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32_t count);
+/*
+ * The frame behind a transition or in-pagefile PTE, back in use for use with one
+ * reference: taken off its list, or read from the pagefile into a new frame (which
+ * keeps the slot as its clean copy). STATUS_IN_PAGE_ERROR when the read fails,
+ * STATUS_NO_MEMORY when no frame is left; the PTE's owner changes nothing either way.
+ */
+ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *pfn);
+/* Makes the next count pagefile transfers fail with STATUS_IO_DEVICE_ERROR (tests). */
+void MiInjectPagefileFailures(uint32_t count);
+
+/* ---- working sets and the balance of memory (workset.c) ---- */
+
+/* The working set limits of a new process, in pages (Windows' defaults). */
+#define MI_DEFAULT_WORKING_SET_MINIMUM  50
+#define MI_DEFAULT_WORKING_SET_MAXIMUM  345
+
+/* Sets up space's working set (empty, default limits); false when pool runs out. */
+bool MiInitializeWorkingSet(struct mm_working_set *working_set);
+void MiDeleteWorkingSet(struct mm_working_set *working_set);
+/* The page at va became present / stopped being present. */
+void MiInsertWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va);
+void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va);
+/*
+ * Takes pages out of the current space's working set, by the clock, until it holds at
+ * most target; with age, a page whose accessed bit is set loses the bit and stays this
+ * time round. Returns the pages removed.
+ */
+uint32_t MiTrimWorkingSet(uint32_t target, bool age);
+/* The same for the system working set (paged pool). */
+uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age);
+/*
+ * Before a fault takes a page: makes room in the current working set (the system's for
+ * a paged pool fault) when it is at its maximum and, when few pages are reusable, trims
+ * working sets and writes modified pages.
+ */
+void MiMakeRoomForFault(bool system);
+
+/* ---- paged pool (pagedpool.c) ---- */
+
+/* The pages of paged pool in memory. */
+extern struct mm_working_set MiSystemWorkingSet;
+
+/* Sets up the paged pool's address range, after the nonpaged pool works. */
+void MiInitializePagedPool(void);
+/*
+ * count pages of paged pool, committed and charged, no frame taken (each is demand
+ * zero until touched); 0 when the range or the commit limit is exhausted.
+ */
+vaddr_t MiAllocatePagedPoolPages(uint32_t count);
+/* Gives back pages MiAllocatePagedPoolPages handed out: frames, slots, charge. */
+void MiFreePagedPoolPages(vaddr_t va, uint32_t count);
+/* True for an allocated page of paged pool. */
+bool MiIsPagedPoolPageAllocated(vaddr_t va);
+/* Resolves a fault on a paged pool address (kernel mode, interrupts were on). */
+ntstatus_t MiPagedPoolFault(vaddr_t va);
+/* Takes the present paged pool page at va out of memory (the system trimmer's). */
+void MiEvictPagedPoolPage(vaddr_t va);
+/* Writes up to max modified pages to the pagefile (oldest first); the number written. */
+uint32_t MiWriteModifiedPages(uint32_t max);
+
+/* ---- prototypes of section pages (section.c) ---- */
+
+/* A section page's last mapping went: its prototype becomes a transition PTE. */
+void MiSectionPageUnmapped(pfn_t pfn);
+/* Gives section page index its first contents, frame pfn (one reference, now dropped). */
+void MiSectionPageArrived(struct mm_section *section, uint32_t index, pfn_t pfn);
+
+/* Releases whatever a user PTE holds: a mapping, a page in transition, a pagefile slot. */
+void MiDeletePteContents(mmpte_t pte);
 
 /* ---- page tables (pagetable.c): the two primitives ---- */
 
@@ -157,28 +326,57 @@ void MiUnmapRange(vaddr_t va, size_t length);
  * protection as an index in the three software bits 9-11, since the R/W bit alone
  * cannot tell PAGE_READONLY from PAGE_EXECUTE_READ.
  *
- * Not valid (P = 0), the memory manager's own formats:
- *   0                    nothing: the page is reserved or free (its VAD, or none, says)
- *   demand zero          bits 1-9: the PAGE_* protection (PAGE_GUARD included); bit 10
- *                        clear; bits 12-31 zero. Committed, no frame yet: the first
- *                        touch takes a zeroed frame.
- *   resident, no access  bits 1-9: a protection that forbids access (PAGE_NOACCESS, or
- *                        any with PAGE_GUARD); bit 10 set; bits 12-31: the frame.
- *                        Committed and in memory, but every access faults.
+ * Not valid (P = 0), the memory manager's own formats. Each keeps the page's PAGE_*
+ * protection (PAGE_GUARD included) in bits 1-9, so a page's protection survives every
+ * trip in and out of memory; bits 10 and 11 and the upper 20 bits tell them apart:
+ *
+ *   format             bit 10  bit 11  bits 12-31   meaning
+ *   empty (all zero)     -       -       -          reserved or free (its VAD says),
+ *                                                   or, in a view, "prototype": ask
+ *                                                   the section's prototype PTE
+ *   demand zero          0       0       0          committed, never touched: the
+ *                                                   first touch takes a zeroed frame
+ *   resident, no access  1       0     frame        committed and in memory, but the
+ *                                                   protection forbids every access
+ *   transition           0       1     frame        the frame is on the standby or
+ *                                                   modified list: a fault takes it
+ *                                                   back without any I/O
+ *   in pagefile          0       0     slot (> 0)   the contents are in that pagefile
+ *                                                   slot: a fault reads them back
+ *
+ * A section's prototype PTEs use the same formats: valid (the frame is mapped in some
+ * view; the protection bits are unused), transition, in pagefile, or zero (never
+ * touched: demand zero).
  */
 #define MI_PTE_PROTECTION_SHIFT 1
 #define MI_PTE_PROTECTION_MASK  0x1FF
 #define MI_PTE_RESIDENT         0x400u
+#define MI_PTE_TRANSITION       0x800u
+
+static inline uint32_t mi_pte_protection_bits(uint32_t protection)
+{
+    return (protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT;
+}
 
 static inline mmpte_t MiMakeDemandZeroPte(uint32_t protection)
 {
-    return (mmpte_t){(protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT};
+    return (mmpte_t){mi_pte_protection_bits(protection)};
 }
 
 static inline mmpte_t MiMakeResidentPte(pfn_t pfn, uint32_t protection)
 {
-    return (mmpte_t){(pfn << PAGE_SHIFT) | MI_PTE_RESIDENT |
-                     (protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT};
+    return (mmpte_t){(pfn << PAGE_SHIFT) | MI_PTE_RESIDENT | mi_pte_protection_bits(protection)};
+}
+
+static inline mmpte_t MiMakeTransitionPte(pfn_t pfn, uint32_t protection)
+{
+    return (mmpte_t){(pfn << PAGE_SHIFT) | MI_PTE_TRANSITION |
+                     mi_pte_protection_bits(protection)};
+}
+
+static inline mmpte_t MiMakePagefilePte(uint32_t slot, uint32_t protection)
+{
+    return (mmpte_t){(slot << PAGE_SHIFT) | mi_pte_protection_bits(protection)};
 }
 
 static inline bool MiIsDemandZeroPte(mmpte_t pte)
@@ -190,6 +388,29 @@ static inline bool MiIsDemandZeroPte(mmpte_t pte)
 static inline bool MiIsResidentPte(mmpte_t pte)
 {
     return !pte_is_valid(pte) && (pte.value & MI_PTE_RESIDENT);
+}
+
+static inline bool MiIsTransitionPte(mmpte_t pte)
+{
+    return !pte_is_valid(pte) && (pte.value & MI_PTE_TRANSITION);
+}
+
+static inline bool MiIsPagefilePte(mmpte_t pte)
+{
+    return !pte_is_valid(pte) && !(pte.value & (MI_PTE_RESIDENT | MI_PTE_TRANSITION)) &&
+           pte.value >> PAGE_SHIFT != 0;
+}
+
+/* The pagefile slot of an in-pagefile PTE. */
+static inline uint32_t MiPagefilePteSlot(mmpte_t pte)
+{
+    return pte.value >> PAGE_SHIFT;
+}
+
+/* A PTE whose frame is in memory and mapped (valid, or resident without access). */
+static inline bool MiIsPresentPte(mmpte_t pte)
+{
+    return pte_is_valid(pte) || MiIsResidentPte(pte);
 }
 
 /* A valid user PTE for frame pfn with protection (which must allow access). */
@@ -204,6 +425,9 @@ bool MiProtectionIsWritable(uint32_t protection);
 bool MiProtectionIsValid(uint32_t protection);
 
 /* ---- address spaces (addrspace.c) ---- */
+
+/* Every address space, the system's included (struct mm_address_space.link). */
+extern struct list_entry MiAddressSpaces;
 
 /* Sets up the system address space and KUSER_SHARED_DATA; needs system PTEs. */
 void MiInitializeAddressSpaces(void);

@@ -3,6 +3,7 @@
  * The memory manager's interface to the rest of the kernel. Names follow NT: Mm* is
  * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
  */
+#include "arch/mmu.h"
 #include "kernel/list.h"
 #include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
@@ -35,6 +36,12 @@ void MmInitializeSplit(const char *command_line);
  */
 void MmInitSystem(const struct boot_info *boot);
 
+/*
+ * Opens the pagefile the command line names (pagefile=hdN[:SIZE], see mm/pagefile.c),
+ * once the disks are found, and raises the commit limit by its size.
+ */
+void MmInitializePagefile(const char *command_line);
+
 /* Prints the split, the map of system space and the memory totals. */
 void MmPrintBootReport(void);
 
@@ -54,6 +61,20 @@ void *MmMapPhysicalMemory(paddr_t address, size_t length);
 bool MmGetPhysicalAddress(vaddr_t va, paddr_t *physical);
 
 /*
+ * A working set: the pageable pages of an address space that are in memory, by virtual
+ * address, in the order the trimmer's clock hand visits them.
+ */
+struct mm_working_set {
+    vaddr_t *entries;
+    uint32_t count;
+    uint32_t capacity;
+    uint32_t minimum;               /* the trimmer leaves this many when it can */
+    uint32_t maximum;               /* a fault beyond this replaces one of its own */
+    uint32_t hand;                  /* the clock hand: the next entry to look at */
+    uint32_t peak;
+};
+
+/*
  * An address space: a page directory whose system half is shared with every other
  * (PDEs for system space are written into all directories at once), and a private
  * user half described by VADs.
@@ -64,6 +85,7 @@ struct mm_address_space {
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
     uint32_t commit_charge;         /* pages charged against the commit limit */
+    struct mm_working_set working_set;
     struct mm_avl_table vads;
     struct list_entry link;         /* on the list of all address spaces */
 };
@@ -127,7 +149,7 @@ struct mm_section {
     struct object_header header;
     uint32_t page_count;
     uint32_t protection;            /* the section's PAGE_* protection */
-    pfn_t *frames;                  /* one per page: its frame, or PFN_INVALID (zero) */
+    mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/mi.h) */
     /* An image section: the image laid out at image_base, each page's own protection. */
     vaddr_t image_base;
     uint16_t *page_protection;
@@ -223,6 +245,11 @@ struct mm_statistics {
     uint32_t system_pde_updates;
     uint32_t section_faults;
     uint32_t copy_on_write_faults;
+    uint32_t transition_faults;     /* a page taken back from standby or modified, no I/O */
+    uint32_t pagefile_read_faults;  /* a page read back from the pagefile */
+    uint32_t pages_trimmed;         /* pages taken out of working sets */
+    uint32_t standby_pages_reused;  /* standby pages given to someone else */
+    uint32_t in_page_errors;        /* faults that failed because a read failed */
 };
 extern struct mm_statistics MmStatistics;
 
@@ -231,6 +258,9 @@ enum mm_access {
     MM_ACCESS_WRITE,
     MM_ACCESS_EXECUTE,
 };
+
+/* True for an address in the paged pool's range (allocated or not). */
+bool MmIsPagedPoolAddress(vaddr_t address);
 
 /*
  * Resolves a page fault at address. STATUS_SUCCESS means the access may be retried;

@@ -13,8 +13,11 @@
 
 pfn_t MmHighestPhysicalPage;
 uint32_t MmNumberOfPhysicalPages;
-struct mi_page_list MmZeroedPageListHead = {PFN_INVALID, 0, MI_ZEROED_PAGE_LIST};
-struct mi_page_list MmFreePageListHead = {PFN_INVALID, 0, MI_FREE_PAGE_LIST};
+struct mi_page_list MmZeroedPageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_ZEROED_PAGE_LIST};
+struct mi_page_list MmFreePageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_FREE_PAGE_LIST};
+struct mi_page_list MmStandbyPageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_STANDBY_PAGE_LIST};
+struct mi_page_list MmModifiedPageListHead = {PFN_INVALID, PFN_INVALID, 0,
+                                              MI_MODIFIED_PAGE_LIST};
 uint32_t MiPagesInUse[MI_USE_COUNT];
 
 static bool pfn_database_ready;
@@ -123,13 +126,26 @@ static void list_push(struct mi_page_list *list, pfn_t pfn)
     entry->flink = list->head;
     if (list->head != PFN_INVALID)
         MiGetPfnEntry(list->head)->blink = pfn;
+    else
+        list->tail = pfn;
     list->head = pfn;
     list->count++;
 }
 
 static struct mi_page_list *list_of(const struct mmpfn *entry)
 {
-    return entry->location == MI_ZEROED_PAGE_LIST ? &MmZeroedPageListHead : &MmFreePageListHead;
+    switch (entry->location) {
+    case MI_ZEROED_PAGE_LIST:
+        return &MmZeroedPageListHead;
+    case MI_FREE_PAGE_LIST:
+        return &MmFreePageListHead;
+    case MI_STANDBY_PAGE_LIST:
+        return &MmStandbyPageListHead;
+    case MI_MODIFIED_PAGE_LIST:
+        return &MmModifiedPageListHead;
+    default:
+        panic("a page on no list (location %u)", entry->location);
+    }
 }
 
 static void list_unlink(pfn_t pfn)
@@ -143,6 +159,8 @@ static void list_unlink(pfn_t pfn)
         list->head = entry->flink;
     if (entry->flink != PFN_INVALID)
         MiGetPfnEntry(entry->flink)->blink = entry->blink;
+    else
+        list->tail = entry->blink;
     list->count--;
 }
 
@@ -152,9 +170,11 @@ static void mark_active(pfn_t pfn, enum mi_page_use use)
 
     entry->location = MI_PAGE_ACTIVE;
     entry->flink = entry->blink = PFN_INVALID;
+    entry->pte_frame = PFN_INVALID;
+    entry->pagefile_slot = 0;      /* and used_entries */
+    entry->flags = 0;
     entry->reference_count = 1;
     entry->use = use;
-    entry->used_entries = 0;
     MiPagesInUse[use]++;
 }
 
@@ -178,6 +198,29 @@ static void claim_range(paddr_t base, paddr_t end, enum mi_page_use use)
         claim_page(pfn, use);
 }
 
+/*
+ * The oldest standby page, taken for reuse: its owner's PTE, which names it as a page
+ * in transition, is rewritten to name its pagefile slot, and the slot becomes the PTE's.
+ */
+static pfn_t take_standby_page(void)
+{
+    pfn_t pfn = MmStandbyPageListHead.tail;
+
+    if (pfn == PFN_INVALID)
+        return PFN_INVALID;
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+    list_unlink(pfn);
+    KASSERT(entry->pagefile_slot != 0 && entry->pte_frame != PFN_INVALID);
+    mmpte_t *table = MiMapPageInHyperSpace(entry->pte_frame);
+    mmpte_t *owner = &table[entry->pte_index];
+    KASSERT(MiIsTransitionPte(*owner) && pte_pfn(*owner) == pfn);
+    *owner = MiMakePagefilePte(entry->pagefile_slot, MiPteProtection(*owner));
+    MiUnmapPageInHyperSpace(table);
+    entry->pagefile_slot = 0;
+    MmStatistics.standby_pages_reused++;
+    return pfn;
+}
+
 static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
                        enum mi_page_use use, bool *zeroed)
 {
@@ -185,11 +228,13 @@ static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
     struct mi_page_list *list = first->count ? first : second;
     pfn_t pfn = list->head;
 
-    if (pfn != PFN_INVALID) {
-        *zeroed = list == &MmZeroedPageListHead;
+    *zeroed = list == &MmZeroedPageListHead;
+    if (pfn != PFN_INVALID)
         list_unlink(pfn);
+    else
+        pfn = take_standby_page();
+    if (pfn != PFN_INVALID)
         mark_active(pfn, use);
-    }
     cpu_restore_interrupts(flags);
     return pfn;
 }
@@ -216,7 +261,12 @@ void MiInsertPageInFreeList(pfn_t pfn)
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(pfn <= MmHighestPhysicalPage && entry->location == MI_PAGE_ACTIVE);
-    KASSERT(entry->reference_count == 1);
+    KASSERT(entry->reference_count <= 1);
+    if (MiIsPageableUse(entry->use) && entry->pagefile_slot)
+        MiReleasePagefileSlot(entry->pagefile_slot);
+    entry->pagefile_slot = 0;
+    entry->pte_frame = PFN_INVALID;
+    entry->flags = 0;
     MiPagesInUse[entry->use]--;
     entry->reference_count = 0;
     entry->use = MI_USE_NONE;
@@ -242,8 +292,97 @@ void MiReleasePageReference(pfn_t pfn)
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count > 0);
     if (entry->reference_count > 1)
         entry->reference_count--;
+    else if (entry->use == MI_USE_SECTION)
+        MiSectionPageUnmapped(pfn);
     else
         MiInsertPageInFreeList(pfn);
+    cpu_restore_interrupts(flags);
+}
+
+uint32_t MiPurgeStandbyPages(uint32_t max)
+{
+    uint32_t purged = 0;
+
+    while (purged < max) {
+        uint32_t flags = cpu_save_disable_interrupts();
+        pfn_t pfn = take_standby_page();
+        if (pfn != PFN_INVALID) {
+            mark_active(pfn, MI_USE_SYSTEM);
+            MiInsertPageInFreeList(pfn);
+        }
+        cpu_restore_interrupts(flags);
+        if (pfn == PFN_INVALID)
+            break;
+        purged++;
+    }
+    return purged;
+}
+
+void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    entry->pte_frame = table_pfn;
+    entry->pte_index = index;
+}
+
+void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte)
+{
+    paddr_t physical;
+    bool mapped = MmGetPhysicalAddress((vaddr_t)pte, &physical);
+
+    KASSERT(mapped);
+    MiSetPteOwnerFrame(pfn, paddr_to_pfn(physical), (physical % PAGE_SIZE) / sizeof(mmpte_t));
+}
+
+void MiInsertTransitionPage(pfn_t pfn)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->location == MI_PAGE_ACTIVE && entry->pte_frame != PFN_INVALID);
+    entry->reference_count = 0;
+    if (entry->flags & MI_PFN_MODIFIED || !entry->pagefile_slot) {
+        /* The copy in the pagefile, if any, is stale: the slot is free for others. */
+        if (entry->pagefile_slot)
+            MiReleasePagefileSlot(entry->pagefile_slot);
+        entry->pagefile_slot = 0;
+        entry->flags |= MI_PFN_MODIFIED;
+        list_push(&MmModifiedPageListHead, pfn);
+    } else {
+        list_push(&MmStandbyPageListHead, pfn);
+    }
+    cpu_restore_interrupts(flags);
+}
+
+void MiUnlinkPage(pfn_t pfn)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->location == MI_STANDBY_PAGE_LIST ||
+            entry->location == MI_MODIFIED_PAGE_LIST);
+    list_unlink(pfn);
+    entry->location = MI_PAGE_ACTIVE;
+    entry->flink = entry->blink = PFN_INVALID;
+    cpu_restore_interrupts(flags);
+}
+
+void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->use == use);
+    MiUnlinkPage(pfn);
+    entry->reference_count = 1;
+}
+
+void MiFreeTransitionPage(pfn_t pfn)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    MiUnlinkPage(pfn);
+    MiInsertPageInFreeList(pfn);
     cpu_restore_interrupts(flags);
 }
 

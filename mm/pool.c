@@ -1,5 +1,5 @@
 /*
- * The nonpaged pool. A request of up to SMALL_BLOCK_LIMIT bytes takes a block of one of
+ * The executive pools: nonpaged and paged, one allocator for both. A request of up to SMALL_BLOCK_LIMIT bytes takes a block of one of
  * seven size classes, 16 to 1024 bytes with the 8-byte header included. Each class lists
  * its pages that still have a free block, and each of those pages keeps its own list of
  * free blocks, so allocating and freeing are both O(1). A page whose last block is freed
@@ -12,7 +12,12 @@
  *               |<-- one block -->|
  *
  * The caller's pointer is the body, just after the header. The free path trusts it only
- * after checking that it lies in a mapped pool page, at a block boundary of that page.
+ * after checking that it lies in a pool page, at a block boundary of that page.
+ *
+ * The nonpaged pool's pages are frames mapped in system PTEs, and its lists are changed
+ * with interrupts off (an interrupt handler may allocate). The paged pool's pages come
+ * from the paged pool range (mm/pagedpool.c) and may be paged out; it is used only with
+ * interrupts on, so its lists need no more than the kernel being non-preemptive.
  */
 #include "arch/cpu.h"
 #include "kernel/panic.h"
@@ -67,8 +72,34 @@ struct pool_large_page {
 
 #define SMALL_BLOCK_LIMIT   ((16u << (SIZE_CLASSES - 1)) - sizeof(struct pool_header))
 
-static struct pool_page *pages_with_free_blocks[SIZE_CLASSES];
-static struct pool_statistics statistics;
+/* One pool: its pages with a free block, by class, and its totals. */
+struct pool_descriptor {
+    enum pool_type type;
+    struct pool_page *pages_with_free_blocks[SIZE_CLASSES];
+    struct pool_statistics statistics;
+};
+
+static struct pool_descriptor pools[] = {
+    [NonPagedPool] = {.type = NonPagedPool},
+    [PagedPool] = {.type = PagedPool},
+};
+
+/* The pool a block or page at va belongs to. */
+static struct pool_descriptor *pool_of(vaddr_t va)
+{
+    return &pools[MmIsPagedPoolAddress(va) ? PagedPool : NonPagedPool];
+}
+
+/* Guards a pool's lists: interrupts off for the nonpaged pool, nothing for the paged. */
+static uint32_t pool_lock(const struct pool_descriptor *pool)
+{
+    return pool->type == NonPagedPool ? cpu_save_disable_interrupts() : cpu_read_eflags();
+}
+
+static void pool_unlock(uint32_t flags)
+{
+    cpu_restore_interrupts(flags);
+}
 
 static uint32_t block_size(unsigned size_class)
 {
@@ -104,7 +135,7 @@ static void free_frames(vaddr_t va, uint32_t count)
 }
 
 /* count pages of system space with fresh frames; 0, holding nothing, when either runs out. */
-static vaddr_t allocate_pages(uint32_t count)
+static vaddr_t allocate_nonpaged_pages(uint32_t count)
 {
     vaddr_t va = MiReserveSystemPtes(count);
     uint32_t mapped = 0;
@@ -130,16 +161,30 @@ undo:
     return 0;
 }
 
-static void free_pages(vaddr_t va, uint32_t count)
+static vaddr_t allocate_pages(const struct pool_descriptor *pool, uint32_t count)
 {
+    if (pool->type == PagedPool)
+        return MiAllocatePagedPoolPages(count);
+    return allocate_nonpaged_pages(count);
+}
+
+static void free_pages(const struct pool_descriptor *pool, vaddr_t va, uint32_t count)
+{
+    if (pool->type == PagedPool) {
+        MiFreePagedPoolPages(va, count);
+        return;
+    }
     free_frames(va, count);
     MiReleaseSystemPtes(va, count);
 }
 
-/* True when va is mapped to a frame the pool took; only then may its header be read. */
+/* True when va is a page the pool took; only then may its header be read. */
 static bool is_pool_page(vaddr_t va)
 {
     paddr_t physical;
+
+    if (MmIsPagedPoolAddress(va))
+        return MiIsPagedPoolPageAllocated(va);
 
     if (!MmGetPhysicalAddress(va, &physical) || paddr_to_pfn(physical) > MmHighestPhysicalPage)
         return false;
@@ -149,9 +194,9 @@ static bool is_pool_page(vaddr_t va)
 
 /* ---- the lists of pages with a free block; interrupts are off ---- */
 
-static void class_list_insert(struct pool_page *page)
+static void class_list_insert(struct pool_descriptor *pool, struct pool_page *page)
 {
-    struct pool_page **head = &pages_with_free_blocks[page->size_class];
+    struct pool_page **head = &pool->pages_with_free_blocks[page->size_class];
 
     page->previous = NULL;
     page->next = *head;
@@ -160,12 +205,12 @@ static void class_list_insert(struct pool_page *page)
     *head = page;
 }
 
-static void class_list_remove(struct pool_page *page)
+static void class_list_remove(struct pool_descriptor *pool, struct pool_page *page)
 {
     if (page->previous)
         page->previous->next = page->next;
     else
-        pages_with_free_blocks[page->size_class] = page->next;
+        pool->pages_with_free_blocks[page->size_class] = page->next;
     if (page->next)
         page->next->previous = page->previous;
 }
@@ -173,9 +218,9 @@ static void class_list_remove(struct pool_page *page)
 /* ---- small blocks ---- */
 
 /* A page of free blocks, not yet listed. */
-static struct pool_page *new_small_page(unsigned size_class)
+static struct pool_page *new_small_page(struct pool_descriptor *pool, unsigned size_class)
 {
-    struct pool_page *page = (struct pool_page *)allocate_pages(1);
+    struct pool_page *page = (struct pool_page *)allocate_pages(pool, 1);
 
     if (!page)
         return NULL;
@@ -191,21 +236,21 @@ static struct pool_page *new_small_page(unsigned size_class)
     return page;
 }
 
-static void *allocate_small(size_t bytes, uint32_t tag)
+static void *allocate_small(struct pool_descriptor *pool, size_t bytes, uint32_t tag)
 {
     unsigned size_class = size_class_of(bytes);
-    uint32_t flags = cpu_save_disable_interrupts();
-    struct pool_page *page = pages_with_free_blocks[size_class];
+    uint32_t flags = pool_lock(pool);
+    struct pool_page *page = pool->pages_with_free_blocks[size_class];
 
     if (!page) {
         /* Mapped with interrupts on: no one else can see the page until it is listed. */
-        cpu_restore_interrupts(flags);
-        page = new_small_page(size_class);
+        pool_unlock(flags);
+        page = new_small_page(pool, size_class);
         if (!page)
             return NULL;
-        flags = cpu_save_disable_interrupts();
-        class_list_insert(page);
-        statistics.pages++;
+        flags = pool_lock(pool);
+        class_list_insert(pool, page);
+        pool->statistics.pages++;
     }
 
     struct pool_free_block *block = page->free_blocks;
@@ -213,43 +258,43 @@ static void *allocate_small(size_t bytes, uint32_t tag)
         panic("pool: the free block at %p is overwritten", (void *)block);
     page->free_blocks = block->next;
     if (!page->free_blocks)
-        class_list_remove(page);
+        class_list_remove(pool, page);
     page->blocks_in_use++;
     block->header = (struct pool_header){tag, bytes, size_class, BLOCK_BUSY};
-    statistics.allocations++;
-    statistics.bytes_requested += bytes;
-    cpu_restore_interrupts(flags);
+    pool->statistics.allocations++;
+    pool->statistics.bytes_requested += bytes;
+    pool_unlock(flags);
     return &block->header + 1;
 }
 
 /* Puts a block back on its page's list; returns its page when that is now empty and unlisted. */
-static struct pool_page *free_small(struct pool_header *header)
+static struct pool_page *free_small(struct pool_descriptor *pool, struct pool_header *header)
 {
     struct pool_page *page = (struct pool_page *)ALIGN_DOWN((vaddr_t)header, (vaddr_t)PAGE_SIZE);
     struct pool_free_block *block = (struct pool_free_block *)header;
     bool was_full = page->free_blocks == NULL;
 
-    statistics.bytes_requested -= header->bytes;
+    pool->statistics.bytes_requested -= header->bytes;
     block->next = page->free_blocks;
     page->free_blocks = block;
     if (was_full)
-        class_list_insert(page);
+        class_list_insert(pool, page);
     if (--page->blocks_in_use > 0)
         return NULL;
-    class_list_remove(page);
-    statistics.pages--;
+    class_list_remove(pool, page);
+    pool->statistics.pages--;
     return page;
 }
 
 /* ---- large blocks ---- */
 
-static void *allocate_large(size_t bytes, uint32_t tag)
+static void *allocate_large(struct pool_descriptor *pool, size_t bytes, uint32_t tag)
 {
     if (bytes > MAX_POOL_BYTES)
         return NULL;
     uint32_t offset = sizeof(struct pool_large_page) + sizeof(struct pool_header);
     uint32_t page_count = ALIGN_UP(offset + bytes, (uint32_t)PAGE_SIZE) / PAGE_SIZE;
-    struct pool_large_page *large = (struct pool_large_page *)allocate_pages(page_count);
+    struct pool_large_page *large = (struct pool_large_page *)allocate_pages(pool, page_count);
 
     if (!large)
         return NULL;
@@ -257,11 +302,11 @@ static void *allocate_large(size_t bytes, uint32_t tag)
     struct pool_header *header = (struct pool_header *)(large + 1);
     *header = (struct pool_header){tag, 0, LARGE_BLOCK, BLOCK_BUSY};
 
-    uint32_t flags = cpu_save_disable_interrupts();
-    statistics.pages += page_count;
-    statistics.allocations++;
-    statistics.bytes_requested += bytes;
-    cpu_restore_interrupts(flags);
+    uint32_t flags = pool_lock(pool);
+    pool->statistics.pages += page_count;
+    pool->statistics.allocations++;
+    pool->statistics.bytes_requested += bytes;
+    pool_unlock(flags);
     return header + 1;
 }
 
@@ -269,10 +314,11 @@ static void *allocate_large(size_t bytes, uint32_t tag)
 
 void *ExAllocatePoolWithTag(enum pool_type type, size_t bytes, uint32_t tag)
 {
-    KASSERT(type == NonPagedPool);
+    KASSERT(type == NonPagedPool || (type == PagedPool && cpu_interrupts_enabled()));
+    struct pool_descriptor *pool = &pools[type];
     if (bytes <= SMALL_BLOCK_LIMIT)
-        return allocate_small(bytes, tag);
-    return allocate_large(bytes, tag);
+        return allocate_small(pool, bytes, tag);
+    return allocate_large(pool, bytes, tag);
 }
 
 static NORETURN void not_a_pool_block(const void *block)
@@ -322,7 +368,9 @@ static struct pool_header *header_of(void *block)
 
 void ExFreePoolWithTag(void *block, uint32_t tag)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    struct pool_descriptor *pool = pool_of((vaddr_t)block);
+    KASSERT(pool->type == NonPagedPool || cpu_interrupts_enabled());
+    uint32_t flags = pool_lock(pool);
     struct pool_header *header = header_of(block);
     vaddr_t release;
     uint32_t release_count;
@@ -334,29 +382,29 @@ void ExFreePoolWithTag(void *block, uint32_t tag)
               tag, header->tag);
 
     header->state = BLOCK_FREE;
-    statistics.allocations--;
+    pool->statistics.allocations--;
     if (header->size_class == LARGE_BLOCK) {
         struct pool_large_page *large =
             (struct pool_large_page *)ALIGN_DOWN((vaddr_t)header, (vaddr_t)PAGE_SIZE);
-        statistics.bytes_requested -= large->bytes;
-        statistics.pages -= large->page_count;
+        pool->statistics.bytes_requested -= large->bytes;
+        pool->statistics.pages -= large->page_count;
         release = (vaddr_t)large;
         release_count = large->page_count;
     } else {
-        release = (vaddr_t)free_small(header);
+        release = (vaddr_t)free_small(pool, header);
         release_count = 1;
     }
-    cpu_restore_interrupts(flags);
+    pool_unlock(flags);
 
     /* Off every list and out of the count, the pages are no one's: unmapped interrupts on. */
     if (release)
-        free_pages(release, release_count);
+        free_pages(pool, release, release_count);
 }
 
 void ExQueryPoolStatistics(enum pool_type type, struct pool_statistics *out)
 {
-    KASSERT(type == NonPagedPool);
+    KASSERT(type == NonPagedPool || type == PagedPool);
     uint32_t flags = cpu_save_disable_interrupts();
-    *out = statistics;
+    *out = pools[type].statistics;
     cpu_restore_interrupts(flags);
 }

@@ -2,12 +2,14 @@
 /*
  * The executive pool: kernel memory in blocks of any size, each labelled with a tag (four
  * characters in memory order: 0x20646156 reads "Vad ") so that a leak or an overrun can be
- * traced to its owner. Only the nonpaged pool exists so far.
+ * traced to its owner. Nonpaged pool is always resident; paged pool may be paged out,
+ * so only code running with interrupts on may allocate, free or touch it.
  */
 #include "kernel/types.h"
 
 enum pool_type {
     NonPagedPool = 0,   /* always resident; usable with interrupts off */
+    PagedPool = 1,      /* pageable; only with interrupts on */
 };
 
 struct pool_statistics {

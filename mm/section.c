@@ -1,11 +1,14 @@
 /*
  * Sections: memory that several address spaces share, mapped into each as views.
  *
- * A section holds one prototype per page: the frame that backs it, or PFN_INVALID while
- * the page has never been touched (it is then demand-zero). A view is a VAD of type
- * MI_VAD_MAPPED whose owner is the section; inside it a PTE of zero means "committed:
- * ask the prototype", so mapping a view writes no PTE at all. The first touch of a page
- * fills the prototype if needed and maps the shared frame, one reference per mapping.
+ * A section holds one prototype PTE per page (formats in mm/mi.h): zero while the page
+ * has never been touched (demand zero), valid while some view maps its frame, transition
+ * while the frame sits on the standby or modified list, in-pagefile once it was written
+ * out and its frame reused. A view is a VAD of type MI_VAD_MAPPED whose owner is the
+ * section; inside it a PTE of zero means "committed: ask the prototype", so mapping a
+ * view writes no PTE at all. A touch maps the shared frame (bringing it back first if
+ * need be), one reference per mapping; when the last mapping goes, the frame goes into
+ * transition and the prototype says so.
  *
  * A PAGE_WRITECOPY view maps the shared frame read-only; the first write gives the
  * process a private copy, and that page leaves the section for good in this view.
@@ -25,15 +28,17 @@ static void section_destroy(struct object_header *object)
 {
     struct mm_section *section = (struct mm_section *)object;
 
-    for (uint32_t i = 0; i < section->page_count; i++)
-        if (section->frames[i] != PFN_INVALID)
-            MiReleasePageReference(section->frames[i]);
+    /* Every view is gone (each held a reference), so no prototype is valid. */
+    for (uint32_t i = 0; i < section->page_count; i++) {
+        KASSERT(!pte_is_valid(section->prototypes[i]));
+        MiDeletePteContents(section->prototypes[i]);
+    }
     MiReturnCommitment(&section_commit_charge, section->page_count);
     if (section->cache_slot)
         *section->cache_slot = NULL;
     if (section->page_protection)
         ExFreePoolWithTag(section->page_protection, TAG_PROTOTYPES);
-    ExFreePoolWithTag(section->frames, TAG_PROTOTYPES);
+    ExFreePoolWithTag(section->prototypes, TAG_PROTOTYPES);
     ExFreePoolWithTag(section, TAG_SECTION);
 }
 
@@ -46,21 +51,22 @@ uint32_t MiSectionPageProtection(const struct mmvad *vad, vaddr_t va)
 }
 
 /*
- * An empty section object of pages pages (prototypes all PFN_INVALID), charged to the
- * commit limit; page_protection too for an image section.
+ * An empty section object of pages pages (prototypes all zero: demand zero), charged to
+ * the commit limit; page_protection too for an image section.
  */
 ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
                              struct mm_section **result)
 {
     struct mm_section *section = ExAllocatePoolWithTag(NonPagedPool, sizeof(*section),
                                                        TAG_SECTION);
-    pfn_t *frames = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(pfn_t), TAG_PROTOTYPES);
+    mmpte_t *prototypes = ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(mmpte_t),
+                                                TAG_PROTOTYPES);
     uint16_t *page_protection =
         image ? ExAllocatePoolWithTag(NonPagedPool, pages * sizeof(uint16_t), TAG_PROTOTYPES)
               : NULL;
     ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
 
-    if (!section || !frames || (image && !page_protection))
+    if (!section || !prototypes || (image && !page_protection))
         goto fail;
     status = STATUS_COMMITMENT_LIMIT;
     if (!MiChargeCommitment(&section_commit_charge, pages))
@@ -69,19 +75,18 @@ ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
         .header = {OBJECT_SECTION, 1, section_destroy},
         .page_count = pages,
         .protection = protection,
-        .frames = frames,
+        .prototypes = prototypes,
         .page_protection = page_protection,
     };
-    for (uint32_t i = 0; i < pages; i++)
-        frames[i] = PFN_INVALID;
+    memset(prototypes, 0, pages * sizeof(mmpte_t));
     *result = section;
     return STATUS_SUCCESS;
 
 fail:
     if (page_protection)
         ExFreePoolWithTag(page_protection, TAG_PROTOTYPES);
-    if (frames)
-        ExFreePoolWithTag(frames, TAG_PROTOTYPES);
+    if (prototypes)
+        ExFreePoolWithTag(prototypes, TAG_PROTOTYPES);
     if (section)
         ExFreePoolWithTag(section, TAG_SECTION);
     return status;
@@ -200,9 +205,9 @@ void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
         }
         if (pte->value == 0)
             continue;
-        if (pte_is_valid(*pte) || MiIsResidentPte(*pte))
-            MiReleasePageReference(pte_pfn(*pte));
+        mmpte_t old = *pte;
         MiWriteUserPte(va, pte_zero());
+        MiDeletePteContents(old);
     }
     MiReturnCommitment(&space->commit_charge, MiViewCopyOnWriteCharge(vad));
     MiDeleteVad(space, vad);
@@ -219,26 +224,67 @@ ntstatus_t MmUnmapViewOfSection(vaddr_t base)
     return STATUS_SUCCESS;
 }
 
+void MiSectionPageUnmapped(pfn_t pfn)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+    mmpte_t *page = MiMapPageInHyperSpace(entry->pte_frame);
+
+    KASSERT(pte_is_valid(page[entry->pte_index]) && pte_pfn(page[entry->pte_index]) == pfn);
+    page[entry->pte_index] = MiMakeTransitionPte(pfn, 0);
+    MiUnmapPageInHyperSpace(page);
+    MiInsertTransitionPage(pfn);
+}
+
+/*
+ * Makes prototype (section page index) valid: its frame with one more reference, back
+ * from a list or the pagefile, or new and zeroed.
+ */
+static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t index)
+{
+    mmpte_t *prototype = &section->prototypes[index];
+    pfn_t pfn;
+
+    if (pte_is_valid(*prototype)) {
+        MiAddPageReference(pte_pfn(*prototype));
+        return STATUS_SUCCESS;
+    }
+    if (MiIsTransitionPte(*prototype) || MiIsPagefilePte(*prototype)) {
+        ntstatus_t status = MiBringPageBack(*prototype, MI_USE_SECTION, &pfn);
+        if (!NT_SUCCESS(status))
+            return status;
+        MiSetPteOwner(pfn, prototype);  /* a frame read in is new; one from a list knows */
+    } else {
+        pfn = MiRemoveZeroPage(MI_USE_SECTION);
+        if (pfn == PFN_INVALID)
+            return STATUS_NO_MEMORY;
+        MiSetPteOwner(pfn, prototype);
+    }
+    *prototype = pte_make_kernel_local(pfn);
+    return STATUS_SUCCESS;
+}
+
 ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va)
 {
     struct mm_section *section = vad->owner;
     uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
     uint32_t flags = cpu_save_disable_interrupts();
+    ntstatus_t status = make_prototype_valid(section, index);
 
-    if (section->frames[index] == PFN_INVALID) {
-        pfn_t pfn = MiRemoveZeroPage(MI_USE_SECTION);
-        if (pfn == PFN_INVALID) {
-            cpu_restore_interrupts(flags);
-            return STATUS_NO_MEMORY;
-        }
-        section->frames[index] = pfn;   /* the section's own reference */
+    if (NT_SUCCESS(status)) {
+        MiWriteUserPte(va, MiMakeValidUserPte(pte_pfn(section->prototypes[index]),
+                                              MiSectionPageProtection(vad, va)));
+        MmStatistics.section_faults++;
     }
-    MiAddPageReference(section->frames[index]);
-    MiWriteUserPte(va, MiMakeValidUserPte(section->frames[index],
-                                          MiSectionPageProtection(vad, va)));
     cpu_restore_interrupts(flags);
-    MmStatistics.section_faults++;
-    return STATUS_SUCCESS;
+    return status;
+}
+
+void MiSectionPageArrived(struct mm_section *section, uint32_t index, pfn_t pfn)
+{
+    MiSetPteOwner(pfn, &section->prototypes[index]);
+    MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
+    section->prototypes[index] = MiMakeTransitionPte(pfn, 0);
+    MiInsertTransitionPage(pfn);
 }
 
 ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection)
@@ -254,7 +300,7 @@ ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection)
     uint32_t writable = protection == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
                                                              : PAGE_READWRITE;
     MiWriteUserPte(va, MiMakeValidUserPte(copy, writable));
-    MiReleasePageReference(pte_pfn(old));
+    MiDeletePteContents(old);
     MmStatistics.copy_on_write_faults++;
     return STATUS_SUCCESS;
 }

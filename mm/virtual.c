@@ -78,16 +78,42 @@ static struct mmpfn *page_table_entry(vaddr_t va)
     return MiGetPfnEntry(pte_pfn(*pde_of(va)));
 }
 
+/*
+ * Keeps the books on a pageable page as its PTE changes: the hardware's dirty bit goes
+ * into the page's PFN entry before the PTE holding it is overwritten, a private page
+ * learns which PTE owns it, and the working set gains or loses the page.
+ */
+static void account_page(vaddr_t va, mmpte_t old, mmpte_t value)
+{
+    bool was_present = MiIsPresentPte(old), present = MiIsPresentPte(value);
+
+    if (pte_is_valid(old) && (old.value & PTE_DIRTY))
+        MiGetPfnEntry(pte_pfn(old))->flags |= MI_PFN_MODIFIED;
+    if (present && (!was_present || pte_pfn(old) != pte_pfn(value))) {
+        pfn_t pfn = pte_pfn(value);
+        enum mi_page_use use = MiGetPfnEntry(pfn)->use;
+        if (use == MI_USE_PROCESS_PRIVATE)
+            MiSetPteOwnerFrame(pfn, pte_pfn(*pde_of(va)), (va >> PAGE_SHIFT) % PTES_PER_TABLE);
+        if (!was_present && MiIsPageableUse(use))
+            MiInsertWorkingSetEntry(&MmCurrentAddressSpace()->working_set, va);
+    } else if (was_present && !present && MiIsPageableUse(MiGetPfnEntry(pte_pfn(old))->use)) {
+        MiRemoveWorkingSetEntry(&MmCurrentAddressSpace()->working_set, va);
+    }
+}
+
 void MiWriteUserPte(vaddr_t va, mmpte_t value)
 {
     mmpte_t *pte = pte_of(va);
     struct mmpfn *table = page_table_entry(va);
     bool was_used = pte->value != 0, used = value.value != 0;
     bool was_valid = pte_is_valid(*pte);
+    mmpte_t old = *pte;
 
     *pte = value;
     if (was_valid)
         cpu_invlpg(va);
+    if (MiIsPresentPte(old) || MiIsPresentPte(value))
+        account_page(va, old, value);
     if (used && !was_used)
         table->used_entries++;
     else if (!used && was_used)
@@ -113,12 +139,25 @@ static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_
         mmpte_t *pte = MiGetPte(va, false);
         if (!pte || pte->value == 0)
             continue;
-        if (pte_is_valid(*pte) || MiIsResidentPte(*pte))
-            MiReleasePageReference(pte_pfn(*pte));
+        mmpte_t old = *pte;
         MiWriteUserPte(va, pte_zero());
+        MiDeletePteContents(old);
         pages++;
     }
     MiReturnCommitment(&space->commit_charge, pages);
+}
+
+void MiDeletePteContents(mmpte_t pte)
+{
+    if (MiIsPresentPte(pte)) {
+        if (pte_is_valid(pte) && (pte.value & PTE_DIRTY))
+            MiGetPfnEntry(pte_pfn(pte))->flags |= MI_PFN_MODIFIED;
+        MiReleasePageReference(pte_pfn(pte));
+    } else if (MiIsTransitionPte(pte)) {
+        MiFreeTransitionPage(pte_pfn(pte));
+    } else if (MiIsPagefilePte(pte)) {
+        MiReleasePagefileSlot(MiPagefilePteSlot(pte));
+    }
 }
 
 /* Pages in [start, end) that are not committed yet. */
@@ -347,6 +386,10 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
         mmpte_t pte = *pte_of(va);
         if (MiIsDemandZeroPte(pte))
             MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
+        else if (MiIsTransitionPte(pte))
+            MiWriteUserPte(va, MiMakeTransitionPte(pte_pfn(pte), protection));
+        else if (MiIsPagefilePte(pte))
+            MiWriteUserPte(va, MiMakePagefilePte(MiPagefilePteSlot(pte), protection));
         else if (accessible)
             MiWriteUserPte(va, MiMakeValidUserPte(pte_pfn(pte), protection));
         else

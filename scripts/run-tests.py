@@ -53,6 +53,7 @@ import time
 # The log's judge (verdict.py) and its KTAP parser (ktap.py) stand beside this script.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from verdict import clean_lines, judge, selftest as judge_selftest  # noqa: E402
+from mkpagefile import write_pagefile  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -78,8 +79,8 @@ OVMF = "/usr/share/ovmf/OVMF.fd"      # from Debian's ovmf package
 
 Boot = collections.namedtuple("Boot",
                               "name boot cmdline mem system highest log crash extra modules "
-                              "no_serial disks",
-                              defaults=((), False, (), (), False, ()))
+                              "no_serial disks timeout",
+                              defaults=((), False, (), (), False, (), None))
 #   log      regular expressions that some line of the log must match (a warning the
 #            boot must print, a line of a fault report).
 #   crash    True for a boot that crashes on purpose (crash=WHAT on the command line):
@@ -94,6 +95,7 @@ Boot = collections.namedtuple("Boot",
 #   disks    IDE disks, as (KIND, SIZE_BYTES): the first is hd0 (primary master), the
 #            next hd1, ...; before each boot a fresh image NAME-diskI.img is written in
 #            the log directory by DISK_KINDS[KIND] (see "Disks" below).
+#   timeout  seconds before this boot is killed, when it needs more than --timeout.
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
 TEST_MODULE = ("{kernel}", "test-module")
@@ -102,6 +104,8 @@ PADDING_BYTES = 24 << 20
 
 # The disk tests/test_ata.c reads and writes (it expects exactly this size).
 PATTERN_DISK = ("pattern", 8 << 20)
+PAGEFILE_DISK_64MB = ("pagefile", 64 << 20)
+PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
@@ -110,10 +114,23 @@ CORE = "test=cpu,split,memmap,pfn,paging,syspte,pool,fault"
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
+    # The longest boot first, so that the others run beside it.
+    # Paging for real: 32 MB of RAM, processes stamping three times that (in a 128 MB
+    # pagefile; no-pagefile-32mb below refuses the same workload).
+    Boot("pagefile-32mb",       KERNEL, "test=pagefile,pagestress pagefile=hd0", 32,
+         0x80000000, 0x7FFEFFFF, log=[r"^pagefile: hd0, 131072 KB \(32767 slots\)"],
+         disks=[PAGEFILE_DISK_128MB], timeout=300),
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
          modules=[TEST_MODULE], disks=[PATTERN_DISK]),
+    # The memory manager's suites again with a pagefile (on hd1) beside the ATA test disk.
+    Boot("pagefile-128mb",      KERNEL, "test=ata,pfn,section,vm,pagefile,pagestress,fuzz "
+                                        "pagefile=hd1", 128, 0x80000000, 0x7FFEFFFF,
+         log=[r"^pagefile: hd1, 65536 KB \(16383 slots\)"],
+         disks=[PATTERN_DISK, PAGEFILE_DISK_64MB]),
+    Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress",   32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^pagefile: none; commit is limited to RAM"]),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
     Boot("increaseuserva-2560", KERNEL, "test increaseuserva=2560",   128,  0xA0000000, 0x9FFEFFFF),
     # Out of range: clamped to 3072 MB.
@@ -156,8 +173,16 @@ MATRIX = [
          log=[r'^boot: module 1 "[^"]*\.exe" at 0x0*[1-9a-f][0-9a-f]{6}-'],
          modules=[PADDING_MODULE]),
     # The ATA driver on its own; the ISO boots below have QEMU's CD-ROM drive on hd2.
-    Boot("ata-disk",            KERNEL, "test=ata",                   32,   0x80000000, 0x7FFEFFFF,
-         log=[r"^ata: hd0: .*16384 sectors"], disks=[PATTERN_DISK]),
+    # Bad pagefile options are refused with a warning, and a disk without the pagefile
+    # signature is never written (the suite then reads its pattern intact).
+    Boot("ata-disk",            KERNEL, "test=ata pagefile=hd0",      32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^ata: hd0: .*16384 sectors",
+              r"^warning: pagefile=hd0 ignored: hd0 has no pagefile signature"],
+         disks=[PATTERN_DISK]),
+    Boot("bad-pagefile-options", KERNEL, CORE + " pagefile=hd7:12X",   32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^warning: pagefile=hd7:12X ignored: the disk must be hd0, hd1, hd2 or hd3"]),
+    Boot("pagefile-disk-absent", KERNEL, CORE + " pagefile=hd1:64M",   32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^warning: pagefile=hd1:64M ignored: no disk hd1"]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 1\)']),
     Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
@@ -171,6 +196,9 @@ MATRIX = [
                 r"EAX 0x[0-9a-f]{8}  EBX"]),
     Boot("crash-stack-overflow", KERNEL, "crash=stack-overflow",      32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: double fault \(#DF\)", r"EIP 0x[0-9a-f]{8}  CS 0x0008"]),
+    # Paged pool touched with interrupts off: stopped and named, not a hang.
+    Boot("crash-paged-pool",    KERNEL, "crash=paged-pool-interrupts-off", 32, 0x80000000, 0x7FFEFFFF,
+         crash=True, log=[r"\*\*\* PANIC: paged pool at 0x[0-9a-f]{8} touched with interrupts off"]),
     Boot("crash-divide-error",  KERNEL, "crash=divide-error",         32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
 ]
@@ -205,6 +233,7 @@ def write_pattern_image(f, size):
 
 DISK_KINDS = {
     "pattern": write_pattern_image,
+    "pagefile": write_pagefile,         # an empty pagefile (scripts/mkpagefile.py)
 }
 
 
@@ -302,7 +331,9 @@ def qemu_command(boot, args, log_path):
             cmd += ["-initrd", initrd_argument(modules)]
     cmd += [a.replace("{kernel}", args.kernel) for a in boot.extra]
     for index, path in enumerate(disk_paths(boot, os.path.dirname(log_path))):
-        cmd += ["-drive", "file=%s,format=raw,if=ide,index=%d" % (path, index)]
+        # cache=unsafe: the image is thrown away, so the guest's cache flushes need not
+        # wait for the host's disk (a pagefile flushes after every batch it writes).
+        cmd += ["-drive", "file=%s,format=raw,if=ide,index=%d,cache=unsafe" % (path, index)]
     cmd += [
         "-m", str(boot.mem),
         "-display", "none",
@@ -330,7 +361,7 @@ def run_boot(boot, args):
         _running.add(proc)
     timed_out = False
     try:
-        out, _ = proc.communicate(timeout=args.timeout)
+        out, _ = proc.communicate(timeout=max(args.timeout, boot.timeout or 0))
     except subprocess.TimeoutExpired:
         timed_out = True
         proc.kill()
@@ -515,7 +546,8 @@ def _selftest():
     # 17. Disks: one -drive per disk, in order, from the log directory; the pattern image.
     cmd = qemu_command(boot._replace(disks=[PATTERN_DISK, PATTERN_DISK]), args, "logs/x.log")
     drives = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-drive"]
-    expect(drives == ["file=logs/selftest-disk%d.img,format=raw,if=ide,index=%d" % (i, i)
+    expect(drives == ["file=logs/selftest-disk%d.img,format=raw,if=ide,index=%d,cache=unsafe"
+                      % (i, i)
                       for i in range(2)], "one -drive per disk: %s" % drives)
     expect("-drive" not in qemu_command(boot, args, "x.log"), "no disks, no -drive")
     image = io.BytesIO()

@@ -4,9 +4,12 @@
  * must name the exception and the address, and the machine must stop with the failure
  * code, never triple-fault.
  */
+#include "arch/cpu.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "kernel/string.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
 #include "tests/ktest.h"
 
 /*
@@ -37,7 +40,13 @@ NORETURN void ktest_crash(const char *what, size_t length)
         __asm__ volatile("xorl %%edx, %%edx; divl %1" : "+a"(dividend) : "r"(divisor) : "edx");
     } else if (length == 5 && strncasecmp(what, "panic", 5) == 0) {
         panic("deliberate panic from the command line");
+    } else if (length == 25 && strncasecmp(what, "paged-pool-interrupts-off", 25) == 0) {
+        /* Breaks the paged pool's rule: the block, trimmed, faults with interrupts off. */
+        volatile uint32_t *paged = ExAllocatePoolWithTag(PagedPool, 16, 0x68737243);
+        MiTrimSystemWorkingSet(0, false);
+        cpu_disable_interrupts();
+        *paged = 1;
     }
-    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error or panic",
-          (int)length, what);
+    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, panic or "
+          "paged-pool-interrupts-off", (int)length, what);
 }

@@ -27,6 +27,7 @@ static const struct ktest_suite *const all_suites[] = {
     &section_suite,
     &process_suite,
     &vm_suite,
+    &pagefile_suite,
     &pagestress_suite,
     &fuzz_suite,
     &ata_suite,

@@ -9,6 +9,7 @@ void take_snapshot(struct resources *r)
     r->available_pages = MmAvailablePages();
     r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
     r->committed_pages = MmTotalCommittedPages;
+    r->pagefile_slots = MiPagefile.slots_in_use;
     ExQueryPoolStatistics(NonPagedPool, &r->pool);
 }
 
@@ -20,6 +21,7 @@ void expect_nothing_leaked(struct ktest *t, const struct resources *before)
     KT_EXPECT_EQ(t, before->available_pages,
                  after.available_pages + (after.system_page_tables - before->system_page_tables));
     KT_EXPECT_EQ(t, before->committed_pages, after.committed_pages);
+    KT_EXPECT_EQ(t, before->pagefile_slots, after.pagefile_slots);
     KT_EXPECT_EQ(t, before->pool.allocations, after.pool.allocations);
     KT_EXPECT_EQ(t, before->pool.pages, after.pool.pages);
 }

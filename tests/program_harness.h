@@ -11,6 +11,7 @@
 struct resources {
     uint32_t available_pages;
     uint32_t system_page_tables;
+    uint32_t pagefile_slots;
     uint32_t committed_pages;
     struct pool_statistics pool;
 };

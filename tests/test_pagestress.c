@@ -24,6 +24,9 @@
 /* What the refused process may still commit to start (image, stack) before it asks. */
 #define BEYOND_HEADROOM     1024
 #define BEYOND_EXCESS       16
+/* Three times RAM is stamped on boots with at most this much RAM (32 MB). */
+#define THREE_TIMES_RAM_MAX_PAGES 8192
+#define THREE_TIMES_RAM_GENERATIONS 3
 
 /* The page stamps one worker writes and checks, counted as pagestress.c does. */
 struct stamp_counts {
@@ -50,10 +53,13 @@ static void count_views(struct stamp_counts *c, uint32_t pages, uint32_t generat
  * Runs PRIVATE_WORKERS pagestress processes in private mode and one in views mode at
  * once, committing about commit_pages between them (each an equal share; a views worker
  * commits 2.5 times its size: the section, its copy-on-write view, half of it private),
- * each stamping generations generations. Every one must exit 0, and nothing may leak.
+ * each stamping generations generations. Every one must exit 0 (or, if may_be_refused,
+ * STATUS_COMMITMENT_LIMIT), and nothing may leak. Returns how many were refused.
  */
-static void run_workload(struct ktest *t, uint32_t commit_pages, uint32_t generations)
+static unsigned run_workload(struct ktest *t, uint32_t commit_pages, uint32_t generations,
+                             bool may_be_refused)
 {
+    unsigned refused = 0;
     struct program_run runs[WORKLOAD_WORKERS];
     struct stamp_counts counts = {0, 0};
     struct resources before;
@@ -66,22 +72,31 @@ static void run_workload(struct ktest *t, uint32_t commit_pages, uint32_t genera
         runs[i].program = PAGESTRESS_PROGRAM;
         ksnprintf(runs[i].arguments, sizeof(runs[i].arguments), "%u %u %u %s", i + 1,
                   views ? view_pages : private_pages, generations, views ? "views" : "private");
-        if (views)
-            count_views(&counts, view_pages, generations);
-        else
-            count_private(&counts, private_pages, generations);
     }
     ktest_diag(t, "%u x %u private pages and %u in views, %u generations; commit %u of %u "
                "pages before", PRIVATE_WORKERS, private_pages, view_pages, generations,
                MmTotalCommittedPages, MmTotalCommitLimit);
-    if (run_programs(runs, WORKLOAD_WORKERS))
-        for (unsigned i = 0; i < WORKLOAD_WORKERS; i++)
-            if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, (uint32_t)runs[i].status))
-                ktest_diag(t, "pagestress.exe %s ended with 0x%08x", runs[i].arguments,
-                           (uint32_t)runs[i].status);
+    run_programs(runs, WORKLOAD_WORKERS);
+    for (unsigned i = 0; i < WORKLOAD_WORKERS; i++) {
+        if (may_be_refused && runs[i].status == STATUS_COMMITMENT_LIMIT) {
+            refused++;
+            continue;
+        }
+        if (i == PRIVATE_WORKERS)
+            count_views(&counts, view_pages, generations);
+        else
+            count_private(&counts, private_pages, generations);
+        if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, (uint32_t)runs[i].status))
+            ktest_diag(t, "pagestress.exe %s ended with 0x%08x", runs[i].arguments,
+                       (uint32_t)runs[i].status);
+    }
+    if (refused)
+        ktest_diag(t, "%u of %u processes refused with STATUS_COMMITMENT_LIMIT", refused,
+                   WORKLOAD_WORKERS);
     ktest_diag(t, "%llu page stamps written, %llu checked", (unsigned long long)counts.written,
                (unsigned long long)counts.checked);
     expect_nothing_leaked(t, &before);
+    return refused;
 }
 
 /* About half the commit limit, so that it all fits in RAM without a pagefile. */
@@ -90,7 +105,39 @@ static void workload_within_ram(struct ktest *t)
     if (!have_module(t, PAGESTRESS_PROGRAM))
         KT_SKIP(t, PAGESTRESS_PROGRAM " not loaded");
     run_workload(t, MIN(MmTotalCommitLimit / 2, (uint32_t)WORKLOAD_MAX_PAGES),
-                 WORKLOAD_GENERATIONS);
+                 WORKLOAD_GENERATIONS, false);
+}
+
+/*
+ * Three times RAM, committed and stamped at once: with a pagefile every page must come
+ * back from it intact (page-outs and page-ins counted and reported); without one the
+ * same workload is refused with STATUS_COMMITMENT_LIMIT, cleanly, by the processes
+ * that would pass the limit.
+ */
+static void workload_three_times_ram(struct ktest *t)
+{
+    if (!have_module(t, PAGESTRESS_PROGRAM))
+        KT_SKIP(t, PAGESTRESS_PROGRAM " not loaded");
+    if (MmNumberOfPhysicalPages > THREE_TIMES_RAM_MAX_PAGES)
+        KT_SKIP(t, "RAM too big to stamp three times over in the emulator");
+    uint32_t written = MiPagefile.pages_written, read = MiPagefile.pages_read;
+    uint32_t transitions = MmStatistics.transition_faults;
+    uint32_t reads = MmStatistics.pagefile_read_faults;
+    unsigned refused = run_workload(t, 3 * MmNumberOfPhysicalPages, THREE_TIMES_RAM_GENERATIONS,
+                                    !MiPagefile.present);
+    ktest_diag(t, "pages written to the pagefile %u, read back %u; faults: %u transition, "
+               "%u from the pagefile; pagefile peak %u of %u slots",
+               MiPagefile.pages_written - written, MiPagefile.pages_read - read,
+               MmStatistics.transition_faults - transitions,
+               MmStatistics.pagefile_read_faults - reads, MiPagefile.peak_slots_in_use,
+               MiPagefile.present ? MiPagefile.slot_count - 1 : 0);
+    if (MiPagefile.present) {
+        KT_EXPECT(t, MiPagefile.pages_written - written > 0);
+        KT_EXPECT(t, MiPagefile.pages_read - read > 0);
+        KT_EXPECT(t, MmStatistics.transition_faults - transitions > 0);
+    } else {
+        KT_EXPECT(t, refused > 0);
+    }
 }
 
 /*
@@ -125,6 +172,7 @@ static void workload_beyond_commit_limit_refused(struct ktest *t)
 static const struct ktest_case cases[] = {
     KTEST_CASE(workload_within_ram),
     KTEST_CASE(workload_beyond_commit_limit_refused),
+    KTEST_CASE(workload_three_times_ram),
 };
 
 KTEST_SUITE(pagestress_suite, "pagestress", cases);

@@ -9,37 +9,9 @@
 #include "kernel/process.h"
 #include "kernel/usercopy.h"
 #include "mm/mi.h"
-#include "tests/ktest.h"
+#include "tests/scratch_process.h"
 
 #define GRANULE MM_ALLOCATION_GRANULARITY
-
-/* A fresh process to work in, attached; frames and charge noted to check they return. */
-struct scratch {
-    struct process *process;
-    uint32_t available_pages;
-    uint32_t committed_pages;
-    uint32_t user_page_tables;
-};
-
-static bool scratch_begin(struct ktest *t, struct scratch *s)
-{
-    s->available_pages = MmAvailablePages();
-    s->committed_pages = MmTotalCommittedPages;
-    s->user_page_tables = MiPagesInUse[MI_USE_USER_PAGE_TABLE];
-    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, process_create("vm-test", true, &s->process)))
-        return false;
-    process_attach(s->process);
-    return true;
-}
-
-static void scratch_end(struct ktest *t, struct scratch *s)
-{
-    process_detach();
-    process_discard(s->process);
-    KT_EXPECT_EQ(t, s->committed_pages, MmTotalCommittedPages);
-    KT_EXPECT_EQ(t, s->user_page_tables, MiPagesInUse[MI_USE_USER_PAGE_TABLE]);
-    KT_EXPECT_EQ(t, s->available_pages, MmAvailablePages());
-}
 
 static ntstatus_t allocate(vaddr_t base, uint32_t size, uint32_t type, uint32_t protection,
                            vaddr_t *result)
@@ -100,7 +72,7 @@ static void fixed_base_reservation_matrix(struct ktest *t)
     struct scratch s;
     vaddr_t base;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     KT_EXPECT_EQ(t, STATUS_SUCCESS,
                  allocate(0x20000000, 4 * GRANULE, MEM_RESERVE, PAGE_READWRITE, &base));
@@ -123,7 +95,7 @@ static void bases_and_sizes_rounded(struct ktest *t)
 {
     struct scratch s;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     vaddr_t base = 0x30001234;
     uint32_t size = 0x10;
@@ -158,7 +130,7 @@ static void argument_rules(struct ktest *t)
     struct scratch s;
     vaddr_t base;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     KT_EXPECT_EQ(t, STATUS_INVALID_PARAMETER, allocate(0, GRANULE, 0, PAGE_READWRITE, NULL));
     KT_EXPECT_EQ(t, STATUS_INVALID_PARAMETER,
@@ -223,7 +195,7 @@ static void query_walks_regions(struct ktest *t)
     vaddr_t base;
     uint32_t old;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     KT_ASSERT_EQ(t, STATUS_SUCCESS,
                  allocate(0x60000000, 16 * PAGE_SIZE, MEM_RESERVE, PAGE_READWRITE, &base));
@@ -273,7 +245,7 @@ static void commit_charge_and_frames(struct ktest *t)
     vaddr_t base;
     uint8_t byte = 0x5A;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     uint32_t charged = MmTotalCommittedPages;
     KT_ASSERT_EQ(t, STATUS_SUCCESS, allocate(0, 8 * PAGE_SIZE, MEM_RESERVE | MEM_COMMIT,
@@ -307,7 +279,7 @@ static void commit_limit_refuses_cleanly(struct ktest *t)
     struct scratch s;
     vaddr_t base;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     uint32_t saved_limit = MmTotalCommitLimit;
     MmTotalCommitLimit = MmTotalCommittedPages + ROOM;
@@ -344,7 +316,7 @@ static void guard_page_fires_once(struct ktest *t)
     vaddr_t base;
     uint32_t value;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     KT_ASSERT_EQ(t, STATUS_SUCCESS, allocate(0, 2 * PAGE_SIZE, MEM_RESERVE | MEM_COMMIT,
                                              PAGE_READWRITE | PAGE_GUARD, &base));
@@ -375,7 +347,7 @@ static void fault_at_exact_address_after_free(struct ktest *t)
     vaddr_t base;
     uint32_t value = 7;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     KT_ASSERT_EQ(t, STATUS_SUCCESS, allocate(0, 4 * PAGE_SIZE, MEM_RESERVE | MEM_COMMIT,
                                              PAGE_READWRITE, &base));
@@ -396,7 +368,7 @@ static void shared_user_data_stays_read_only(struct ktest *t)
     struct scratch s;
     uint32_t value = 1;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     KT_EXPECT_EQ(t, STATUS_NOT_SUPPORTED,
                  protect(MM_SHARED_USER_DATA, PAGE_SIZE, PAGE_READWRITE, NULL));
@@ -418,7 +390,7 @@ static void ten_thousand_reservations(struct ktest *t)
     vaddr_t base, first = 0, last = 0;
     unsigned wrong = 0;
 
-    if (!scratch_begin(t, &s))
+    if (!scratch_begin(t, &s, "vm-test"))
         return;
     for (unsigned i = 0; i < MANY_RESERVATIONS; i++) {
         if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, allocate(0, GRANULE, MEM_RESERVE | (i & 1 ?

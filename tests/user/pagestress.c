@@ -256,16 +256,59 @@ static ntstatus_t run_views(uint32_t pages)
     return STATUS_SUCCESS;
 }
 
+/* What paging did, as NtQuerySystemInformation tells it (the demonstration's report). */
+static void print_paging_information(void)
+{
+    struct nt_system_paging_information info;
+
+    if (!NT_SUCCESS(NtQuerySystemInformation(NT_SYSTEM_PAGING_INFORMATION, &info,
+                                             sizeof(info), NULL)))
+        return;
+    rt_printf("pagestress: pagefile %u pages, %u in use (peak %u); %u pages written, %u read; "
+              "%u transition faults, %u from the pagefile; working set %u pages (peak %u, "
+              "limits %u-%u)\n", info.pagefile_pages, info.pagefile_in_use, info.pagefile_peak,
+              info.pages_written, info.pages_read, info.transition_faults,
+              info.pagefile_read_faults, info.working_set_size, info.working_set_peak,
+              info.working_set_minimum, info.working_set_maximum);
+}
+
+/*
+ * Without arguments (make run starts it so): one process stamping twice the machine's
+ * RAM over two generations, then a report of what paging did.
+ */
+static int demonstrate(void)
+{
+    struct nt_system_basic_information basic;
+
+    if (!NT_SUCCESS(NtQuerySystemInformation(NT_SYSTEM_BASIC_INFORMATION, &basic,
+                                             sizeof(basic), NULL)))
+        return (int)USER_STATUS_USAGE;
+    id = 1;
+    generations = 2;
+    uint32_t pages = 2 * basic.number_of_physical_pages < 0x80000u ? 2 * basic.number_of_physical_pages
+                                                               : 0x80000u;
+    rt_printf("pagestress: stamping %u pages (twice the RAM) over %u generations\n", pages,
+              generations);
+    ntstatus_t status = run_private(pages);
+    if (!NT_SUCCESS(status))
+        return (int)status;
+    rt_printf("pagestress: %u mismatches\n", mismatches);
+    print_paging_information();
+    return mismatches ? (int)USER_STATUS_PATTERN_MISMATCH : 0;
+}
+
 int main(int argc, char **argv)
 {
     uint32_t pages;
     bool views = argc == 5 && rt_streq(argv[4], "views");
 
+    if (argc == 1)
+        return demonstrate();
     if (argc < 4 || argc > 5 || !rt_parse_u32(argv[1], &id) ||
         !rt_parse_u32(argv[2], &pages) || !rt_parse_u32(argv[3], &generations) ||
         pages == 0 || pages > 0x80000 || generations == 0 ||
         (argc == 5 && !views && !rt_streq(argv[4], "private"))) {
-        rt_printf("usage: %s ID PAGES GENERATIONS [private|views]\n", rt_program_name);
+        rt_printf("usage: %s [ID PAGES GENERATIONS [private|views]]\n", rt_program_name);
         return (int)USER_STATUS_USAGE;
     }
     ntstatus_t status = views ? run_views(pages) : run_private(pages);

@@ -1,0 +1,135 @@
+/*
+ * Paged pool: kernel memory that may leave RAM, as user memory does. Its pages lie in
+ * one range of system space whose page tables are made at boot (so a PTE there can
+ * always be written); an allocated page starts as a demand-zero PTE, gets a frame on
+ * its first touch, and lives in the system working set from then on. The trimmer takes
+ * pages out of it like out of a process's working set (transition PTE, standby or
+ * modified list, pagefile), and a fault in kernel mode brings them back.
+ *
+ * The rule that keeps this safe: code that runs with interrupts off never touches paged
+ * pool, since the fault that brings a page back may have to wait for the disk. The trap
+ * handler stops the machine, naming the address, when the rule is broken; the nonpaged
+ * pool stays the only pool for such code.
+ */
+#include "arch/cpu.h"
+#include "kernel/bitmap.h"
+#include "kernel/panic.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
+
+#define TAG_PAGED_POOL_MAP  0x6d506150  /* 'PaPm' */
+#define PAGED_POOL_MAX_PAGES 8192       /* 32 MB of address space at most */
+
+struct mm_working_set MiSystemWorkingSet;
+
+static vaddr_t paged_pool_start;
+static uint32_t paged_pool_pages;
+static struct bitmap allocated;         /* one bit a page of the range */
+static uint32_t paged_pool_commit;      /* pages charged for paged pool */
+
+bool MmIsPagedPoolAddress(vaddr_t address)
+{
+    return paged_pool_pages && address - paged_pool_start < paged_pool_pages * PAGE_SIZE;
+}
+
+bool MiIsPagedPoolPageAllocated(vaddr_t va)
+{
+    return MmIsPagedPoolAddress(va) &&
+           bitmap_test(&allocated, (va - paged_pool_start) / PAGE_SIZE);
+}
+
+void MiInitializePagedPool(void)
+{
+    /* A quarter of RAM's worth of address space, so small machines keep their PTEs. */
+    uint32_t pages = ALIGN_UP(CLAMP(MmNumberOfPhysicalPages / 4, 256u,
+                                    (uint32_t)PAGED_POOL_MAX_PAGES), 32u);
+    vaddr_t start = MiReserveSystemPtes(pages);
+
+    allocated.size = pages;
+    allocated.words = ExAllocatePoolWithTag(NonPagedPool, pages / 8, TAG_PAGED_POOL_MAP);
+    if (!start || !allocated.words || !MiInitializeWorkingSet(&MiSystemWorkingSet))
+        panic("no memory for paged pool (%u pages)", pages);
+    memset(allocated.words, 0, pages / 8);
+    for (vaddr_t va = start; va - start < pages * PAGE_SIZE;
+         va = ALIGN_DOWN(va, (vaddr_t)PDE_SPAN) + PDE_SPAN)
+        if (!MiGetPte(va, true))
+            panic("no memory for paged pool's page tables");
+    MiSystemWorkingSet.minimum = 0;
+    paged_pool_start = start;
+    paged_pool_pages = pages;
+}
+
+vaddr_t MiAllocatePagedPoolPages(uint32_t count)
+{
+    KASSERT(cpu_interrupts_enabled());
+    uint32_t first = bitmap_find_clear_run(&allocated, count, 0);
+
+    if (first == BITMAP_NONE || !MiChargeCommitment(&paged_pool_commit, count))
+        return 0;
+    bitmap_set_range(&allocated, first, count);
+    vaddr_t va = paged_pool_start + first * PAGE_SIZE;
+    for (uint32_t i = 0; i < count; i++)
+        *pte_of(va + i * PAGE_SIZE) = MiMakeDemandZeroPte(PAGE_READWRITE);
+    return va;
+}
+
+void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
+{
+    KASSERT(cpu_interrupts_enabled());
+    for (uint32_t i = 0; i < count; i++) {
+        vaddr_t page = va + i * PAGE_SIZE;
+        mmpte_t pte = *pte_of(page);
+        KASSERT(MiIsPagedPoolPageAllocated(page));
+        *pte_of(page) = pte_zero();
+        if (pte_is_valid(pte)) {
+            cpu_invlpg(page);
+            MiRemoveWorkingSetEntry(&MiSystemWorkingSet, page);
+            MiInsertPageInFreeList(pte_pfn(pte));
+        } else {
+            MiDeletePteContents(pte);   /* a page in transition, or a pagefile slot */
+        }
+    }
+    bitmap_clear_range(&allocated, (va - paged_pool_start) / PAGE_SIZE, count);
+    MiReturnCommitment(&paged_pool_commit, count);
+}
+
+void MiEvictPagedPoolPage(vaddr_t va)
+{
+    mmpte_t *pte = pte_of(va);
+    pfn_t pfn = pte_pfn(*pte);
+
+    if (pte->value & PTE_DIRTY)
+        MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
+    *pte = MiMakeTransitionPte(pfn, PAGE_READWRITE);
+    cpu_invlpg(va);
+    MiRemoveWorkingSetEntry(&MiSystemWorkingSet, va);
+    MiInsertTransitionPage(pfn);
+    MmStatistics.pages_trimmed++;
+}
+
+ntstatus_t MiPagedPoolFault(vaddr_t va)
+{
+    if (!MiIsPagedPoolPageAllocated(va))
+        return STATUS_ACCESS_VIOLATION;
+    MiMakeRoomForFault(true);
+    mmpte_t *pte = pte_of(va);
+    pfn_t pfn;
+
+    if (pte_is_valid(*pte))
+        return STATUS_SUCCESS;
+    if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte)) {
+        ntstatus_t status = MiBringPageBack(*pte, MI_USE_PAGED_POOL, &pfn);
+        if (!NT_SUCCESS(status))
+            return status;
+    } else {
+        KASSERT(MiIsDemandZeroPte(*pte));
+        pfn = MiRemoveZeroPage(MI_USE_PAGED_POOL);
+        if (pfn == PFN_INVALID)
+            return STATUS_NO_MEMORY;
+        MmStatistics.demand_zero_faults++;
+    }
+    MiSetPteOwner(pfn, pte);
+    *pte = pte_make_kernel(pfn, true);
+    MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);
+    return STATUS_SUCCESS;
+}

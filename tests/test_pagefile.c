@@ -1,0 +1,501 @@
+/*
+ * Paging, page by page: the PTE formats, working sets and their trimming, the standby
+ * and modified lists, the modified-page writer, reads back from the pagefile, and what
+ * an I/O error does. Each case works in a scratch process of its own and drives the
+ * memory manager's steps one at a time (trim, write, reuse standby pages), so that it
+ * can check every state a page passes through. The cases that need the pagefile skip
+ * on a boot without one; the whole-system workload is in tests/test_pagestress.c.
+ */
+#include "arch/ata.h"
+#include "arch/copy_checked.h"
+#include "kernel/process.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
+#include "tests/program_harness.h"
+#include "tests/scratch_process.h"
+
+#define STAMP_SEED 0x9E3779B9u
+
+static vaddr_t allocate(struct ktest *t, uint32_t pages, uint32_t protection)
+{
+    vaddr_t base = 0;
+    uint32_t size = pages * PAGE_SIZE;
+
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmAllocateVirtualMemory(&base, &size,
+                 MEM_RESERVE | MEM_COMMIT, protection, 0));
+    return base;
+}
+
+/* The word at index i of a page at va stamped with generation. */
+static uint32_t stamp_word(vaddr_t va, uint32_t generation, uint32_t i)
+{
+    uint32_t x = (va ^ (generation * STAMP_SEED)) + i * 0x01000193u;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    return x ^ (x >> 12);
+}
+
+/* Stamps [va, va + pages) as if it were at key (so views of one page agree). */
+static void stamp_as(vaddr_t va, vaddr_t key, uint32_t pages, uint32_t generation)
+{
+    for (uint32_t p = 0; p < pages; p++) {
+        uint32_t *words = (uint32_t *)(va + p * PAGE_SIZE);
+        for (uint32_t i = 0; i < PAGE_SIZE / 4; i++)
+            words[i] = stamp_word(key + p * PAGE_SIZE, generation, i);
+    }
+}
+
+static void stamp(vaddr_t va, uint32_t pages, uint32_t generation)
+{
+    stamp_as(va, va, pages, generation);
+}
+
+/* Pages of [va, va + pages) that do not hold the stamp of generation made at key. */
+static uint32_t mismatches_as(vaddr_t va, vaddr_t key, uint32_t pages, uint32_t generation)
+{
+    uint32_t bad = 0;
+
+    for (uint32_t p = 0; p < pages; p++) {
+        const uint32_t *words = (const uint32_t *)(va + p * PAGE_SIZE);
+        for (uint32_t i = 0; i < PAGE_SIZE / 4; i++) {
+            if (words[i] != stamp_word(key + p * PAGE_SIZE, generation, i)) {
+                bad++;
+                break;
+            }
+        }
+    }
+    return bad;
+}
+
+static uint32_t mismatches(vaddr_t va, uint32_t pages, uint32_t generation)
+{
+    return mismatches_as(va, va, pages, generation);
+}
+
+/* Pages of [va, va + pages) whose PTE is in the format is_format tells. */
+static uint32_t count_ptes(vaddr_t va, uint32_t pages, bool (*is_format)(mmpte_t))
+{
+    uint32_t count = 0;
+
+    for (uint32_t p = 0; p < pages; p++) {
+        mmpte_t *pte = MiGetPte(va + p * PAGE_SIZE, false);
+        count += pte && is_format(*pte);
+    }
+    return count;
+}
+
+static bool is_valid(mmpte_t pte)
+{
+    return pte_is_valid(pte);
+}
+
+/* ---- the formats ---- */
+
+static void pte_formats_are_distinct_and_keep_their_fields(struct ktest *t)
+{
+    static const uint32_t protections[] = {PAGE_READONLY, PAGE_READWRITE | PAGE_GUARD,
+                                           PAGE_EXECUTE_READWRITE, PAGE_NOACCESS};
+    for (unsigned i = 0; i < ARRAY_SIZE(protections); i++) {
+        uint32_t protection = protections[i];
+        mmpte_t formats[] = {
+            MiMakeDemandZeroPte(protection),
+            MiMakeResidentPte(0xABCDE, protection),
+            MiMakeTransitionPte(0xABCDE, protection),
+            MiMakePagefilePte(0xFFFFF, protection),
+            MiMakePagefilePte(1, protection),
+        };
+        for (unsigned f = 0; f < ARRAY_SIZE(formats); f++) {
+            mmpte_t pte = formats[f];
+            unsigned kinds = MiIsDemandZeroPte(pte) + MiIsResidentPte(pte) +
+                             MiIsTransitionPte(pte) + MiIsPagefilePte(pte) + pte_is_valid(pte);
+            KT_EXPECT_EQ(t, 1, kinds);
+            KT_EXPECT_EQ(t, protection, MiPteProtection(pte));
+        }
+        KT_EXPECT(t, MiIsDemandZeroPte(formats[0]));
+        KT_EXPECT(t, MiIsResidentPte(formats[1]));
+        KT_EXPECT_EQ(t, 0xABCDE, pte_pfn(formats[1]));
+        KT_EXPECT(t, MiIsTransitionPte(formats[2]));
+        KT_EXPECT_EQ(t, 0xABCDE, pte_pfn(formats[2]));
+        KT_EXPECT(t, MiIsPagefilePte(formats[3]));
+        KT_EXPECT_EQ(t, 0xFFFFF, MiPagefilePteSlot(formats[3]));
+        KT_EXPECT_EQ(t, 1, MiPagefilePteSlot(formats[4]));
+    }
+    KT_EXPECT(t, !MiIsDemandZeroPte(pte_zero()) && !MiIsPagefilePte(pte_zero()) &&
+                 !MiIsTransitionPte(pte_zero()) && !MiIsResidentPte(pte_zero()));
+}
+
+/* ---- working sets ---- */
+
+/* A process touching three times its maximum never holds more than the maximum. */
+static void working_set_stays_within_its_maximum(struct ktest *t)
+{
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    const struct mm_working_set *working_set = &s.process->space.working_set;
+    uint32_t pages = 3 * working_set->maximum;
+    KT_EXPECT_EQ(t, MI_DEFAULT_WORKING_SET_MINIMUM, working_set->minimum);
+    KT_EXPECT_EQ(t, MI_DEFAULT_WORKING_SET_MAXIMUM, working_set->maximum);
+    uint32_t trimmed = MmStatistics.pages_trimmed;
+    vaddr_t va = allocate(t, pages, PAGE_READWRITE);
+    stamp(va, pages, 1);
+    KT_EXPECT(t, working_set->peak <= working_set->maximum);
+    KT_EXPECT(t, working_set->count <= working_set->maximum);
+    KT_EXPECT(t, MmStatistics.pages_trimmed - trimmed >= pages - working_set->maximum);
+    KT_EXPECT_EQ(t, 0, mismatches(va, pages, 1));
+    ktest_diag(t, "%u pages touched: working set peak %u, %u pages trimmed", pages,
+               working_set->peak, MmStatistics.pages_trimmed - trimmed);
+    scratch_end(t, &s);
+}
+
+/* A trimmed page waits in transition; touching it takes it back without any I/O. */
+static void transition_fault_needs_no_io(struct ktest *t)
+{
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    vaddr_t va = allocate(t, 8, PAGE_READWRITE);
+    stamp(va, 8, 7);
+    uint32_t modified = MmModifiedPageListHead.count;
+    KT_EXPECT_EQ(t, 8, MiTrimWorkingSet(0, false));
+    KT_EXPECT_EQ(t, 8, count_ptes(va, 8, MiIsTransitionPte));
+    KT_EXPECT_EQ(t, modified + 8, MmModifiedPageListHead.count);
+    KT_EXPECT_EQ(t, 0, s.process->space.working_set.count);
+
+    uint32_t transitions = MmStatistics.transition_faults;
+    struct ata_statistics disk = ata_statistics;
+    KT_EXPECT_EQ(t, 0, mismatches(va, 8, 7));
+    KT_EXPECT_EQ(t, transitions + 8, MmStatistics.transition_faults);
+    KT_EXPECT_EQ(t, disk.reads, ata_statistics.reads);
+    KT_EXPECT_EQ(t, disk.writes, ata_statistics.writes);
+    KT_EXPECT_EQ(t, 8, count_ptes(va, 8, is_valid));
+    KT_EXPECT_EQ(t, modified, MmModifiedPageListHead.count);
+    KT_EXPECT_EQ(t, 8, s.process->space.working_set.count);
+    scratch_end(t, &s);
+}
+
+/* Protections survive the trip out and back: a guard page is still a guard page. */
+static void protection_survives_transition(struct ktest *t)
+{
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    vaddr_t va = allocate(t, 2, PAGE_READWRITE);
+    stamp(va, 2, 3);
+    uint32_t old;
+    vaddr_t base = va;
+    uint32_t size = PAGE_SIZE;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmProtectVirtualMemory(&base, &size,
+                 PAGE_READONLY | PAGE_GUARD, &old));
+    MiTrimWorkingSet(0, false);
+    KT_EXPECT_EQ(t, 2, count_ptes(va, 2, MiIsTransitionPte));
+    KT_EXPECT_EQ(t, PAGE_READONLY | PAGE_GUARD, MiPteProtection(*MiGetPte(va, false)));
+    uint32_t value;
+    KT_EXPECT(t, arch_copy_checked(&value, (void *)va, 4) != 0);     /* the guard, once */
+    KT_EXPECT(t, arch_copy_checked(&value, (void *)va, 4) == 0);
+    KT_EXPECT_EQ(t, stamp_word(va, 3, 0), value);
+    KT_EXPECT(t, arch_copy_checked((void *)va, &value, 4) != 0);     /* read-only */
+    KT_EXPECT_EQ(t, 0, mismatches(va, 2, 3));
+    scratch_end(t, &s);
+}
+
+/* ---- the pagefile ---- */
+
+/* Ends the case as skipped on a boot without a pagefile (a macro: it must return). */
+#define skip_without_pagefile(t)                                                        \
+    do {                                                                                \
+        if (!MiPagefile.present)                                                        \
+            KT_SKIP(t, "no pagefile on this boot");                                     \
+    } while (0)
+
+static void commit_limit_counts_the_pagefile(struct ktest *t)
+{
+    skip_without_pagefile(t);
+    KT_EXPECT(t, MiPagefile.slot_count > 16);
+    KT_EXPECT(t, MmTotalCommitLimit > MiPagefile.slot_count - 1);
+    KT_EXPECT(t, MmTotalCommitLimit > MmNumberOfPhysicalPages);
+    ktest_diag(t, "pagefile hd%u: %u slots; commit limit %u pages, RAM %u pages",
+               MiPagefile.disk_index, MiPagefile.slot_count - 1, MmTotalCommitLimit,
+               MmNumberOfPhysicalPages);
+}
+
+static void slots_are_allocated_and_released(struct ktest *t)
+{
+    skip_without_pagefile(t);
+    uint32_t in_use = MiPagefile.slots_in_use;
+    uint32_t first = MiAllocatePagefileSlots(MI_PAGEFILE_BATCH);
+    KT_ASSERT(t, first != 0);
+    uint32_t second = MiAllocatePagefileSlots(1);
+    KT_EXPECT(t, second != 0 && (second < first || second >= first + MI_PAGEFILE_BATCH));
+    KT_EXPECT_EQ(t, in_use + MI_PAGEFILE_BATCH + 1, MiPagefile.slots_in_use);
+    for (uint32_t i = 0; i < MI_PAGEFILE_BATCH; i++)
+        MiReleasePagefileSlot(first + i);
+    MiReleasePagefileSlot(second);
+    KT_EXPECT_EQ(t, in_use, MiPagefile.slots_in_use);
+    KT_EXPECT_EQ(t, 0, MiAllocatePagefileSlots(MiPagefile.slot_count));
+}
+
+/*
+ * Out through every step and back: trimmed (modified list), written (standby), the
+ * frame reused (in pagefile), read back on the touch, bit for bit; then a clean page
+ * goes straight to standby and a dirty one to modified again.
+ */
+static void private_pages_go_out_and_come_back(struct ktest *t)
+{
+    enum { PAGES = 40 };
+    skip_without_pagefile(t);
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    vaddr_t va = allocate(t, PAGES, PAGE_READWRITE);
+    stamp(va, PAGES, 11);
+    uint32_t written = MiPagefile.pages_written, read = MiPagefile.pages_read;
+    uint32_t transfers = MiPagefile.write_transfers;
+
+    KT_EXPECT_EQ(t, PAGES, MiTrimWorkingSet(0, false));
+    KT_EXPECT(t, MiWriteModifiedPages(MmModifiedPageListHead.count) >= PAGES);
+    KT_EXPECT_EQ(t, PAGES, count_ptes(va, PAGES, MiIsTransitionPte));
+    KT_EXPECT(t, MiPagefile.pages_written - written >= PAGES);
+    KT_EXPECT(t, MiPagefile.write_transfers - transfers < PAGES);    /* in batches */
+    for (uint32_t p = 0; p < PAGES; p++) {
+        struct mmpfn *entry = MiGetPfnEntry(pte_pfn(*MiGetPte(va + p * PAGE_SIZE, false)));
+        KT_EXPECT_EQ(t, MI_STANDBY_PAGE_LIST, entry->location);
+        KT_EXPECT(t, entry->pagefile_slot != 0);
+    }
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    KT_EXPECT_EQ(t, PAGES, count_ptes(va, PAGES, MiIsPagefilePte));
+
+    uint32_t reads = MmStatistics.pagefile_read_faults;
+    KT_EXPECT_EQ(t, 0, mismatches(va, PAGES, 11));
+    KT_EXPECT_EQ(t, reads + PAGES, MmStatistics.pagefile_read_faults);
+    KT_EXPECT_EQ(t, read + PAGES, MiPagefile.pages_read);
+
+    /* Read, not written since: clean, straight to standby with no write. */
+    uint32_t standby = MmStandbyPageListHead.count;
+    written = MiPagefile.pages_written;
+    KT_EXPECT_EQ(t, PAGES, MiTrimWorkingSet(0, false));
+    KT_EXPECT_EQ(t, standby + PAGES, MmStandbyPageListHead.count);
+    KT_EXPECT_EQ(t, written, MiPagefile.pages_written);
+    /* Written to: its copy is stale, so it goes to the modified list. */
+    stamp(va, 1, 12);
+    uint32_t modified = MmModifiedPageListHead.count;
+    MiTrimWorkingSet(0, false);
+    KT_EXPECT_EQ(t, modified + 1, MmModifiedPageListHead.count);
+    KT_EXPECT_EQ(t, 0, mismatches(va, 1, 12));
+    KT_EXPECT_EQ(t, 0, mismatches(va + PAGE_SIZE, PAGES - 1, 11));
+    ktest_diag(t, "%u pages out in %u transfers, %u read back", PAGES,
+               MiPagefile.write_transfers - transfers, MiPagefile.pages_read - read);
+    scratch_end(t, &s);
+}
+
+/* A failed write leaves the pages modified, in memory; the next run writes them. */
+static void failed_write_is_retried(struct ktest *t)
+{
+    enum { PAGES = 6 };
+    skip_without_pagefile(t);
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    MiWriteModifiedPages(MmModifiedPageListHead.count);     /* start from an empty list */
+    vaddr_t va = allocate(t, PAGES, PAGE_READWRITE);
+    stamp(va, PAGES, 21);
+    MiTrimWorkingSet(0, false);
+    uint32_t errors = MiPagefile.write_errors, in_use = MiPagefile.slots_in_use;
+    MiInjectPagefileFailures(1);
+    KT_EXPECT_EQ(t, 0, MiWriteModifiedPages(PAGES));
+    KT_EXPECT_EQ(t, errors + 1, MiPagefile.write_errors);
+    KT_EXPECT_EQ(t, in_use, MiPagefile.slots_in_use);
+    KT_EXPECT_EQ(t, PAGES, MmModifiedPageListHead.count);
+    KT_EXPECT_EQ(t, PAGES, MiWriteModifiedPages(PAGES));
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    KT_EXPECT_EQ(t, PAGES, count_ptes(va, PAGES, MiIsPagefilePte));
+    KT_EXPECT_EQ(t, 0, mismatches(va, PAGES, 21));
+    scratch_end(t, &s);
+}
+
+/*
+ * A failed read is STATUS_IN_PAGE_ERROR for the access, nothing else: the PTE still
+ * names its slot, and a later touch reads the page.
+ */
+static void failed_read_is_in_page_error(struct ktest *t)
+{
+    skip_without_pagefile(t);
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    vaddr_t va = allocate(t, 1, PAGE_READWRITE);
+    stamp(va, 1, 31);
+    MiTrimWorkingSet(0, false);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    mmpte_t before = *MiGetPte(va, false);
+    KT_ASSERT(t, MiIsPagefilePte(before));
+    uint32_t available = MmAvailablePages();
+    MiInjectPagefileFailures(1);
+    KT_EXPECT_EQ(t, STATUS_IN_PAGE_ERROR, MmAccessFault(va, MM_ACCESS_READ, false));
+    KT_EXPECT_EQ(t, before.value, MiGetPte(va, false)->value);
+    KT_EXPECT_EQ(t, available, MmAvailablePages());
+    KT_EXPECT_EQ(t, 0, mismatches(va, 1, 31));
+    scratch_end(t, &s);
+}
+
+/*
+ * A process whose page cannot be read back ends with STATUS_IN_PAGE_ERROR, and only it:
+ * fault.exe is started (it has not run yet: the kernel is not preemptive), given a page
+ * at FAULT_PAGE that is then paged out, and the read it makes fails; a second process
+ * beside it ends normally, and everything comes back.
+ */
+static void failed_read_ends_only_that_process(struct ktest *t)
+{
+    enum { FAULT_PAGE = 0x30000000 };
+    struct process *victim, *bystander;
+    struct resources before;
+
+    skip_without_pagefile(t);
+    if (!have_module(t, "fault.exe") || !have_module(t, "hello.exe"))
+        KT_SKIP(t, "fault.exe or hello.exe not loaded");
+    take_snapshot(&before);
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("fault.exe", "read 0x30000000", &victim));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("hello.exe", "", &bystander));
+
+    process_attach(victim);
+    vaddr_t base = FAULT_PAGE;
+    uint32_t size = PAGE_SIZE;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmAllocateVirtualMemory(&base, &size,
+                 MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE, 0));
+    stamp(FAULT_PAGE, 1, 61);
+    MiTrimWorkingSet(0, false);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    KT_EXPECT(t, MiIsPagefilePte(*MiGetPte(FAULT_PAGE, false)));
+    process_detach();
+
+    uint32_t errors = MmStatistics.in_page_errors;
+    MiInjectPagefileFailures(1);
+    process_wait(victim, WAIT_FOREVER);
+    process_wait(bystander, WAIT_FOREVER);
+    MiInjectPagefileFailures(0);
+    KT_EXPECT_EQ(t, (uint32_t)STATUS_IN_PAGE_ERROR, (uint32_t)victim->exit_status);
+    KT_EXPECT_EQ(t, (uint32_t)STATUS_SUCCESS, (uint32_t)bystander->exit_status);
+    KT_EXPECT_EQ(t, errors + 1, MmStatistics.in_page_errors);
+    object_dereference(&victim->header);
+    object_dereference(&bystander->header);
+    expect_nothing_leaked(t, &before);
+}
+
+/*
+ * Section pages leave memory once no view maps them, through their prototypes, and
+ * come back to every view; copy-on-write copies go out and in as private pages.
+ */
+static void section_pages_go_out_and_come_back(struct ktest *t)
+{
+    enum { PAGES = 16 };
+    skip_without_pagefile(t);
+    struct scratch s;
+    if (!scratch_begin(t, &s, "paging-test"))
+        return;
+    struct mm_section *section;
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(PAGES * PAGE_SIZE, PAGE_READWRITE,
+                                                    &section));
+    vaddr_t shared = 0, copy = 0;
+    uint32_t size = 0;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmMapViewOfSection(section, 0, &shared, &size, 0,
+                                                       PAGE_READWRITE));
+    size = 0;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmMapViewOfSection(section, 0, &copy, &size, 0,
+                                                       PAGE_WRITECOPY));
+    stamp(shared, PAGES, 41);
+    stamp(copy, PAGES / 2, 42);         /* private copies of the first half */
+    MiTrimWorkingSet(0, false);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    uint32_t outside = 0;
+    for (uint32_t i = 0; i < PAGES; i++)
+        outside += MiIsPagefilePte(section->prototypes[i]);
+    KT_EXPECT_EQ(t, PAGES, outside);
+    KT_EXPECT_EQ(t, PAGES / 2, count_ptes(copy, PAGES / 2, MiIsPagefilePte));
+
+    KT_EXPECT_EQ(t, 0, mismatches(copy, PAGES / 2, 42));
+    KT_EXPECT_EQ(t, 0, mismatches(shared, PAGES, 41));
+    KT_EXPECT_EQ(t, 0, mismatches_as(copy + PAGES / 2 * PAGE_SIZE,
+                                     shared + PAGES / 2 * PAGE_SIZE, PAGES / 2, 41));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmUnmapViewOfSection(shared));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmUnmapViewOfSection(copy));
+    object_dereference(&section->header);
+    scratch_end(t, &s);
+}
+
+/*
+ * Paged pool leaves memory through the system working set and comes back on a touch in
+ * kernel mode, bit for bit; nonpaged pool never leaves.
+ */
+static void paged_pool_goes_out_and_comes_back(struct ktest *t)
+{
+    enum { LARGE_BYTES = 3 * PAGE_SIZE, SMALL_BYTES = 200, TAG = 0x74736554 /* 'Test' */ };
+    struct pool_statistics paged_before, paged_during, paged_after;
+    uint32_t slots = MiPagefile.slots_in_use, committed = MmTotalCommittedPages;
+
+    ExQueryPoolStatistics(PagedPool, &paged_before);
+    uint32_t *large = ExAllocatePoolWithTag(PagedPool, LARGE_BYTES, TAG);
+    uint8_t *small = ExAllocatePoolWithTag(PagedPool, SMALL_BYTES, TAG);
+    uint32_t *resident = ExAllocatePoolWithTag(NonPagedPool, 64, TAG);
+    KT_ASSERT(t, large && small && resident);
+    KT_EXPECT(t, MmIsPagedPoolAddress((vaddr_t)large) && MmIsPagedPoolAddress((vaddr_t)small));
+    KT_EXPECT(t, !MmIsPagedPoolAddress((vaddr_t)resident));
+    ExQueryPoolStatistics(PagedPool, &paged_during);
+    KT_EXPECT_EQ(t, paged_before.allocations + 2, paged_during.allocations);
+    for (uint32_t i = 0; i < LARGE_BYTES / 4; i++)
+        large[i] = stamp_word(0x6000, 52, i);
+    for (uint32_t i = 0; i < SMALL_BYTES; i++)
+        small[i] = (uint8_t)(i * 13 + 7);
+    resident[0] = 0x600DF00D;
+
+    uint32_t trimmed = MiTrimSystemWorkingSet(0, false);
+    KT_EXPECT(t, trimmed >= 4);
+    KT_EXPECT_EQ(t, 0, MiSystemWorkingSet.count);
+    KT_EXPECT(t, MiIsTransitionPte(*pte_of((vaddr_t)large)));
+    KT_EXPECT(t, pte_is_valid(*pte_of((vaddr_t)resident)));
+    uint32_t reads = MmStatistics.pagefile_read_faults;
+    if (MiPagefile.present) {
+        MiWriteModifiedPages(MmModifiedPageListHead.count);
+        MiPurgeStandbyPages(MmStandbyPageListHead.count);
+        KT_EXPECT(t, MiIsPagefilePte(*pte_of((vaddr_t)large)));
+        KT_EXPECT(t, MiIsPagefilePte(*pte_of((vaddr_t)small)));
+    }
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < LARGE_BYTES / 4; i++)
+        bad += large[i] != stamp_word(0x6000, 52, i);
+    for (uint32_t i = 0; i < SMALL_BYTES; i++)
+        bad += small[i] != (uint8_t)(i * 13 + 7);
+    KT_EXPECT_EQ(t, 0, bad);
+    KT_EXPECT_EQ(t, 0x600DF00D, resident[0]);
+    if (MiPagefile.present)
+        KT_EXPECT(t, MmStatistics.pagefile_read_faults - reads >= 4);
+    ktest_diag(t, "%u paged pool pages trimmed, %u read back from the pagefile", trimmed,
+               MmStatistics.pagefile_read_faults - reads);
+    ExFreePoolWithTag(large, TAG);
+    ExFreePoolWithTag(small, TAG);
+    ExFreePoolWithTag(resident, TAG);
+    ExQueryPoolStatistics(PagedPool, &paged_after);
+    KT_EXPECT_EQ(t, paged_before.allocations, paged_after.allocations);
+    KT_EXPECT_EQ(t, paged_before.pages, paged_after.pages);
+    KT_EXPECT_EQ(t, committed, MmTotalCommittedPages);
+    KT_EXPECT_EQ(t, slots, MiPagefile.slots_in_use);
+}
+
+static const struct ktest_case cases[] = {
+    KTEST_CASE(pte_formats_are_distinct_and_keep_their_fields),
+    KTEST_CASE(working_set_stays_within_its_maximum),
+    KTEST_CASE(transition_fault_needs_no_io),
+    KTEST_CASE(protection_survives_transition),
+    KTEST_CASE(commit_limit_counts_the_pagefile),
+    KTEST_CASE(slots_are_allocated_and_released),
+    KTEST_CASE(private_pages_go_out_and_come_back),
+    KTEST_CASE(failed_write_is_retried),
+    KTEST_CASE(failed_read_is_in_page_error),
+    KTEST_CASE(failed_read_ends_only_that_process),
+    KTEST_CASE(section_pages_go_out_and_come_back),
+    KTEST_CASE(paged_pool_goes_out_and_comes_back),
+};
+
+KTEST_SUITE(pagefile_suite, "pagefile", cases);
