@@ -1,8 +1,9 @@
 /*
  * The benchmark boot (`make bench`). The kernel measures the floors that need ring 0 --
  * a CR3 load with the register save and restore of a switch, and zeroing one page --
- * with interrupts off, in batches (so the timing is outside what it times), then runs
- * bench.exe, which measures everything user mode does, and leaves QEMU with its result.
+ * with interrupts off, in batches (so the timing is outside what it times), and paging
+ * when the boot has a pagefile; then runs bench.exe, which measures everything user mode
+ * does, and leaves QEMU with its result.
  * Under QEMU's -icount, the TSC counts guest instructions.
  */
 #include "arch/cpu.h"
@@ -10,6 +11,7 @@
 #include "kernel/bench.h"
 #include "kernel/console.h"
 #include "kernel/loader.h"
+#include "kernel/process.h"
 #include "kernel/string.h"
 #include "mm/mi.h"
 
@@ -63,6 +65,59 @@ static void zero_page(void *page)
     memset(page, 0, PAGE_SIZE);
 }
 
+static void print_samples(const char *name, uint32_t *samples, unsigned count,
+                          unsigned per_sample)
+{
+    sort(samples, count);
+    kprintf("bench: %s iterations=%u median=%u min=%u\n", name, count * per_sample,
+            samples[count / 2], samples[0]);
+}
+
+/*
+ * Paging, in a scratch process: PAGING_PAGES dirty pages trimmed and written out in the
+ * writer's batches (page-out, per page), then their frames reused and each page faulted
+ * back from the pagefile by a read (page-in, per page, the fault's entry and exit
+ * included). Interrupts stay on: the pages fault.
+ */
+static void measure_paging(void)
+{
+    enum { PAGING_PAGES = 4 * MI_PAGEFILE_BATCH, PAGING_SAMPLES = 15 };
+    uint32_t out[PAGING_SAMPLES], in[PAGING_SAMPLES];
+    struct process *process;
+    vaddr_t base = 0;
+    uint32_t size = PAGING_PAGES * PAGE_SIZE;
+
+    if (!MiPagefile.present || !NT_SUCCESS(process_create("bench-paging", true, &process)))
+        return;
+    process_attach(process);
+    if (!NT_SUCCESS(MmAllocateVirtualMemory(&base, &size, MEM_RESERVE | MEM_COMMIT,
+                                            PAGE_READWRITE, 0)))
+        goto out;
+    for (unsigned sample = 0; sample < WARMUP + PAGING_SAMPLES; sample++) {
+        for (uint32_t i = 0; i < PAGING_PAGES; i++)
+            *(volatile uint32_t *)(base + i * PAGE_SIZE) = sample + i;
+        MiWriteModifiedPages(MmModifiedPageListHead.count);     /* others' first */
+        uint64_t start = cpu_read_tsc();
+        MiTrimWorkingSet(0, false);
+        MiWriteModifiedPages(MmModifiedPageListHead.count);
+        uint64_t written = cpu_read_tsc();
+        MiPurgeStandbyPages(MmStandbyPageListHead.count);
+        uint64_t purged = cpu_read_tsc();
+        for (uint32_t i = 0; i < PAGING_PAGES; i++)
+            (void)*(volatile uint32_t *)(base + i * PAGE_SIZE);
+        uint64_t read = cpu_read_tsc();
+        if (sample >= WARMUP) {
+            out[sample - WARMUP] = (uint32_t)((written - start) / PAGING_PAGES);
+            in[sample - WARMUP] = (uint32_t)((read - purged) / PAGING_PAGES);
+        }
+    }
+    print_samples("page-out", out, PAGING_SAMPLES, PAGING_PAGES);
+    print_samples("page-in", in, PAGING_SAMPLES, PAGING_PAGES);
+out:
+    process_detach();
+    process_discard(process);
+}
+
 NORETURN void bench_run(void)
 {
     struct process *process;
@@ -75,6 +130,7 @@ NORETURN void bench_run(void)
         MiUnmapPageInHyperSpace(page);
         MiInsertPageInFreeList(pfn);
     }
+    measure_paging();
     ntstatus_t status = loader_start_module("bench.exe", 9, "bench.exe", 9, &process);
     if (!NT_SUCCESS(status)) {
         kprintf("bench: cannot start bench.exe: status 0x%08X (is it a boot module?)\n",

@@ -57,7 +57,9 @@
                                                    NTSTATUS ExitStatus) */
 #define NT_SERVICE_DELAY_EXECUTION          20 /* (BOOLEAN Alertable, PLARGE_INTEGER Interval
                                                    (relative, 100 ns units, negative)) */
-#define NT_SERVICE_COUNT                    21
+#define NT_SERVICE_SET_INFORMATION_PROCESS  21 /* (HANDLE Process, ULONG Class, PVOID Buffer,
+                                                   ULONG Length) */
+#define NT_SERVICE_COUNT                    22
 
 /*
  * NtCreateThread here: a new thread of the calling process, entered as the cdecl
@@ -152,7 +154,7 @@ struct nt_system_memory_information {
 };
 
 /* Not in NT: the pagefile, the page lists, paging I/O and the caller's working set. */
-#define NT_SYSTEM_PAGING_INFORMATION 0x1001
+#define NT_SYSTEM_PAGING_INFORMATION 0x1002
 
 struct nt_system_paging_information {
     unsigned int pagefile_pages;            /* slots for pages; 0 without a pagefile */
@@ -190,6 +192,23 @@ struct nt_system_basic_information {
 
 /* NtQueryInformationProcess classes. */
 #define NT_PROCESS_BASIC_INFORMATION 0
+/*
+ * NtQueryInformationProcess and NtSetInformationProcess: the working set's limits (the
+ * other fields are reported as 0 and ignored). Setting both sizes to 0xFFFFFFFF empties
+ * the working set instead, as SetProcessWorkingSetSize does.
+ */
+#define NT_PROCESS_QUOTA_LIMITS 1
+
+struct nt_quota_limits {
+    unsigned int paged_pool_limit;
+    unsigned int non_paged_pool_limit;
+    unsigned int minimum_working_set_size;  /* bytes */
+    unsigned int maximum_working_set_size;  /* bytes */
+    unsigned int pagefile_limit;
+    unsigned int reserved;                  /* LARGE_INTEGER alignment */
+    long long time_limit;
+};
+
 /* Not in NT: how a process ended, for tests that check what a fault reported. */
 #define NT_PROCESS_EXCEPTION_INFORMATION 0x1000
 

@@ -15,6 +15,7 @@ typedef int32_t ntstatus_t;
 #define STATUS_SINGLE_STEP             ((ntstatus_t)0x80000004)
 #define STATUS_INVALID_INFO_CLASS      ((ntstatus_t)0xC0000003)
 #define STATUS_INFO_LENGTH_MISMATCH    ((ntstatus_t)0xC0000004)
+#define STATUS_BAD_WORKING_SET_LIMIT   ((ntstatus_t)0xC000004C)
 #define STATUS_ACCESS_VIOLATION        ((ntstatus_t)0xC0000005)
 #define STATUS_IN_PAGE_ERROR           ((ntstatus_t)0xC0000006)
 #define STATUS_INVALID_HANDLE          ((ntstatus_t)0xC0000008)

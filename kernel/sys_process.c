@@ -96,6 +96,7 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
     union {
         struct nt_process_basic_information basic;
         struct nt_process_exception_information exception;
+        struct nt_quota_limits quota;
     } info = {0};
     uint32_t size;
     struct process *process;
@@ -107,6 +108,8 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
         size = sizeof(info.basic);
     else if (class == NT_PROCESS_EXCEPTION_INFORMATION)
         size = sizeof(info.exception);
+    else if (class == NT_PROCESS_QUOTA_LIMITS)
+        size = sizeof(info.quota);
     else
         return STATUS_INVALID_INFO_CLASS;
     if (length != size)
@@ -120,11 +123,37 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
         info.basic.base_priority = 8;
         info.basic.unique_process_id = process->id;
         info.basic.inherited_from_unique_process_id = process->parent_id;
+    } else if (class == NT_PROCESS_QUOTA_LIMITS) {
+        info.quota.minimum_working_set_size = process->space.working_set.minimum * PAGE_SIZE;
+        info.quota.maximum_working_set_size = process->space.working_set.maximum * PAGE_SIZE;
     } else {
         info.exception = process->exception;
     }
     object_dereference(&process->header);
     return syscall_return_information(buffer, &info, size, return_length);
+}
+
+ntstatus_t NtSetInformationProcess(const uint32_t *arguments)
+{
+    uint32_t class = arguments[1], length = arguments[3];
+    struct nt_quota_limits quota;
+    struct process *process;
+    bool attached;
+
+    if (class != NT_PROCESS_QUOTA_LIMITS)
+        return STATUS_INVALID_INFO_CLASS;
+    if (length != sizeof(quota))
+        return STATUS_INFO_LENGTH_MISMATCH;
+    ntstatus_t status = user_copy_from(&quota, arguments[2], sizeof(quota));
+    if (!NT_SUCCESS(status))
+        return status;
+    status = process_enter(arguments[0], &process, &attached);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = MmAdjustWorkingSetSize(quota.minimum_working_set_size,
+                                    quota.maximum_working_set_size);
+    process_leave(process, attached);
+    return status;
 }
 
 ntstatus_t NtClose(const uint32_t *arguments)

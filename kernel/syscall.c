@@ -22,6 +22,7 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_CREATE_PROCESS_FROM_MODULE] = {NtCreateProcessFromModule, 3},
     [NT_SERVICE_WAIT_FOR_SINGLE_OBJECT] = {NtWaitForSingleObject, 3},
     [NT_SERVICE_QUERY_INFORMATION_PROCESS] = {NtQueryInformationProcess, 5},
+    [NT_SERVICE_SET_INFORMATION_PROCESS] = {NtSetInformationProcess, 4},
     [NT_SERVICE_CLOSE] = {NtClose, 1},
     [NT_SERVICE_ALLOCATE_VIRTUAL_MEMORY] = {NtAllocateVirtualMemory, 6},
     [NT_SERVICE_FREE_VIRTUAL_MEMORY] = {NtFreeVirtualMemory, 4},

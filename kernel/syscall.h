@@ -31,6 +31,7 @@ ntstatus_t NtTestAlert(const uint32_t *arguments);
 ntstatus_t NtCreateThread(const uint32_t *arguments);
 ntstatus_t NtTerminateThread(const uint32_t *arguments);
 ntstatus_t NtDelayExecution(const uint32_t *arguments);
+ntstatus_t NtSetInformationProcess(const uint32_t *arguments);
 
 /*
  * Probes a query's output before anything else, as NT does: length bytes at buffer,

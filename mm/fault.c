@@ -110,7 +110,7 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
     /* First, as it may trim this very space: no PTE pointer may be held across it. */
-    MiMakeRoomForFault(false);
+    MiMakeRoomForFault(page);
     mmpte_t *pte = MiGetPte(address, false);
     if (!pte || pte->value == 0)
         return empty_pte_fault(space, page, access);

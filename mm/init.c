@@ -114,6 +114,7 @@ void MmInitSystem(const struct boot_info *boot)
     MiInitializeAddressSpaces();
     MiInitializeCommitLimit();
     MiInitializePagedPool();
+    MiInitializeBalance();
 }
 
 static void print_size(uint64_t bytes)

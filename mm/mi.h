@@ -173,7 +173,13 @@ void MiReleasePageReference(pfn_t pfn);
 /* Records the PTE at pte (a kernel address of a mapped PTE) as pfn's owner. */
 void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte);
 /* Records the PTE at index of page table frame table_pfn as pfn's owner. */
-void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index);
+static inline void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    entry->pte_frame = table_pfn;
+    entry->pte_index = index;
+}
 
 /*
  * An active page with no references left whose owner PTE now says "transition": it goes
@@ -241,6 +247,8 @@ ntstatus_t MiWritePagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32
 ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *pfn);
 /* Makes the next count pagefile transfers fail with STATUS_IO_DEVICE_ERROR (tests). */
 void MiInjectPagefileFailures(uint32_t count);
+/* Makes every read of slot fail, as on a bad sector, until called with 0 (tests). */
+void MiMakePagefileSlotUnreadable(uint32_t slot);
 
 /* ---- working sets and the balance of memory (workset.c) ---- */
 
@@ -251,8 +259,22 @@ void MiInjectPagefileFailures(uint32_t count);
 /* Sets up space's working set (empty, default limits); false when pool runs out. */
 bool MiInitializeWorkingSet(struct mm_working_set *working_set);
 void MiDeleteWorkingSet(struct mm_working_set *working_set);
-/* The page at va became present / stopped being present. */
-void MiInsertWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va);
+/* MiInsertWorkingSetEntry's slow path: the list must grow first. */
+void MiGrowWorkingSetAndInsert(struct mm_working_set *working_set, vaddr_t va);
+
+/* The page at va became present (inline: the fault path's common case is one store). */
+static inline void MiInsertWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
+{
+    if (working_set->count == working_set->capacity) {
+        MiGrowWorkingSetAndInsert(working_set, va);
+        return;
+    }
+    working_set->entries[working_set->count++] = va;
+    if (working_set->count > working_set->peak)
+        working_set->peak = working_set->count;
+}
+
+/* The page at va stopped being present. */
 void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va);
 /*
  * Takes pages out of the current space's working set, by the clock, until it holds at
@@ -262,12 +284,31 @@ void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va);
 uint32_t MiTrimWorkingSet(uint32_t target, bool age);
 /* The same for the system working set (paged pool). */
 uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age);
+/* The balance's marks, in pages, set from RAM at boot (workset.c). */
+extern uint32_t MiLowReusablePages;     /* below this many reusable pages: trim */
+extern uint32_t MiHighModifiedPages;    /* above this many modified pages: write */
+
+/* Sets the marks from the amount of RAM. */
+void MiInitializeBalance(void);
+/* The slow path of MiMakeRoomForFault. */
+void MiBalanceForFault(vaddr_t page);
+
 /*
- * Before a fault takes a page: makes room in the current working set (the system's for
- * a paged pool fault) when it is at its maximum and, when few pages are reusable, trims
- * working sets and writes modified pages.
+ * Before a fault on page takes a frame: makes room in the current working set (the
+ * system's for paged pool) when it is at its maximum and, when few pages are reusable,
+ * trims working sets and writes modified pages. page itself is never taken out. Inline
+ * for the fault path's sake: usually there is nothing to do.
  */
-void MiMakeRoomForFault(bool system);
+static inline void MiMakeRoomForFault(vaddr_t page)
+{
+    const struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
+
+    if (working_set->count < working_set->maximum && !MmIsPagedPoolAddress(page) &&
+        (!MiPagefile.present || (MiReusablePages() >= 2 * MiLowReusablePages &&
+                                 MmModifiedPageListHead.count <= MiHighModifiedPages)))
+        return;
+    MiBalanceForFault(page);
+}
 
 /* ---- paged pool (pagedpool.c) ---- */
 
@@ -299,8 +340,6 @@ void MiSectionPageUnmapped(pfn_t pfn);
 /* Gives section page index its first contents, frame pfn (one reference, now dropped). */
 void MiSectionPageArrived(struct mm_section *section, uint32_t index, pfn_t pfn);
 
-/* Releases whatever a user PTE holds: a mapping, a page in transition, a pagefile slot. */
-void MiDeletePteContents(mmpte_t pte);
 
 /* ---- page tables (pagetable.c): the two primitives ---- */
 
@@ -411,6 +450,19 @@ static inline uint32_t MiPagefilePteSlot(mmpte_t pte)
 static inline bool MiIsPresentPte(mmpte_t pte)
 {
     return pte_is_valid(pte) || MiIsResidentPte(pte);
+}
+
+/* MiDeletePteContents for a PTE that holds a frame or a slot. */
+void MiDeletePteFrameOrSlot(mmpte_t pte);
+
+/*
+ * Releases whatever a PTE held: a mapping, a page in transition, a pagefile slot
+ * (nothing for a demand-zero or empty one: inline, as decommitting is mostly those).
+ */
+static inline void MiDeletePteContents(mmpte_t pte)
+{
+    if (pte.value & ~(MI_PTE_PROTECTION_MASK << MI_PTE_PROTECTION_SHIFT))
+        MiDeletePteFrameOrSlot(pte);
 }
 
 /* A valid user PTE for frame pfn with protection (which must allow access). */

@@ -209,6 +209,15 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
                                   uint32_t *old_protection);
 ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info);
 
+/*
+ * Sets the current space's working set limits, in bytes (rounded down to pages): the
+ * minimum at least MM_MINIMUM_WORKING_SET pages, the maximum no less than the minimum and
+ * no more than RAM allows, else STATUS_BAD_WORKING_SET_LIMIT. Both 0xFFFFFFFF: empties
+ * the working set, limits unchanged. A working set above its new maximum is trimmed.
+ */
+ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes);
+#define MM_MINIMUM_WORKING_SET 20
+
 /* The commit charge, in pages: what is committed, the most that may be, the peak. */
 extern uint32_t MmTotalCommittedPages;
 extern uint32_t MmTotalCommitLimit;
@@ -259,8 +268,14 @@ enum mm_access {
     MM_ACCESS_EXECUTE,
 };
 
+/* The paged pool's range: [MmPagedPoolStart, MmPagedPoolEnd); empty before boot sets it. */
+extern vaddr_t MmPagedPoolStart, MmPagedPoolEnd;
+
 /* True for an address in the paged pool's range (allocated or not). */
-bool MmIsPagedPoolAddress(vaddr_t address);
+static inline bool MmIsPagedPoolAddress(vaddr_t address)
+{
+    return address - MmPagedPoolStart < MmPagedPoolEnd - MmPagedPoolStart;
+}
 
 /*
  * Resolves a page fault at address. STATUS_SUCCESS means the access may be retried;

@@ -22,20 +22,14 @@
 
 struct mm_working_set MiSystemWorkingSet;
 
-static vaddr_t paged_pool_start;
-static uint32_t paged_pool_pages;
+vaddr_t MmPagedPoolStart, MmPagedPoolEnd;
 static struct bitmap allocated;         /* one bit a page of the range */
 static uint32_t paged_pool_commit;      /* pages charged for paged pool */
-
-bool MmIsPagedPoolAddress(vaddr_t address)
-{
-    return paged_pool_pages && address - paged_pool_start < paged_pool_pages * PAGE_SIZE;
-}
 
 bool MiIsPagedPoolPageAllocated(vaddr_t va)
 {
     return MmIsPagedPoolAddress(va) &&
-           bitmap_test(&allocated, (va - paged_pool_start) / PAGE_SIZE);
+           bitmap_test(&allocated, (va - MmPagedPoolStart) / PAGE_SIZE);
 }
 
 void MiInitializePagedPool(void)
@@ -55,8 +49,8 @@ void MiInitializePagedPool(void)
         if (!MiGetPte(va, true))
             panic("no memory for paged pool's page tables");
     MiSystemWorkingSet.minimum = 0;
-    paged_pool_start = start;
-    paged_pool_pages = pages;
+    MmPagedPoolStart = start;
+    MmPagedPoolEnd = start + pages * PAGE_SIZE;
 }
 
 vaddr_t MiAllocatePagedPoolPages(uint32_t count)
@@ -67,7 +61,7 @@ vaddr_t MiAllocatePagedPoolPages(uint32_t count)
     if (first == BITMAP_NONE || !MiChargeCommitment(&paged_pool_commit, count))
         return 0;
     bitmap_set_range(&allocated, first, count);
-    vaddr_t va = paged_pool_start + first * PAGE_SIZE;
+    vaddr_t va = MmPagedPoolStart + first * PAGE_SIZE;
     for (uint32_t i = 0; i < count; i++)
         *pte_of(va + i * PAGE_SIZE) = MiMakeDemandZeroPte(PAGE_READWRITE);
     return va;
@@ -89,7 +83,7 @@ void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
             MiDeletePteContents(pte);   /* a page in transition, or a pagefile slot */
         }
     }
-    bitmap_clear_range(&allocated, (va - paged_pool_start) / PAGE_SIZE, count);
+    bitmap_clear_range(&allocated, (va - MmPagedPoolStart) / PAGE_SIZE, count);
     MiReturnCommitment(&paged_pool_commit, count);
 }
 
@@ -111,7 +105,7 @@ ntstatus_t MiPagedPoolFault(vaddr_t va)
 {
     if (!MiIsPagedPoolPageAllocated(va))
         return STATUS_ACCESS_VIOLATION;
-    MiMakeRoomForFault(true);
+    MiMakeRoomForFault(va);
     mmpte_t *pte = pte_of(va);
     pfn_t pfn;
 

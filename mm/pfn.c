@@ -318,14 +318,6 @@ uint32_t MiPurgeStandbyPages(uint32_t max)
     return purged;
 }
 
-void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index)
-{
-    struct mmpfn *entry = MiGetPfnEntry(pfn);
-
-    entry->pte_frame = table_pfn;
-    entry->pte_index = index;
-}
-
 void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte)
 {
     paddr_t physical;

@@ -147,7 +147,7 @@ static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_
     MiReturnCommitment(&space->commit_charge, pages);
 }
 
-void MiDeletePteContents(mmpte_t pte)
+void MiDeletePteFrameOrSlot(mmpte_t pte)
 {
     if (MiIsPresentPte(pte)) {
         if (pte_is_valid(pte) && (pte.value & PTE_DIRTY))

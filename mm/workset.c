@@ -64,15 +64,13 @@ static bool grow(struct mm_working_set *working_set)
     return true;
 }
 
-void MiInsertWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
+void MiGrowWorkingSetAndInsert(struct mm_working_set *working_set, vaddr_t va)
 {
-    uint32_t count = working_set->count;
-
     /* Without room the page stays resident, untracked: it cannot leave, nothing is lost. */
     if (!grow(working_set))
         return;
     working_set->entries[working_set->count++] = va;
-    working_set->peak = MAX(working_set->peak, count + 1);
+    working_set->peak = MAX(working_set->peak, working_set->count);
 }
 
 void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
@@ -86,6 +84,22 @@ void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
             working_set->hand = 0;
         return;
     }
+}
+
+/* Holds the limits and the list one larger than the maximum (a fault may add one). */
+static bool resize(struct mm_working_set *working_set, uint32_t maximum)
+{
+    if (working_set->capacity > maximum)
+        return true;
+    vaddr_t *entries = ExAllocatePoolWithTag(NonPagedPool, (maximum + 1) * sizeof(vaddr_t),
+                                             TAG_WORKING_SET);
+    if (!entries)
+        return false;
+    memcpy(entries, working_set->entries, working_set->count * sizeof(vaddr_t));
+    ExFreePoolWithTag(working_set->entries, TAG_WORKING_SET);
+    working_set->entries = entries;
+    working_set->capacity = maximum + 1;
+    return true;
 }
 
 /* ---- trimming ---- */
@@ -110,10 +124,12 @@ static void evict_user_page(vaddr_t va)
 
 /*
  * The clock: takes pages out of working_set with evict (which also removes the entry)
- * until it holds at most target.
+ * until it holds at most target. The page at keep stays: it is the one being faulted on,
+ * and taking it out again would make the fault go round for ever (a write to a
+ * copy-on-write page first maps the page, then faults again to copy it).
  */
 static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool age,
-                     void (*evict)(vaddr_t va))
+                     vaddr_t keep, void (*evict)(vaddr_t va))
 {
     uint32_t removed = 0;
     /* Two sweeps at most: the first clears every accessed bit it passes over. */
@@ -124,6 +140,10 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
             working_set->hand = 0;
         vaddr_t va = working_set->entries[working_set->hand];
         mmpte_t *pte = pte_of(va);
+        if (va == keep) {
+            working_set->hand++;
+            continue;
+        }
         if (age && pte_is_valid(*pte) && (pte->value & PTE_ACCESSED)) {
             pte->value &= ~PTE_ACCESSED;
             cpu_invlpg(va);
@@ -138,32 +158,51 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
 
 uint32_t MiTrimWorkingSet(uint32_t target, bool age)
 {
-    return trim(&MmCurrentAddressSpace()->working_set, target, age, evict_user_page);
+    return trim(&MmCurrentAddressSpace()->working_set, target, age, 0, evict_user_page);
+}
+
+ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes)
+{
+    struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
+
+    if (minimum_bytes == 0xFFFFFFFFu && maximum_bytes == 0xFFFFFFFFu) {
+        MiTrimWorkingSet(0, false);
+        return STATUS_SUCCESS;
+    }
+    uint32_t minimum = minimum_bytes / PAGE_SIZE, maximum = maximum_bytes / PAGE_SIZE;
+    /* What RAM allows: every working set at its minimum must still leave room to run. */
+    uint32_t largest = MmNumberOfPhysicalPages - MmNumberOfPhysicalPages / 4;
+    if (minimum < MM_MINIMUM_WORKING_SET || maximum < minimum || maximum > largest)
+        return STATUS_BAD_WORKING_SET_LIMIT;
+    if (!resize(working_set, maximum))
+        return STATUS_INSUFFICIENT_RESOURCES;
+    working_set->minimum = minimum;
+    working_set->maximum = maximum;
+    if (working_set->count > maximum)
+        MiTrimWorkingSet(maximum, true);
+    return STATUS_SUCCESS;
 }
 
 uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age)
 {
-    return trim(&MiSystemWorkingSet, target, age, MiEvictPagedPoolPage);
+    return trim(&MiSystemWorkingSet, target, age, 0, MiEvictPagedPoolPage);
 }
 
 /* ---- the balance of memory ---- */
 
-/* Below this many reusable pages the working sets are trimmed. */
-static uint32_t low_pages(void)
+uint32_t MiLowReusablePages = 32;
+uint32_t MiHighModifiedPages = 64;
+
+void MiInitializeBalance(void)
 {
-    return CLAMP(MmNumberOfPhysicalPages / 64, 32u, 1024u);
+    MiLowReusablePages = CLAMP(MmNumberOfPhysicalPages / 64, 32u, 1024u);
+    MiHighModifiedPages = CLAMP(MmNumberOfPhysicalPages / 16, 64u, 2048u);
 }
 
 /* Trimming stops once this many pages are reusable or on their way (modified). */
 static uint32_t target_pages(void)
 {
-    return 2 * low_pages();
-}
-
-/* Above this many modified pages the writer runs even when memory is not short. */
-static uint32_t modified_high_pages(void)
-{
-    return CLAMP(MmNumberOfPhysicalPages / 16, 64u, 2048u);
+    return 2 * MiLowReusablePages;
 }
 
 static bool enough_pages(void)
@@ -175,7 +214,7 @@ static bool enough_pages(void)
  * Trims every working set, its pages not used lately first, towards its minimum, then
  * (only if that was not enough) towards nothing but what is in use.
  */
-static void trim_working_sets(void)
+static void trim_working_sets(vaddr_t keep)
 {
     struct mm_address_space *current = MmCurrentAddressSpace();
 
@@ -187,10 +226,12 @@ static void trim_working_sets(void)
                 continue;
             uint32_t target = pass < 2 ? space->working_set.minimum : 0;
             MmSwitchAddressSpace(space);
-            MiTrimWorkingSet(target, pass == 0);
+            trim(&space->working_set, target, pass == 0, space == current ? keep : 0,
+                 evict_user_page);
         }
         if (!enough_pages())
-            MiTrimSystemWorkingSet(pass < 2 ? MiSystemWorkingSet.minimum : 0, pass == 0);
+            trim(&MiSystemWorkingSet, pass < 2 ? MiSystemWorkingSet.minimum : 0, pass == 0,
+                 keep, MiEvictPagedPoolPage);
     }
     MmSwitchAddressSpace(current);
 }
@@ -232,22 +273,20 @@ uint32_t MiWriteModifiedPages(uint32_t max)
     return written;
 }
 
-void MiMakeRoomForFault(bool system)
+void MiBalanceForFault(vaddr_t page)
 {
+    bool system = MmIsPagedPoolAddress(page);
     struct mm_working_set *working_set =
         system ? &MiSystemWorkingSet : &MmCurrentAddressSpace()->working_set;
 
-    if (working_set->count >= working_set->maximum) {
-        if (system)
-            MiTrimSystemWorkingSet(working_set->maximum - 1, true);
-        else
-            MiTrimWorkingSet(working_set->maximum - 1, true);
-    }
+    if (working_set->count >= working_set->maximum)
+        trim(working_set, working_set->maximum - 1, true, page,
+             system ? MiEvictPagedPoolPage : evict_user_page);
     if (!MiPagefile.present)
         return;     /* nowhere to put what trimming would take out */
-    if (MiReusablePages() < low_pages())
-        trim_working_sets();
+    if (MiReusablePages() < MiLowReusablePages)
+        trim_working_sets(page);
     if (MiReusablePages() < target_pages() ||
-        MmModifiedPageListHead.count > modified_high_pages())
+        MmModifiedPageListHead.count > MiHighModifiedPages)
         MiWriteModifiedPages(MmModifiedPageListHead.count);
 }

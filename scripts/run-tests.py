@@ -125,8 +125,8 @@ MATRIX = [
               r'^boot: module 0 "\S+ test-module"'],
          modules=[TEST_MODULE], disks=[PATTERN_DISK]),
     # The memory manager's suites again with a pagefile (on hd1) beside the ATA test disk.
-    Boot("pagefile-128mb",      KERNEL, "test=ata,pfn,section,vm,pagefile,pagestress,fuzz "
-                                        "pagefile=hd1", 128, 0x80000000, 0x7FFEFFFF,
+    Boot("pagefile-128mb",      KERNEL, "test=ata,vm,pagefile,pagestress pagefile=hd1",
+         128, 0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: hd1, 65536 KB \(16383 slots\)"],
          disks=[PATTERN_DISK, PAGEFILE_DISK_64MB]),
     Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress",   32,   0x80000000, 0x7FFEFFFF,

@@ -342,8 +342,8 @@ static void failed_read_is_in_page_error(struct ktest *t)
 /*
  * A process whose page cannot be read back ends with STATUS_IN_PAGE_ERROR, and only it:
  * fault.exe is started (it has not run yet: the kernel is not preemptive), given a page
- * at FAULT_PAGE that is then paged out, and the read it makes fails; a second process
- * beside it ends normally, and everything comes back.
+ * at FAULT_PAGE that is then paged out to a slot made unreadable, and the read it makes
+ * fails; a second process beside it ends normally, and everything comes back.
  */
 static void failed_read_ends_only_that_process(struct ktest *t)
 {
@@ -367,14 +367,16 @@ static void failed_read_ends_only_that_process(struct ktest *t)
     MiTrimWorkingSet(0, false);
     MiWriteModifiedPages(MmModifiedPageListHead.count);
     MiPurgeStandbyPages(MmStandbyPageListHead.count);
-    KT_EXPECT(t, MiIsPagefilePte(*MiGetPte(FAULT_PAGE, false)));
+    mmpte_t pte = *MiGetPte(FAULT_PAGE, false);
+    KT_EXPECT(t, MiIsPagefilePte(pte));
     process_detach();
 
+    /* Only that slot fails: both programs' own pages come back from the pagefile too. */
     uint32_t errors = MmStatistics.in_page_errors;
-    MiInjectPagefileFailures(1);
+    MiMakePagefileSlotUnreadable(MiPagefilePteSlot(pte));
     process_wait(victim, WAIT_FOREVER);
     process_wait(bystander, WAIT_FOREVER);
-    MiInjectPagefileFailures(0);
+    MiMakePagefileSlotUnreadable(0);
     KT_EXPECT_EQ(t, (uint32_t)STATUS_IN_PAGE_ERROR, (uint32_t)victim->exit_status);
     KT_EXPECT_EQ(t, (uint32_t)STATUS_SUCCESS, (uint32_t)bystander->exit_status);
     KT_EXPECT_EQ(t, errors + 1, MmStatistics.in_page_errors);

@@ -128,6 +128,13 @@ static void commit_charge_and_limit(struct ktest *t)
     run_expecting(t, "vm_commit.exe", "", STATUS_SUCCESS);
 }
 
+static void working_set_limits(struct ktest *t)
+{
+    if (!have_module(t, "vm_workingset.exe"))
+        KT_SKIP(t, "vm_workingset.exe not loaded");
+    run_expecting(t, "vm_workingset.exe", "", STATUS_SUCCESS);
+}
+
 static void ten_thousand_reservations(struct ktest *t)
 {
     if (!have_module(t, "vm_many.exe"))
@@ -178,6 +185,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(handler_giving_up_ends_the_process),
     KTEST_CASE(fault_inside_the_handler_ends_the_process),
     KTEST_CASE(commit_charge_and_limit),
+    KTEST_CASE(working_set_limits),
     KTEST_CASE(ten_thousand_reservations),
     KTEST_CASE(anywhere_stays_below_the_process_limit),
     KTEST_CASE(another_process_and_a_shared_section),

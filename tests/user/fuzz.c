@@ -706,10 +706,12 @@ static bool make_display_string(struct call *c)
 static bool make_query_system_information(struct call *c)
 {
     static const uint32_t classes[] = {NT_SYSTEM_BASIC_INFORMATION, NT_SYSTEM_MEMORY_INFORMATION,
-                                       NT_SYSTEM_COUNTER_INFORMATION};
+                                       NT_SYSTEM_COUNTER_INFORMATION,
+                                       NT_SYSTEM_PAGING_INFORMATION};
     static const uint32_t sizes[] = {sizeof(struct nt_system_basic_information),
                                      sizeof(struct nt_system_memory_information),
-                                     sizeof(struct nt_system_counter_information)};
+                                     sizeof(struct nt_system_counter_information),
+                                     sizeof(struct nt_system_paging_information)};
     uint32_t which = random_below(COUNT_OF(classes));
     struct pointer buffer = pointer(c, KINDS_OUT, sizes[which]);
 
@@ -769,18 +771,37 @@ static bool make_wait(struct call *c)
 
 static bool make_query_information_process(struct call *c)
 {
+    static const uint32_t classes[] = {NT_PROCESS_BASIC_INFORMATION,
+                                       NT_PROCESS_EXCEPTION_INFORMATION, NT_PROCESS_QUOTA_LIMITS};
     static const uint32_t sizes[] = {sizeof(struct nt_process_basic_information),
-                                     sizeof(struct nt_process_exception_information)};
-    uint32_t which = random_below(2);
+                                     sizeof(struct nt_process_exception_information),
+                                     sizeof(struct nt_quota_limits)};
+    uint32_t which = random_below(COUNT_OF(classes));
     struct pointer buffer = pointer(c, KINDS_OUT, sizes[which]);
 
     c->args[0] = process_handle();
-    c->args[1] = one_in(6) ? integer()
-                           : which ? NT_PROCESS_EXCEPTION_INFORMATION
-                                   : NT_PROCESS_BASIC_INFORMATION;
+    c->args[1] = one_in(6) ? integer() : classes[which];
     c->args[2] = buffer.address;
-    c->args[3] = length_for(buffer.address, sizes[random_below(2)]);
+    c->args[3] = length_for(buffer.address, sizes[random_below(COUNT_OF(sizes))]);
     c->args[4] = return_length(c);
+    return true;
+}
+
+static bool make_set_information_process(struct call *c)
+{
+    static const uint32_t sizes[] = {0, PAGE, 20 * PAGE, 50 * PAGE, 345 * PAGE, 0x7FFFFFFF,
+                                     0xFFFFFFFF};
+    struct pointer buffer = pointer(c, KINDS_UNREADABLE | BIT(P_READ_ONLY) | BIT(P_SCRATCH),
+                                    sizeof(struct nt_quota_limits));
+    struct nt_quota_limits quota = {0};
+
+    quota.minimum_working_set_size = one_in(2) ? PICK(sizes) : integer();
+    quota.maximum_working_set_size = one_in(2) ? PICK(sizes) : integer();
+    put(buffer, &quota, sizeof(quota));
+    c->args[0] = process_handle();
+    c->args[1] = one_in(6) ? integer() : NT_PROCESS_QUOTA_LIMITS;
+    c->args[2] = buffer.address;
+    c->args[3] = one_in(6) ? integer() : sizeof(struct nt_quota_limits);
     return true;
 }
 
@@ -1020,7 +1041,8 @@ enum {
     OK_COMMITMENT_LIMIT, OK_INSUFFICIENT_RESOURCES, OK_PAGE_PROTECTION, OK_NOT_ALLOCATED,
     OK_NOT_AT_BASE, OK_UNABLE_TO_FREE, OK_UNABLE_TO_DELETE, OK_NOT_COMMITTED,
     OK_SECTION_PROTECTION, OK_VIEW_SIZE, OK_NOT_MAPPED_VIEW, OK_NOT_SUPPORTED,
-    OK_NAME_NOT_FOUND, OK_IMAGE_FORMAT, OK_TERMINATING, OK_SYSTEM_SERVICE, OK_COUNT,
+    OK_NAME_NOT_FOUND, OK_IMAGE_FORMAT, OK_TERMINATING, OK_SYSTEM_SERVICE,
+    OK_WORKING_SET_LIMIT, OK_COUNT,
 };
 
 static const ntstatus_t ok_statuses[OK_COUNT] = {
@@ -1032,7 +1054,7 @@ static const ntstatus_t ok_statuses[OK_COUNT] = {
     STATUS_UNABLE_TO_DELETE_SECTION, STATUS_NOT_COMMITTED, STATUS_SECTION_PROTECTION,
     STATUS_INVALID_VIEW_SIZE, STATUS_NOT_MAPPED_VIEW, STATUS_NOT_SUPPORTED,
     STATUS_OBJECT_NAME_NOT_FOUND, STATUS_INVALID_IMAGE_FORMAT, STATUS_PROCESS_IS_TERMINATING,
-    STATUS_INVALID_SYSTEM_SERVICE,
+    STATUS_INVALID_SYSTEM_SERVICE, STATUS_BAD_WORKING_SET_LIMIT,
 };
 
 /* What a service taking a process handle may say about it. */
@@ -1109,6 +1131,10 @@ static const struct service services[NT_SERVICE_COUNT] = {
         make_terminate_thread},
     [NT_SERVICE_DELAY_EXECUTION] = {"NtDelayExecution", 2, 1,
         BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER), make_delay},
+    [NT_SERVICE_SET_INFORMATION_PROCESS] = {"NtSetInformationProcess", 4, 2,
+        BIT(OK_SUCCESS) | PROBES | BIT(OK_INFO_CLASS) | BIT(OK_INFO_LENGTH) | PROCESS_SPACE |
+        BIT(OK_WORKING_SET_LIMIT) | BIT(OK_INSUFFICIENT_RESOURCES),
+        make_set_information_process},
 };
 
 /* Numbers past the last service, and far past it. */

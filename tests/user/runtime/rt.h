@@ -35,6 +35,9 @@ ntstatus_t NtWaitForSingleObject(nt_handle_t object, int alertable, const int64_
 /* Fills buffer with the information of info_class about process. */
 ntstatus_t NtQueryInformationProcess(nt_handle_t process, unsigned int info_class, void *buffer,
                                      unsigned int length, unsigned int *return_length);
+/* Sets the information of info_class of process (its working set limits). */
+ntstatus_t NtSetInformationProcess(nt_handle_t process, unsigned int info_class,
+                                   const void *buffer, unsigned int length);
 /* Closes a handle of the current process. */
 ntstatus_t NtClose(nt_handle_t object);
 /* Calls service number service with the arguments that follow, for raw and hostile calls. */

@@ -39,6 +39,7 @@ SERVICE NtTestAlert,                NT_SERVICE_TEST_ALERT
 SERVICE NtCreateThread,             NT_SERVICE_CREATE_THREAD
 SERVICE NtTerminateThread,          NT_SERVICE_TERMINATE_THREAD
 SERVICE NtDelayExecution,           NT_SERVICE_DELAY_EXECUTION
+SERVICE NtSetInformationProcess,    NT_SERVICE_SET_INFORMATION_PROCESS
 
 /* The service number is the first argument; the service's own arguments follow it. */
     .globl _rt_syscall
