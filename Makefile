@@ -59,6 +59,7 @@ SOURCES  := \
 	kernel/syscall.c \
 	kernel/usercopy.c \
 	mm/addrspace.c \
+	mm/audit.c \
 	mm/fault.c \
 	mm/hyperspace.c \
 	mm/image.c \
@@ -92,7 +93,10 @@ SOURCES  := \
 	tests/test_multiboot2.c \
 	tests/test_multiboot_fb.c \
 	tests/scratch_process.c \
+	tests/test_audit.c \
+	tests/test_inject.c \
 	tests/test_pagefile.c \
+	tests/test_soak.c \
 	tests/test_pagestress.c \
 	tests/test_paging.c \
 	tests/test_pe_image.c \
@@ -132,7 +136,7 @@ QEMU_RUN    = $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-r
               -device isa-debug-exit,iobase=0xf4,iosize=0x04 -initrd "$(RUN_MODULES)" \
               -drive file=$(RUN_PAGEFILE),format=raw,if=ide,index=0
 
-.PHONY: all iso run debug test bench deps clean help
+.PHONY: all iso run debug test soak bench deps clean help
 all: $(KERNEL)
 
 # Installs what is missing, or says what to install (see scripts/install-deps.sh).
@@ -195,6 +199,10 @@ debug: $(KERNEL) $(USER_PROGRAMS) $(RUN_PAGEFILE)
 	@echo "QEMU waits for gdb on :1234; in another terminal run: gdb -x scripts/gdbinit"
 	$(QEMU_RUN) -append "$(RUN_ARGS)" -s -S
 
+# The long soak: at least 10 minutes of process churn that pages (tests/test_soak.c).
+soak: $(KERNEL) $(USER_PROGRAMS)
+	scripts/run-tests.py --soak --kernel $(KERNEL) $(addprefix --module ,$(USER_PROGRAMS))
+
 # The pagefile disk of make run: an empty 128 MB image with the pagefile signature.
 $(RUN_PAGEFILE): scripts/mkpagefile.py
 	@mkdir -p $(dir $@)
@@ -218,6 +226,7 @@ help:
 	@echo "make          build $(KERNEL)"
 	@echo "make run      boot it in QEMU, serial console here (RUN_ARGS='/3GB' etc.)"
 	@echo "make test     build, then boot the whole test matrix"
+	@echo "make soak     build, then run the long soak (10+ minutes of paging process churn)"
 	@echo "make bench    build, then run the benchmarks (scripts/bench-compare A B to compare)"
 	@echo "make iso      build $(ISO), a BIOS + UEFI GRUB image for CD or USB stick"
 	@echo "make user     build the user-mode test programs (build/user/*.exe)"

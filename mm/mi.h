@@ -49,6 +49,27 @@ struct mi_physical_memory {
 void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned count,
                            struct mi_physical_memory *memory);
 
+/* ---- fault injection (tests) ---- */
+
+/*
+ * Makes the countdown-th allocation of one kind from now fail, as if memory had run
+ * out: frames (MiFrameInjection, every list allocation), pool blocks (MiPoolInjection,
+ * either pool). countdown 0: off. fired counts the failures made.
+ */
+struct mi_fault_injection {
+    uint32_t countdown;
+    uint32_t fired;
+};
+extern struct mi_fault_injection MiFrameInjection, MiPoolInjection;
+
+static inline bool MiInjectedFailure(struct mi_fault_injection *injection)
+{
+    if (injection->countdown == 0 || --injection->countdown != 0)
+        return false;
+    injection->fired++;
+    return true;
+}
+
 /* ---- the PFN database (pfn.c) ---- */
 
 /*
@@ -245,6 +266,8 @@ ntstatus_t MiWritePagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32
  * STATUS_NO_MEMORY when no frame is left; the PTE's owner changes nothing either way.
  */
 ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *pfn);
+/* True when slot is allocated (in use by a PTE or a page). */
+bool MiIsPagefileSlotInUse(uint32_t slot);
 /* Makes the next count pagefile transfers fail with STATUS_IO_DEVICE_ERROR (tests). */
 void MiInjectPagefileFailures(uint32_t count);
 /* Makes every read of slot fail, as on a bad sector, until called with 0 (tests). */
@@ -330,8 +353,26 @@ bool MiIsPagedPoolPageAllocated(vaddr_t va);
 ntstatus_t MiPagedPoolFault(vaddr_t va);
 /* Takes the present paged pool page at va out of memory (the system trimmer's). */
 void MiEvictPagedPoolPage(vaddr_t va);
+/*
+ * The last resort before a frame is refused: every working set emptied (but for keep,
+ * the page being faulted on) and every modified page written.
+ */
+void MiReclaimMemory(vaddr_t keep);
 /* Writes up to max modified pages to the pagefile (oldest first); the number written. */
 uint32_t MiWriteModifiedPages(uint32_t max);
+
+/* ---- the isolation audit (audit.c) ---- */
+
+struct mi_audit {
+    uint32_t spaces;
+    uint32_t ptes_checked;          /* non-zero user PTEs */
+    uint32_t frames_checked;        /* present ones, checked against the PFN database */
+    uint32_t shared_mappings;       /* of section pages */
+    uint32_t violations;            /* the first few are printed */
+};
+
+/* Checks every address space's user mappings (see audit.c); interrupts off meanwhile. */
+void MiAuditAddressSpaces(struct mi_audit *audit);
 
 /* ---- prototypes of section pages (section.c) ---- */
 

@@ -101,27 +101,44 @@ void MiEvictPagedPoolPage(vaddr_t va)
     MmStatistics.pages_trimmed++;
 }
 
+/* The frame for paged pool page va, brought back or new; STATUS_NO_MEMORY if none. */
+static ntstatus_t get_frame(mmpte_t *pte, pfn_t *pfn)
+{
+    if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte))
+        return MiBringPageBack(*pte, MI_USE_PAGED_POOL, pfn);
+    KASSERT(MiIsDemandZeroPte(*pte));
+    *pfn = MiRemoveZeroPage(MI_USE_PAGED_POOL);
+    if (*pfn == PFN_INVALID)
+        return STATUS_NO_MEMORY;
+    MmStatistics.demand_zero_faults++;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * Kernel code cannot be told "no memory" for a touch of paged pool, so a fault that
+ * finds no frame reclaims memory the hard way (every working set emptied, every
+ * modified page written) and tries again; the commit charge the pool holds promises
+ * the page a frame or a slot, so only a disk that cannot be read makes it fail.
+ */
 ntstatus_t MiPagedPoolFault(vaddr_t va)
 {
+    enum { ATTEMPTS = 3 };
+    pfn_t pfn = PFN_INVALID;
+    ntstatus_t status = STATUS_NO_MEMORY;
+
     if (!MiIsPagedPoolPageAllocated(va))
         return STATUS_ACCESS_VIOLATION;
     MiMakeRoomForFault(va);
     mmpte_t *pte = pte_of(va);
-    pfn_t pfn;
-
     if (pte_is_valid(*pte))
         return STATUS_SUCCESS;
-    if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte)) {
-        ntstatus_t status = MiBringPageBack(*pte, MI_USE_PAGED_POOL, &pfn);
-        if (!NT_SUCCESS(status))
-            return status;
-    } else {
-        KASSERT(MiIsDemandZeroPte(*pte));
-        pfn = MiRemoveZeroPage(MI_USE_PAGED_POOL);
-        if (pfn == PFN_INVALID)
-            return STATUS_NO_MEMORY;
-        MmStatistics.demand_zero_faults++;
+    for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
+        if (attempt > 0)
+            MiReclaimMemory(va);
+        status = get_frame(pte, &pfn);
     }
+    if (!NT_SUCCESS(status))
+        return status;
     MiSetPteOwner(pfn, pte);
     *pte = pte_make_kernel(pfn, true);
     MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);

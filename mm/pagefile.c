@@ -104,6 +104,12 @@ void MiReleasePagefileSlot(uint32_t slot)
     cpu_restore_interrupts(flags);
 }
 
+bool MiIsPagefileSlotInUse(uint32_t slot)
+{
+    return MiPagefile.present && slot > 0 && slot < MiPagefile.slot_count &&
+           bitmap_test(&slots, slot);
+}
+
 uint32_t MiReclaimPagefileSlots(void)
 {
     uint32_t reclaimed = 0;

@@ -19,6 +19,7 @@ struct mi_page_list MmStandbyPageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_STA
 struct mi_page_list MmModifiedPageListHead = {PFN_INVALID, PFN_INVALID, 0,
                                               MI_MODIFIED_PAGE_LIST};
 uint32_t MiPagesInUse[MI_USE_COUNT];
+struct mi_fault_injection MiFrameInjection;
 
 static bool pfn_database_ready;
 
@@ -228,6 +229,10 @@ static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
     struct mi_page_list *list = first->count ? first : second;
     pfn_t pfn = list->head;
 
+    if (MiInjectedFailure(&MiFrameInjection)) {
+        cpu_restore_interrupts(flags);
+        return PFN_INVALID;
+    }
     *zeroed = list == &MmZeroedPageListHead;
     if (pfn != PFN_INVALID)
         list_unlink(pfn);

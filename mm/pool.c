@@ -79,6 +79,8 @@ struct pool_descriptor {
     struct pool_statistics statistics;
 };
 
+struct mi_fault_injection MiPoolInjection;
+
 static struct pool_descriptor pools[] = {
     [NonPagedPool] = {.type = NonPagedPool},
     [PagedPool] = {.type = PagedPool},
@@ -316,6 +318,8 @@ void *ExAllocatePoolWithTag(enum pool_type type, size_t bytes, uint32_t tag)
 {
     KASSERT(type == NonPagedPool || (type == PagedPool && cpu_interrupts_enabled()));
     struct pool_descriptor *pool = &pools[type];
+    if (MiInjectedFailure(&MiPoolInjection))
+        return NULL;
     if (bytes <= SMALL_BLOCK_LIMIT)
         return allocate_small(pool, bytes, tag);
     return allocate_large(pool, bytes, tag);

@@ -190,6 +190,9 @@ uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age)
 
 /* ---- the balance of memory ---- */
 
+/* The most pages one fault makes the writer write (about 25 ms of PIO under QEMU). */
+#define WRITER_PAGES_PER_FAULT (4 * MI_PAGEFILE_BATCH)
+
 uint32_t MiLowReusablePages = 32;
 uint32_t MiHighModifiedPages = 64;
 
@@ -234,6 +237,20 @@ static void trim_working_sets(vaddr_t keep)
                  keep, MiEvictPagedPoolPage);
     }
     MmSwitchAddressSpace(current);
+}
+
+void MiReclaimMemory(vaddr_t keep)
+{
+    struct mm_address_space *current = MmCurrentAddressSpace();
+
+    for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next) {
+        struct mm_address_space *space = CONTAINING_RECORD(e, struct mm_address_space, link);
+        MmSwitchAddressSpace(space);
+        trim(&space->working_set, 0, false, space == current ? keep : 0, evict_user_page);
+    }
+    MmSwitchAddressSpace(current);
+    trim(&MiSystemWorkingSet, 0, false, keep, MiEvictPagedPoolPage);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
 }
 
 uint32_t MiWriteModifiedPages(uint32_t max)
@@ -286,7 +303,8 @@ void MiBalanceForFault(vaddr_t page)
         return;     /* nowhere to put what trimming would take out */
     if (MiReusablePages() < MiLowReusablePages)
         trim_working_sets(page);
+    /* A few batches a fault: the writes run with interrupts off, so keep each stretch short. */
     if (MiReusablePages() < target_pages() ||
         MmModifiedPageListHead.count > MiHighModifiedPages)
-        MiWriteModifiedPages(MmModifiedPageListHead.count);
+        MiWriteModifiedPages(WRITER_PAGES_PER_FAULT);
 }

@@ -124,11 +124,16 @@ MATRIX = [
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
          modules=[TEST_MODULE], disks=[PATTERN_DISK]),
-    # The memory manager's suites again with a pagefile (on hd1) beside the ATA test disk.
-    Boot("pagefile-128mb",      KERNEL, "test=ata,vm,pagefile,pagestress pagefile=hd1",
+    # The memory manager's suites again with a pagefile (on hd1) beside the ATA test disk,
+    # and the fuzzer at full length: 100,000 calls alone, then two of 50,000 at once.
+    Boot("pagefile-128mb",      KERNEL, "test=ata,vm,pagefile,pagestress,inject,audit,fuzz "
+                                        "fuzzcalls=100000 pagefile=hd1",
          128, 0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: hd1, 65536 KB \(16383 slots\)"],
          disks=[PATTERN_DISK, PAGEFILE_DISK_64MB]),
+    # A short soak: process churn that pages, with audits and a leak check at the end.
+    Boot("soak-short",          KERNEL, "test=soak soak=4 pagefile=hd0", 32, 0x80000000,
+         0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=180),
     Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress",   32,   0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: none; commit is limited to RAM"]),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
@@ -201,6 +206,13 @@ MATRIX = [
          crash=True, log=[r"\*\*\* PANIC: paged pool at 0x[0-9a-f]{8} touched with interrupts off"]),
     Boot("crash-divide-error",  KERNEL, "crash=divide-error",         32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
+]
+
+# `make soak` (--soak): the long soak alone, at least 10 minutes of process churn on a
+# small machine that pages (tests/test_soak.c); `make test` runs a short one (soak-short).
+SOAK = [
+    Boot("soak",                KERNEL, "test=soak soak=200 pagefile=hd0", 32, 0x80000000,
+         0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=3600),
 ]
 
 QEMU = "qemu-system-i386"
@@ -573,7 +585,7 @@ def _selftest():
 # ---------------------------------------------------------------------------
 
 def main():
-    names = [b.name for b in MATRIX]
+    names = [b.name for b in MATRIX + SOAK]
     ap = argparse.ArgumentParser(
         description="Boot the kernel under QEMU in each configuration of the test "
                     "matrix and check its self-test report.")
@@ -598,6 +610,8 @@ def main():
     ap.add_argument("--qemu", default=QEMU, help="QEMU binary (default: %(default)s)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every whole log")
     ap.add_argument("--list", action="store_true", help="list the configurations and exit")
+    ap.add_argument("--soak", action="store_true",
+                    help="run the long soak (SOAK) instead of the matrix")
     ap.add_argument("--selftest", action="store_true",
                     help="check the log parser on canned logs and exit (no QEMU)")
     args = ap.parse_args()
@@ -618,7 +632,7 @@ def main():
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
 
-    boots = [b for b in MATRIX if not args.only or b.name in args.only]
+    boots = [b for b in (SOAK if args.soak else MATRIX) if not args.only or b.name in args.only]
 
     if shutil.which(args.qemu) is None:
         print("run-tests: %s not found; install the Debian package %s "

@@ -6,6 +6,8 @@
  * seed run twice makes the same calls, so a failure can be replayed from its seed.
  * Without the program (a boot module) the cases are skipped, not passed.
  */
+#include "boot/boot_info.h"
+#include "kernel/cmdline.h"
 #include "kernel/format.h"
 #include "kernel/string.h"
 #include "kernel/usercopy.h"
@@ -13,11 +15,31 @@
 #include "tests/program_harness.h"
 
 #define FUZZ_PROGRAM    "fuzz.exe"
-#define FUZZ_CALLS      20000       /* one fuzzer alone */
-#define PAIR_CALLS      10000       /* each of two at once */
+#define FUZZ_CALLS      20000       /* one fuzzer alone (fuzzcalls=N sets it) */
+#define FUZZ_CALLS_MAX  10000000
+
 #define REPEAT_CALLS    2000        /* each of two runs of one seed */
 #define CANARY_SIZE     0x10000
 #define CANARY_SEED     0xCA9A7E55u
+
+/*
+ * The calls of the lone fuzzer (each of the pair makes half): fuzzcalls=N on the command
+ * line, FUZZ_CALLS without it. The main pagefile boot of `make test` asks for 100,000.
+ */
+static unsigned fuzz_calls(void)
+{
+    struct cmdline_word word;
+    unsigned n = 0;
+
+    if (!cmdline_find(kernel_boot_info.command_line, "fuzzcalls", &word) || !word.has_value)
+        return FUZZ_CALLS;
+    for (size_t i = 0; i < word.value_length; i++) {
+        if (word.value[i] < '0' || word.value[i] > '9' || n >= FUZZ_CALLS_MAX)
+            return FUZZ_CALLS;
+        n = n * 10 + (unsigned)(word.value[i] - '0');
+    }
+    return n >= 2 ? n : FUZZ_CALLS;
+}
 
 /* A process with no thread and a 64 KB pattern that nothing may change. */
 struct canary {
@@ -126,14 +148,14 @@ static void hostile_calls_get_documented_statuses(struct ktest *t)
 {
     static const uint32_t seeds[] = {0x5EED0001};
 
-    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), FUZZ_CALLS);
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls());
 }
 
 static void two_fuzzers_at_once(struct ktest *t)
 {
     static const uint32_t seeds[] = {0x5EED0002, 0x5EED0003};
 
-    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), PAIR_CALLS);
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls() / 2);
 }
 
 /* With `report` the exit status counts the calls that succeeded: one seed, one count. */

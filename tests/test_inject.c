@@ -1,0 +1,258 @@
+/*
+ * Fault injection: each path the kernel takes for a process (making an address space,
+ * committing and touching memory, sections and copy-on-write, starting a program,
+ * paging out and in) is run again and again with its 1st, 2nd, 3rd, ... frame or pool
+ * allocation made to fail (and, on a boot with a pagefile, its disk transfers), until a
+ * run makes no more allocations than that. Every run must end in an error status (or a
+ * process ending with one) or in success, with no panic, and with every frame, pool
+ * block, page of commit and pagefile slot back where it was.
+ */
+#include "arch/copy_checked.h"
+#include "kernel/format.h"
+#include "mm/mi.h"
+#include "mm/pool.h"
+#include "tests/program_harness.h"
+
+#define MAX_STEPS 400       /* more allocations than any path here makes */
+
+enum injected { FRAMES, POOL, DISK };
+
+static const char *const injected_names[] = {"frame", "pool", "disk"};
+
+/* ---- the paths ---- */
+
+/* A process's address space, made and unmade. */
+static ntstatus_t path_address_space(void)
+{
+    struct process *process;
+    ntstatus_t status = process_create("inject", true, &process);
+
+    if (NT_SUCCESS(status))
+        process_discard(process);
+    return status;
+}
+
+/* Writes one word to each of pages pages at va in the current space; the first failure. */
+static ntstatus_t touch(vaddr_t va, uint32_t pages)
+{
+    for (uint32_t i = 0; i < pages; i++) {
+        uint32_t value = i;
+        if (arch_copy_checked((void *)(va + i * PAGE_SIZE), &value, sizeof(value)) != 0)
+            return STATUS_NO_MEMORY;
+    }
+    return STATUS_SUCCESS;
+}
+
+/* Runs body in a fresh process, attached; the process goes whatever body did. */
+static ntstatus_t in_process(ntstatus_t (*body)(void))
+{
+    struct process *process;
+    ntstatus_t status = process_create("inject", true, &process);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    process_attach(process);
+    status = body();
+    process_detach();
+    process_discard(process);
+    return status;
+}
+
+/* 64 KB reserved and committed, every page touched (a page table and 16 faults), freed. */
+static ntstatus_t commit_touch_free(void)
+{
+    vaddr_t base = 0;
+    uint32_t size = 16 * PAGE_SIZE;
+    ntstatus_t status = MmAllocateVirtualMemory(&base, &size, MEM_RESERVE | MEM_COMMIT,
+                                                PAGE_READWRITE, 0);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = touch(base, 16);
+    size = 0;
+    ntstatus_t freed = MmFreeVirtualMemory(&base, &size, MEM_RELEASE);
+    return NT_SUCCESS(status) ? freed : status;
+}
+
+static ntstatus_t path_commit_touch_free(void)
+{
+    return in_process(commit_touch_free);
+}
+
+/* A section, a shared view and a copy-on-write view, both written, both unmapped. */
+static ntstatus_t section_views(void)
+{
+    struct mm_section *section;
+    vaddr_t shared = 0, copy = 0;
+    uint32_t size = 0;
+    ntstatus_t status = MmCreateSection(4 * PAGE_SIZE, PAGE_READWRITE, &section);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    status = MmMapViewOfSection(section, 0, &shared, &size, 0, PAGE_READWRITE);
+    if (NT_SUCCESS(status)) {
+        size = 0;
+        status = MmMapViewOfSection(section, 0, &copy, &size, 0, PAGE_WRITECOPY);
+    }
+    if (NT_SUCCESS(status))
+        status = touch(shared, 4);
+    if (NT_SUCCESS(status))
+        status = touch(copy, 4);     /* each write copies the page */
+    if (copy)
+        MmUnmapViewOfSection(copy);
+    if (shared)
+        MmUnmapViewOfSection(shared);
+    object_dereference(&section->header);
+    return status;
+}
+
+static ntstatus_t path_section_views(void)
+{
+    return in_process(section_views);
+}
+
+/* hello.exe started and run to its end: a failure ends it, or keeps it from starting. */
+static ntstatus_t path_start_program(void)
+{
+    return run_program("hello.exe", "", NULL);
+}
+
+/* Eight pages out to the pagefile and back in (a boot with a pagefile only). */
+static ntstatus_t page_out_and_in(void)
+{
+    vaddr_t base = 0;
+    uint32_t size = 8 * PAGE_SIZE;
+    ntstatus_t status = MmAllocateVirtualMemory(&base, &size, MEM_RESERVE | MEM_COMMIT,
+                                                PAGE_READWRITE, 0);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = touch(base, 8);
+    MiTrimWorkingSet(0, false);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    for (uint32_t i = 0; i < 8 && NT_SUCCESS(status); i++) {
+        uint32_t value;
+        if (arch_copy_checked(&value, (const void *)(base + i * PAGE_SIZE), 4) != 0)
+            status = STATUS_IN_PAGE_ERROR;
+        else if (value != i)
+            status = STATUS_DATA_ERROR;     /* a page came back wrong: the case fails */
+    }
+    size = 0;
+    MmFreeVirtualMemory(&base, &size, MEM_RELEASE);
+    return status;
+}
+
+static ntstatus_t path_page_out_and_in(void)
+{
+    return in_process(page_out_and_in);
+}
+
+/* ---- stepping through the allocations ---- */
+
+static void arm(enum injected what, uint32_t step)
+{
+    if (what == FRAMES)
+        MiFrameInjection = (struct mi_fault_injection){step, 0};
+    else if (what == POOL)
+        MiPoolInjection = (struct mi_fault_injection){step, 0};
+    else
+        MiInjectPagefileFailures(1);    /* the first transfer; later ones by MiWrite... */
+}
+
+/* Turns injection off; whether a failure was made. */
+static bool disarm(enum injected what, uint32_t pagefile_failures_before)
+{
+    bool fired;
+
+    if (what == FRAMES)
+        fired = MiFrameInjection.fired;
+    else if (what == POOL)
+        fired = MiPoolInjection.fired;
+    else
+        fired = MiPagefile.injected_failures != pagefile_failures_before;
+    MiFrameInjection = MiPoolInjection = (struct mi_fault_injection){0, 0};
+    MiInjectPagefileFailures(0);
+    return fired;
+}
+
+/*
+ * Runs path with its step-th allocation of what failing, for step = 1, 2, ... until
+ * a run completes with no failure made. Every run: a status, nothing leaked. Disk
+ * failures are made once, on the first transfer.
+ */
+static void step_through(struct ktest *t, const char *name, ntstatus_t (*path)(void),
+                         enum injected what)
+{
+    uint32_t failures = 0, errors = 0;
+    ntstatus_t clean = STATUS_UNSUCCESSFUL;
+
+    for (uint32_t step = 1; step <= MAX_STEPS; step++) {
+        struct resources before;
+        take_snapshot(&before);
+        uint32_t pagefile_failures = MiPagefile.injected_failures;
+        arm(what, step);
+        ntstatus_t status = path();
+        bool fired = disarm(what, pagefile_failures);
+        expect_nothing_leaked(t, &before);
+        if (!KT_EXPECT(t, status != STATUS_DATA_ERROR))
+            ktest_diag(t, "%s: a page came back wrong with failure %u", name, step);
+        if (!fired) {
+            clean = status;
+            break;
+        }
+        failures++;
+        errors += !NT_SUCCESS(status);
+        if (what == DISK)
+            break;      /* one transfer failed is the whole story for the disk */
+    }
+    if (what != DISK && !KT_EXPECT_EQ(t, STATUS_SUCCESS, (uint32_t)clean))
+        ktest_diag(t, "%s without injected failures ended with 0x%08x", name,
+                   (uint32_t)clean);
+    ktest_diag(t, "%s: %u %s failures injected one by one, %u ended in an error status, "
+               "the rest recovered; nothing leaked", name, failures, injected_names[what],
+               errors);
+}
+
+static void address_space_survives_failures(struct ktest *t)
+{
+    step_through(t, "address space", path_address_space, FRAMES);
+    step_through(t, "address space", path_address_space, POOL);
+}
+
+static void commit_and_touch_survive_failures(struct ktest *t)
+{
+    step_through(t, "commit, touch, free", path_commit_touch_free, FRAMES);
+    step_through(t, "commit, touch, free", path_commit_touch_free, POOL);
+}
+
+static void sections_survive_failures(struct ktest *t)
+{
+    step_through(t, "section views", path_section_views, FRAMES);
+    step_through(t, "section views", path_section_views, POOL);
+}
+
+static void program_start_survives_failures(struct ktest *t)
+{
+    if (!have_module(t, "hello.exe"))
+        KT_SKIP(t, "hello.exe not loaded");
+    step_through(t, "start hello.exe", path_start_program, FRAMES);
+    step_through(t, "start hello.exe", path_start_program, POOL);
+}
+
+static void paging_survives_failures(struct ktest *t)
+{
+    if (!MiPagefile.present)
+        KT_SKIP(t, "no pagefile on this boot");
+    step_through(t, "page out and in", path_page_out_and_in, FRAMES);
+    step_through(t, "page out and in", path_page_out_and_in, POOL);
+    step_through(t, "page out and in", path_page_out_and_in, DISK);
+}
+
+static const struct ktest_case cases[] = {
+    KTEST_CASE(address_space_survives_failures),
+    KTEST_CASE(commit_and_touch_survive_failures),
+    KTEST_CASE(sections_survive_failures),
+    KTEST_CASE(program_start_survives_failures),
+    KTEST_CASE(paging_survives_failures),
+};
+
+KTEST_SUITE(inject_suite, "inject", cases);
