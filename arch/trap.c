@@ -73,13 +73,13 @@ static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_
 }
 
 /* Resumes kernel code at its fixup if it registered one for the faulting EIP. */
-static bool trap_fixup(struct trap_frame *frame, vaddr_t cr2)
+static bool trap_fixup(struct trap_frame *frame, vaddr_t cr2, ntstatus_t status)
 {
     for (const struct exception_table_entry *e = __start_exception_table;
          e < __stop_exception_table; e++) {
         if (e->fault_eip == frame->eip) {
             trap_last_recovered_fault = (struct trap_recovered_fault){
-                frame->vector, cr2, frame->error_code, frame->eip};
+                frame->vector, cr2, frame->error_code, frame->eip, status};
             frame->eip = e->fixup_eip;
             return true;
         }
@@ -106,7 +106,7 @@ static void trap_page_fault(struct trap_frame *frame)
         exception_dispatch(frame, status, true, write, address);
         return;
     }
-    if (trap_fixup(frame, address))
+    if (trap_fixup(frame, address, status))
         return;
     trap_report_and_stop(frame, address);
 }
@@ -184,7 +184,7 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
         trap_page_fault(frame);
     else if (trap_from_user(frame))
         exception_dispatch(frame, user_exception_status(frame), false, false, 0);
-    else if (!trap_fixup(frame, 0))
+    else if (!trap_fixup(frame, 0, STATUS_ACCESS_VIOLATION))
         trap_report_and_stop(frame, 0);
     /* The way back to user mode is where threads are preempted and killed. */
     if (trap_from_user(frame))

@@ -4,6 +4,7 @@
  * in kernel code that expects them (the exception table).
  */
 #include <stddef.h>
+#include "kernel/ntstatus.h"
 #include "kernel/types.h"
 
 #define TRAP_EXCEPTION_COUNT 32
@@ -67,6 +68,7 @@ struct trap_recovered_fault {
     vaddr_t address;        /* CR2, for a page fault */
     uint32_t error_code;
     vaddr_t eip;
+    ntstatus_t status;      /* for a page fault, why the memory manager could not resolve it */
 };
 
 extern struct trap_recovered_fault trap_last_recovered_fault;

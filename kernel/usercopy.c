@@ -1,4 +1,5 @@
 #include "arch/copy_checked.h"
+#include "arch/trap.h"
 #include "kernel/usercopy.h"
 #include "mm/layout.h"
 #include "mm/mm.h"
@@ -14,6 +15,19 @@ ntstatus_t user_probe(vaddr_t address, size_t length)
     return STATUS_SUCCESS;
 }
 
+/*
+ * What a copy that faulted returns: STATUS_ACCESS_VIOLATION for a bad pointer; the
+ * memory manager's own status when memory was there but could not be had (no frame left,
+ * a pagefile read that failed), as NT's MmAccessFault passes it up.
+ */
+static ntstatus_t fault_status(void)
+{
+    ntstatus_t status = trap_last_recovered_fault.status;
+
+    return status == STATUS_NO_MEMORY || status == STATUS_IN_PAGE_ERROR
+               ? status : STATUS_ACCESS_VIOLATION;
+}
+
 ntstatus_t user_copy_from(void *destination, vaddr_t source, size_t length)
 {
     ntstatus_t status = user_probe(source, length);
@@ -21,7 +35,7 @@ ntstatus_t user_copy_from(void *destination, vaddr_t source, size_t length)
     if (!NT_SUCCESS(status))
         return status;
     if (arch_copy_checked(destination, (const void *)source, length) != 0)
-        return STATUS_ACCESS_VIOLATION;
+        return fault_status();
     return STATUS_SUCCESS;
 }
 
@@ -32,6 +46,6 @@ ntstatus_t user_copy_to(vaddr_t destination, const void *source, size_t length)
     if (!NT_SUCCESS(status))
         return status;
     if (arch_copy_checked((void *)destination, source, length) != 0)
-        return STATUS_ACCESS_VIOLATION;
+        return fault_status();
     return STATUS_SUCCESS;
 }

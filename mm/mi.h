@@ -54,11 +54,13 @@ void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned cou
 /*
  * Makes the countdown-th allocation of one kind from now fail, as if memory had run
  * out: frames (MiFrameInjection, every list allocation), pool blocks (MiPoolInjection,
- * either pool). countdown 0: off. fired counts the failures made.
+ * either pool); then, with a period, every period-th after it. countdown 0: off.
+ * fired counts the failures made.
  */
 struct mi_fault_injection {
     uint32_t countdown;
     uint32_t fired;
+    uint32_t period;
 };
 extern struct mi_fault_injection MiFrameInjection, MiPoolInjection;
 
@@ -67,6 +69,7 @@ static inline bool MiInjectedFailure(struct mi_fault_injection *injection)
     if (injection->countdown == 0 || --injection->countdown != 0)
         return false;
     injection->fired++;
+    injection->countdown = injection->period;
     return true;
 }
 

@@ -11,7 +11,7 @@
 #include "kernel/format.h"
 #include "kernel/string.h"
 #include "kernel/usercopy.h"
-#include "mm/mm.h"
+#include "mm/mi.h"
 #include "tests/program_harness.h"
 
 #define FUZZ_PROGRAM    "fuzz.exe"
@@ -144,6 +144,40 @@ static void fuzz_beside_canary(struct ktest *t, const uint32_t *seeds, unsigned 
     expect_nothing_leaked(t, &before);
 }
 
+/*
+ * The fuzzer again while every 61st frame and every 53rd pool allocation fails: the
+ * services must still answer with statuses they document, a fault that finds no frame
+ * ends the fuzzer alone, and nothing leaks.
+ */
+static void hostile_calls_with_allocations_failing(struct ktest *t)
+{
+    enum { SEED = 0x5EED0005, FRAME_PERIOD = 61, POOL_PERIOD = 53 };
+    struct resources before;
+    struct canary canary;
+    char arguments[48];
+
+    if (!have_module(t, FUZZ_PROGRAM))
+        KT_SKIP(t, FUZZ_PROGRAM " not loaded");
+    take_snapshot(&before);
+    if (!canary_plant(t, &canary))
+        return;
+    fuzzer_arguments(arguments, sizeof(arguments), SEED, fuzz_calls() / 4, "");
+    MiFrameInjection = (struct mi_fault_injection){FRAME_PERIOD, 0, FRAME_PERIOD};
+    MiPoolInjection = (struct mi_fault_injection){POOL_PERIOD, 0, POOL_PERIOD};
+    ntstatus_t status = run_program(FUZZ_PROGRAM, arguments, NULL);
+    uint32_t frames = MiFrameInjection.fired, pool = MiPoolInjection.fired;
+    MiFrameInjection = MiPoolInjection = (struct mi_fault_injection){0, 0, 0};
+    bool died_of_memory = status == STATUS_NO_MEMORY || status == STATUS_IN_PAGE_ERROR;
+    if (!died_of_memory)
+        expect_no_unexpected_status(t, SEED, status);
+    ktest_diag(t, "fuzz with failures: %u frame and %u pool allocations failed; fuzz.exe "
+               "ended with 0x%08x%s", frames, pool, (uint32_t)status,
+               died_of_memory ? " (a fault found no frame: it alone ended)" : "");
+    KT_EXPECT(t, frames + pool > 0);
+    canary_check_and_discard(t, &canary);
+    expect_nothing_leaked(t, &before);
+}
+
 static void hostile_calls_get_documented_statuses(struct ktest *t)
 {
     static const uint32_t seeds[] = {0x5EED0001};
@@ -181,6 +215,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(hostile_calls_get_documented_statuses),
     KTEST_CASE(two_fuzzers_at_once),
     KTEST_CASE(same_seed_makes_same_calls),
+    KTEST_CASE(hostile_calls_with_allocations_failing),
 };
 
 KTEST_SUITE(fuzz_suite, "fuzz", cases);

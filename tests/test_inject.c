@@ -151,9 +151,9 @@ static ntstatus_t path_page_out_and_in(void)
 static void arm(enum injected what, uint32_t step)
 {
     if (what == FRAMES)
-        MiFrameInjection = (struct mi_fault_injection){step, 0};
+        MiFrameInjection = (struct mi_fault_injection){step, 0, 0};
     else if (what == POOL)
-        MiPoolInjection = (struct mi_fault_injection){step, 0};
+        MiPoolInjection = (struct mi_fault_injection){step, 0, 0};
     else
         MiInjectPagefileFailures(1);    /* the first transfer; later ones by MiWrite... */
 }
@@ -169,7 +169,7 @@ static bool disarm(enum injected what, uint32_t pagefile_failures_before)
         fired = MiPoolInjection.fired;
     else
         fired = MiPagefile.injected_failures != pagefile_failures_before;
-    MiFrameInjection = MiPoolInjection = (struct mi_fault_injection){0, 0};
+    MiFrameInjection = MiPoolInjection = (struct mi_fault_injection){0, 0, 0};
     MiInjectPagefileFailures(0);
     return fired;
 }

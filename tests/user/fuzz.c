@@ -1042,7 +1042,7 @@ enum {
     OK_NOT_AT_BASE, OK_UNABLE_TO_FREE, OK_UNABLE_TO_DELETE, OK_NOT_COMMITTED,
     OK_SECTION_PROTECTION, OK_VIEW_SIZE, OK_NOT_MAPPED_VIEW, OK_NOT_SUPPORTED,
     OK_NAME_NOT_FOUND, OK_IMAGE_FORMAT, OK_TERMINATING, OK_SYSTEM_SERVICE,
-    OK_WORKING_SET_LIMIT, OK_COUNT,
+    OK_WORKING_SET_LIMIT, OK_IN_PAGE_ERROR, OK_COUNT,
 };
 
 static const ntstatus_t ok_statuses[OK_COUNT] = {
@@ -1054,7 +1054,7 @@ static const ntstatus_t ok_statuses[OK_COUNT] = {
     STATUS_UNABLE_TO_DELETE_SECTION, STATUS_NOT_COMMITTED, STATUS_SECTION_PROTECTION,
     STATUS_INVALID_VIEW_SIZE, STATUS_NOT_MAPPED_VIEW, STATUS_NOT_SUPPORTED,
     STATUS_OBJECT_NAME_NOT_FOUND, STATUS_INVALID_IMAGE_FORMAT, STATUS_PROCESS_IS_TERMINATING,
-    STATUS_INVALID_SYSTEM_SERVICE, STATUS_BAD_WORKING_SET_LIMIT,
+    STATUS_INVALID_SYSTEM_SERVICE, STATUS_BAD_WORKING_SET_LIMIT, STATUS_IN_PAGE_ERROR,
 };
 
 /* What a service taking a process handle may say about it. */
@@ -1067,8 +1067,11 @@ static const ntstatus_t ok_statuses[OK_COUNT] = {
 /* A new reservation or view, or commit: out of address space, commit, pool or frames. */
 #define OUT_OF_MEMORY  (BIT(OK_NO_MEMORY) | BIT(OK_COMMITMENT_LIMIT) | \
                         BIT(OK_INSUFFICIENT_RESOURCES))
-/* The argument copy, and the probes every pointer argument gets. */
-#define PROBES         BIT(OK_ACCESS_VIOLATION)
+/*
+ * The argument copy, and the probes every pointer argument gets: a bad pointer, or
+ * (as on NT) memory that could not be brought in: no frame left, a failed disk read.
+ */
+#define PROBES         (BIT(OK_ACCESS_VIOLATION) | BIT(OK_NO_MEMORY) | BIT(OK_IN_PAGE_ERROR))
 
 struct service {
     const char *name;
