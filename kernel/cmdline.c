@@ -41,3 +41,20 @@ bool cmdline_find(const char *line, const char *name, struct cmdline_word *word)
             return true;
     return false;
 }
+
+bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value)
+{
+    uint64_t n = 0;
+
+    if (!word->has_value || word->value_length == 0)
+        return false;
+    for (size_t i = 0; i < word->value_length; i++) {
+        if (word->value[i] < '0' || word->value[i] > '9')
+            return false;
+        n = n * 10 + (uint64_t)(word->value[i] - '0');
+        if (n > UINT32_MAX)
+            return false;
+    }
+    *value = (uint32_t)n;
+    return true;
+}

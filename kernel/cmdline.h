@@ -20,5 +20,8 @@ bool cmdline_next_word(const char **cursor, struct cmdline_word *word);
 /* True when the word's name is name (without regard to case). */
 bool cmdline_word_is(const struct cmdline_word *word, const char *name);
 
+/* The word's value as a decimal number; false when it has none, or not one that fits. */
+bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value);
+
 /* Finds the first word named name in line. */
 bool cmdline_find(const char *line, const char *name, struct cmdline_word *word);

@@ -66,7 +66,7 @@ static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte)
 
     if (!NT_SUCCESS(status))
         return status;
-    bool accessible = (protection & ~PAGE_GUARD) != PAGE_NOACCESS && !(protection & PAGE_GUARD);
+    bool accessible = protection != PAGE_NOACCESS && !(protection & PAGE_GUARD);
     MiWriteUserPte(va, accessible ? MiMakeValidUserPte(pfn, protection)
                                   : MiMakeResidentPte(pfn, protection));
     return STATUS_SUCCESS;

@@ -47,18 +47,17 @@ void MiDeleteWorkingSet(struct mm_working_set *working_set)
     working_set->count = working_set->capacity = 0;
 }
 
-/* Room for one more entry; false when the pool cannot give a bigger list. */
-static bool grow(struct mm_working_set *working_set)
+/* A list of capacity entries holding the present ones; false when the pool has none. */
+static bool reallocate(struct mm_working_set *working_set, uint32_t capacity)
 {
-    if (working_set->count < working_set->capacity)
-        return true;
-    uint32_t capacity = MAX(working_set->capacity * 2, 16u);
     vaddr_t *entries = ExAllocatePoolWithTag(NonPagedPool, capacity * sizeof(vaddr_t),
                                              TAG_WORKING_SET);
     if (!entries)
         return false;
-    memcpy(entries, working_set->entries, working_set->count * sizeof(vaddr_t));
-    MiDeleteWorkingSet(working_set);
+    if (working_set->entries) {
+        memcpy(entries, working_set->entries, working_set->count * sizeof(vaddr_t));
+        ExFreePoolWithTag(working_set->entries, TAG_WORKING_SET);
+    }
     working_set->entries = entries;
     working_set->capacity = capacity;
     return true;
@@ -67,7 +66,7 @@ static bool grow(struct mm_working_set *working_set)
 void MiGrowWorkingSetAndInsert(struct mm_working_set *working_set, vaddr_t va)
 {
     /* Without room the page stays resident, untracked: it cannot leave, nothing is lost. */
-    if (!grow(working_set))
+    if (!reallocate(working_set, MAX(working_set->capacity * 2, 16u)))
         return;
     working_set->entries[working_set->count++] = va;
     working_set->peak = MAX(working_set->peak, working_set->count);
@@ -84,22 +83,6 @@ void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
             working_set->hand = 0;
         return;
     }
-}
-
-/* Holds the limits and the list one larger than the maximum (a fault may add one). */
-static bool resize(struct mm_working_set *working_set, uint32_t maximum)
-{
-    if (working_set->capacity > maximum)
-        return true;
-    vaddr_t *entries = ExAllocatePoolWithTag(NonPagedPool, (maximum + 1) * sizeof(vaddr_t),
-                                             TAG_WORKING_SET);
-    if (!entries)
-        return false;
-    memcpy(entries, working_set->entries, working_set->count * sizeof(vaddr_t));
-    ExFreePoolWithTag(working_set->entries, TAG_WORKING_SET);
-    working_set->entries = entries;
-    working_set->capacity = maximum + 1;
-    return true;
 }
 
 /* ---- trimming ---- */
@@ -174,7 +157,8 @@ ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes
     uint32_t largest = MmNumberOfPhysicalPages - MmNumberOfPhysicalPages / 4;
     if (minimum < MM_MINIMUM_WORKING_SET || maximum < minimum || maximum > largest)
         return STATUS_BAD_WORKING_SET_LIMIT;
-    if (!resize(working_set, maximum))
+    /* One more entry than the maximum: a fault adds its page before trimming. */
+    if (working_set->capacity <= maximum && !reallocate(working_set, maximum + 1))
         return STATUS_INSUFFICIENT_RESOURCES;
     working_set->minimum = minimum;
     working_set->maximum = maximum;

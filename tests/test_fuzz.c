@@ -29,16 +29,12 @@
 static unsigned fuzz_calls(void)
 {
     struct cmdline_word word;
-    unsigned n = 0;
+    uint32_t n;
 
-    if (!cmdline_find(kernel_boot_info.command_line, "fuzzcalls", &word) || !word.has_value)
+    if (!cmdline_find(kernel_boot_info.command_line, "fuzzcalls", &word) ||
+        !cmdline_value_u32(&word, &n) || n < 2 || n > FUZZ_CALLS_MAX)
         return FUZZ_CALLS;
-    for (size_t i = 0; i < word.value_length; i++) {
-        if (word.value[i] < '0' || word.value[i] > '9' || n >= FUZZ_CALLS_MAX)
-            return FUZZ_CALLS;
-        n = n * 10 + (unsigned)(word.value[i] - '0');
-    }
-    return n >= 2 ? n : FUZZ_CALLS;
+    return n;
 }
 
 /* A process with no thread and a 64 KB pattern that nothing may change. */

@@ -43,6 +43,25 @@ static ntstatus_t touch(vaddr_t va, uint32_t pages)
     return STATUS_SUCCESS;
 }
 
+/* pages pages reserved and committed in the current space, each touched; *base: where. */
+static ntstatus_t allocate_touched(uint32_t pages, vaddr_t *base)
+{
+    uint32_t size = pages * PAGE_SIZE;
+    ntstatus_t status;
+
+    *base = 0;
+    status = MmAllocateVirtualMemory(base, &size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE, 0);
+    return NT_SUCCESS(status) ? touch(*base, pages) : status;
+}
+
+static void release(vaddr_t base)
+{
+    uint32_t size = 0;
+
+    if (base)
+        MmFreeVirtualMemory(&base, &size, MEM_RELEASE);
+}
+
 /* Runs body in a fresh process, attached; the process goes whatever body did. */
 static ntstatus_t in_process(ntstatus_t (*body)(void))
 {
@@ -61,16 +80,11 @@ static ntstatus_t in_process(ntstatus_t (*body)(void))
 /* 64 KB reserved and committed, every page touched (a page table and 16 faults), freed. */
 static ntstatus_t commit_touch_free(void)
 {
-    vaddr_t base = 0;
-    uint32_t size = 16 * PAGE_SIZE;
-    ntstatus_t status = MmAllocateVirtualMemory(&base, &size, MEM_RESERVE | MEM_COMMIT,
-                                                PAGE_READWRITE, 0);
-    if (!NT_SUCCESS(status))
-        return status;
-    status = touch(base, 16);
-    size = 0;
-    ntstatus_t freed = MmFreeVirtualMemory(&base, &size, MEM_RELEASE);
-    return NT_SUCCESS(status) ? freed : status;
+    vaddr_t base;
+    ntstatus_t status = allocate_touched(16, &base);
+
+    release(base);
+    return status;
 }
 
 static ntstatus_t path_commit_touch_free(void)
@@ -119,13 +133,11 @@ static ntstatus_t path_start_program(void)
 /* Eight pages out to the pagefile and back in (a boot with a pagefile only). */
 static ntstatus_t page_out_and_in(void)
 {
-    vaddr_t base = 0;
-    uint32_t size = 8 * PAGE_SIZE;
-    ntstatus_t status = MmAllocateVirtualMemory(&base, &size, MEM_RESERVE | MEM_COMMIT,
-                                                PAGE_READWRITE, 0);
-    if (!NT_SUCCESS(status))
+    vaddr_t base;
+    ntstatus_t status = allocate_touched(8, &base);
+
+    if (!base)
         return status;
-    status = touch(base, 8);
     MiTrimWorkingSet(0, false);
     MiWriteModifiedPages(MmModifiedPageListHead.count);
     MiPurgeStandbyPages(MmStandbyPageListHead.count);
@@ -136,8 +148,7 @@ static ntstatus_t page_out_and_in(void)
         else if (value != i)
             status = STATUS_DATA_ERROR;     /* a page came back wrong: the case fails */
     }
-    size = 0;
-    MmFreeVirtualMemory(&base, &size, MEM_RELEASE);
+    release(base);
     return status;
 }
 

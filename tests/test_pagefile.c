@@ -126,6 +126,28 @@ static void pte_formats_are_distinct_and_keep_their_fields(struct ktest *t)
 
 /* ---- working sets ---- */
 
+/* A working set's list grows past its first capacity and keeps every entry it had. */
+static void working_set_list_grows_and_keeps_its_entries(struct ktest *t)
+{
+    enum { ENTRIES = 1000 };
+    struct mm_working_set working_set;
+
+    KT_ASSERT(t, MiInitializeWorkingSet(&working_set));
+    uint32_t first_capacity = working_set.capacity;
+    for (uint32_t i = 0; i < ENTRIES; i++)
+        MiInsertWorkingSetEntry(&working_set, 0x10000 + i * PAGE_SIZE);
+    KT_EXPECT(t, working_set.capacity > first_capacity);
+    KT_EXPECT_EQ(t, ENTRIES, working_set.count);
+    KT_EXPECT_EQ(t, ENTRIES, working_set.peak);
+    uint32_t misplaced = 0;
+    for (uint32_t i = 0; i < ENTRIES; i++)
+        misplaced += working_set.entries[i] != 0x10000 + i * PAGE_SIZE;
+    KT_EXPECT_EQ(t, 0, misplaced);
+    MiRemoveWorkingSetEntry(&working_set, 0x10000);
+    KT_EXPECT_EQ(t, ENTRIES - 1, working_set.count);
+    MiDeleteWorkingSet(&working_set);
+}
+
 /* A process touching three times its maximum never holds more than the maximum. */
 static void working_set_stays_within_its_maximum(struct ktest *t)
 {
@@ -487,6 +509,7 @@ static void paged_pool_goes_out_and_comes_back(struct ktest *t)
 
 static const struct ktest_case cases[] = {
     KTEST_CASE(pte_formats_are_distinct_and_keep_their_fields),
+    KTEST_CASE(working_set_list_grows_and_keeps_its_entries),
     KTEST_CASE(working_set_stays_within_its_maximum),
     KTEST_CASE(transition_fault_needs_no_io),
     KTEST_CASE(protection_survives_transition),

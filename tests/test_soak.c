@@ -36,15 +36,11 @@
 static uint32_t soak_iterations(void)
 {
     struct cmdline_word word;
-    uint32_t n = 0;
+    uint32_t n;
 
-    if (!cmdline_find(kernel_boot_info.command_line, "soak", &word) || !word.has_value)
+    if (!cmdline_find(kernel_boot_info.command_line, "soak", &word) ||
+        !cmdline_value_u32(&word, &n))
         return 0;
-    for (size_t i = 0; i < word.value_length; i++) {
-        if (word.value[i] < '0' || word.value[i] > '9' || n >= 10000000)
-            return 0;
-        n = n * 10 + (uint32_t)(word.value[i] - '0');
-    }
     return n;
 }
 
