@@ -4,6 +4,8 @@
 #include "mm/layout.h"
 #include "mm/mm.h"
 
+void (*user_copy_race)(vaddr_t address, size_t length);
+
 ntstatus_t user_probe(vaddr_t address, size_t length)
 {
     vaddr_t limit = MmCurrentAddressSpace()->highest_user_address;
@@ -34,6 +36,8 @@ ntstatus_t user_copy_from(void *destination, vaddr_t source, size_t length)
 
     if (!NT_SUCCESS(status))
         return status;
+    if (user_copy_race && length)
+        user_copy_race(source, length);
     if (arch_copy_checked(destination, (const void *)source, length) != 0)
         return fault_status();
     return STATUS_SUCCESS;
@@ -45,6 +49,8 @@ ntstatus_t user_copy_to(vaddr_t destination, const void *source, size_t length)
 
     if (!NT_SUCCESS(status))
         return status;
+    if (user_copy_race && length)
+        user_copy_race(destination, length);
     if (arch_copy_checked((void *)destination, source, length) != 0)
         return fault_status();
     return STATUS_SUCCESS;

@@ -15,3 +15,11 @@ ntstatus_t user_probe(vaddr_t address, size_t length);
 
 ntstatus_t user_copy_from(void *destination, vaddr_t source, size_t length);
 ntstatus_t user_copy_to(vaddr_t destination, const void *source, size_t length);
+
+/*
+ * A test's stand-in for a thread of the process running on another processor (NULL but
+ * in tests): called with the range of every copy, after its probe and before the copy,
+ * where such a thread could unmap, decommit, reprotect or rewrite the memory. A copy
+ * must come out of whatever it did with a status.
+ */
+extern void (*user_copy_race)(vaddr_t address, size_t length);

@@ -6,6 +6,8 @@
  * seed run twice makes the same calls, so a failure can be replayed from its seed.
  * Without the program (a boot module) the cases are skipped, not passed.
  */
+#include "arch/copy_checked.h"
+#include "arch/cpu.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/format.h"
@@ -13,6 +15,7 @@
 #include "kernel/usercopy.h"
 #include "mm/mi.h"
 #include "tests/program_harness.h"
+#include "tests/user/fuzz_race.h"
 
 #define FUZZ_PROGRAM    "fuzz.exe"
 #define FUZZ_CALLS      20000       /* one fuzzer alone (fuzzcalls=N sets it) */
@@ -116,7 +119,7 @@ static void expect_no_unexpected_status(struct ktest *t, uint32_t seed, ntstatus
 
 /* Runs fuzzers, one per seed, all at once, beside a canary; nothing may leak. */
 static void fuzz_beside_canary(struct ktest *t, const uint32_t *seeds, unsigned count,
-                               unsigned calls)
+                               unsigned calls, const char *mode)
 {
     struct program_run fuzzers[2];
     struct resources before;
@@ -131,7 +134,7 @@ static void fuzz_beside_canary(struct ktest *t, const uint32_t *seeds, unsigned 
     for (unsigned i = 0; i < count; i++) {
         fuzzers[i].program = FUZZ_PROGRAM;
         fuzzer_arguments(fuzzers[i].arguments, sizeof(fuzzers[i].arguments), seeds[i], calls,
-                         "");
+                         mode);
     }
     run_programs(fuzzers, count);
     for (unsigned i = 0; i < count; i++)
@@ -178,14 +181,106 @@ static void hostile_calls_get_documented_statuses(struct ktest *t)
 {
     static const uint32_t seeds[] = {0x5EED0001};
 
-    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls());
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls(), "");
 }
 
 static void two_fuzzers_at_once(struct ktest *t)
 {
     static const uint32_t seeds[] = {0x5EED0002, 0x5EED0003};
 
-    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls() / 2);
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls() / 2, "");
+}
+
+/*
+ * The race inside the calls. This kernel does not preempt a thread in a call, so the
+ * racer thread of fuzz.exe (tests/user/fuzz_race.c) can only change its pages between
+ * the calls. A thread on another processor could change them at any moment, the worst
+ * being between a service's probe of a buffer and its copy, or between two reads of
+ * one input. race_inside_copy, run there by every user copy, plays that thread: when a
+ * copy touches a fuzzer's racer pages it changes one of the pages under it, one time
+ * in two, as the racer would: an input page from zeros to ones or back (the only
+ * values the fuzzer lets the kernel read there), a decommit, no access, a guard, read-
+ * only, or its view unmapped.
+ */
+static struct {
+    uint32_t random_state;
+    uint32_t copies;            /* copies that touched the racer's pages */
+    uint32_t flips, decommits, protections, unmaps;
+} race;
+
+static uint32_t race_next(void)
+{
+    return pattern_next(&race.random_state);
+}
+
+/* Turns the input page at page from all zeros to all ones or back, if it can be written. */
+static bool race_flip(vaddr_t page)
+{
+    uint32_t words[64], value;
+
+    if (arch_copy_checked(&value, (const void *)page, sizeof(value)) != 0)
+        return false;
+    memset(words, value ? 0 : 0xFF, sizeof(words));
+    for (vaddr_t at = page; at < page + PAGE_SIZE; at += sizeof(words))
+        if (arch_copy_checked((void *)at, words, sizeof(words)) != 0)
+            return false;
+    return true;
+}
+
+static void race_inside_copy(vaddr_t address, size_t length)
+{
+    static const uint32_t protections[] = {PAGE_NOACCESS, PAGE_READWRITE | PAGE_GUARD,
+                                           PAGE_READONLY};
+    vaddr_t last = address + length - 1;
+
+    /* Only a process's own racer pages; not while attached, nor with interrupts off. */
+    if (last < FUZZ_RACE_IN || address >= FUZZ_RACE_END || !cpu_interrupts_enabled() ||
+        MmCurrentAddressSpace() != &process_current()->space)
+        return;
+    race.copies++;
+    if (race_next() % 2)
+        return;
+    vaddr_t first = MAX(address, FUZZ_RACE_IN), end = MIN(last, FUZZ_RACE_END - 1);
+    vaddr_t page = (first + race_next() % (end - first + 1)) & ~(vaddr_t)(PAGE_SIZE - 1);
+    uint32_t size = PAGE_SIZE, old;
+    vaddr_t base = page;
+
+    switch (race_next() % 3) {
+    case 0:
+        if (page < FUZZ_RACE_OUT)
+            race.flips += race_flip(page);
+        else if (page >= FUZZ_RACE_VIEW)
+            race.unmaps += NT_SUCCESS(MmUnmapViewOfSection(FUZZ_RACE_VIEW));
+        break;
+    case 1:
+        if (page < FUZZ_RACE_VIEW)
+            race.decommits += NT_SUCCESS(MmFreeVirtualMemory(&base, &size, MEM_DECOMMIT));
+        break;
+    default:
+        race.protections += NT_SUCCESS(MmProtectVirtualMemory(
+            &base, &size, protections[race_next() % ARRAY_SIZE(protections)], &old));
+        break;
+    }
+}
+
+/*
+ * Two fuzzers, each with its racer thread, and the race inside their calls: statuses
+ * as documented, the canary untouched, nothing leaked, and the race really run.
+ */
+static void fuzzers_race_for_their_buffers(struct ktest *t)
+{
+    static const uint32_t seeds[] = {0x5EED0006, 0x5EED0007};
+
+    if (!have_module(t, FUZZ_PROGRAM))
+        KT_SKIP(t, FUZZ_PROGRAM " not loaded");
+    race = (typeof(race)){.random_state = 0x7ACE0001};
+    user_copy_race = race_inside_copy;
+    fuzz_beside_canary(t, seeds, ARRAY_SIZE(seeds), fuzz_calls() / 4, "race");
+    user_copy_race = NULL;
+    ktest_diag(t, "race inside the calls: %u copies touched racer pages; %u inputs flipped, "
+               "%u pages decommitted, %u reprotected, %u views unmapped under them",
+               race.copies, race.flips, race.decommits, race.protections, race.unmaps);
+    KT_EXPECT(t, race.flips > 0 && race.decommits > 0 && race.protections > 0);
 }
 
 /* With `report` the exit status counts the calls that succeeded: one seed, one count. */
@@ -211,6 +306,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(hostile_calls_get_documented_statuses),
     KTEST_CASE(two_fuzzers_at_once),
     KTEST_CASE(same_seed_makes_same_calls),
+    KTEST_CASE(fuzzers_race_for_their_buffers),
     KTEST_CASE(hostile_calls_with_allocations_failing),
 };
 

@@ -31,7 +31,9 @@ USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o chec
 USER_NAMES   := hello isolation fault probe laa spawn exitcode shared fuzz \
                 vm_rules vm_query vm_fault vm_commit vm_many vm_anywhere vm_remote vm_workingset bench \
                 pagestress tokens
-USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES))
+# fuzz.exe is made of four objects (tests/user/fuzz.h lists them); the rest, of one each.
+FUZZ_OBJECTS := $(patsubst %,$(USER_BUILD)/%.o,fuzz fuzz_arguments fuzz_calls fuzz_race)
+USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES)) $(FUZZ_OBJECTS)
 USER_PROGRAMS := $(patsubst %,$(USER_BUILD)/%.exe,$(USER_NAMES) nolaa vm_anywhere_laa)
 
 .PHONY: user
@@ -78,6 +80,9 @@ $(USER_BUILD)/nolaa.exe: $(USER_BUILD)/laa.o $(USER_RUNTIME)
 	$(user_link)
 
 $(USER_BUILD)/vm_anywhere_laa.exe: $(USER_BUILD)/vm_anywhere.o $(USER_RUNTIME)
+	$(user_link)
+
+$(USER_BUILD)/fuzz.exe: $(FUZZ_OBJECTS) $(USER_RUNTIME)
 	$(user_link)
 
 $(USER_BUILD)/%.exe: $(USER_BUILD)/%.o $(USER_RUNTIME)
