@@ -84,6 +84,7 @@ SOURCES  := \
 	tests/pe_builder.c \
 	tests/program_harness.c \
 	tests/test_ata.c \
+	tests/test_cmdline.c \
 	tests/test_cpu.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \

@@ -5,7 +5,7 @@
  */
 #include "kernel/types.h"
 
-#define BOOT_COMMAND_LINE_MAX   4096
+#define BOOT_COMMAND_LINE_MAX   8192    /* an 8 KB line is kept whole */
 #define BOOT_MEMORY_MAP_MAX     128
 #define BOOT_MODULES_MAX        32
 #define BOOT_NAME_MAX           128
@@ -106,6 +106,12 @@ void boot_info_parse_multiboot2(struct boot_info *info, boot_reader_t read, void
  * type, each size + 4 bytes long) into info->memory_map.
  */
 void boot_info_parse_memory_map(struct boot_info *info, const uint8_t *buffer, size_t length);
+
+/*
+ * Drops, with a warning, each module that overlaps [start, end): the kernel's own image,
+ * which a loader must never have put a module over (what lies there is the kernel).
+ */
+void boot_info_drop_modules_over(struct boot_info *info, paddr_t start, paddr_t end);
 
 /* Records a warning about the boot information. */
 void boot_info_warn(struct boot_info *info, const char *fmt, ...) PRINTF_LIKE(2, 3);

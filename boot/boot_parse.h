@@ -8,6 +8,13 @@
 /* Empties info for a parse of Multiboot version protocol: nothing known, VGA text assumed. */
 void boot_info_begin(struct boot_info *info, unsigned protocol);
 
+/*
+ * For a string longer than its buffer (what names it), cut to the buffer: warns, and
+ * takes the command line back to its last blank, so that no option is read cut in half
+ * (pagefile=hd0:64M as pagefile=hd0:6).
+ */
+void boot_info_string_truncated(struct boot_info *info, char *text, const char *what);
+
 /* Keeps [base, base + length) from ever being handed out; warns when the table is full. */
 void boot_info_reserve(struct boot_info *info, paddr_t base, uint32_t length);
 

@@ -92,6 +92,36 @@ void boot_info_warn(struct boot_info *info, const char *fmt, ...)
     info->warning_count++;
 }
 
+void boot_info_string_truncated(struct boot_info *info, char *text, const char *what)
+{
+    size_t kept = strlen(text);
+
+    boot_info_warn(info, "%s longer than %u bytes; truncated", what, (unsigned)kept);
+    if (text != info->command_line)
+        return;
+    while (kept > 0 && text[kept - 1] != ' ')
+        kept--;
+    while (kept > 0 && text[kept - 1] == ' ')
+        kept--;
+    text[kept] = '\0';
+}
+
+void boot_info_drop_modules_over(struct boot_info *info, paddr_t start, paddr_t end)
+{
+    unsigned kept = 0;
+
+    for (unsigned i = 0; i < info->module_count; i++) {
+        const struct boot_module *module = &info->modules[i];
+        if (module->start < end && start < module->end) {
+            boot_info_warn(info, "module %u at 0x%08x-0x%08x overlaps the kernel image; "
+                           "ignored", i, module->start, module->end - 1);
+            continue;
+        }
+        info->modules[kept++] = *module;
+    }
+    info->module_count = kept;
+}
+
 void boot_info_begin(struct boot_info *info, unsigned protocol)
 {
     memset(info, 0, sizeof(*info));
@@ -140,7 +170,7 @@ static uint32_t read_string(struct boot_info *info, boot_reader_t read, void *co
         }
     }
     buffer[used] = '\0';
-    boot_info_warn(info, "%s longer than %u bytes; truncated", what, (unsigned)(size - 1));
+    boot_info_string_truncated(info, buffer, what);
     /* The reserved range must still cover the whole string: find its end. */
     for (uint32_t extra = 0; extra < 0x10000; extra++) {
         char c;

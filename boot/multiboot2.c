@@ -133,7 +133,7 @@ static void copy_string(struct mb2_walk *walk, paddr_t address, uint32_t length,
     if (want == length)
         boot_info_warn(walk->info, "%s does not end inside its tag", what);
     else if (!walk->read(walk->context, address + want, &next, 1) || next != '\0')
-        boot_info_warn(walk->info, "%s longer than %u bytes; truncated", what, want);
+        boot_info_string_truncated(walk->info, buffer, what);
 }
 
 static void parse_module(struct mb2_walk *walk, paddr_t address, uint32_t size)

@@ -58,3 +58,24 @@ bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value)
     *value = (uint32_t)n;
     return true;
 }
+
+/* Every option some part of the kernel reads: keep in step with cmdline_find's callers. */
+static const char *const known_options[] = {
+    "/3GB", "/USERVA", "increaseuserva",    /* the split (mm/split.c) */
+    "pagefile",                             /* mm/pagefile.c */
+    "test", "bench", "crash", "run",        /* kernel/main.c */
+    "fuzzcalls", "soak",                    /* tests/test_fuzz.c, tests/test_soak.c */
+};
+
+bool cmdline_is_known(const struct cmdline_word *word, bool first_word)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(known_options); i++)
+        if (cmdline_word_is(word, known_options[i]))
+            return true;
+    if (!first_word)
+        return false;
+    for (size_t i = 0; i < word->name_length; i++)
+        if (word->text[i] == '.' || (i > 0 && word->text[i] == '/'))
+            return true;
+    return false;
+}

@@ -25,3 +25,10 @@ bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value);
 
 /* Finds the first word named name in line. */
 bool cmdline_find(const char *line, const char *name, struct cmdline_word *word);
+
+/*
+ * Whether the kernel reads word: an option it knows or, first on the line, the kernel's
+ * own file name, which QEMU and some loaders put there (a name with a '.', or a '/'
+ * past its first character: no option has either).
+ */
+bool cmdline_is_known(const struct cmdline_word *word, bool first_word);

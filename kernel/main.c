@@ -59,8 +59,30 @@ static void print_boot_info(const struct boot_info *boot)
                 e->type == BOOT_MEMORY_AVAILABLE ? "available" : "reserved");
     }
     for (unsigned i = 0; i < boot->module_count; i++)
-        kprintf("boot: module %u \"%s\" at 0x%08x-0x%08x\n", i, boot->modules[i].name,
-                boot->modules[i].start, boot->modules[i].end - 1);
+        if (boot->modules[i].end > boot->modules[i].start)
+            kprintf("boot: module %u \"%s\" at 0x%08x-0x%08x\n", i, boot->modules[i].name,
+                    boot->modules[i].start, boot->modules[i].end - 1);
+        else
+            kprintf("boot: module %u \"%s\" at 0x%08x, empty\n", i, boot->modules[i].name,
+                    boot->modules[i].start);
+}
+
+/* Warns of the words of the command line that no part of the kernel reads. */
+static void warn_unknown_options(const char *line)
+{
+    enum { NAMED_MAX = 8 };
+    struct cmdline_word word;
+    unsigned unknown = 0;
+
+    for (bool first = true; cmdline_next_word(&line, &word); first = false) {
+        if (cmdline_is_known(&word, first))
+            continue;
+        if (unknown++ < NAMED_MAX)
+            kprintf("warning: unknown option \"%.*s\" ignored\n", (int)MIN(word.length, 64u),
+                    word.text);
+    }
+    if (unknown > NAMED_MAX)
+        kprintf("warning: %u more unknown options ignored\n", unknown - NAMED_MAX);
 }
 
 /* Text on the loader's linear framebuffer, when it left one instead of VGA text mode. */
@@ -144,7 +166,11 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     else
         panic("not started by a multiboot loader (EAX 0x%08x); no boot information",
               boot_magic);
+    paddr_t kernel_start, kernel_end;
+    MmGetKernelImageRange(&kernel_start, &kernel_end);
+    boot_info_drop_modules_over(&kernel_boot_info, kernel_start, kernel_end);
     print_boot_info(&kernel_boot_info);
+    warn_unknown_options(kernel_boot_info.command_line);
     if (kernel_boot_info.memory_source == BOOT_MEMORY_NONE)
         panic("the boot loader gave no memory information; cannot continue");
 

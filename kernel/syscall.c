@@ -40,15 +40,12 @@ static const struct service services[NT_SERVICE_COUNT] = {
 };
 
 uint32_t syscall_count;
+void (*syscall_observer)(uint32_t number, bool returning, ntstatus_t status);
 
-ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
+static ntstatus_t call_service(const struct service *service, vaddr_t arguments)
 {
     uint32_t copied[MAX_ARGUMENTS];
 
-    syscall_count++;
-    if (number >= NT_SERVICE_COUNT || !services[number].handler)
-        return STATUS_INVALID_SYSTEM_SERVICE;
-    const struct service *service = &services[number];
     if (service->argument_count) {
         ntstatus_t status = user_copy_from(copied, arguments,
                                            service->argument_count * sizeof(uint32_t));
@@ -56,6 +53,19 @@ ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
             return status;
     }
     return service->handler(copied);
+}
+
+ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
+{
+    syscall_count++;
+    if (number >= NT_SERVICE_COUNT || !services[number].handler)
+        return STATUS_INVALID_SYSTEM_SERVICE;
+    if (!syscall_observer)
+        return call_service(&services[number], arguments);
+    syscall_observer(number, false, STATUS_SUCCESS);
+    ntstatus_t status = call_service(&services[number], arguments);
+    syscall_observer(number, true, status);
+    return status;
 }
 
 ntstatus_t syscall_probe_information(vaddr_t buffer, uint32_t length, vaddr_t return_length)

@@ -5,6 +5,11 @@
 
 /* System calls made since boot. */
 extern uint32_t syscall_count;
+/*
+ * A test's window on the services (NULL but in tests): called as a service is entered,
+ * and again with its status as it returns (one that ends its caller's thread does not).
+ */
+extern void (*syscall_observer)(uint32_t number, bool returning, ntstatus_t status);
 
 /* Runs service number with its arguments at user address arguments; the NTSTATUS back. */
 ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments);

@@ -157,3 +157,9 @@ void MmPrintBootReport(void)
             MiPagesInUse[MI_USE_PFN_DATABASE] * (PAGE_SIZE / 1024),
             MiPagesInUse[MI_USE_PAGE_TABLE] * (PAGE_SIZE / 1024));
 }
+
+void MmGetKernelImageRange(paddr_t *start, paddr_t *end)
+{
+    *start = MiKernelImagePhysical(_kernel_start);
+    *end = MiKernelImagePhysical(_kernel_end);
+}

@@ -54,8 +54,9 @@ void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned cou
 /*
  * Makes the countdown-th allocation of one kind from now fail, as if memory had run
  * out: frames (MiFrameInjection, every list allocation), pool blocks (MiPoolInjection,
- * either pool); then, with a period, every period-th after it. countdown 0: off.
- * fired counts the failures made.
+ * either pool), or the countdown-th pagefile transfer fail as a disk error would
+ * (MiPagefileInjection, pagefile.c); then, with a period, every period-th after it.
+ * countdown 0: off. fired counts the failures made.
  */
 struct mi_fault_injection {
     uint32_t countdown;
@@ -271,8 +272,8 @@ ntstatus_t MiWritePagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32
 ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *pfn);
 /* True when slot is allocated (in use by a PTE or a page). */
 bool MiIsPagefileSlotInUse(uint32_t slot);
-/* Makes the next count pagefile transfers fail with STATUS_IO_DEVICE_ERROR (tests). */
-void MiInjectPagefileFailures(uint32_t count);
+/* Pagefile transfers made to fail with STATUS_IO_DEVICE_ERROR (tests; see above). */
+extern struct mi_fault_injection MiPagefileInjection;
 /* Makes every read of slot fail, as on a bad sector, until called with 0 (tests). */
 void MiMakePagefileSlotUnreadable(uint32_t slot);
 

@@ -45,6 +45,9 @@ void MmInitializePagefile(const char *command_line);
 /* Prints the split, the map of system space and the memory totals. */
 void MmPrintBootReport(void);
 
+/* The physical range [*start, *end) that the kernel's image occupies. */
+void MmGetKernelImageRange(paddr_t *start, paddr_t *end);
+
 /*
  * Copies length bytes of physical memory at source to destination (a kernel address),
  * through a temporary mapping. Usable from the first instruction of kernel_main.

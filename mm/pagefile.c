@@ -31,11 +31,11 @@
 #define PAGEFILE_MIN_SLOTS  16
 
 struct mi_pagefile MiPagefile;
+struct mi_fault_injection MiPagefileInjection;
 
 static struct bitmap slots;
 static uint32_t slot_hint = 1;
 static vaddr_t io_window;           /* MI_PAGEFILE_BATCH system PTEs for transfers */
-static uint32_t failures_to_inject; /* the next transfers that fail (tests) */
 static uint32_t unreadable_slot;    /* a slot whose reads fail, as a bad sector's (tests) */
 
 /* ---- the command line ---- */
@@ -129,11 +129,6 @@ uint32_t MiReclaimPagefileSlots(void)
 
 /* ---- transfers ---- */
 
-void MiInjectPagefileFailures(uint32_t count)
-{
-    failures_to_inject = count;
-}
-
 void MiMakePagefileSlotUnreadable(uint32_t slot)
 {
     unreadable_slot = slot;
@@ -149,8 +144,7 @@ static ntstatus_t transfer(uint32_t first_slot, const pfn_t *frames, uint32_t co
     KASSERT(count > 0 && count <= MI_PAGEFILE_BATCH &&
             first_slot + count <= MiPagefile.slot_count);
     bool bad_sector = !write && unreadable_slot && unreadable_slot - first_slot < count;
-    if (failures_to_inject || bad_sector) {
-        failures_to_inject -= !bad_sector;
+    if (bad_sector || MiInjectedFailure(&MiPagefileInjection)) {
         MiPagefile.injected_failures++;
         return STATUS_IO_DEVICE_ERROR;
     }

@@ -169,6 +169,7 @@ menu_entry() {
 if [ "$test_mode" -eq 1 ]; then
   timeout=0
   default=3
+  entry_options[3]='$test_options'
 else
   timeout=10
   default=0
@@ -195,6 +196,31 @@ if [ "\$grub_platform" = "efi" ]; then
     insmod all_video
 fi
 EOF
+  if [ "$test_mode" -eq 1 ]; then
+    cat <<'EOF'
+
+# A test boot may bring its own kernel options for the self-test entry, and a range
+# to cut out of the memory map GRUB hands the kernel, in the SMBIOS system
+# information QEMU makes: -smbios type=1,manufacturer=ntmm-test,serial=OPTIONS,
+# sku=FROM,family=TO (scripts/run-tests.py). A real PC's SMBIOS does not name that
+# manufacturer, so on one the entry is plain "test".
+set test_options="test"
+insmod smbios
+insmod mmap
+if smbios --type 1 --get-string 4 --set test_maker; then
+    if [ "$test_maker" = "ntmm-test" ]; then
+        if smbios --type 1 --get-string 7 --set test_serial; then
+            set test_options="$test_serial"
+        fi
+        if smbios --type 1 --get-string 0x19 --set test_cut_from; then
+            if smbios --type 1 --get-string 0x1a --set test_cut_to; then
+                cutmem $test_cut_from $test_cut_to
+            fi
+        fi
+    fi
+fi
+EOF
+  fi
   for i in "${!entry_titles[@]}"; do
     menu_entry "${entry_titles[$i]}" "${entry_options[$i]}"
   done

@@ -63,8 +63,9 @@ from mkpagefile import write_pagefile  # noqa: E402
 #   boot     KERNEL: qemu -kernel KERNEL -append CMDLINE  (QEMU's Multiboot loader)
 #            UEFI:   the same ISO on 64-bit UEFI firmware (OVMF), through GRUB's
 #                    x86_64 EFI image, into the same 32-bit kernel
-#            ISO:    qemu -cdrom ISO -boot d  (GRUB from scripts/mkiso.sh --test;
-#                    its default entry passes "test"; cmdline is not used)
+#            ISO:    qemu -cdrom ISO -boot d  (GRUB from scripts/mkiso.sh --test,
+#                    whose self-test entry passes cmdline, which it reads from the
+#                    SMBIOS system information QEMU makes: see smbios_argument)
 #   cmdline  the kernel command line
 #   mem      guest RAM in MB (qemu -m)
 #   system   expected MmSystemRangeStart
@@ -79,8 +80,8 @@ OVMF = "/usr/share/ovmf/OVMF.fd"      # from Debian's ovmf package
 
 Boot = collections.namedtuple("Boot",
                               "name boot cmdline mem system highest log crash extra modules "
-                              "no_serial disks timeout",
-                              defaults=((), False, (), (), False, (), None))
+                              "no_serial disks timeout cut",
+                              defaults=((), False, (), (), False, (), None, None))
 #   log      regular expressions that some line of the log must match (a warning the
 #            boot must print, a line of a fault report).
 #   crash    True for a boot that crashes on purpose (crash=WHAT on the command line):
@@ -91,15 +92,24 @@ Boot = collections.namedtuple("Boot",
 #            on the exit status alone (the tests ran and passed, nothing hung).
 #   modules  multiboot modules of this boot, as (PATH, NAME), before the --module files;
 #            "{kernel}" stands for the kernel file, "{padding}" for a 24 MB file of
-#            zeros (so that the modules after it lie above 16 MB). KERNEL boots only.
+#            zeros (so that the modules after it lie above 16 MB), "{empty}" for an
+#            empty file. KERNEL boots only.
 #   disks    IDE disks, as (KIND, SIZE_BYTES): the first is hd0 (primary master), the
 #            next hd1, ...; before each boot a fresh image NAME-diskI.img is written in
 #            the log directory by DISK_KINDS[KIND] (see "Disks" below).
 #   timeout  seconds before this boot is killed, when it needs more than --timeout.
+#   cut      (FROM, TO), ISO and UEFI boots only: GRUB cuts [FROM, TO) out of the memory
+#            map it hands the kernel (its cutmem command; sizes as "16M").
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
 TEST_MODULE = ("{kernel}", "test-module")
 PADDING_MODULE = ("{padding}", "padding")
+EMPTY_MODULE = ("{empty}", "empty")
+
+# A command line of about 10 KB: suites first, then unknown options past the 8 KB the
+# kernel keeps, so that it must cut at a whole option and warn of the rest.
+LONG_COMMAND_LINE = "test=cmdline,multiboot,memmap,pfn,process " + " ".join(
+    "unknown%03d=%s" % (i, "v" * 30) for i in range(240))
 PADDING_BYTES = 24 << 20
 
 # The disk tests/test_ata.c reads and writes (it expects exactly this size).
@@ -110,7 +120,7 @@ PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
 # few CPU models and memory sizes run everything.
-CORE = "test=cpu,split,memmap,pfn,paging,syspte,pool,fault"
+CORE = "test=cpu,split,cmdline,memmap,pfn,paging,syspte,pool,fault"
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
@@ -130,7 +140,7 @@ MATRIX = [
                                         "fuzzcalls=100000 pagefile=hd1",
          128, 0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: hd1, 65536 KB \(16383 slots\)"],
-         disks=[PATTERN_DISK, PAGEFILE_DISK_64MB]),
+         disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], timeout=180),
     # A short soak: process churn that pages, with audits and a leak check at the end.
     Boot("soak-short",          KERNEL, "test=soak soak=4 pagefile=hd0", 32, 0x80000000,
          0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=180),
@@ -177,6 +187,14 @@ MATRIX = [
     Boot("modules-above-16mb",  KERNEL, "test=process",               128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: module 1 "[^"]*\.exe" at 0x0*[1-9a-f][0-9a-f]{6}-'],
          modules=[PADDING_MODULE]),
+    # Crafted boot inputs through QEMU: a 10 KB command line (cut at a whole option, and
+    # hundreds of unknown ones) and an empty module.
+    Boot("qemu-crafted-inputs", KERNEL, LONG_COMMAND_LINE,           64,   0x80000000, 0x7FFEFFFF,
+         log=[r"^boot: warning: command line longer than 8\d\d\d bytes; truncated$",
+              r'^boot: module 0 "\S+ empty" at 0x[0-9a-f]{8}, empty$',
+              r'^warning: unknown option "unknown000=v+" ignored$',
+              r"^warning: 1\d\d more unknown options ignored$"],
+         modules=[EMPTY_MODULE]),
     # The ATA driver on its own; the ISO boots below have QEMU's CD-ROM drive on hd2.
     # Bad pagefile options are refused with a warning, and a disk without the pagefile
     # signature is never written (the suite then reads its pattern intact).
@@ -190,6 +208,15 @@ MATRIX = [
          log=[r"^warning: pagefile=hd1:64M ignored: no disk hd1"]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 1\)']),
+    # Crafted boot inputs through GRUB: 4 MB cut out of the middle of RAM (the kernel
+    # must see the hole and never use it) and options no part of the kernel knows.
+    Boot("grub-crafted-map",    ISO,    "test=cmdline,memmap,pfn,paging,pool,process,vm "
+                                        "/NOSUCHSWITCH foo=bar,baz", 128, 0x80000000, 0x7FFEFFFF,
+         cut=("16M", "20M"),
+         log=[r"^  0x000100000-0x000ffffff available$", r"^  0x001400000-0x007fdffff available$",
+              r'^warning: unknown option "/NOSUCHSWITCH" ignored$',
+              r'^warning: unknown option "foo=bar,baz" ignored$',
+              r"^memory: 126\d\d\d KB of RAM below 4 GB in 3 runs"]),
     Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 2\)',
               r"^framebuffer: \d+x\d+, \d+ bpp .*: text console"]),
@@ -318,6 +345,14 @@ def padding_file(args):
     return path
 
 
+def empty_file(args):
+    """An empty file in the log directory."""
+    os.makedirs(args.log_dir, exist_ok=True)
+    path = os.path.join(args.log_dir, "empty.bin")
+    open(path, "wb").close()
+    return path
+
+
 def boot_modules(boot, args):
     """The modules a boot gets: its own, then the --module files (KERNEL boots only)."""
     if boot.boot != KERNEL:
@@ -326,16 +361,32 @@ def boot_modules(boot, args):
     for path, name in boot.modules:
         if path == "{padding}":
             path = padding_file(args)
+        elif path == "{empty}":
+            path = empty_file(args)
         own.append((path.replace("{kernel}", args.kernel), name))
     return own + list(args.modules)
+
+
+def smbios_argument(boot):
+    """QEMU's -smbios value that hands a GRUB boot its kernel options and memory cut.
+
+    scripts/mkiso.sh --test makes GRUB read them from the SMBIOS system information
+    (type 1) when its manufacturer is "ntmm-test": the serial number is the command
+    line, the SKU and family the range to cut. QEMU's option syntax doubles commas.
+    """
+    fields = ["type=1", "manufacturer=ntmm-test", "serial=" + boot.cmdline.replace(",", ",,")]
+    if boot.cut:
+        fields += ["sku=" + boot.cut[0], "family=" + boot.cut[1]]
+    return ",".join(fields)
 
 
 def qemu_command(boot, args, log_path):
     cmd = [args.qemu]
     if boot.boot == UEFI:
-        cmd = [args.qemu.replace("i386", "x86_64"), "-bios", OVMF, "-cdrom", args.iso]
+        cmd = [args.qemu.replace("i386", "x86_64"), "-bios", OVMF, "-cdrom", args.iso,
+               "-smbios", smbios_argument(boot)]
     elif boot.boot == ISO:
-        cmd += ["-cdrom", args.iso, "-boot", "d"]
+        cmd += ["-cdrom", args.iso, "-boot", "d", "-smbios", smbios_argument(boot)]
     else:
         cmd += ["-kernel", args.kernel, "-append", boot.cmdline]
         modules = boot_modules(boot, args)

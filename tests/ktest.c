@@ -10,6 +10,7 @@
 static const struct ktest_suite *const all_suites[] = {
     &cpu_suite,
     &split_suite,
+    &cmdline_suite,
     &memmap_suite,
     &multiboot_suite,
     &multiboot2_suite,

@@ -1,14 +1,17 @@
 /*
  * Fault injection: each path the kernel takes for a process (making an address space,
  * committing and touching memory, sections and copy-on-write, starting a program,
- * paging out and in) is run again and again with its 1st, 2nd, 3rd, ... frame or pool
- * allocation made to fail (and, on a boot with a pagefile, its disk transfers), until a
- * run makes no more allocations than that. Every run must end in an error status (or a
- * process ending with one) or in success, with no panic, and with every frame, pool
- * block, page of commit and pagefile slot back where it was.
+ * paging out and in) and each system service (services.exe calling every one) is run
+ * again and again with its 1st, 2nd, 3rd, ... frame or pool allocation made to fail
+ * (and, for paging on a boot with a pagefile, its disk transfers), until a run makes
+ * no more than that. Every run must end in an error status (or a process ending with
+ * one) or in success, with no panic, and with every frame, pool block, page of commit
+ * and pagefile slot back where it was.
  */
 #include "arch/copy_checked.h"
 #include "kernel/format.h"
+#include "kernel/ntabi.h"
+#include "kernel/syscall.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 #include "tests/program_harness.h"
@@ -159,36 +162,28 @@ static ntstatus_t path_page_out_and_in(void)
 
 /* ---- stepping through the allocations ---- */
 
+static struct mi_fault_injection *const injections[] = {
+    [FRAMES] = &MiFrameInjection, [POOL] = &MiPoolInjection, [DISK] = &MiPagefileInjection,
+};
+
 static void arm(enum injected what, uint32_t step)
 {
-    if (what == FRAMES)
-        MiFrameInjection = (struct mi_fault_injection){step, 0, 0};
-    else if (what == POOL)
-        MiPoolInjection = (struct mi_fault_injection){step, 0, 0};
-    else
-        MiInjectPagefileFailures(1);    /* the first transfer; later ones by MiWrite... */
+    *injections[what] = (struct mi_fault_injection){step, 0, 0};
 }
 
 /* Turns injection off; whether a failure was made. */
-static bool disarm(enum injected what, uint32_t pagefile_failures_before)
+static bool disarm(enum injected what)
 {
-    bool fired;
+    bool fired = injections[what]->fired;
 
-    if (what == FRAMES)
-        fired = MiFrameInjection.fired;
-    else if (what == POOL)
-        fired = MiPoolInjection.fired;
-    else
-        fired = MiPagefile.injected_failures != pagefile_failures_before;
-    MiFrameInjection = MiPoolInjection = (struct mi_fault_injection){0, 0, 0};
-    MiInjectPagefileFailures(0);
+    *injections[what] = (struct mi_fault_injection){0, 0, 0};
     return fired;
 }
 
 /*
- * Runs path with its step-th allocation of what failing, for step = 1, 2, ... until
- * a run completes with no failure made. Every run: a status, nothing leaked. Disk
- * failures are made once, on the first transfer.
+ * Runs path with its step-th allocation (or disk transfer) of what failing, for
+ * step = 1, 2, ... until a run completes with no failure made. Every run: a status,
+ * nothing leaked.
  */
 static void step_through(struct ktest *t, const char *name, ntstatus_t (*path)(void),
                          enum injected what)
@@ -199,10 +194,9 @@ static void step_through(struct ktest *t, const char *name, ntstatus_t (*path)(v
     for (uint32_t step = 1; step <= MAX_STEPS; step++) {
         struct resources before;
         take_snapshot(&before);
-        uint32_t pagefile_failures = MiPagefile.injected_failures;
         arm(what, step);
         ntstatus_t status = path();
-        bool fired = disarm(what, pagefile_failures);
+        bool fired = disarm(what);
         expect_nothing_leaked(t, &before);
         if (!KT_EXPECT(t, status != STATUS_DATA_ERROR))
             ktest_diag(t, "%s: a page came back wrong with failure %u", name, step);
@@ -212,10 +206,8 @@ static void step_through(struct ktest *t, const char *name, ntstatus_t (*path)(v
         }
         failures++;
         errors += !NT_SUCCESS(status);
-        if (what == DISK)
-            break;      /* one transfer failed is the whole story for the disk */
     }
-    if (what != DISK && !KT_EXPECT_EQ(t, STATUS_SUCCESS, (uint32_t)clean))
+    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, (uint32_t)clean))
         ktest_diag(t, "%s without injected failures ended with 0x%08x", name,
                    (uint32_t)clean);
     ktest_diag(t, "%s: %u %s failures injected one by one, %u ended in an error status, "
@@ -258,12 +250,141 @@ static void paging_survives_failures(struct ktest *t)
     step_through(t, "page out and in", path_page_out_and_in, DISK);
 }
 
+/* ---- every system service ---- */
+
+/*
+ * services.exe (tests/user/) calls every service in a working order. The observer arms
+ * the injection as the first call of one service in that program begins and disarms it
+ * as the call returns, or, for a call that ends its thread, as the next call of anyone
+ * begins. A call that blocks (a wait) keeps it armed while others run: what fails for
+ * them then is theirs to survive too.
+ */
+static struct {
+    uint32_t service;           /* the service to fail in */
+    enum injected what;
+    uint32_t step;
+    struct process *program;    /* the first caller of the run: services.exe itself */
+    bool entered, armed, fired, returned;
+    ntstatus_t status;          /* what the call returned */
+} singled;
+
+static void disarm_singled(void)
+{
+    singled.fired = disarm(singled.what);
+    singled.armed = false;
+}
+
+static void observe_service(uint32_t number, bool returning, ntstatus_t status)
+{
+    if (!singled.program)
+        singled.program = process_current();
+    if (!returning && singled.armed)
+        disarm_singled();           /* the armed call ended its thread */
+    if (number != singled.service || process_current() != singled.program)
+        return;
+    if (!returning && !singled.entered) {
+        singled.entered = singled.armed = true;
+        arm(singled.what, singled.step);
+    } else if (returning && singled.armed) {
+        disarm_singled();
+        singled.returned = true;
+        singled.status = status;
+    }
+}
+
+static const char *const service_names[NT_SERVICE_COUNT] = {
+    [NT_SERVICE_TERMINATE_PROCESS] = "NtTerminateProcess",
+    [NT_SERVICE_YIELD_EXECUTION] = "NtYieldExecution",
+    [NT_SERVICE_DISPLAY_STRING] = "NtDisplayString",
+    [NT_SERVICE_QUERY_SYSTEM_INFORMATION] = "NtQuerySystemInformation",
+    [NT_SERVICE_CREATE_PROCESS_FROM_MODULE] = "NtCreateProcessFromModule",
+    [NT_SERVICE_WAIT_FOR_SINGLE_OBJECT] = "NtWaitForSingleObject",
+    [NT_SERVICE_QUERY_INFORMATION_PROCESS] = "NtQueryInformationProcess",
+    [NT_SERVICE_SET_INFORMATION_PROCESS] = "NtSetInformationProcess",
+    [NT_SERVICE_CLOSE] = "NtClose",
+    [NT_SERVICE_ALLOCATE_VIRTUAL_MEMORY] = "NtAllocateVirtualMemory",
+    [NT_SERVICE_FREE_VIRTUAL_MEMORY] = "NtFreeVirtualMemory",
+    [NT_SERVICE_PROTECT_VIRTUAL_MEMORY] = "NtProtectVirtualMemory",
+    [NT_SERVICE_QUERY_VIRTUAL_MEMORY] = "NtQueryVirtualMemory",
+    [NT_SERVICE_SET_EXCEPTION_HANDLER] = "NtSetExceptionHandler",
+    [NT_SERVICE_CONTINUE] = "NtContinue",
+    [NT_SERVICE_CREATE_SECTION] = "NtCreateSection",
+    [NT_SERVICE_MAP_VIEW_OF_SECTION] = "NtMapViewOfSection",
+    [NT_SERVICE_UNMAP_VIEW_OF_SECTION] = "NtUnmapViewOfSection",
+    [NT_SERVICE_TEST_ALERT] = "NtTestAlert",
+    [NT_SERVICE_CREATE_THREAD] = "NtCreateThread",
+    [NT_SERVICE_TERMINATE_THREAD] = "NtTerminateThread",
+    [NT_SERVICE_DELAY_EXECUTION] = "NtDelayExecution",
+};
+
+/*
+ * Runs services.exe with the step-th allocation of what inside service failing, for
+ * step = 1, 2, ... until a run makes no failure. Every run: services.exe sees only
+ * success or want of memory (its exit status 0), and nothing leaks. Returns the number
+ * of failures made; *errors counts those the call answered with an error status.
+ */
+static uint32_t step_through_service(struct ktest *t, uint32_t service, enum injected what,
+                                     uint32_t *errors)
+{
+    uint32_t failures = 0;
+
+    for (uint32_t step = 1; step <= MAX_STEPS; step++) {
+        struct resources before;
+        take_snapshot(&before);
+        singled = (typeof(singled)){.service = service, .what = what, .step = step};
+        syscall_observer = observe_service;
+        ntstatus_t status = run_program("services.exe", "", NULL);
+        syscall_observer = NULL;
+        if (singled.armed)
+            disarm_singled();
+        expect_nothing_leaked(t, &before);
+        if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, status))
+            ktest_diag(t, "%s, %s failure %u: services.exe ended with 0x%08x",
+                       service_names[service], injected_names[what], step, (uint32_t)status);
+        if (!KT_EXPECT(t, singled.entered)) {
+            ktest_diag(t, "services.exe never called %s", service_names[service]);
+            break;
+        }
+        if (!singled.fired)
+            break;
+        failures++;
+        *errors += singled.returned && !NT_SUCCESS(singled.status);
+    }
+    return failures;
+}
+
+static void every_service_survives_failures(struct ktest *t)
+{
+    uint32_t all_frames = 0, all_pool = 0, all_errors = 0, services = 0;
+
+    if (!have_module(t, "services.exe"))
+        KT_SKIP(t, "services.exe not loaded");
+    for (uint32_t service = 0; service < NT_SERVICE_COUNT; service++) {
+        uint32_t errors = 0;
+        uint32_t frames = step_through_service(t, service, FRAMES, &errors);
+        uint32_t pool = step_through_service(t, service, POOL, &errors);
+        if (frames + pool)
+            ktest_diag(t, "%s: %u frame and %u pool failures, one by one; %u answered with "
+                       "an error status, the rest recovered", service_names[service], frames,
+                       pool, errors);
+        all_frames += frames;
+        all_pool += pool;
+        all_errors += errors;
+        services += frames + pool > 0;
+    }
+    ktest_diag(t, "every service: %u allocate; %u frame and %u pool failures injected one by "
+               "one, %u answered with an error status, the rest recovered; nothing leaked",
+               services, all_frames, all_pool, all_errors);
+    KT_EXPECT(t, all_frames > 0 && all_pool > 0);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(address_space_survives_failures),
     KTEST_CASE(commit_and_touch_survive_failures),
     KTEST_CASE(sections_survive_failures),
     KTEST_CASE(program_start_survives_failures),
     KTEST_CASE(paging_survives_failures),
+    KTEST_CASE(every_service_survives_failures),
 };
 
 KTEST_SUITE(inject_suite, "inject", cases);

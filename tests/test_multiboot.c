@@ -416,9 +416,36 @@ static void info_unreadable(struct ktest *t)
     }
 }
 
+/*
+ * 10,000 bytes of options, 10 apart ("opt=vvvvv "): cut before the first that does not
+ * fit whole, with a warning; the whole string still kept from reuse.
+ */
 static void long_command_line_truncated(struct ktest *t)
 {
-    const unsigned length = 6000;
+    const unsigned length = 10000;
+
+    info_begin(MB_FLAG_CMDLINE);
+    info_add_good_map();
+    for (unsigned i = 0; i < length; i++)
+        fake_memory[LARGE_AT + i] = i % 10 == 9 ? ' ' : i % 10 < 4 ? "opt="[i % 10] : 'v';
+    fake_memory[LARGE_AT + length] = '\0';
+    info_set(MB_CMDLINE, fake_address(LARGE_AT));
+    parse_info();
+
+    expect_warnings(t, 1);
+    KT_EXPECT(t, warning_contains(&parsed, "truncated"));
+    size_t kept = strlen(parsed.command_line);
+    KT_EXPECT(t, kept < BOOT_COMMAND_LINE_MAX && kept >= BOOT_COMMAND_LINE_MAX - 11);
+    KT_EXPECT_EQ(t, 9, kept % 10);          /* ends with a whole option */
+    KT_EXPECT_EQ(t, 0, memcmp(parsed.command_line, fake_memory + LARGE_AT, kept));
+    KT_EXPECT(t, covered(&parsed, fake_address(LARGE_AT), fake_address(LARGE_AT) + length + 1));
+    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, parsed.memory_source);
+}
+
+/* One 9,000-byte word: no whole option fits, so none is kept. */
+static void command_line_of_one_huge_option_dropped(struct ktest *t)
+{
+    const unsigned length = 9000;
 
     info_begin(MB_FLAG_CMDLINE);
     info_add_good_map();
@@ -428,12 +455,8 @@ static void long_command_line_truncated(struct ktest *t)
     parse_info();
 
     expect_warnings(t, 1);
-    KT_EXPECT(t, warning_contains(&parsed, "truncated"));
-    KT_ASSERT_EQ(t, BOOT_COMMAND_LINE_MAX - 1, strlen(parsed.command_line));
-    KT_EXPECT_EQ(t, 'a', parsed.command_line[0]);
-    KT_EXPECT_EQ(t, 'a', parsed.command_line[BOOT_COMMAND_LINE_MAX - 2]);
+    KT_EXPECT_STREQ(t, "", parsed.command_line);
     KT_EXPECT(t, covered(&parsed, fake_address(LARGE_AT), fake_address(LARGE_AT) + length + 1));
-    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, parsed.memory_source);
 }
 
 static void unterminated_string_at_end_of_memory(struct ktest *t)
@@ -473,6 +496,36 @@ static void module_ending_before_start_ignored(struct ktest *t)
     KT_EXPECT_STREQ(t, "good", parsed.modules[0].name);
     KT_EXPECT(t, covered(&parsed, 0x00400000, 0x00401000));
     KT_EXPECT(t, !covered(&parsed, 0x004FF000, 0x00500000));
+}
+
+/*
+ * A module over the kernel's image is dropped, with a warning; one over the boot
+ * information itself is kept (the loader put both there), and all of it stays reserved.
+ */
+static void modules_over_the_kernel_or_the_information(struct ktest *t)
+{
+    const paddr_t kernel_start = 0x00100000, kernel_end = 0x00180000;
+
+    info_begin(MB_FLAG_MODS);
+    info_add_good_map();
+    put_module(0, 0x000FF000, 0x00101000, put_string(STRINGS_AT, "over-kernel-start"));
+    put_module(1, fake_address(INFO_AT), fake_address(MODULE_TABLE_AT) + 0x100,
+               put_string(STRINGS_AT + 0x20, "over-information"));
+    put_module(2, 0x0017F000, 0x00200000, put_string(STRINGS_AT + 0x40, "over-kernel-end"));
+    put_module(3, 0x00180000, 0x00181000, put_string(STRINGS_AT + 0x60, "after-kernel"));
+    info_set(MB_MODS_COUNT, 4);
+    info_set(MB_MODS_ADDR, fake_address(MODULE_TABLE_AT));
+    parse_info();
+    expect_warnings(t, 0);
+    boot_info_drop_modules_over(&parsed, kernel_start, kernel_end);
+
+    expect_warnings(t, 2);
+    KT_EXPECT(t, warning_contains(&parsed, "overlaps the kernel image"));
+    KT_ASSERT_EQ(t, 2, parsed.module_count);
+    KT_EXPECT_STREQ(t, "over-information", parsed.modules[0].name);
+    KT_EXPECT_STREQ(t, "after-kernel", parsed.modules[1].name);
+    KT_EXPECT(t, covered(&parsed, fake_address(INFO_AT), fake_address(MODULE_TABLE_AT) + 0x100));
+    KT_EXPECT_EQ(t, BOOT_MEMORY_MAP, parsed.memory_source);
 }
 
 static void too_many_modules(struct ktest *t)
@@ -537,8 +590,10 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(info_no_memory_information),
     KTEST_CASE(info_unreadable),
     KTEST_CASE(long_command_line_truncated),
+    KTEST_CASE(command_line_of_one_huge_option_dropped),
     KTEST_CASE(unterminated_string_at_end_of_memory),
     KTEST_CASE(module_ending_before_start_ignored),
+    KTEST_CASE(modules_over_the_kernel_or_the_information),
     KTEST_CASE(too_many_modules),
     KTEST_CASE(framebuffer_text_vs_graphics),
 };

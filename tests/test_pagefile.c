@@ -323,7 +323,7 @@ static void failed_write_is_retried(struct ktest *t)
     stamp(va, PAGES, 21);
     MiTrimWorkingSet(0, false);
     uint32_t errors = MiPagefile.write_errors, in_use = MiPagefile.slots_in_use;
-    MiInjectPagefileFailures(1);
+    MiPagefileInjection = (struct mi_fault_injection){1, 0, 0};
     KT_EXPECT_EQ(t, 0, MiWriteModifiedPages(PAGES));
     KT_EXPECT_EQ(t, errors + 1, MiPagefile.write_errors);
     KT_EXPECT_EQ(t, in_use, MiPagefile.slots_in_use);
@@ -353,7 +353,7 @@ static void failed_read_is_in_page_error(struct ktest *t)
     mmpte_t before = *MiGetPte(va, false);
     KT_ASSERT(t, MiIsPagefilePte(before));
     uint32_t available = MmAvailablePages();
-    MiInjectPagefileFailures(1);
+    MiPagefileInjection = (struct mi_fault_injection){1, 0, 0};
     KT_EXPECT_EQ(t, STATUS_IN_PAGE_ERROR, MmAccessFault(va, MM_ACCESS_READ, false));
     KT_EXPECT_EQ(t, before.value, MiGetPte(va, false)->value);
     KT_EXPECT_EQ(t, available, MmAvailablePages());

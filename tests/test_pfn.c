@@ -100,6 +100,34 @@ static void boot_data_pages_in_use(struct ktest *t)
     ktest_diag(t, "%u boot data pages, %u modules", pages, boot->module_count);
 }
 
+/*
+ * A page that no available range of the boot map touches (a hole the firmware left, or
+ * one a loader cut, as GRUB's cutmem does in the grub-crafted-map boot) is never RAM.
+ */
+static void pages_in_no_available_range_are_not_ram(struct ktest *t)
+{
+    const struct boot_info *boot = &kernel_boot_info;
+    unsigned holes = 0;
+
+    for (pfn_t pfn = 0; pfn <= MmHighestPhysicalPage; pfn++) {
+        uint64_t base = (uint64_t)pfn << PAGE_SHIFT;
+        bool touched = false;
+        for (unsigned i = 0; i < boot->memory_map_count && !touched; i++) {
+            const struct boot_memory_entry *e = &boot->memory_map[i];
+            touched = e->type == BOOT_MEMORY_AVAILABLE && e->base < base + PAGE_SIZE &&
+                      base < e->base + e->length;
+        }
+        if (touched)
+            continue;
+        holes++;
+        if (!KT_EXPECT_EQ(t, MI_PAGE_NOT_RAM, MiGetPfnEntry(pfn)->location)) {
+            ktest_diag(t, "page 0x%05x is in no available range", pfn);
+            return;
+        }
+    }
+    ktest_diag(t, "%u pages up to the highest are in no available range; none is RAM", holes);
+}
+
 /* The PFN database maps its own pages: each is in use as the database. */
 static void pfn_database_pages_in_use(struct ktest *t)
 {
@@ -240,6 +268,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(counts_add_up),
     KTEST_CASE(kernel_image_pages_in_use),
     KTEST_CASE(boot_data_pages_in_use),
+    KTEST_CASE(pages_in_no_available_range_are_not_ram),
     KTEST_CASE(pfn_database_pages_in_use),
     KTEST_CASE(remove_and_insert_restore_counts),
     KTEST_CASE(zero_page_is_zeroed),

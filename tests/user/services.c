@@ -1,0 +1,177 @@
+/*
+ * services.exe: every system service called the way a program calls it, each in a
+ * working order (memory, sections, threads, a child, exceptions, the queries), so that
+ * the inject suite (tests/test_inject.c) can make the 1st, 2nd, 3rd, ... frame or pool
+ * allocation inside one of these calls fail and see what the call makes of it.
+ *
+ * A call may succeed or fail for want of memory (STATUS_NO_MEMORY,
+ * STATUS_INSUFFICIENT_RESOURCES, STATUS_COMMITMENT_LIMIT); what depends on a call that
+ * failed is left out. Any other status is printed. Exit status: the number of those;
+ * `services.exe child` exits 0 at once (it is the child it starts).
+ */
+#include "tests/user/runtime/rt.h"
+#include "tests/user/status.h"
+
+#define PAGE            0x1000u
+#define PAGES           16
+#define TEXT_CHARS      32
+#define PATIENCE        100000      /* yields before a thread that never ends counts */
+#define VIEW_SHARE      1           /* SECTION_INHERIT ViewShare (wdm.h) */
+
+static unsigned unexpected;
+static volatile uint32_t thread_stack;
+
+/* Whether status is success; prints it if it is neither that nor want of memory. */
+static bool check(const char *call, ntstatus_t status)
+{
+    if (status == STATUS_SUCCESS)
+        return true;
+    if (status != STATUS_NO_MEMORY && status != STATUS_INSUFFICIENT_RESOURCES &&
+        status != STATUS_COMMITMENT_LIMIT) {
+        unexpected++;
+        rt_printf("    # services: %s: status 0x%08x\n", call, (uint32_t)status);
+    }
+    return false;
+}
+
+static void touch(uint32_t base, uint32_t pages)
+{
+    for (uint32_t i = 0; i < pages; i++)
+        *(volatile uint32_t *)(base + i * PAGE) = i;
+}
+
+static void private_memory(void)
+{
+    struct nt_memory_basic_information info;
+    uint32_t base = 0, size = PAGES * PAGE, old;
+
+    if (!check("NtAllocateVirtualMemory", rt_vm_allocate(&base, &size, MEM_RESERVE | MEM_COMMIT,
+                                                         PAGE_READWRITE)))
+        return;
+    touch(base, PAGES);
+    check("NtProtectVirtualMemory", rt_vm_protect(&base, &size, PAGE_READONLY, &old));
+    check("NtQueryVirtualMemory", rt_vm_query(base, &info));
+    size = PAGE;
+    check("NtFreeVirtualMemory (decommit)", rt_vm_free(&base, &size, MEM_DECOMMIT));
+    check("NtFreeVirtualMemory (release)", rt_vm_release(base));
+}
+
+static void section_view(void)
+{
+    int64_t maximum_size = PAGES * PAGE, offset = 0;
+    uint32_t base = 0, size = 0;
+    nt_handle_t section;
+
+    if (!check("NtCreateSection", rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL,
+                                             &maximum_size, PAGE_READWRITE, SEC_COMMIT, 0)))
+        return;
+    if (check("NtMapViewOfSection",
+              rt_syscall(NT_SERVICE_MAP_VIEW_OF_SECTION, section, NT_CURRENT_PROCESS, &base, 0,
+                         0, &offset, &size, VIEW_SHARE, 0, PAGE_READWRITE))) {
+        touch(base, PAGES);
+        check("NtUnmapViewOfSection",
+              rt_syscall(NT_SERVICE_UNMAP_VIEW_OF_SECTION, NT_CURRENT_PROCESS, base));
+    }
+    check("NtClose (section)", NtClose(section));
+}
+
+static void thread_main(void *argument)
+{
+    thread_stack = (uint32_t)(uintptr_t)&argument;
+    for (;;)
+        NtTerminateThread(NT_CURRENT_THREAD, STATUS_SUCCESS);
+}
+
+/* A thread that ends at once; waits for its stack to go. */
+static void thread(void)
+{
+    struct nt_memory_basic_information info;
+    unsigned i = 0;
+
+    if (!check("NtCreateThread", NtCreateThread(thread_main, NULL)))
+        return;
+    while (!thread_stack && i++ < PATIENCE)
+        NtYieldExecution();
+    while (thread_stack && rt_vm_query(thread_stack, &info) == STATUS_SUCCESS &&
+           info.state != MEM_FREE && i++ < PATIENCE)
+        NtYieldExecution();
+    if (i >= PATIENCE) {
+        unexpected++;
+        rt_printf("    # services: the thread did not end\n");
+    }
+}
+
+static void child(void)
+{
+    unsigned short module_text[TEXT_CHARS], command_text[TEXT_CHARS];
+    struct nt_unicode_string module, command;
+    struct nt_process_basic_information info;
+    int64_t timeout = -50000000LL;      /* 5 s */
+    nt_handle_t process;
+
+    rt_unicode_from_ascii(&module, module_text, TEXT_CHARS, "services.exe");
+    rt_unicode_from_ascii(&command, command_text, TEXT_CHARS, "services.exe child");
+    if (!check("NtCreateProcessFromModule", NtCreateProcessFromModule(&process, &module,
+                                                                       &command)))
+        return;
+    check("NtWaitForSingleObject", NtWaitForSingleObject(process, 0, &timeout));
+    check("NtQueryInformationProcess",
+          NtQueryInformationProcess(process, NT_PROCESS_BASIC_INFORMATION, &info, sizeof(info),
+                                    NULL));
+    check("NtTerminateProcess (ended child)", NtTerminateProcess(process, 1));
+    check("NtClose (process)", NtClose(process));
+}
+
+static struct rt_jump_buffer resume_point;
+
+static bool resume(struct nt_exception_record *record, struct nt_context *context)
+{
+    (void)record;
+    rt_context_jump(context, &resume_point, 1);
+    return true;
+}
+
+/* An exception (int3) handed to a handler, which goes on through NtContinue. */
+static void exception(void)
+{
+    if (!check("NtSetExceptionHandler", rt_set_exception_handler(resume)))
+        return;
+    if (rt_setjmp(&resume_point) == 0)
+        __asm__ volatile("int3");
+    check("NtSetExceptionHandler (none)", rt_set_exception_handler(NULL));
+}
+
+static void the_rest(void)
+{
+    struct nt_system_basic_information basic;
+    struct nt_quota_limits quota;
+    struct nt_unicode_string empty = {0, 0, NULL};
+    int64_t no_time = 0;
+
+    check("NtQuerySystemInformation",
+          NtQuerySystemInformation(NT_SYSTEM_BASIC_INFORMATION, &basic, sizeof(basic), NULL));
+    if (check("NtQueryInformationProcess (quota)",
+              NtQueryInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_QUOTA_LIMITS, &quota,
+                                        sizeof(quota), NULL)))
+        check("NtSetInformationProcess",
+              NtSetInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_QUOTA_LIMITS, &quota,
+                                      sizeof(quota)));
+    check("NtDisplayString", NtDisplayString(&empty));
+    check("NtDelayExecution", NtDelayExecution(0, &no_time));
+    check("NtYieldExecution", NtYieldExecution());
+    check("NtTestAlert", NtTestAlert());
+}
+
+int main(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return 0;
+    private_memory();
+    section_view();
+    thread();
+    child();
+    exception();
+    the_rest();
+    return (int)unexpected;
+}
