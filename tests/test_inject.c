@@ -253,19 +253,21 @@ static void paging_survives_failures(struct ktest *t)
 /* ---- every system service ---- */
 
 /*
- * services.exe (tests/user/) calls every service in a working order. The observer arms
- * the injection as the first call of one service in that program begins and disarms it
- * as the call returns, or, for a call that ends its thread, as the next call of anyone
- * begins. A call that blocks (a wait) keeps it armed while others run: what fails for
- * them then is theirs to survive too.
+ * services.exe (tests/user/) calls every service in a working order, and ends. The
+ * observer counts the calls its process makes, arms the injection as the n-th begins,
+ * and disarms it as that call returns or, for a call that ends its thread, as the next
+ * call of anyone begins. A call that blocks (a wait) keeps it armed while others run:
+ * what fails for them then is theirs to survive too.
  */
 static struct {
-    uint32_t service;           /* the service to fail in */
+    uint32_t call;              /* the call to fail in, counting from 1 */
     enum injected what;
     uint32_t step;
     struct process *program;    /* the first caller of the run: services.exe itself */
-    bool entered, armed, fired, returned;
-    ntstatus_t status;          /* what the call returned */
+    uint32_t calls;             /* the calls it has made */
+    uint32_t service;           /* the service of the n-th */
+    bool armed, fired, returned;
+    ntstatus_t status;          /* what the n-th call returned */
 } singled;
 
 static void disarm_singled(void)
@@ -274,16 +276,17 @@ static void disarm_singled(void)
     singled.armed = false;
 }
 
-static void observe_service(uint32_t number, bool returning, ntstatus_t status)
+static void observe_call(uint32_t number, bool returning, ntstatus_t status)
 {
     if (!singled.program)
         singled.program = process_current();
     if (!returning && singled.armed)
         disarm_singled();           /* the armed call ended its thread */
-    if (number != singled.service || process_current() != singled.program)
+    if (process_current() != singled.program)
         return;
-    if (!returning && !singled.entered) {
-        singled.entered = singled.armed = true;
+    if (!returning && ++singled.calls == singled.call) {
+        singled.service = number;
+        singled.armed = true;
         arm(singled.what, singled.step);
     } else if (returning && singled.armed) {
         disarm_singled();
@@ -317,65 +320,79 @@ static const char *const service_names[NT_SERVICE_COUNT] = {
     [NT_SERVICE_DELAY_EXECUTION] = "NtDelayExecution",
 };
 
-/*
- * Runs services.exe with the step-th allocation of what inside service failing, for
- * step = 1, 2, ... until a run makes no failure. Every run: services.exe sees only
- * success or want of memory (its exit status 0), and nothing leaks. Returns the number
- * of failures made; *errors counts those the call answered with an error status.
- */
-static uint32_t step_through_service(struct ktest *t, uint32_t service, enum injected what,
-                                     uint32_t *errors)
-{
-    uint32_t failures = 0;
+/* What the stepping made, by service. */
+struct service_tally {
+    uint32_t failures[NT_SERVICE_COUNT][2];     /* [service][FRAMES or POOL] */
+    uint32_t errors;                            /* failures answered with an error status */
+    uint32_t calls[NT_SERVICE_COUNT];           /* calls of each service stepped */
+};
 
+/*
+ * Runs services.exe with the step-th allocation of what inside its call-th call
+ * failing, for step = 1, 2, ... until a run makes no failure. Every run: services.exe
+ * sees only success or want of memory (its exit status 0), and nothing leaks. False
+ * when the program made fewer than call calls: there is no such call.
+ */
+static bool step_through_call(struct ktest *t, uint32_t call, enum injected what,
+                              struct service_tally *tally)
+{
     for (uint32_t step = 1; step <= MAX_STEPS; step++) {
         struct resources before;
         take_snapshot(&before);
-        singled = (typeof(singled)){.service = service, .what = what, .step = step};
-        syscall_observer = observe_service;
+        singled = (typeof(singled)){.call = call, .what = what, .step = step};
+        syscall_observer = observe_call;
         ntstatus_t status = run_program("services.exe", "", NULL);
         syscall_observer = NULL;
         if (singled.armed)
             disarm_singled();
         expect_nothing_leaked(t, &before);
+        if (singled.calls < call)
+            return false;
         if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, status))
-            ktest_diag(t, "%s, %s failure %u: services.exe ended with 0x%08x",
-                       service_names[service], injected_names[what], step, (uint32_t)status);
-        if (!KT_EXPECT(t, singled.entered)) {
-            ktest_diag(t, "services.exe never called %s", service_names[service]);
-            break;
-        }
+            ktest_diag(t, "call %u (%s), %s failure %u: services.exe ended with 0x%08x", call,
+                       service_names[singled.service], injected_names[what], step,
+                       (uint32_t)status);
+        if (step == 1 && what == FRAMES)
+            tally->calls[singled.service]++;
         if (!singled.fired)
             break;
-        failures++;
-        *errors += singled.returned && !NT_SUCCESS(singled.status);
+        tally->failures[singled.service][what]++;
+        tally->errors += singled.returned && !NT_SUCCESS(singled.status);
     }
-    return failures;
+    return true;
 }
 
 static void every_service_survives_failures(struct ktest *t)
 {
-    uint32_t all_frames = 0, all_pool = 0, all_errors = 0, services = 0;
+    enum { MAX_CALLS = 200 };
+    struct service_tally tally = {0};
+    uint32_t frames = 0, pool = 0, calls = 0, services = 0, allocating = 0;
 
     if (!have_module(t, "services.exe"))
         KT_SKIP(t, "services.exe not loaded");
-    for (uint32_t service = 0; service < NT_SERVICE_COUNT; service++) {
-        uint32_t errors = 0;
-        uint32_t frames = step_through_service(t, service, FRAMES, &errors);
-        uint32_t pool = step_through_service(t, service, POOL, &errors);
-        if (frames + pool)
-            ktest_diag(t, "%s: %u frame and %u pool failures, one by one; %u answered with "
-                       "an error status, the rest recovered", service_names[service], frames,
-                       pool, errors);
-        all_frames += frames;
-        all_pool += pool;
-        all_errors += errors;
-        services += frames + pool > 0;
+    for (uint32_t call = 1; call <= MAX_CALLS; call++) {
+        if (!step_through_call(t, call, FRAMES, &tally))
+            break;
+        step_through_call(t, call, POOL, &tally);
+        calls++;
     }
-    ktest_diag(t, "every service: %u allocate; %u frame and %u pool failures injected one by "
-               "one, %u answered with an error status, the rest recovered; nothing leaked",
-               services, all_frames, all_pool, all_errors);
-    KT_EXPECT(t, all_frames > 0 && all_pool > 0);
+    for (uint32_t service = 0; service < NT_SERVICE_COUNT; service++) {
+        const uint32_t *failed = tally.failures[service];
+        services += tally.calls[service] > 0;
+        allocating += failed[FRAMES] + failed[POOL] > 0;
+        frames += failed[FRAMES];
+        pool += failed[POOL];
+        if (failed[FRAMES] + failed[POOL])
+            ktest_diag(t, "%s (%u calls): %u frame and %u pool failures", service_names[service],
+                       tally.calls[service], failed[FRAMES], failed[POOL]);
+        else if (!KT_EXPECT(t, tally.calls[service] > 0))
+            ktest_diag(t, "services.exe never called %s", service_names[service]);
+    }
+    ktest_diag(t, "every service: %u calls to %u services stepped, %u of them allocate; %u "
+               "frame and %u pool failures injected one by one, %u answered with an error "
+               "status, the rest recovered; nothing leaked", calls, services, allocating,
+               frames, pool, tally.errors);
+    KT_EXPECT(t, calls < MAX_CALLS && frames > 0 && pool > 0);
 }
 
 static const struct ktest_case cases[] = {
