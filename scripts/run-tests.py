@@ -108,7 +108,7 @@ EMPTY_MODULE = ("{empty}", "empty")
 
 # A command line of about 10 KB: suites first, then unknown options past the 8 KB the
 # kernel keeps, so that it must cut at a whole option and warn of the rest.
-LONG_COMMAND_LINE = "test=cmdline,multiboot,memmap,pfn,process " + " ".join(
+LONG_COMMAND_LINE = "test=cmdline,multiboot,memmap,pfn,pool " + " ".join(
     "unknown%03d=%s" % (i, "v" * 30) for i in range(240))
 PADDING_BYTES = 24 << 20
 
@@ -210,7 +210,7 @@ MATRIX = [
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 1\)']),
     # Crafted boot inputs through GRUB: 4 MB cut out of the middle of RAM (the kernel
     # must see the hole and never use it) and options no part of the kernel knows.
-    Boot("grub-crafted-map",    ISO,    "test=cmdline,memmap,pfn,paging,pool,process,vm "
+    Boot("grub-crafted-map",    ISO,    "test=cmdline,memmap,pfn,paging,pool,vm "
                                         "/NOSUCHSWITCH foo=bar,baz", 128, 0x80000000, 0x7FFEFFFF,
          cut=("16M", "20M"),
          log=[r"^  0x000100000-0x000ffffff available$", r"^  0x001400000-0x007fdffff available$",
