@@ -7,7 +7,10 @@
 #   KERNEL_ELF     the linked kernel (copied into the image as /boot/kernel.elf)
 #   OUT_ISO        where to write the image
 #   --test         boot the self-test entry straight away (timeout 0), so an
-#                  unattended boot, e.g. under QEMU in `make test`, runs the tests
+#                  unattended boot, e.g. under QEMU in `make test`, runs the tests;
+#                  QEMU may hand that entry its kernel options, and a memory range
+#                  for GRUB to cut out of the map, in SMBIOS strings (see grub.cfg
+#                  below and smbios_argument in scripts/run-tests.py)
 #   --module FILE  copy FILE into the image as /boot/user/NAME (NAME: its base
 #                  name) and load it as a multiboot module in every menu entry,
 #                  with "module2 /boot/user/NAME NAME" (UEFI) or
