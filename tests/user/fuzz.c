@@ -18,7 +18,8 @@
  * kernel could accept (only none, or one in system space), waits and sleeps over 1 ms,
  * threads that start anywhere but at a function that ends them, and freeing, protecting
  * or unmapping anything that was there before the first call (image, stack,
- * KUSER_SHARED_DATA, the fuzzer's own buffers).
+ * KUSER_SHARED_DATA, the fuzzer's own buffers, the racer's pages), and closing the
+ * racer's section.
  *
  * fuzz.exe is not large-address-aware: its highest user address is 0x7FFEFFFF under
  * every split, and the rest of the 64 KB block of KUSER_SHARED_DATA below it can never
