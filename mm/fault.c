@@ -100,17 +100,10 @@ static ntstatus_t protection_fault(mmpte_t pte, vaddr_t page, enum mm_access acc
     return STATUS_ACCESS_VIOLATION;
 }
 
-ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
+/* A fault on user space: what it takes, or why it cannot be resolved. */
+static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t address,
+                                     vaddr_t page, enum mm_access access)
 {
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
-
-    if (MmIsPagedPoolAddress(address) && !user_mode)
-        return MiPagedPoolFault(page);
-    if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
-        return STATUS_ACCESS_VIOLATION;
-    /* First, as it may trim this very space: no PTE pointer may be held across it. */
-    MiMakeRoomForFault(page);
     mmpte_t *pte = MiGetPte(address, false);
     if (!pte || pte->value == 0)
         return empty_pte_fault(space, page, access);
@@ -137,4 +130,36 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
     return resolve_demand_zero(page, protection);
+}
+
+/*
+ * A fault that finds no frame (for the page, a copy, or a page table) is not the
+ * process's doing: as NT waits for free pages and resolves the fault again, it is
+ * tried once more, after memory is reclaimed the hard way (every working set trimmed,
+ * modified pages written) if reusable pages are short. Only a fault that still finds
+ * none fails, with STATUS_NO_MEMORY. Each attempt leaves the PTE as it found it or
+ * resolved, so a retry starts from a state the rules above know.
+ */
+ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
+{
+    enum { ATTEMPTS = 2 };
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
+    ntstatus_t status = STATUS_NO_MEMORY;
+
+    if (MmIsPagedPoolAddress(address) && !user_mode)
+        return MiPagedPoolFault(page);
+    if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
+        return STATUS_ACCESS_VIOLATION;
+    for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
+        if (attempt > 0) {
+            if (MiReusablePages() < MiLowReusablePages)
+                MiReclaimMemory(page);
+            MmStatistics.fault_retries++;
+        }
+        /* First, as it may trim this very space: no PTE pointer may be held across it. */
+        MiMakeRoomForFault(page);
+        status = resolve_user_fault(space, address, page, access);
+    }
+    return status;
 }

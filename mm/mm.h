@@ -262,6 +262,7 @@ struct mm_statistics {
     uint32_t pages_trimmed;         /* pages taken out of working sets */
     uint32_t standby_pages_reused;  /* standby pages given to someone else */
     uint32_t in_page_errors;        /* faults that failed because a read failed */
+    uint32_t fault_retries;         /* faults tried again after finding no frame */
 };
 extern struct mm_statistics MmStatistics;
 

@@ -9,6 +9,7 @@
  * and pagefile slot back where it was.
  */
 #include "arch/copy_checked.h"
+#include "arch/trap.h"
 #include "kernel/format.h"
 #include "kernel/ntabi.h"
 #include "kernel/syscall.h"
@@ -158,6 +159,47 @@ static ntstatus_t page_out_and_in(void)
 static ntstatus_t path_page_out_and_in(void)
 {
     return in_process(page_out_and_in);
+}
+
+/*
+ * A fault that finds no frame reclaims memory and tries again: one failure is
+ * survived, with the page there; when no frame can be had at all, the fault fails with
+ * STATUS_NO_MEMORY after its one retry, and nothing is left half done.
+ */
+static void fault_without_frame_reclaims_and_retries(struct ktest *t)
+{
+    struct resources before;
+    struct process *process;
+    vaddr_t base;
+
+    take_snapshot(&before);
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, process_create("inject", true, &process));
+    process_attach(process);
+    uint32_t size = 3 * PAGE_SIZE, value = 0x5A5A5A5A;
+    base = 0;
+    ntstatus_t status = MmAllocateVirtualMemory(&base, &size, MEM_RESERVE | MEM_COMMIT,
+                                                PAGE_READWRITE, 0);
+    if (NT_SUCCESS(status))
+        status = touch(base, 1);            /* its page table comes now */
+    uint32_t retries = MmStatistics.fault_retries;
+    MiFrameInjection = (struct mi_fault_injection){1, 0, 0};
+    if (NT_SUCCESS(status))
+        status = touch(base + PAGE_SIZE, 1);
+    uint32_t fired = MiFrameInjection.fired;
+    MiFrameInjection = (struct mi_fault_injection){1, 0, 1};    /* every one, from now */
+    bool failed = arch_copy_checked((void *)(base + 2 * PAGE_SIZE), &value, 4) != 0;
+    ntstatus_t exhausted = trap_last_recovered_fault.status;
+    MiFrameInjection = (struct mi_fault_injection){0, 0, 0};
+    release(base);
+    process_detach();
+    process_discard(process);
+    expect_nothing_leaked(t, &before);
+
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, status);
+    KT_EXPECT_EQ(t, 1, fired);
+    KT_EXPECT(t, failed);
+    KT_EXPECT_EQ(t, STATUS_NO_MEMORY, exhausted);
+    KT_EXPECT_EQ(t, 2, MmStatistics.fault_retries - retries);
 }
 
 /* ---- stepping through the allocations ---- */
@@ -401,6 +443,7 @@ static void every_service_survives_failures(struct ktest *t)
 }
 
 static const struct ktest_case cases[] = {
+    KTEST_CASE(fault_without_frame_reclaims_and_retries),
     KTEST_CASE(address_space_survives_failures),
     KTEST_CASE(commit_and_touch_survive_failures),
     KTEST_CASE(sections_survive_failures),
