@@ -18,7 +18,7 @@
 #include "tests/user/fuzz_race.h"
 
 #define FUZZ_PROGRAM    "fuzz.exe"
-#define FUZZ_CALLS      20000       /* one fuzzer alone (fuzzcalls=N sets it) */
+#define FUZZ_CALLS      10000       /* one fuzzer alone (fuzzcalls=N sets it) */
 #define FUZZ_CALLS_MAX  10000000
 
 #define REPEAT_CALLS    2000        /* each of two runs of one seed */
