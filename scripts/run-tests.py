@@ -129,7 +129,7 @@ MATRIX = [
     # pagefile; no-pagefile-32mb below refuses the same workload).
     Boot("pagefile-32mb",       KERNEL, "test=pagefile,pagestress pagefile=hd0", 32,
          0x80000000, 0x7FFEFFFF, log=[r"^pagefile: hd0, 131072 KB \(32767 slots\)"],
-         disks=[PAGEFILE_DISK_128MB], timeout=300),
+         disks=[PAGEFILE_DISK_128MB], timeout=480),
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
@@ -140,10 +140,10 @@ MATRIX = [
                                         "fuzzcalls=100000 pagefile=hd1",
          128, 0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: hd1, 65536 KB \(16383 slots\)"],
-         disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], timeout=180),
+         disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], timeout=300),
     # A short soak: process churn that pages, with audits and a leak check at the end.
     Boot("soak-short",          KERNEL, "test=soak soak=4 pagefile=hd0", 32, 0x80000000,
-         0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=180),
+         0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=360),
     Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress",   32,   0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: none; commit is limited to RAM"]),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
@@ -654,7 +654,9 @@ def main():
                     help="boots to run at once (default: CPUs, at most 4)")
     ap.add_argument("--only", action="append", metavar="NAME", choices=names,
                     help="run only this configuration (may repeat)")
-    ap.add_argument("--timeout", type=float, default=60,
+    # Generous: a shared host can run the emulator at half its usual speed, and a
+    # hang is still caught.
+    ap.add_argument("--timeout", type=float, default=150,
                     help="seconds before a boot is killed (default: %(default)s)")
     ap.add_argument("--log-dir", default=os.path.join(build, "test-logs"),
                     help="where the serial logs go (default: build/test-logs)")

@@ -122,10 +122,11 @@ static void process_churn(struct ktest *t)
         last_beat = now;
         if (i % HEARTBEAT_LINE_EVERY == 0 || i == iterations)
             ktest_diag(t, "soak: heartbeat: iteration %u of %u at %llu ms; %u audits so far; "
-                       "%u free pages, %u standby, %u modified, pagefile %u slots in use", i,
-                       iterations, (unsigned long long)now, audits, MmAvailablePages(),
-                       MmStandbyPageListHead.count, MmModifiedPageListHead.count,
-                       MiPagefile.slots_in_use);
+                       "%u free pages, %u standby, %u modified, pagefile %u slots in use; "
+                       "%u faults retried", i, iterations, (unsigned long long)now, audits,
+                       MmAvailablePages(), MmStandbyPageListHead.count,
+                       MmModifiedPageListHead.count, MiPagefile.slots_in_use,
+                       MmStatistics.fault_retries);
     }
     KT_EXPECT_EQ(t, 0, failures);
     KT_EXPECT_EQ(t, 0, violations);
