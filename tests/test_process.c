@@ -336,7 +336,7 @@ static void unknown_module_not_found(struct ktest *t)
 /* ---- programs in ring 3 ---- */
 
 #define ISOLATION_PROCESSES 16
-#define ISOLATION_ITERATIONS 400
+#define ISOLATION_ITERATIONS 200
 
 /*
  * Sixteen processes fill the same user address with their own pattern and check it at
