@@ -227,7 +227,7 @@ help:
 	@echo "make          build $(KERNEL)"
 	@echo "make run      boot it in QEMU, serial console here (RUN_ARGS='/3GB' etc.)"
 	@echo "make test     build, then boot the whole test matrix"
-	@echo "make soak     build, then run the long soak (100 iterations of paging process churn, 10+ minutes)"
+	@echo "make soak     build, then run the long soak (150 iterations of paging process churn, 10+ minutes)"
 	@echo "make bench    build, then run the benchmarks (scripts/bench-compare A B to compare)"
 	@echo "make iso      build $(ISO), a BIOS + UEFI GRUB image for CD or USB stick"
 	@echo "make user     build the user-mode test programs (build/user/*.exe)"

@@ -238,7 +238,7 @@ MATRIX = [
 # `make soak` (--soak): the long soak alone, at least 10 minutes of process churn on a
 # small machine that pages (tests/test_soak.c); `make test` runs a short one (soak-short).
 SOAK = [
-    Boot("soak",                KERNEL, "test=soak soak=100 pagefile=hd0", 32, 0x80000000,
+    Boot("soak",                KERNEL, "test=soak soak=150 pagefile=hd0", 32, 0x80000000,
          0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=3600),
 ]
 
