@@ -162,11 +162,12 @@ static ntstatus_t path_page_out_and_in(void)
 }
 
 /*
- * A fault that finds no frame reclaims memory and tries again: one failure is
+ * A fault that finds no frame is tried again (reclaiming memory first only when it is
+ * short, which it is not here): one failure is
  * survived, with the page there; when no frame can be had at all, the fault fails with
  * STATUS_NO_MEMORY after its one retry, and nothing is left half done.
  */
-static void fault_without_frame_reclaims_and_retries(struct ktest *t)
+static void fault_without_frame_is_retried(struct ktest *t)
 {
     struct resources before;
     struct process *process;
@@ -443,7 +444,7 @@ static void every_service_survives_failures(struct ktest *t)
 }
 
 static const struct ktest_case cases[] = {
-    KTEST_CASE(fault_without_frame_reclaims_and_retries),
+    KTEST_CASE(fault_without_frame_is_retried),
     KTEST_CASE(address_space_survives_failures),
     KTEST_CASE(commit_and_touch_survive_failures),
     KTEST_CASE(sections_survive_failures),
