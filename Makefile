@@ -15,7 +15,9 @@ CFLAGS   := -std=gnu11 -march=i486 -m32 -O2 -g -ffreestanding -fno-pic -fno-pie 
             -mgeneral-regs-only -fno-strict-aliasing -Wall -Wextra -Werror -I.
 ASFLAGS  := -m32 -march=i486 -g -I. -D__ASSEMBLER__
 LDFLAGS  := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
-LIBGCC   := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
+# Asked of the compiler when the kernel is linked, never when this file is read: on a new
+# machine the compiler does not exist until `deps` has installed it.
+LIBGCC    = $(shell $(CC) -print-libgcc-file-name)
 
 SOURCES  := \
 	boot/entry.S \
@@ -205,7 +207,7 @@ soak: $(KERNEL) $(USER_PROGRAMS)
 	scripts/run-tests.py --soak --kernel $(KERNEL) $(addprefix --module ,$(USER_PROGRAMS))
 
 # The pagefile disk of make run: an empty 128 MB image with the pagefile signature.
-$(RUN_PAGEFILE): scripts/mkpagefile.py
+$(RUN_PAGEFILE): scripts/mkpagefile.py | deps
 	@mkdir -p $(dir $@)
 	scripts/mkpagefile.py $@ 128M
 

@@ -40,9 +40,11 @@ mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
+install_line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "${1:-}" = "--check" ]; then
   echo "missing packages: ${missing[*]}" >&2
-  echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+  echo "install them, as root, with:" >&2
+  echo "    $install_line" >&2
   exit 1
 fi
 
@@ -51,8 +53,13 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
     sudo="sudo"
   else
-    echo "install-deps: need root to install: ${missing[*]}" >&2
-    echo "run as root: apt-get install -y ${missing[*]}" >&2
+    # Nothing has been changed: say what to run, and stop.
+    {
+      echo "install-deps: the build needs packages that are not installed: ${missing[*]}"
+      echo "install-deps: installing them needs root, and this user is not root and has no sudo."
+      echo "Run this as root, then the same make command again:"
+      echo "    $install_line"
+    } >&2
     exit 1
   fi
 fi
