@@ -94,6 +94,7 @@ mount_into() {  # mount_into TARGET mount-arguments...
 step "a new root in $root"
 mkdir -p "$root"
 tar --numeric-owner -C "$root" -xf "$base"
+chmod 0755 "$root"      # the archive's "." came from a private temporary folder
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 # What QEMU and apt need of the kernel's file systems; nothing of the host's files.
 mount_into /proc -t proc proc
@@ -128,7 +129,7 @@ in_root 1000:1000 /home/newcomer "cd $project && make test" >"$log/noroot.txt" 2
 rc=$?
 set -e
 cat "$log/noroot.txt"
-changed=$(in_root 1000:1000 /home/newcomer "cd $project && git status --porcelain --ignored")
+changed=$(in_root 1000:1000 /home/newcomer "cd $project && git status --porcelain --ignored" 2>&1 || true)
 if [ "$rc" -ne 0 ] && grep -q 'apt-get install -y --no-install-recommends .*gcc-i686-linux-gnu' "$log/noroot.txt" \
     && [ -z "$changed" ] && ! in_root 0:0 /root 'command -v i686-linux-gnu-gcc' >/dev/null; then
   echo "PASS: stopped (exit $rc) with the apt-get line; the clone is unchanged ($(seconds_since "$start") s)"

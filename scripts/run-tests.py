@@ -29,9 +29,12 @@ A boot passes only if all of these hold:
   3. the KTAP (version 1) test report is complete and has no "not ok" result;
   4. the log has no panic ("PANIC" or the "*** " banner).
 
-Output: one line per boot in matrix order, details for the boots that failed,
-a line with the case totals, then "N passed, M failed" (counting boots) as the
-last line. The exit status is 0 only when no boot failed; 2 means the tests
+Output: first how many boots will run, then one line per boot the moment it
+ends (in the order they end), a heartbeat every HEARTBEAT_EVERY seconds for a
+boot that has run longer than HEARTBEAT_AFTER (its name, time so far and the
+suite its serial log is in), details for the boots that failed, a line with the
+case totals, then "N passed, M failed" (counting boots) as the last line.
+Every line is flushed as it is printed, also into a pipe or a file. The exit status is 0 only when no boot failed; 2 means the tests
 could not be run at all (bad arguments, QEMU missing, ...).
 
 Only the Python standard library is used.
@@ -47,6 +50,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -306,6 +310,7 @@ def make_disks(boot, log_dir):
 Outcome = collections.namedtuple("Outcome", "boot status timed_out seconds log_path log_text stderr cmd")
 
 _running = set()                # QEMU processes alive now, killed on Ctrl-C
+_started = {}                   # boot name -> when it started (time.monotonic())
 _running_lock = threading.Lock()
 _stopping = threading.Event()   # set on Ctrl-C: start no more boots
 
@@ -422,6 +427,7 @@ def run_boot(boot, args):
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         _running.add(proc)
+        _started[boot.name] = started
     timed_out = False
     try:
         out, _ = proc.communicate(timeout=max(args.timeout, boot.timeout or 0))
@@ -432,6 +438,7 @@ def run_boot(boot, args):
     finally:
         with _running_lock:
             _running.discard(proc)
+            _started.pop(boot.name, None)
     seconds = time.monotonic() - started
 
     try:
@@ -508,36 +515,111 @@ def _shell_quote(s):
     return s if re.match(r"^[\w./:=,+-]+$", s) else "'" + s.replace("'", "'\\''") + "'"
 
 
+# A boot that runs longer than HEARTBEAT_AFTER seconds is reported every
+# HEARTBEAT_EVERY seconds, so that a long run is never silent.
+HEARTBEAT_AFTER = 60
+HEARTBEAT_EVERY = 30
+
+
+class LogProgress:
+    """Where a running boot's serial log has got to: the suite it is in and the last
+    case it finished. Reads only what was added since the last look."""
+
+    SUITE = re.compile(r"^    # Subtest: (\S+)")
+    CASE = re.compile(r"^    (?:not )?ok \d+ (\S+)")
+
+    def __init__(self, log_path):
+        self.log_path = log_path
+        self.offset = 0
+        self.partial = b""
+        self.suite = None
+        self.case = None
+
+    def update(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for raw in lines:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+            m = self.SUITE.match(line)
+            if m:
+                self.suite, self.case = m.group(1), None
+                continue
+            m = self.CASE.match(line)
+            if m:
+                self.case = m.group(1)
+
+    def describe(self):
+        self.update()
+        if self.suite is None:
+            return "no suite started yet"
+        if self.case is None:
+            return "in suite %s, at its first case" % self.suite
+        return "in suite %s, last case done: %s" % (self.suite, self.case)
+
+
+def _minutes(seconds):
+    return "%dm%02ds" % (seconds // 60, seconds % 60)
+
+
 def run_matrix(boots, args):
     width = max(len(b.name) for b in boots)
     results = [None] * len(boots)
-    printed = 0
+    done = 0
     totals = [0, 0, 0]          # cases passed, failed, skipped over all boots
     failed_boots = []
+    progress = {}               # boot name -> LogProgress, for the heartbeats
+    last_heartbeat = {}         # boot name -> when it was last reported
 
-    def emit_ready():
-        """Print finished boots in matrix order, as far as they are finished."""
-        nonlocal printed
-        while printed < len(boots) and results[printed] is not None:
-            outcome, verdict = results[printed]
-            print(boot_line(outcome, verdict, width), flush=True)
-            if args.verbose:
-                print("    qemu: " + " ".join(_shell_quote(a) for a in outcome.cmd))
-                for l in clean_lines(outcome.log_text.rstrip("\r\n")):
-                    print("    | " + l)
-                sys.stdout.flush()
-            printed += 1
+    print("run-tests: %d boot%s, %d at a time; each boot's line comes as it ends"
+          % (len(boots), "" if len(boots) == 1 else "s", args.jobs))
+
+    def report(i):
+        outcome, verdict = results[i]
+        print("%s  [%d/%d]" % (boot_line(outcome, verdict, width), done, len(boots)))
+        if args.verbose:
+            print("    qemu: " + " ".join(_shell_quote(a) for a in outcome.cmd))
+            for l in clean_lines(outcome.log_text.rstrip("\r\n")):
+                print("    | " + l)
+
+    def heartbeats():
+        now = time.monotonic()
+        with _running_lock:
+            running = dict(_started)
+        for b in boots:
+            started = running.get(b.name)
+            if started is None or now - started < HEARTBEAT_AFTER:
+                continue
+            if now - last_heartbeat.get(b.name, started) < HEARTBEAT_EVERY:
+                continue
+            last_heartbeat[b.name] = now
+            log = progress.setdefault(
+                b.name, LogProgress(os.path.join(args.log_dir, b.name + ".log")))
+            print("     %-*s still running after %s, %s"
+                  % (width, b.name, _minutes(now - started), log.describe()))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_boot, b, args): i for i, b in enumerate(boots)}
+        pending = set(futures)
         try:
-            for fut in concurrent.futures.as_completed(futures):
-                i = futures[fut]
-                outcome = fut.result()
-                verdict = judge(outcome.boot, outcome.status, outcome.timed_out,
-                                outcome.log_text)
-                results[i] = (outcome, verdict)
-                emit_ready()
+            while pending:
+                finished, pending = concurrent.futures.wait(
+                    pending, timeout=5, return_when=concurrent.futures.FIRST_COMPLETED)
+                for fut in finished:
+                    i = futures[fut]
+                    outcome = fut.result()
+                    verdict = judge(outcome.boot, outcome.status, outcome.timed_out,
+                                    outcome.log_text)
+                    results[i] = (outcome, verdict)
+                    done += 1
+                    report(i)
+                heartbeats()
         except KeyboardInterrupt:
             for f in futures:
                 f.cancel()
@@ -626,6 +708,28 @@ def _selftest():
             expect(False, "bad disks %r rejected" % bad)
         except ValueError:
             expect(True, "bad disks rejected")
+
+    # 18. The heartbeat reads a growing log: the suite it is in, the last case done,
+    # lines cut in the middle by a read, and only what came since the last look.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "boot.log")
+        log = LogProgress(path)
+        expect(log.describe() == "no suite started yet", "no log yet: " + log.describe())
+        with open(path, "wb") as f:
+            f.write(b"KTAP version 1\r\n1..2\n    KTAP version 1\n    # Subtest: paging\n")
+            f.flush()
+            expect(log.describe() == "in suite paging, at its first case",
+                   "a suite begun: " + log.describe())
+            f.write(b"    1..2\n    ok 1 self_map\n    not ok 2 glo")
+            f.flush()
+            expect(log.describe() == "in suite paging, last case done: self_map",
+                   "half a line is not read yet: " + log.describe())
+            f.write(b"bal_pages\nnot ok 1 paging\n    KTAP version 1\n    # Subtest: vm\n"
+                    b"    1..1\n        # a diagnostic line\n")
+            f.flush()
+            expect(log.describe() == "in suite vm, at its first case",
+                   "the next suite: " + log.describe())
+            expect(log.offset == f.tell(), "each byte is read once")
 
     print("selftest: %d checks passed" % checks)
     return 0
@@ -727,6 +831,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # Each line as it is printed, also when the output goes to a pipe or a file.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
     # Let Ctrl-C reach the main thread as KeyboardInterrupt, even while waiting.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())
