@@ -128,6 +128,10 @@ include tests/user/user.mk
 
 # 32 MB and a 128 MB pagefile on hd0, so that pagestress.exe (twice the RAM) pages.
 RUN_MEMORY ?= 32
+# No window by default: the serial console in the terminal is the kernel's console, and
+# a machine without a desktop (or without qemu-system-gui) has nothing to open one on.
+# RUN_DISPLAY=gtk shows the VGA screen too.
+RUN_DISPLAY ?= none
 RUN_ARGS   ?= run=hello.exe,pagestress.exe pagefile=hd0
 RUN_PAGEFILE := $(BUILD)/pagefile.img
 # The user programs as multiboot modules: "path name,path name,..." for QEMU's -initrd.
@@ -136,6 +140,7 @@ empty      :=
 space      := $(empty) $(empty)
 RUN_MODULES = $(subst |,$(space),$(subst $(space),$(comma),$(foreach p,$(USER_PROGRAMS),$(p)|$(notdir $(p)))))
 QEMU_RUN    = $(QEMU) -kernel $(KERNEL) -m $(RUN_MEMORY) -serial mon:stdio -no-reboot \
+              -display $(RUN_DISPLAY) \
               -device isa-debug-exit,iobase=0xf4,iosize=0x04 -initrd "$(RUN_MODULES)" \
               -drive file=$(RUN_PAGEFILE),format=raw,if=ide,index=0
 

@@ -1,7 +1,7 @@
 #pragma once
 /*
  * Moving data between the kernel and the current process's user memory, with the
- * checks of ProbeForRead/ProbeForWrite (MEMORY-MODEL.md section 7): the whole range
+ * checks of ProbeForRead/ProbeForWrite (docs/memory-model.md, 4.3): the whole range
  * must lie inside the process's own user range without wrapping, and a fault during
  * the copy (memory freed or never there) returns STATUS_ACCESS_VIOLATION instead of
  * stopping the kernel. The kernel never reads or writes its own memory on a user's

@@ -25,7 +25,7 @@ static void add_region(const char *name, vaddr_t base, vaddr_t end, bool system_
 
 /*
  * The fixed places come first; everything else in system space goes to system PTEs, so
- * the pool is as big as the split allows (MEMORY-MODEL.md section 3).
+ * the pool is as big as the split allows (docs/memory-model.md, 1.3).
  */
 static void MiBuildSystemRegions(void)
 {

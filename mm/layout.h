@@ -32,7 +32,7 @@
  * and the same in every process except the self-map and hyperspace. Everything from
  * 0xC0000000 up sits above every possible split, so those places are fixed; what lies
  * between MmSystemRangeStart and 0xC0000000 is given to system PTEs at boot, which is why
- * system space shrinks with /3GB (MEMORY-MODEL.md section 3).
+ * system space shrinks with /3GB (docs/memory-model.md, 1.3).
  *
  * Constants here are plain hexadecimal with no C suffixes, so that the linker script
  * and assembly can use them as they are.
@@ -44,7 +44,7 @@
 #define PDE_SPAN                0x400000
 #define PTES_PER_TABLE          1024
 
-/* User space (MEMORY-MODEL.md section 1). */
+/* User space (docs/memory-model.md, 1.1 and 1.2). */
 #define MM_LOWEST_USER_ADDRESS  0x00010000  /* [0, 64 KB) is never mapped */
 #define MM_SHARED_USER_DATA     0x7FFE0000  /* KUSER_SHARED_DATA */
 #define MM_NO_ACCESS_GAP        0x00010000  /* 64 KB below the system range, never mapped */

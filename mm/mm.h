@@ -14,7 +14,7 @@
 struct boot_info;
 
 /*
- * The split chosen on the command line (MEMORY-MODEL.md section 1). Set once by
+ * The split chosen on the command line (docs/memory-model.md, 1.1). Set once by
  * MmInitializeSplit, read-only afterwards.
  */
 extern vaddr_t MmSystemRangeStart;      /* first system-space address */

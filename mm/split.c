@@ -1,5 +1,5 @@
 /*
- * The user/system split, chosen at boot (MEMORY-MODEL.md section 1).
+ * The user/system split, chosen at boot (docs/memory-model.md, 1.1).
  *
  *   (nothing)             2048 MB of user space
  *   /3GB                  3072 MB

@@ -1,6 +1,6 @@
 /*
  * Virtual memory as a process sees it: reserve, commit, decommit, release, protect and
- * query, with NT's rules (MEMORY-MODEL.md section 6), on the current address space (a
+ * query, with NT's rules (docs/memory-model.md, section 4), on the current address space (a
  * service acting on another process attaches to it first).
  *
  * A page's state lives in two places: its VAD says whether it is reserved at all, its

@@ -1,5 +1,5 @@
 /*
- * The split: every command-line form of MEMORY-MODEL.md section 1, good and bad, and
+ * The split: every command-line form of docs/memory-model.md 1.1, good and bad, and
  * the live split against the rest of the running kernel.
  */
 #include "mm/mi.h"

@@ -36,7 +36,7 @@ static void regions_tile_system_space(struct ktest *t)
     KT_EXPECT_EQ(t, 0x100000000ull, expected_base);
 }
 
-/* The fixed places of MEMORY-MODEL.md section 3 are where NT has them, in every split. */
+/* The fixed places of docs/memory-model.md 1.3 are where NT has them, in every split. */
 static void fixed_regions_in_place(struct ktest *t)
 {
     static const struct {
