@@ -44,6 +44,7 @@ SOURCES  := \
 	kernel/console.c \
 	kernel/exception.c \
 	kernel/format.c \
+	kernel/isolation_probe.c \
 	kernel/loader.c \
 	kernel/main.c \
 	kernel/modules.c \
@@ -108,6 +109,7 @@ SOURCES  := \
 	tests/test_pool.c \
 	tests/test_process.c \
 	tests/test_section.c \
+	tests/test_security.c \
 	tests/test_split.c \
 	tests/test_syspte.c \
 	tests/test_vad.c \

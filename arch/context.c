@@ -11,9 +11,6 @@ struct switch_frame {
     uint32_t return_address;
 };
 
-#define USER_CODE_SELECTOR (GDT_USER_CODE | 3)
-#define USER_DATA_SELECTOR (GDT_USER_DATA | 3)
-
 uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t user_esp)
 {
     uint8_t *sp = (uint8_t *)stack_top;
@@ -24,7 +21,7 @@ uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t 
         *frame = (struct trap_frame){
             .gs = USER_DATA_SELECTOR, .fs = USER_DATA_SELECTOR,
             .es = USER_DATA_SELECTOR, .ds = USER_DATA_SELECTOR,
-            .eip = user_eip, .cs = USER_CODE_SELECTOR, .eflags = EFLAGS_IF | 0x2,
+            .eip = user_eip, .cs = USER_CODE_SELECTOR, .eflags = EFLAGS_IF | EFLAGS_ALWAYS_1,
             .user_esp = user_esp, .user_ss = USER_DATA_SELECTOR,
         };
     }

@@ -11,8 +11,28 @@
 #define CR0_PG          (1u << 31)
 #define CR4_PSE         (1u << 4)
 #define CR4_PGE         (1u << 7)
+#define CR4_UMIP        (1u << 11)  /* sgdt, sidt, sldt, smsw, str fault outside ring 0 */
+#define CR4_SMEP        (1u << 20)  /* ring 0 never executes a user page */
+/* EFLAGS (SDM vol. 1, 3.4.3). */
+#define EFLAGS_CF       (1u << 0)
+#define EFLAGS_ALWAYS_1 (1u << 1)   /* reserved, always set */
+#define EFLAGS_PF       (1u << 2)
+#define EFLAGS_AF       (1u << 4)
+#define EFLAGS_ZF       (1u << 6)
+#define EFLAGS_SF       (1u << 7)
+#define EFLAGS_TF       (1u << 8)   /* single step: #DB after the next instruction */
 #define EFLAGS_IF       (1u << 9)
+#define EFLAGS_DF       (1u << 10)
+#define EFLAGS_OF       (1u << 11)
+#define EFLAGS_IOPL     (3u << 12)
+#define EFLAGS_NT       (1u << 14)  /* nested task: iret would switch tasks */
+#define EFLAGS_RF       (1u << 16)
+#define EFLAGS_VM       (1u << 17)  /* virtual-8086 mode */
+#define EFLAGS_AC       (1u << 18)
 #define EFLAGS_ID       (1u << 21)  /* toggleable only where CPUID exists */
+/* What ring 3 may change in its own EFLAGS (popf at CPL 3 changes no more). */
+#define EFLAGS_USER_CHANGEABLE (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | \
+                                EFLAGS_TF | EFLAGS_DF | EFLAGS_OF | EFLAGS_AC | EFLAGS_ID)
 
 static inline uint32_t cpu_read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint32_t cpu_read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }

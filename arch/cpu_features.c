@@ -9,6 +9,9 @@
 #define CPUID_EDX_PSE   (1u << 3)
 #define CPUID_EDX_TSC   (1u << 4)
 #define CPUID_EDX_PGE   (1u << 13)
+/* CPUID leaf 7, subleaf 0 (table 3-8). */
+#define CPUID_7_EBX_SMEP (1u << 7)
+#define CPUID_7_ECX_UMIP (1u << 2)
 
 struct cpu_features cpu_features;
 uint32_t cpu_invlpg_count;
@@ -41,6 +44,10 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
     features->pse = raw->leaf1_edx & CPUID_EDX_PSE;
     features->tsc = raw->leaf1_edx & CPUID_EDX_TSC;
     features->pge = raw->leaf1_edx & CPUID_EDX_PGE;
+    if (raw->max_leaf < 7)
+        return;
+    features->smep = raw->leaf7_ebx & CPUID_7_EBX_SMEP;
+    features->umip = raw->leaf7_ecx & CPUID_7_ECX_UMIP;
 }
 
 static void read_cpuid(struct cpuid_result *raw)
@@ -53,6 +60,8 @@ static void read_cpuid(struct cpuid_result *raw)
     cpu_cpuid(0, &raw->max_leaf, &raw->vendor[0], &raw->vendor[2], &raw->vendor[1]);
     if (raw->max_leaf >= 1)
         cpu_cpuid(1, &raw->leaf1_eax, &unused, &unused, &raw->leaf1_edx);
+    if (raw->max_leaf >= 7)
+        cpu_cpuid(7, &unused, &raw->leaf7_ebx, &raw->leaf7_ecx, &unused);
 }
 
 void cpu_features_init(void)
@@ -65,6 +74,17 @@ void cpu_features_init(void)
         cpu_write_cr4(cpu_read_cr4() | CR4_PGE);
         arch_global_pte_bit = PTE_GLOBAL;
     }
+    /*
+     * Defence in depth where the CPU has it: ring 0 never runs code from a user page
+     * (SMEP, SDM vol. 3A, 4.6.1), and ring 3 cannot read the GDT, IDT, LDT and TSS
+     * addresses with sgdt and its kin (UMIP, 2.5), which would tell it where the kernel
+     * is. SMAP is not turned on: kernel code (the tests' among it) reads user memory
+     * directly, not only through the copy routines.
+     */
+    if (cpu_features.smep)
+        cpu_write_cr4(cpu_read_cr4() | CR4_SMEP);
+    if (cpu_features.umip)
+        cpu_write_cr4(cpu_read_cr4() | CR4_UMIP);
     /*
      * No thread's x87 state is saved on a switch, so no thread may use the x87 at all:
      * with CR0.EM set its instructions fault (#NM) instead of leaking state between
@@ -81,10 +101,11 @@ void cpu_features_print(void)
         kprintf("cpu: no CPUID (a 486 or older); no global pages, no TSC\n");
         return;
     }
-    kprintf("cpu: %s family %u model %u stepping %u; features:%s%s%s invlpg\n",
+    kprintf("cpu: %s family %u model %u stepping %u; features:%s%s%s%s%s invlpg\n",
             cpu_features.vendor, cpu_features.family, cpu_features.model,
             cpu_features.stepping, cpu_features.pse ? " pse" : "",
-            cpu_features.tsc ? " tsc" : "", cpu_features.pge ? " pge" : "");
+            cpu_features.tsc ? " tsc" : "", cpu_features.pge ? " pge" : "",
+            cpu_features.smep ? " smep" : "", cpu_features.umip ? " umip" : "");
     if (cpu_features.tsc)
         kprintf("cpu: TSC at %u MHz, measured against the PIT%s\n",
                 (uint32_t)(cpu_features.tsc_hz / 1000000),

@@ -7,6 +7,8 @@ struct cpu_features {
     bool pse;               /* 4 MB pages */
     bool tsc;               /* RDTSC */
     bool pge;               /* global pages */
+    bool smep;              /* supervisor-mode execution prevention */
+    bool umip;              /* user-mode instruction prevention */
     char vendor[13];
     uint32_t family, model, stepping;
     uint64_t tsc_hz;        /* measured against the PIT; 0 without a TSC */
@@ -20,12 +22,13 @@ struct cpuid_result {
     uint32_t max_leaf;
     uint32_t vendor[3];     /* EBX, EDX, ECX of leaf 0 */
     uint32_t leaf1_eax, leaf1_edx;
+    uint32_t leaf7_ebx, leaf7_ecx;  /* subleaf 0, where max_leaf reaches 7 */
 };
 
 /* Turns raw CPUID values into features; pure, so tests can feed any CPU. */
 void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *features);
 
-/* Detects the CPU's features and turns on those the kernel uses (CR4.PGE). */
+/* Detects the CPU's features and turns on those the kernel uses (CR4.PGE, SMEP, UMIP). */
 void cpu_features_init(void);
 
 /* Prints the CPU and the features found. */

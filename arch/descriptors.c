@@ -1,6 +1,7 @@
 #include "arch/descriptors.h"
 #include "arch/pic.h"
 #include "arch/trap.h"
+#include "kernel/ntabi.h"
 #include "mm/layout.h"
 
 struct segment_descriptor {
@@ -40,6 +41,9 @@ struct descriptor_pointer {
 
 #define DOUBLE_FAULT_VECTOR 8
 #define DOUBLE_FAULT_STACK  (2 * PAGE_SIZE)
+
+_Static_assert(USER_CODE_SELECTOR == NT_USER_CODE_SELECTOR &&
+               USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "kernel/ntabi.h tells ring 3 these");
 
 static struct segment_descriptor gdt[GDT_ENTRIES];
 static struct gate_descriptor idt[256];
@@ -110,6 +114,12 @@ void descriptors_init(void)
                      "mov %2, %%ss"
                      : : "m"(gdtr), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA) : "memory");
     __asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
+    /*
+     * No LDT: with a null selector in LDTR, any selector with TI = 1 raises #GP (SDM vol.
+     * 3A, 3.5.1). Left as the CPU has it, LDTR still describes linear address 0, and ring 3
+     * loading an LDT selector makes the CPU read a descriptor there, with supervisor rights.
+     */
+    __asm__ volatile("lldt %w0" : : "r"(0));
 
     for (unsigned v = 0; v < TRAP_EXCEPTION_COUNT; v++)
         idt[v] = gate(trap_stubs[v], GDT_KERNEL_CODE, GATE_INTERRUPT);

@@ -10,6 +10,10 @@
 #define GDT_DOUBLE_FAULT_TSS 0x30
 #define GDT_ENTRIES         7
 
+/* The selectors ring 3 runs with: RPL 3. */
+#define USER_CODE_SELECTOR  (GDT_USER_CODE | 3)
+#define USER_DATA_SELECTOR  (GDT_USER_DATA | 3)
+
 /* A 32-bit TSS (SDM vol. 3A, figure 7-2). */
 struct tss {
     uint32_t previous_task;

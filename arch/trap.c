@@ -27,6 +27,7 @@ extern const struct exception_table_entry __start_exception_table[], __stop_exce
 
 struct trap_recovered_fault trap_last_recovered_fault;
 uint32_t trap_page_fault_count;
+uint32_t trap_virtual_8086_count;
 
 /* SDM vol. 3A, table 6-1. */
 static const char *const exception_names[TRAP_EXCEPTION_COUNT] = {
@@ -93,7 +94,7 @@ static void trap_page_fault(struct trap_frame *frame)
     bool write = frame->error_code & PF_WRITE;
 
     trap_page_fault_count++;
-    bool user = frame->error_code & PF_USER;
+    bool user = trap_from_user(frame);
     /* Bringing a paged pool page back may mean waiting for the disk: not with IF clear. */
     if (!user && MmIsPagedPoolAddress(address) && !(frame->eflags & EFLAGS_IF))
         panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
@@ -135,6 +136,8 @@ static ntstatus_t general_protection_status(const struct trap_frame *frame)
         case 0x06: case 0x08: case 0x09: /* clts, invd, wbinvd */
         case 0x20: case 0x21: case 0x22: case 0x23: /* mov to/from CRn, DRn */
         case 0x30: case 0x32:           /* wrmsr, rdmsr */
+        case 0x33:                      /* rdpmc: CR4.PCE is clear */
+        case 0x35:                      /* sysexit */
             return STATUS_PRIVILEGED_INSTRUCTION;
         }
     }
@@ -146,6 +149,9 @@ static ntstatus_t user_exception_status(struct trap_frame *frame)
 {
     switch (frame->vector) {
     case TRAP_DIVIDE_ERROR:         return STATUS_INTEGER_DIVIDE_BY_ZERO;
+    case TRAP_DEBUG:
+        frame->eflags &= ~EFLAGS_TF;    /* as NT's KiTrap01: the step is over */
+        return STATUS_SINGLE_STEP;
     case TRAP_BREAKPOINT:
         frame->eip--;               /* NT reports the int3 itself, not what follows */
         return STATUS_BREAKPOINT;
@@ -168,9 +174,26 @@ static void trap_interrupt(unsigned irq)
         irq_handlers[irq]();
 }
 
+/*
+ * Ring 3 cannot enter virtual-8086 mode on a real processor (iret ignores EFLAGS.VM
+ * below CPL 0), but some emulators let an iret from ring 3 do it. Nothing in such a frame
+ * is a protected-mode state to resume or to hand to the process's dispatcher: the process
+ * ends.
+ */
+static NORETURN void end_virtual_8086_process(const struct trap_frame *frame)
+{
+    struct process *process = process_current();
+
+    trap_virtual_8086_count++;
+    kprintf("process %s (%u): in virtual-8086 mode at %04x:%04x, which an iret from ring 3 "
+            "cannot enter on a real processor (the emulator let it)\n", process->name,
+            process->id, frame->cs & 0xFFFF, frame->eip & 0xFFFF);
+    process_raise_fatal_exception(STATUS_ACCESS_VIOLATION, frame->eip, false, false, 0);
+}
+
 __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
 {
-    if (frame->vector == TRAP_SYSCALL) {
+    if (frame->vector == TRAP_SYSCALL && !(frame->eflags & EFLAGS_VM)) {
         /* The hot path first: a system service, always from user mode. */
         cpu_enable_interrupts();
         frame->eax = syscall_dispatch(frame->eax, frame->edx);
@@ -180,6 +203,8 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
     }
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)
         trap_interrupt(frame->vector - TRAP_IRQ_BASE);
+    else if (frame->eflags & EFLAGS_VM)
+        end_virtual_8086_process(frame);
     else if (frame->vector == TRAP_PAGE_FAULT)
         trap_page_fault(frame);
     else if (trap_from_user(frame))
@@ -187,8 +212,11 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
     else if (!trap_fixup(frame, 0, STATUS_ACCESS_VIOLATION))
         trap_report_and_stop(frame, 0);
     /* The way back to user mode is where threads are preempted and killed. */
-    if (trap_from_user(frame))
+    if (trap_from_user(frame)) {
+        if (frame->eflags & EFLAGS_VM)
+            end_virtual_8086_process(frame);    /* an interrupt came in that mode */
         process_return_to_user();
+    }
 }
 
 /*

@@ -4,6 +4,7 @@
  * in kernel code that expects them (the exception table).
  */
 #include <stddef.h>
+#include "arch/cpu.h"
 #include "kernel/ntstatus.h"
 #include "kernel/types.h"
 
@@ -12,6 +13,7 @@
 #define TRAP_SYSCALL         0x2E   /* int 0x2E: system services */
 #define TRAP_IRQ_BASE        0x30   /* IRQ 0-15, above the system-service vector, as on NT */
 #define TRAP_DIVIDE_ERROR    0
+#define TRAP_DEBUG           1
 #define TRAP_BREAKPOINT      3
 #define TRAP_OVERFLOW        4
 #define TRAP_BOUND_RANGE     5
@@ -42,15 +44,23 @@ extern const char trap_null_interrupt[];
 
 /* Every page fault taken, resolved or not. */
 extern uint32_t trap_page_fault_count;
+/* Traps from virtual-8086 mode, which only an emulator's defect lets ring 3 enter. */
+extern uint32_t trap_virtual_8086_count;
 /* The common trap exit: a stack pointer at a struct trap_frame, then `jmp trap_exit`. */
 extern const char trap_exit[];
 
 /* Called by trap_entry.S with interrupts off; the frame comes in EAX (regparm). */
 void trap_dispatch(struct trap_frame *frame) __attribute__((regparm(1)));
 
+/*
+ * Whether the trap came from user mode: from the CS it interrupted (and EFLAGS.VM, with
+ * which CS is a real-mode value), never from a page fault's U/S bit, which is 0 when a
+ * ring-3 instruction makes the CPU touch memory with supervisor rights (a descriptor
+ * read; a far call's pushes on some emulators).
+ */
 static inline bool trap_from_user(const struct trap_frame *frame)
 {
-    return (frame->cs & 3) != 0;
+    return (frame->cs & 3) != 0 || (frame->eflags & EFLAGS_VM) != 0;
 }
 
 /* Calls handler (with interrupts off) for each interrupt on irq. */

@@ -14,7 +14,11 @@ static unsigned output_count;
 static char history[CONSOLE_HISTORY];
 static size_t history_length;
 
-static void console_write_locked(const char *text, size_t length)
+/* Where the output stands: at the start of a line, or inside one of line_owner's. */
+static bool at_line_start = true;
+static uint32_t line_owner;         /* 0: the kernel; else the process id */
+
+static void output_locked(const char *text, size_t length)
 {
     size_t room = CONSOLE_HISTORY - history_length;
     size_t keep = length < room ? length : room;
@@ -37,12 +41,52 @@ void console_attach(const struct console_output *output)
     cpu_restore_interrupts(flags);
 }
 
+/* Ends a line that another writer left unfinished, so that owner's text starts a line. */
+static void take_line_locked(uint32_t owner)
+{
+    if (!at_line_start && line_owner != owner) {
+        output_locked("\n", 1);
+        at_line_start = true;
+    }
+    line_owner = owner;
+}
+
+static void console_write_locked(const char *text, size_t length)
+{
+    if (length == 0)
+        return;
+    take_line_locked(0);
+    output_locked(text, length);
+    at_line_start = text[length - 1] == '\n';
+}
+
 void console_write(const char *text, size_t length)
 {
     /* One CPU: keeping interrupts off keeps a line from being split by another. */
     uint32_t flags = cpu_save_disable_interrupts();
 
     console_write_locked(text, length);
+    cpu_restore_interrupts(flags);
+}
+
+void console_write_user(uint32_t process_id, const char *text, size_t length)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    while (length) {
+        size_t piece = 0;
+        while (piece < length && text[piece++] != '\n')
+            ;
+        take_line_locked(process_id);
+        if (at_line_start) {
+            char mark[16];
+            output_locked(mark, ksnprintf(mark, sizeof(mark), "%4u| ", process_id));
+        }
+        output_locked(text, piece);
+        at_line_start = text[piece - 1] == '\n';
+        text += piece;
+        length -= piece;
+    }
     cpu_restore_interrupts(flags);
 }
 

@@ -15,4 +15,12 @@ struct console_output {
 void console_attach(const struct console_output *output);
 
 void console_write(const char *text, size_t length);
+
+/*
+ * What a process writes (NtDisplayString): each of its lines starts with the kernel's mark
+ * "%4u| " (its process id), which no kernel line starts with, so nothing a program prints
+ * can pass for the kernel's own output; a line another writer left unfinished is ended
+ * first. The text must hold printable characters and newlines only.
+ */
+void console_write_user(uint32_t process_id, const char *text, size_t length);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -2,17 +2,15 @@
  * User exception dispatch, after NT's KiUserExceptionDispatcher: the record and the
  * registers at the fault are written below the faulting stack pointer, and the thread
  * resumes in its process's dispatcher, which answers with NtContinue or ends the
- * process. A fault inside the dispatcher before it answers is fatal: no nesting.
+ * process. Each thread has its own turn: a fault of a thread inside the dispatcher before
+ * it answers is fatal (no nesting), while another thread's fault is delivered as usual.
  */
+#include "arch/descriptors.h"
 #include "kernel/exception.h"
 #include "kernel/ntabi.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
-
-/* The flags user mode may set in EFLAGS (CF PF AF ZF SF TF DF OF); IF is always on. */
-#define EFLAGS_USER_MASK 0x00000DD5u
-#define EFLAGS_ALWAYS    0x00000202u
 
 static struct nt_context context_of(const struct trap_frame *frame)
 {
@@ -27,8 +25,9 @@ void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_ad
                         bool write, vaddr_t address)
 {
     struct process *process = process_current();
+    struct thread *thread = thread_current();
 
-    if (process->exception_dispatcher && !process->in_exception_dispatcher) {
+    if (process->exception_dispatcher && !thread->in_exception_dispatcher) {
         vaddr_t at = ALIGN_DOWN(frame->user_esp - sizeof(struct nt_exception_frame), 16u);
         struct nt_exception_frame record = {
             .return_address = 0,
@@ -42,9 +41,10 @@ void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_ad
         };
         if (frame->user_esp > sizeof(record) &&
             NT_SUCCESS(user_copy_to(at, &record, sizeof(record)))) {
-            process->in_exception_dispatcher = true;
+            thread->in_exception_dispatcher = true;
             frame->eip = process->exception_dispatcher;
             frame->user_esp = at;
+            frame->eflags &= ~EFLAGS_TF;    /* the dispatcher is not single-stepped */
             return;
         }
     }
@@ -64,7 +64,9 @@ ntstatus_t NtSetExceptionHandler(const uint32_t *arguments)
 
 /*
  * Loads the caller's registers from a context: the return to user mode resumes there.
- * Returns the context's EAX, which the system-call exit puts back in EAX.
+ * Returns the context's EAX, which the system-call exit puts back in EAX. Nothing in the
+ * context can leave ring 3 or its flat segments: CS and SS are the user selectors, and
+ * EFLAGS keeps only what ring 3 may change itself (no IOPL, NT or VM), with IF on.
  */
 ntstatus_t NtContinue(const uint32_t *arguments)
 {
@@ -84,7 +86,9 @@ ntstatus_t NtContinue(const uint32_t *arguments)
     frame->ebp = context.ebp;
     frame->eip = context.eip;
     frame->user_esp = context.esp;
-    frame->eflags = (context.eflags & EFLAGS_USER_MASK) | EFLAGS_ALWAYS;
-    process_current()->in_exception_dispatcher = false;
+    frame->eflags = (context.eflags & EFLAGS_USER_CHANGEABLE) | EFLAGS_IF | EFLAGS_ALWAYS_1;
+    frame->cs = USER_CODE_SELECTOR;
+    frame->user_ss = USER_DATA_SELECTOR;
+    thread_current()->in_exception_dispatcher = false;
     return (ntstatus_t)context.eax;
 }

@@ -11,6 +11,10 @@
 
 #define NT_SYSCALL_VECTOR 0x2E
 
+/* The selectors ring 3 runs with: code and flat data, RPL 3 (NT's KGDT_R3_CODE, KGDT_R3_DATA). */
+#define NT_USER_CODE_SELECTOR 0x1B
+#define NT_USER_DATA_SELECTOR 0x23
+
 /* Service numbers. The arguments, in NT's order, are given with each. */
 #define NT_SERVICE_TERMINATE_PROCESS        0  /* (HANDLE Process, NTSTATUS ExitStatus) */
 #define NT_SERVICE_YIELD_EXECUTION          1  /* (void) */
@@ -235,8 +239,9 @@ struct nt_process_exception_information {
  *     void dispatcher(struct nt_exception_record *record, struct nt_context *context);
  * with a return address of 0 (it must not return). The dispatcher decides: resume with
  * NtContinue(context, 0) (it may change the context, e.g. EIP), or give up with
- * NtTerminateProcess(NT_CURRENT_PROCESS, record->code). A fault while the dispatcher
- * itself runs, before it calls NtContinue, ends the process: there is no nesting.
+ * NtTerminateProcess(NT_CURRENT_PROCESS, record->code). A fault of a thread while it runs
+ * the dispatcher, before it calls NtContinue, ends the process: there is no nesting; a
+ * fault of another thread meanwhile is delivered to the dispatcher as usual.
  */
 struct nt_exception_record {
     int code;                               /* e.g. STATUS_ACCESS_VIOLATION */

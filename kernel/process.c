@@ -132,21 +132,27 @@ void process_thread_reaped(struct process *process)
 
 void process_terminate(struct process *process, ntstatus_t status)
 {
-    if (process->terminating || process->exited || process == &system_process)
+    if (process == &system_process)
         return;
-    process->terminating = true;
-    process->exit_status = status;
-    /*
-     * Its other threads are ready or waiting in the kernel: each ends when it next heads
-     * back to user mode. Waiting ones are woken for that -- before the caller ends, if
-     * it is one of them, or they would wait on for good.
-     */
-    uint32_t flags = cpu_save_disable_interrupts();
-    for (struct list_entry *e = process->threads.next; e != &process->threads; e = e->next) {
-        struct thread *thread = CONTAINING_RECORD(e, struct thread, process_link);
-        scheduler_wake_thread(thread, STATUS_PROCESS_IS_TERMINATING);
+    if (!process->terminating && !process->exited) {
+        process->terminating = true;
+        process->exit_status = status;
+        /*
+         * Its other threads are ready, or waiting in a user-mode call: each ends when it
+         * next heads back to user mode (or first runs). Waiting ones are woken for that --
+         * before the caller ends, if it is one of them, or they would wait on for good --
+         * and none begins a new wait (scheduler_wait_user).
+         */
+        uint32_t flags = cpu_save_disable_interrupts();
+        for (struct list_entry *e = process->threads.next; e != &process->threads;
+             e = e->next) {
+            struct thread *thread = CONTAINING_RECORD(e, struct thread, process_link);
+            if (thread->user_wait)
+                scheduler_wake_thread(thread, STATUS_PROCESS_IS_TERMINATING);
+        }
+        cpu_restore_interrupts(flags);
     }
-    cpu_restore_interrupts(flags);
+    /* A second thread terminating its own process ends too, even when it was not first. */
     if (process == process_current())
         process_exit_current_thread();
 }
@@ -191,7 +197,7 @@ ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
         return STATUS_SUCCESS;
     if (timeout_ticks == 0)
         return STATUS_TIMEOUT;
-    return scheduler_wait(&process->exit_waiters, timeout_ticks);
+    return scheduler_wait_user(&process->exit_waiters, timeout_ticks);
 }
 
 ntstatus_t process_enter(nt_handle_t handle, struct process **process, bool *attached)

@@ -27,7 +27,6 @@ struct process {
     ntstatus_t exit_status;         /* STATUS_PENDING until it exits */
     struct nt_process_exception_information exception;
     vaddr_t exception_dispatcher;   /* NtSetExceptionHandler's, or 0 */
-    bool in_exception_dispatcher;   /* delivered, not yet answered with NtContinue */
     struct wait_queue exit_waiters;
 };
 
@@ -46,8 +45,10 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
 void process_discard(struct process *process);
 
 /*
- * Ends every thread of process with status; the current thread does not come back if
- * it belongs to it. Terminating a process that is ending already changes nothing.
+ * Ends every thread of process with status: each running, ready or waiting thread ends
+ * on its way back to user mode, a waiting one woken for it; the current thread does not
+ * come back if it belongs to it. Terminating a process that is ending already changes
+ * nothing else.
  */
 void process_terminate(struct process *process, ntstatus_t status);
 
@@ -85,13 +86,14 @@ void process_thread_reaped(struct process *process);
 NORETURN void process_exit_current_thread(void);
 
 /*
- * On the way back to user mode (a hot path: inline): a thread of a terminating process
- * ends here, and a thread whose quantum ran out lets another run.
+ * On the way back to user mode (a hot path: inline): a thread whose quantum ran out lets
+ * another run, and a thread of a terminating process ends here -- checked after the
+ * switch, since its process may have been terminated while it waited to run again.
  */
 static inline void process_return_to_user(void)
 {
-    if (thread_current()->process->terminating)
-        process_exit_current_thread();
     if (scheduler_need_reschedule)
         scheduler_preempt_now();
+    if (thread_current()->process->terminating)
+        process_exit_current_thread();
 }

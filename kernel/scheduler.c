@@ -16,6 +16,8 @@
 
 #define QUANTUM_TICKS       10      /* 10 ms at PIT_HZ = 1000 */
 #define KERNEL_STACK_PAGES  4
+/* What a thread costs in memory that is never paged: its stack, and a page for its block. */
+#define THREAD_CHARGE_PAGES (KERNEL_STACK_PAGES + 1)
 #define TAG_THREAD          0x64726854  /* 'Thrd' */
 
 volatile uint64_t scheduler_ticks;
@@ -65,6 +67,7 @@ static void reap_dead_threads_now(void)
         KASSERT(dead->stack_pages != 0);    /* the boot thread never ends */
         MmDeleteKernelStack(dead->stack_base, dead->stack_pages);
         ExFreePoolWithTag(dead, TAG_THREAD);
+        MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
         process_thread_reaped(process);
     }
 }
@@ -83,6 +86,7 @@ static void switch_to(struct thread *next)
 
     next->state = THREAD_RUNNING;
     next->quantum = QUANTUM_TICKS;
+    scheduler_need_reschedule = false;      /* a new quantum, whoever runs it */
     if (next == previous)
         return;
     scheduler_running = next;
@@ -101,19 +105,30 @@ void ke_thread_startup(void)
         scheduler_running->start_routine(scheduler_running->start_context);
         process_exit_current_thread();
     }
-    /* A user thread: trap_exit takes it to ring 3 with the frame on its stack. */
+    /*
+     * A user thread: trap_exit takes it to ring 3 with the frame on its stack -- unless its
+     * process was terminated before it first ran.
+     */
+    if (scheduler_running->process->terminating)
+        process_exit_current_thread();
 }
 
 ntstatus_t thread_create(struct process *process, void (*routine)(void *), void *context,
                          vaddr_t user_eip, vaddr_t user_esp, struct thread **result)
 {
-    struct thread *thread = ExAllocatePoolWithTag(NonPagedPool, sizeof(*thread), TAG_THREAD);
+    ntstatus_t status = MmChargeNonPagedMemory(THREAD_CHARGE_PAGES);
 
-    if (!thread)
+    if (!NT_SUCCESS(status))
+        return status;
+    struct thread *thread = ExAllocatePoolWithTag(NonPagedPool, sizeof(*thread), TAG_THREAD);
+    if (!thread) {
+        MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
         return STATUS_INSUFFICIENT_RESOURCES;
+    }
     memset(thread, 0, sizeof(*thread));
     if (!MmCreateKernelStack(KERNEL_STACK_PAGES, &thread->stack_base, &thread->stack_top)) {
         ExFreePoolWithTag(thread, TAG_THREAD);
+        MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     thread->stack_pages = KERNEL_STACK_PAGES;
@@ -203,6 +218,20 @@ ntstatus_t scheduler_wait(struct wait_queue *queue, uint64_t timeout_ticks)
     return status;
 }
 
+ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    ntstatus_t status = STATUS_PROCESS_IS_TERMINATING;
+
+    if (!scheduler_running->process->terminating) {
+        scheduler_running->user_wait = true;
+        status = scheduler_wait(queue, timeout_ticks);
+        scheduler_running->user_wait = false;
+    }
+    cpu_restore_interrupts(flags);
+    return status;
+}
+
 /* With interrupts off: takes a waiting thread off its queue and makes it ready. */
 static void release_waiter(struct thread *thread, ntstatus_t status)
 {
@@ -239,18 +268,22 @@ void scheduler_tick(void)
         if (thread->wake_tick <= scheduler_ticks)
             release_waiter(thread, STATUS_TIMEOUT);
     }
-    if (scheduler_running == idle_thread || --scheduler_running->quantum == 0)
+    /* The idle thread has no quantum: it looks at the ready queue itself. */
+    if (scheduler_running != idle_thread && scheduler_running->quantum &&
+        --scheduler_running->quantum == 0)
         scheduler_need_reschedule = true;
 }
 
 void scheduler_preempt_now(void)
 {
     scheduler_need_reschedule = false;
-    if (!list_is_empty(&ready_queue)) {
-        scheduler_statistics.preemptions++;
-        make_ready(scheduler_running);
-        switch_to(pick_next());
+    if (list_is_empty(&ready_queue)) {
+        scheduler_running->quantum = QUANTUM_TICKS;     /* nobody else: a new quantum */
+        return;
     }
+    scheduler_statistics.preemptions++;
+    make_ready(scheduler_running);
+    switch_to(pick_next());
 }
 
 NORETURN void scheduler_exit_thread(void)

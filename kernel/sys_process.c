@@ -209,6 +209,6 @@ ntstatus_t NtDelayExecution(const uint32_t *arguments)
     if (ticks == WAIT_FOREVER)
         return STATUS_INVALID_PARAMETER;    /* the interval is not optional */
     wait_queue_init(&nobody);
-    status = scheduler_wait(&nobody, ticks);
+    status = scheduler_wait_user(&nobody, ticks);
     return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
 }

@@ -17,7 +17,7 @@ ntstatus_t NtDisplayString(const uint32_t *arguments)
     ntstatus_t status = syscall_capture_string(arguments[0], text, sizeof(text), &length);
 
     if (NT_SUCCESS(status))
-        console_write(text, length);
+        console_write_user(process_current()->id, text, length);
     return status;
 }
 

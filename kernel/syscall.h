@@ -8,6 +8,8 @@ extern uint32_t syscall_count;
 /*
  * A test's window on the services (NULL but in tests): called as a service is entered,
  * and again with its status as it returns (one that ends its caller's thread does not).
+ * A service that was waiting when the observer was removed still reports its return to
+ * it, so an observer must stay callable after its test.
  */
 extern void (*syscall_observer)(uint32_t number, bool returning, ntstatus_t status);
 

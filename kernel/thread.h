@@ -37,6 +37,8 @@ struct thread {
     enum thread_state state;
     uint32_t id;
     uint32_t quantum;               /* ticks left */
+    bool in_exception_dispatcher;   /* an exception delivered, not yet answered (NtContinue) */
+    bool user_wait;                 /* waiting for a user-mode call: termination ends it */
     struct list_entry queue_link;   /* the ready queue, a wait queue, or the dead list */
     struct list_entry process_link; /* the process's threads */
     struct list_entry sleep_link;   /* waiting with a timeout */
@@ -84,6 +86,12 @@ void scheduler_yield(void);
  * the clock; returns the waker's status or STATUS_TIMEOUT.
  */
 ntstatus_t scheduler_wait(struct wait_queue *queue, uint64_t timeout_ticks);
+/*
+ * The same for a user-mode call (NT's UserMode wait): a thread whose process is being
+ * terminated does not begin one (STATUS_PROCESS_IS_TERMINATING), and process_terminate
+ * ends one under way.
+ */
+ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks);
 void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status);
 /* Wakes thread with status if it is waiting; otherwise does nothing. */
 void scheduler_wake_thread(struct thread *thread, ntstatus_t status);

@@ -86,8 +86,11 @@ static void MiCheckMinimumMemory(void)
 
 /*
  * Without a pagefile the commit limit is the RAM that is free once the kernel is up,
- * less a reserve for what the kernel itself will take (pool, page tables, kernel
- * stacks): an eighth, at least 256 pages. So a touch of committed memory finds a frame.
+ * less a reserve for what the kernel itself will take (pool, page tables): an eighth, at
+ * least 256 pages. So a touch of committed memory finds a frame. Kernel stacks and thread
+ * blocks are charged against it too, and against the resident pages, which a pagefile
+ * does not add to: however many threads there are, the reserve stays for pool and page
+ * tables and, with a pagefile, the rest can still be paged.
  */
 static void MiInitializeCommitLimit(void)
 {
@@ -95,6 +98,7 @@ static void MiInitializeCommitLimit(void)
     uint32_t reserve = MIN(available, MAX(available / 8, 256u));
 
     MmTotalCommitLimit = available - reserve;
+    MmResidentAvailablePages = available - reserve;
 }
 
 void MmInitSystem(const struct boot_info *boot)

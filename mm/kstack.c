@@ -1,9 +1,51 @@
 /*
  * Kernel stacks: a run of system PTEs whose lowest page is left unmapped, so that a
  * stack overflow faults on the guard page (and ends in the double-fault report)
- * instead of running over whatever lies below.
+ * instead of running over whatever lies below. And the charge for such memory.
  */
+#include "arch/cpu.h"
 #include "mm/mi.h"
+
+uint32_t MmResidentAvailablePages;
+static uint32_t nonpaged_commit;     /* the commit account of what is charged here */
+
+ntstatus_t MmChargeNonPagedMemory(uint32_t pages)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
+
+    if (pages <= MmResidentAvailablePages) {
+        status = STATUS_COMMITMENT_LIMIT;
+        if (MiChargeCommitment(&nonpaged_commit, pages)) {
+            MmResidentAvailablePages -= pages;
+            status = STATUS_SUCCESS;
+        }
+    }
+    cpu_restore_interrupts(flags);
+    return status;
+}
+
+void MmReturnNonPagedMemory(uint32_t pages)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    MiReturnCommitment(&nonpaged_commit, pages);
+    MmResidentAvailablePages += pages;
+    cpu_restore_interrupts(flags);
+}
+
+/* Unmaps and frees the frames of stack pages [0, mapped) of the stack at base. */
+static void free_stack_pages(vaddr_t base, uint32_t mapped)
+{
+    for (uint32_t i = 0; i < mapped; i++) {
+        vaddr_t va = base + i * PAGE_SIZE;
+        paddr_t physical;
+        if (MmGetPhysicalAddress(va, &physical)) {
+            MiUnmapRange(va, PAGE_SIZE);
+            MiInsertPageInFreeList(paddr_to_pfn(physical));
+        }
+    }
+}
 
 bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top)
 {
@@ -19,7 +61,8 @@ bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top)
                                    pte_make_kernel(0, true)))) {
             if (pfn != PFN_INVALID)
                 MiInsertPageInFreeList(pfn);
-            MmDeleteKernelStack(stack, i);
+            free_stack_pages(stack, i);
+            MiReleaseSystemPtes(guard, pages + 1);
             return false;
         }
     }
@@ -30,13 +73,6 @@ bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top)
 
 void MmDeleteKernelStack(vaddr_t base, uint32_t pages)
 {
-    for (uint32_t i = 0; i < pages; i++) {
-        vaddr_t va = base + i * PAGE_SIZE;
-        paddr_t physical;
-        if (MmGetPhysicalAddress(va, &physical)) {
-            MiUnmapRange(va, PAGE_SIZE);
-            MiInsertPageInFreeList(paddr_to_pfn(physical));
-        }
-    }
+    free_stack_pages(base, pages);
     MiReleaseSystemPtes(base - PAGE_SIZE, pages + 1);
 }

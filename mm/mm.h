@@ -240,6 +240,18 @@ void MmDeleteUserStack(vaddr_t base);
 bool MmCreateKernelStack(uint32_t pages, vaddr_t *base, vaddr_t *top);
 void MmDeleteKernelStack(vaddr_t base, uint32_t pages);
 
+/*
+ * Kernel memory that is never paged and that user mode makes the kernel take (a thread's
+ * stack and block), charged as NT charges a kernel stack: against the commit limit, and
+ * against MmResidentAvailablePages, the frames such memory may hold at once. So it can
+ * neither leave anyone's committed memory without a frame nor, with a pagefile, take the
+ * frames paging needs. Returns STATUS_COMMITMENT_LIMIT or STATUS_INSUFFICIENT_RESOURCES
+ * when either is used up, having charged nothing.
+ */
+ntstatus_t MmChargeNonPagedMemory(uint32_t pages);
+void MmReturnNonPagedMemory(uint32_t pages);
+extern uint32_t MmResidentAvailablePages;
+
 /* The page KUSER_SHARED_DATA lives in, seen by the kernel (writable). */
 extern volatile uint8_t *MmSharedUserData;
 

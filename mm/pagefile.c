@@ -276,13 +276,13 @@ void MmInitializePagefile(const char *command_line)
     if (slot_count < PAGEFILE_MIN_SLOTS) {
         kprintf("warning: pagefile=%s ignored: hd%u is too small (%u KB); "
                "running without a pagefile\n", value, index, (uint32_t)(disk_bytes / 1024));
-        return;
+        goto refused;
     }
     if (!has_signature(disk)) {
         kprintf("warning: pagefile=%s ignored: hd%u has no pagefile signature, so it is "
                "left untouched (scripts/mkpagefile.py prepares one); running without a "
                "pagefile\n", value, index);
-        return;
+        goto refused;
     }
     slots.size = (uint32_t)slot_count;
     slots.words = ExAllocatePoolWithTag(NonPagedPool, ALIGN_UP(slots.size, 32) / 8,
@@ -300,4 +300,9 @@ void MmInitializePagefile(const char *command_line)
     kprintf("pagefile: hd%u, %u KB (%u slots); commit limit now %u KB\n", index,
            slots.size * (PAGE_SIZE / 1024), slots.size - 1,
            MmTotalCommitLimit * (PAGE_SIZE / 1024));
+    return;
+
+refused:
+    MiReleaseSystemPtes(io_window, MI_PAGEFILE_BATCH);
+    io_window = 0;
 }

@@ -51,7 +51,7 @@ import time
 # (scripts/mkpagefile.py) stand beside this script.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from mkpagefile import write_pagefile  # noqa: E402
-from verdict import EXIT_PASS, clean_lines  # noqa: E402
+from verdict import EXIT_PASS, clean_lines, user_text  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU = "qemu-system-i386"
@@ -109,6 +109,9 @@ def parse_log(text):
     run = {"mhz": None, "floors": {}, "operations": {}, "errors": [], "notes": [],
            "done": False, "exit": None}
     for line in clean_lines(text):
+        # bench.exe's lines carry the kernel's mark for a program's output.
+        program_line = user_text(line)
+        line = line if program_line is None else program_line
         m = MHZ_RE.match(line)
         if m:
             run["mhz"] = int(m.group(1))

@@ -148,7 +148,12 @@ MATRIX = [
     # A short soak: process churn that pages, with audits and a leak check at the end.
     Boot("soak-short",          KERNEL, "test=soak soak=4 pagefile=hd0", 32, 0x80000000,
          0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=360),
-    Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress",   32,   0x80000000, 0x7FFEFFFF,
+    # The attacks of the security suite where memory is short: with a pagefile (threads
+    # may not take the frames paging needs) and without (nor the frames commit promised).
+    Boot("security-pagefile-32mb", KERNEL, "test=security pagefile=hd0", 32, 0x80000000,
+         0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB]),
+    Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress,security", 32, 0x80000000,
+         0x7FFEFFFF,
          log=[r"^pagefile: none; commit is limited to RAM"]),
     Boot("3gb",                 KERNEL, "test /3GB",                  128,  0xC0000000, 0xBFFEFFFF),
     Boot("increaseuserva-2560", KERNEL, "test increaseuserva=2560",   128,  0xA0000000, 0x9FFEFFFF),
@@ -178,6 +183,9 @@ MATRIX = [
          extra=("-cpu", "coreduo")),
     Boot("cpu-qemu32",          KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
          extra=("-cpu", "qemu32")),
+    # Everything QEMU can emulate, SMEP and UMIP among it: the kernel turns both on.
+    Boot("cpu-max",             KERNEL, "test=cpu,paging,fault,security", 64, 0x80000000,
+         0x7FFEFFFF, log=[r"^cpu: .* smep umip invlpg$"], extra=("-cpu", "max")),
     # Memory sizes from the smallest that boots to the largest below the PCI hole.
     Boot("mem-8",               KERNEL, "test",                       8,    0x80000000, 0x7FFEFFFF),
     Boot("mem-1024",            KERNEL, CORE,                         1024, 0x80000000, 0x7FFEFFFF),

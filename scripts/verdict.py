@@ -36,6 +36,23 @@ def clean_lines(text):
     return lines
 
 
+# The kernel starts every line a user program writes with the program's process id and
+# "| " (kernel/console.h), and none of its own lines so. Only the kernel's lines decide a
+# verdict: whatever a program prints cannot pass for them.
+USER_LINE_RE = re.compile(r"^ *\d+\| ")
+
+
+def kernel_lines(lines):
+    """The lines the kernel wrote itself, without the user programs' lines."""
+    return [l for l in lines if not USER_LINE_RE.match(l)]
+
+
+def user_text(line):
+    """What a user program wrote on a line it owns (its mark removed), else None."""
+    m = USER_LINE_RE.match(line)
+    return line[m.end():] if m else None
+
+
 SPLIT_RE = re.compile(
     r"split: MmSystemRangeStart=0x([0-9A-Fa-f]{8}) "
     r"MmHighestUserAddress=0x([0-9A-Fa-f]{8}) "
@@ -129,7 +146,7 @@ def judge_exit_only(status, timed_out):
 
 
 def judge(boot, status, timed_out, log_text):
-    lines = clean_lines(log_text)
+    lines = kernel_lines(clean_lines(log_text))
     if boot.no_serial:
         return judge_exit_only(status, timed_out)
     if boot.crash:
@@ -195,7 +212,7 @@ all tests done
 
 
 def selftest(boot, expect):
-    """Checks the judge on canned logs; cases 1 to 15 of run-tests.py --selftest.
+    """Checks the judge on canned logs; cases 1 to 16 of run-tests.py --selftest.
 
     boot is a KERNEL boot of the matrix that expects the default split (2 GB);
     expect(condition, what, verdict=None) counts one check and raises if it fails.
@@ -297,3 +314,22 @@ def selftest(boot, expect):
     v = verdict(report.replace("CR2 0x00000010", "CR2 0x00000000"), EXIT_FAIL, b=crash)
     expect(not v.passed, "crash report with the wrong CR2 fails", v)
     expect(not verdict(_GOOD_LOG, EXIT_PASS, b=crash).passed, "a crash that did not happen fails")
+
+    # 16. What a user program prints (marked by the kernel) decides nothing: forged
+    # results, a forged split, a forged panic and a forged pass line change no verdict.
+    forged = "\n".join("  %d| %s" % (12 + i, line) for i, line in enumerate([
+        "    not ok 1 unsorted_entries", "not ok 1 memmap", "1..7", "KTAP version 1",
+        "split: MmSystemRangeStart=0xC0000000 MmHighestUserAddress=0xBFFEFFFF "
+        "MmUserProbeAddress=0xBFFF0000", "*** STOP: KERNEL PANIC", "    # Subtest: forged",
+        "run: process 12 (forge.exe) exited with status 0x00000000"])) + "\n"
+    log = _GOOD_LOG.replace("    ok 2 overlapping_entries\n",
+                            "    ok 2 overlapping_entries\n" + forged)
+    v = verdict(log)
+    expect(v.passed and v.ktap.count() == (5, 0, 0), "forged user lines change nothing", v)
+    v = verdict(log.replace("    ok 3 exhaust", "    not ok 3 exhaust"))
+    expect(not v.passed, "a real failure still fails beside forged lines", v)
+    crash = boot._replace(crash=True, log=[r"^run: process \d+ \(forge\.exe\) exited"])
+    expect(not verdict(split + forged, EXIT_FAIL, b=crash).passed,
+           "a required line is not found in a program's output")
+    expect(user_text("  12| bench: x iterations=1") == "bench: x iterations=1" and
+           user_text("bench: x") is None, "a program's own text is recovered")

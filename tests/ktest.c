@@ -35,6 +35,7 @@ static const struct ktest_suite *const all_suites[] = {
     &pagestress_suite,
     &fuzz_suite,
     &ata_suite,
+    &security_suite,
 };
 
 static bool suite_selected(const struct ktest_suite *suite, const char *filter, size_t length)

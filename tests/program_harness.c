@@ -10,6 +10,8 @@ void take_snapshot(struct resources *r)
     r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
     r->committed_pages = MmTotalCommittedPages;
     r->pagefile_slots = MiPagefile.slots_in_use;
+    r->free_system_ptes = MiFreeSystemPtes();
+    r->resident_available = MmResidentAvailablePages;
     ExQueryPoolStatistics(NonPagedPool, &r->pool);
 }
 
@@ -22,6 +24,8 @@ void expect_nothing_leaked(struct ktest *t, const struct resources *before)
                  after.available_pages + (after.system_page_tables - before->system_page_tables));
     KT_EXPECT_EQ(t, before->committed_pages, after.committed_pages);
     KT_EXPECT_EQ(t, before->pagefile_slots, after.pagefile_slots);
+    KT_EXPECT_EQ(t, before->free_system_ptes, after.free_system_ptes);
+    KT_EXPECT_EQ(t, before->resident_available, after.resident_available);
     KT_EXPECT_EQ(t, before->pool.allocations, after.pool.allocations);
     KT_EXPECT_EQ(t, before->pool.pages, after.pool.pages);
 }

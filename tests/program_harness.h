@@ -13,15 +13,17 @@ struct resources {
     uint32_t system_page_tables;
     uint32_t pagefile_slots;
     uint32_t committed_pages;
+    uint32_t free_system_ptes;
+    uint32_t resident_available;    /* what kernel stacks and thread blocks may still take */
     struct pool_statistics pool;
 };
 
 void take_snapshot(struct resources *r);
 
 /*
- * Every frame, pool block and page of commit charge is back; system page tables made
- * meanwhile (system space is shared and keeps its tables) are the only thing that may
- * have moved.
+ * Every frame, pool block, system PTE, page of commit charge and resident page is back;
+ * system page tables made meanwhile (system space is shared and keeps its tables) are the
+ * only thing that may have moved.
  */
 void expect_nothing_leaked(struct ktest *t, const struct resources *before);
 

@@ -29,3 +29,4 @@ extern const struct ktest_suite soak_suite;         /* tests/test_soak.c */
 extern const struct ktest_suite pagestress_suite;   /* tests/test_pagestress.c */
 extern const struct ktest_suite fuzz_suite;         /* tests/test_fuzz.c */
 extern const struct ktest_suite ata_suite;          /* tests/test_ata.c */
+extern const struct ktest_suite security_suite;     /* tests/test_security.c */

@@ -13,12 +13,17 @@
  * with its call.
  * Everything the calls made is released at the end, and must be gone.
  *
+ * Now and then a call is made with FS and GS holding the null or the code selector, which
+ * the kernel must hand back; and half the NtContinue calls hand it a real context that
+ * resumes at the call with EFLAGS of random bits, of which ring 3 must get back only what
+ * it may set itself.
+ *
  * The stream leaves out what would end or wreck the fuzzer rather than test the kernel:
- * ending this process or thread, NtContinue with anything readable, a dispatcher the
- * kernel could accept (only none, or one in system space), waits and sleeps over 1 ms,
- * threads that start anywhere but at a function that ends them, and freeing, protecting
- * or unmapping anything that was there before the first call (image, stack,
- * KUSER_SHARED_DATA, the fuzzer's own buffers, the racer's pages), and closing the
+ * ending this process or thread, NtContinue with any other readable context, a
+ * dispatcher the kernel could accept (only none, or one in system space), waits and
+ * sleeps over 1 ms, threads that start anywhere but at a function that ends them, and
+ * freeing, protecting or unmapping anything that was there before the first call (image,
+ * stack, KUSER_SHARED_DATA, the fuzzer's own buffers, the racer's pages), and closing the
  * racer's section.
  *
  * fuzz.exe is not large-address-aware: its highest user address is 0x7FFEFFFF under
@@ -30,7 +35,8 @@
  * that succeeded instead (mod 0x10000), so that two runs of one seed can be compared.
  * `trace` prints each call before making it: the last one printed is the one to blame
  * when the kernel stops. `race` starts the racer (fuzz_race.c), a second thread that
- * keeps changing the memory some of the calls' pointers point into.
+ * keeps changing the memory some of the calls' pointers point into, and at the end the
+ * process is terminated by four of its threads at once, with the same exit status.
  * With fewer than two arguments (`fuzz.exe child`, or the empty command line a child
  * may be given) it exits 0 at once: it is the child the fuzzer starts.
  */
@@ -295,18 +301,72 @@ static ntstatus_t arm_guard(void)
 }
 
 
+/*
+ * NtContinue with a context that resumes right here, as a second return of rt_setjmp,
+ * asking for eflags: the thread must come back in ring 3 with none of what ring 3 cannot
+ * set itself (IOPL, NT, VM, VIF, VIP) and with IF on.
+ */
+static ntstatus_t continue_live(uint32_t eflags)
+{
+    static struct rt_jump_buffer here;
+    static struct nt_context context;
+
+    if (rt_setjmp(&here) == 0) {
+        context = (struct nt_context){0};
+        rt_context_jump(&context, &here, 1);
+        context.eflags = eflags;
+        return NtContinue(&context, 0);     /* returns only if the kernel refused it */
+    }
+    uint32_t now;
+    __asm__ volatile("pushfl\n\tpopl %0" : "=r"(now));
+    if (now & (EFLAGS_IOPL | EFLAGS_NT | EFLAGS_VM | EFLAGS_VIF | EFLAGS_VIP) ||
+        !(now & EFLAGS_IF))
+        report("NtContinue asked for EFLAGS 0x%08x and resumed with 0x%08x", eflags, now);
+    return STATUS_SUCCESS;
+}
+
+static uint16_t read_fs(void)
+{
+    uint16_t value;
+    __asm__ volatile("movw %%fs, %0" : "=r"(value));
+    return value;
+}
+
+static uint16_t read_gs(void)
+{
+    uint16_t value;
+    __asm__ volatile("movw %%gs, %0" : "=r"(value));
+    return value;
+}
+
+static void load_fs_gs(uint16_t selector)
+{
+    __asm__ volatile("movw %0, %%fs\n\tmovw %0, %%gs" : : "r"(selector));
+}
+
 static ntstatus_t issue(const struct call *c)
 {
     const uint32_t *a = c->args;
     ntstatus_t status;
 
+    if (c->live_context)
+        return continue_live(c->context_eflags);
+    /* The kernel must hand back whatever valid selectors ring 3 had in FS and GS. */
+    load_fs_gs(c->segment);
     if (!c->raw)
-        return rt_syscall(c->number, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-                          a[9]);
-    __asm__ volatile("int %[vector]"
-                     : "=a"(status)
-                     : [vector] "i"(NT_SYSCALL_VECTOR), "a"(c->number), "d"(c->raw_arguments)
-                     : "memory");
+        status = rt_syscall(c->number, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+                            a[9]);
+    else
+        __asm__ volatile("int %[vector]"
+                         : "=a"(status)
+                         : [vector] "i"(NT_SYSCALL_VECTOR), "a"(c->number),
+                           "d"(c->raw_arguments)
+                         : "memory");
+    uint16_t fs = read_fs(), gs = read_gs();
+    load_fs_gs(NT_USER_DATA_SELECTOR);
+    if (fs != c->segment || gs != c->segment)
+        report("%s: FS and GS were 0x%x, came back 0x%x and 0x%x", service_name(c->number),
+               c->segment, fs, gs);
     return status;
 }
 
@@ -515,5 +575,7 @@ int main(int argc, char **argv)
     clean_up();
     rt_printf("    # fuzz: %u calls, %u succeeded, %u unexpected\n", count, succeeded,
               unexpected);
+    if (racing)
+        race_end_process((ntstatus_t)unexpected);
     return report_successes ? (int)(succeeded & 0xFFFF) : (int)unexpected;
 }

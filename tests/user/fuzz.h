@@ -95,6 +95,10 @@ struct call {
     struct pointer touch_base;
     bool resets_dispatcher;
     uint32_t pointed[MAX_ARGUMENTS];    /* what the scratch held where an argument points */
+    /* NtContinue with a real context, which resumes at the call with these EFLAGS asked for. */
+    bool live_context;
+    uint32_t context_eflags;
+    uint16_t segment;               /* FS and GS during the call (the runtime uses neither) */
 };
 
 /* A pointer of one of kinds to size bytes; mostly into the scratch if it is one of them. */
@@ -161,3 +165,8 @@ extern nt_handle_t race_section;    /* the section of the racer's view: not for 
 bool race_start(void);
 /* Stops the racer, waits for its thread to end, and releases what it worked on. */
 void race_stop(void);
+/*
+ * Ends the process with status from several threads at once: three more threads and the
+ * caller call NtTerminateProcess(self) together. Returns only if no thread could be made.
+ */
+void race_end_process(ntstatus_t status);

@@ -298,8 +298,18 @@ static bool make_set_exception_handler(struct call *c)
     return true;
 }
 
+/*
+ * Half of them a context the kernel cannot read; the other half a real one that resumes
+ * at the call (fuzz.c, continue_live) with EFLAGS of random bits, which the kernel must
+ * sanitize. TF and DF are left out: a step would end the fuzzer, and C wants DF clear.
+ */
 static bool make_continue(struct call *c)
 {
+    if (one_in(2)) {
+        c->live_context = true;
+        c->context_eflags = random_below(UINT32_MAX) & ~(EFLAGS_TF | EFLAGS_DF);
+        return true;
+    }
     c->args[0] = pointer(c, KINDS_UNREADABLE, sizeof(struct nt_context)).address;
     c->args[1] = integer();
     return true;
@@ -496,7 +506,7 @@ static const struct service services[NT_SERVICE_COUNT] = {
         BIT(OK_INFO_CLASS) | BIT(OK_INFO_LENGTH), make_query_virtual_memory},
     [NT_SERVICE_SET_EXCEPTION_HANDLER] = {"NtSetExceptionHandler", 1, 1,
         BIT(OK_SUCCESS) | PROBES, make_set_exception_handler},
-    [NT_SERVICE_CONTINUE] = {"NtContinue", 2, 1, PROBES, make_continue},
+    [NT_SERVICE_CONTINUE] = {"NtContinue", 2, 2, BIT(OK_SUCCESS) | PROBES, make_continue},
     [NT_SERVICE_CREATE_SECTION] = {"NtCreateSection", 7, 4,
         BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | BIT(OK_PAGE_PROTECTION) |
         OUT_OF_MEMORY, make_create_section},
@@ -558,6 +568,9 @@ bool draw(struct call *c)
     static unsigned total_weight;
 
     memset(c, 0, sizeof(*c));
+    /* Now and then FS and GS hold the null selector or the (readable) code selector. */
+    static const uint16_t segments[] = {0, NT_USER_CODE_SELECTOR};
+    c->segment = one_in(8) ? PICK(segments) : NT_USER_DATA_SELECTOR;
     if (!total_weight) {
         total_weight = INVALID_WEIGHT;
         for (unsigned i = 0; i < NT_SERVICE_COUNT; i++)

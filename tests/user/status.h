@@ -8,3 +8,4 @@
 #define USER_STATUS_FAULT_SURVIVED   0xE0000002 /* fault.exe, vm_fault.exe: no fault came */
 #define USER_STATUS_USAGE            0xE0000003 /* bad or missing arguments */
 #define USER_STATUS_HANDLER_CALLED   0xE0000004 /* vm_fault.exe: its handler ran unasked */
+#define USER_STATUS_TERMINATED       0xE0000005 /* attack.exe: what it terminates itself with */

@@ -9,9 +9,6 @@ _Static_assert(offsetof(struct rt_jump_buffer, ebp) == 12, "rt_setjmp stores EBP
 _Static_assert(offsetof(struct rt_jump_buffer, esp) == 16, "rt_setjmp stores ESP at 16");
 _Static_assert(offsetof(struct rt_jump_buffer, eip) == 20, "rt_setjmp stores EIP at 20");
 
-/* EFLAGS.DF, the direction flag (Intel SDM vol. 1, 3.4.3.2). */
-#define EFLAGS_DF 0x400u
-
 static rt_exception_handler *current_handler;
 
 /*

@@ -108,6 +108,16 @@ bool rt_check_region(uint32_t address, const struct nt_memory_basic_information 
 
 /* --- Exceptions (exception.c, jump.S) --- */
 
+/* EFLAGS bits a program meets in a context (SDM vol. 1, 3.4.3). */
+#define EFLAGS_TF       0x00000100u     /* single step */
+#define EFLAGS_IF       0x00000200u
+#define EFLAGS_DF       0x00000400u     /* string operations go down; C wants it clear */
+#define EFLAGS_IOPL     0x00003000u
+#define EFLAGS_NT       0x00004000u
+#define EFLAGS_VM       0x00020000u
+#define EFLAGS_VIF      0x00080000u
+#define EFLAGS_VIP      0x00100000u
+
 /*
  * A program's exception handler: true resumes with *context (which it may have changed),
  * false ends the process with record->code.
