@@ -209,6 +209,14 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
         trap_page_fault(frame);
     else if (trap_from_user(frame))
         exception_dispatch(frame, user_exception_status(frame), false, false, 0);
+    else if (frame->vector == TRAP_DEBUG)
+        /*
+         * A single step that slipped into ring 0: TF set by `popf` and then `pop ss` or
+         * `mov ss`, which hold the trap back past the next instruction, the `int 0x2E`
+         * itself. The kernel is not stepped (it sets no TF or debug register of its
+         * own): clear the flag here and go on; the program's own TF is on its stack.
+         */
+        frame->eflags &= ~EFLAGS_TF;
     else if (!trap_fixup(frame, 0, STATUS_ACCESS_VIOLATION))
         trap_report_and_stop(frame, 0);
     /* The way back to user mode is where threads are preempted and killed. */

@@ -63,6 +63,26 @@ static void p6_has_pge(struct ktest *t)
     KT_EXPECT_EQ(t, 6, f.family);
 }
 
+/* SMEP and UMIP come from leaf 7, and only where the CPU says it has that leaf. */
+static void leaf_seven_brings_smep_and_umip(struct ktest *t)
+{
+    struct cpuid_result raw = {.present = true, .max_leaf = 7, .leaf1_eax = SIGNATURE(6, 14, 1),
+                               .leaf1_edx = EDX_PSE | EDX_TSC | EDX_PGE,
+                               .leaf7_ebx = 1u << 7, .leaf7_ecx = 1u << 2};
+    struct cpu_features f;
+
+    cpu_features_decode(&raw, &f);
+    KT_EXPECT(t, f.smep && f.umip);
+    raw.leaf7_ebx = ~(1u << 7);
+    raw.leaf7_ecx = ~(1u << 2);
+    cpu_features_decode(&raw, &f);
+    KT_EXPECT(t, !f.smep && !f.umip);
+    raw = (struct cpuid_result){.present = true, .max_leaf = 6, .leaf7_ebx = 1u << 7,
+                                .leaf7_ecx = 1u << 2};
+    cpu_features_decode(&raw, &f);
+    KT_EXPECT(t, !f.smep && !f.umip);
+}
+
 /*
  * The running kernel follows its CPU: CR4.PGE and the global bit exactly when PGE is
  * there, and a measured TSC rate exactly when a TSC is.
@@ -112,6 +132,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(leaf_zero_only),
     KTEST_CASE(pentium_has_tsc_not_pge),
     KTEST_CASE(p6_has_pge),
+    KTEST_CASE(leaf_seven_brings_smep_and_umip),
     KTEST_CASE(kernel_uses_what_the_cpu_has),
     KTEST_CASE(full_flush_drops_global_translations),
 };

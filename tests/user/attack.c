@@ -25,6 +25,9 @@
  *                         VIP: the thread resumes in ring 3 with none of them, CS 0x1B   0
  * Exceptions as Windows delivers them:
  *   single-step           TF set, no handler                           SINGLE_STEP
+ *   step-into-kernel      TF set, then `pop ss` and `int 0x2E`: the step is held back past
+ *                         the int and lands in ring 0; the kernel drops it there, and the
+ *                         program's own TF steps its next instruction      SINGLE_STEP
  *   single-step-handled   TF set: the handler sees STATUS_SINGLE_STEP once, after the
  *                         stepped instruction, with TF clear           0
  *   two-threads-fault     a thread faults while another is in the dispatcher: both are
@@ -117,7 +120,9 @@ static uint32_t bad_stack(const char *where)
 
 static int with_bad_stack(const char *kind, const char *where)
 {
-    uint32_t esp = rt_streq(where, "system") ? 0 : bad_stack(where);
+    /* No far call into system space: its pushes would write kernel memory on QEMU. */
+    uint32_t esp = rt_streq(kind, "far-call") && rt_streq(where, "system") ? 0
+                                                                            : bad_stack(where);
 
     if (!esp)
         return (int)USER_STATUS_USAGE;
@@ -266,6 +271,21 @@ static uint32_t step_once(void)
                      "1:"
                      : "=r"(after) : "i"(EFLAGS_TF) : "memory", "cc");
     return after;
+}
+
+static int step_into_kernel(void)
+{
+    __asm__ volatile("pushl %%ss\n\t"
+                     "pushfl\n\t"
+                     "orl %0, (%%esp)\n\t"
+                     "popfl\n\t"
+                     "popl %%ss\n\t"          /* holds the step back past the next one */
+                     "int %1\n\t"
+                     "nop"
+                     : : "i"(EFLAGS_TF), "i"(NT_SYSCALL_VECTOR), "a"(NT_SERVICE_TEST_ALERT),
+                         "d"(0)
+                     : "memory", "cc");
+    return (int)USER_STATUS_FAULT_SURVIVED;
 }
 
 static bool record_step(struct nt_exception_record *record, struct nt_context *context)
@@ -475,6 +495,8 @@ int main(int argc, char **argv)
         return continue_sanitized();
     if (argc == 2 && rt_streq(kind, "single-step"))
         return single_step(false);
+    if (argc == 2 && rt_streq(kind, "step-into-kernel"))
+        return step_into_kernel();
     if (argc == 2 && rt_streq(kind, "single-step-handled"))
         return single_step(true);
     if (argc == 2 && rt_streq(kind, "two-threads-fault"))
