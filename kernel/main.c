@@ -186,7 +186,7 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     start_multitasking();
     ata_initialize();
     MmInitializePagefile(kernel_boot_info.command_line);
-    isolation_far_call_result = isolation_probe_far_call();
+    isolation_probe_all();
 
     struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "crash", &option))

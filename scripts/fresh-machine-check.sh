@@ -36,6 +36,8 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "fresh-machine-check: run it as root: it builds a root file system and mounts into it" >&2
   exit 2
 fi
+# Root reads a checkout that may belong to another user: tell git that is fine.
+git() { command git -c safe.directory='*' "$@"; }
 repo=$(git -C "$(dirname "${BASH_SOURCE[0]}")/.." rev-parse --show-toplevel)
 commit=$(git -C "$repo" rev-parse HEAD)
 if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
@@ -56,6 +58,7 @@ minutes() { printf '%dm%02ds' $(( $1 / 60 )) $(( $1 % 60 )); }
 if [ ! -f "$base" ]; then
   command -v debootstrap >/dev/null 2>&1 || {
     step "installing debootstrap on this machine"
+    apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap
   }
   step "building the base root (debootstrap $suite, minbase + make + git); cached in $base"
@@ -68,8 +71,8 @@ if [ ! -f "$base" ]; then
   rm -rf "$scratch"
 fi
 
-work=$(mktemp -d "${FRESH_MACHINE_WORK:-/var/tmp}/fresh-machine.XXXXXX")
-root=$work/root
+work=$(realpath "$(mktemp -d "${FRESH_MACHINE_WORK:-/var/tmp}/fresh-machine.XXXXXX")")
+root=$work/root     # real path: compared with /proc/PID/root below
 mounted=()
 cleanup() {
   local m
@@ -100,6 +103,7 @@ cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 mount_into /proc -t proc proc
 mount_into /sys -t sysfs sysfs
 mount_into /dev --bind /dev
+mount --make-rslave "$root/dev"     # what is mounted below it stays out of the host's /dev
 mount_into /dev/pts -t devpts devpts -o newinstance,ptmxmode=0666
 mount_into /dev/shm -t tmpfs tmpfs
 mount_into /tmp -t tmpfs tmpfs

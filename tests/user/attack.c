@@ -19,7 +19,7 @@
  *   nested-task           EFLAGS.NT set, then iret: a task return with no task to return
  *                         to, #TS                                      ACCESS_VIOLATION
  *   continue-stack WHERE  the handler resumes with ESP at WHERE (the places above, or system:
- *                         0x80001000): the next push faults and the process ends as above
+ *                         0xFFFFF800): the next push faults and the process ends as above
  *                         (system: ACCESS_VIOLATION)
  *   continue-sanitize     the handler hands NtContinue EFLAGS with IOPL 3, NT, VM, VIF and
  *                         VIP: the thread resumes in ring 3 with none of them, CS 0x1B   0
@@ -108,7 +108,7 @@ static uint32_t bad_stack(const char *where)
     if (rt_streq(where, "null"))
         return 0x1000;
     if (rt_streq(where, "system"))
-        return 0x80001000;
+        return 0xFFFFF800;                      /* the top page: never mapped, any split */
     if (rt_streq(where, "unmapped"))
         rt_vm_allocate(&base, &size, MEM_RESERVE, PAGE_READWRITE);
     else if (rt_streq(where, "readonly"))
@@ -275,15 +275,17 @@ static uint32_t step_once(void)
 
 static int step_into_kernel(void)
 {
+    uint32_t service = NT_SERVICE_TEST_ALERT;
+
     __asm__ volatile("pushl %%ss\n\t"
                      "pushfl\n\t"
-                     "orl %0, (%%esp)\n\t"
+                     "orl %1, (%%esp)\n\t"
                      "popfl\n\t"
                      "popl %%ss\n\t"          /* holds the step back past the next one */
-                     "int %1\n\t"
+                     "int %2\n\t"
                      "nop"
-                     : : "i"(EFLAGS_TF), "i"(NT_SYSCALL_VECTOR), "a"(NT_SERVICE_TEST_ALERT),
-                         "d"(0)
+                     : "+a"(service)
+                     : "i"(EFLAGS_TF), "i"(NT_SYSCALL_VECTOR), "d"(0)
                      : "memory", "cc");
     return (int)USER_STATUS_FAULT_SURVIVED;
 }
