@@ -530,11 +530,14 @@ HEARTBEAT_EVERY = 30
 
 
 class LogProgress:
-    """Where a running boot's serial log has got to: the suite it is in and the last
-    case it finished. Reads only what was added since the last look."""
+    """Where a running boot's serial log has got to: the suite it is in, the last case
+    it finished and the last thing the kernel said in it (a diagnostic line, such as the
+    soak's heartbeat). Reads only what was added since the last look."""
 
     SUITE = re.compile(r"^    # Subtest: (\S+)")
     CASE = re.compile(r"^    (?:not )?ok \d+ (\S+)")
+    SAID = re.compile(r"^    # (.*\S)")
+    SAID_MAX = 90
 
     def __init__(self, log_path):
         self.log_path = log_path
@@ -542,6 +545,7 @@ class LogProgress:
         self.partial = b""
         self.suite = None
         self.case = None
+        self.said = None
 
     def update(self):
         try:
@@ -557,19 +561,27 @@ class LogProgress:
             line = raw.decode("utf-8", errors="replace").rstrip("\r")
             m = self.SUITE.match(line)
             if m:
-                self.suite, self.case = m.group(1), None
+                self.suite, self.case, self.said = m.group(1), None, None
                 continue
             m = self.CASE.match(line)
             if m:
-                self.case = m.group(1)
+                self.case, self.said = m.group(1), None
+                continue
+            m = self.SAID.match(line)
+            if m:
+                said = m.group(1)
+                self.said = said if len(said) <= self.SAID_MAX else said[:self.SAID_MAX] + "..."
+
 
     def describe(self):
         self.update()
         if self.suite is None:
             return "no suite started yet"
         if self.case is None:
-            return "in suite %s, at its first case" % self.suite
-        return "in suite %s, last case done: %s" % (self.suite, self.case)
+            where = "in suite %s, at its first case" % self.suite
+        else:
+            where = "in suite %s, last case done: %s" % (self.suite, self.case)
+        return where + ("; last said: " + self.said if self.said else "")
 
 
 def _minutes(seconds):
@@ -733,11 +745,15 @@ def _selftest():
             expect(log.describe() == "in suite paging, last case done: self_map",
                    "half a line is not read yet: " + log.describe())
             f.write(b"bal_pages\nnot ok 1 paging\n    KTAP version 1\n    # Subtest: vm\n"
-                    b"    1..1\n        # a diagnostic line\n")
+                    b"    1..1\n        # a case's diagnostic line\n")
             f.flush()
             expect(log.describe() == "in suite vm, at its first case",
                    "the next suite: " + log.describe())
             expect(log.offset == f.tell(), "each byte is read once")
+            f.write(b"    # soak: heartbeat: iteration 3 of 4\n  12|     # a program's line\n")
+            f.flush()
+            expect(log.describe() == "in suite vm, at its first case; last said: soak: "
+                   "heartbeat: iteration 3 of 4", "what the kernel said last: " + log.describe())
 
     print("selftest: %d checks passed" % checks)
     return 0
