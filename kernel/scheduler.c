@@ -121,16 +121,11 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     if (!NT_SUCCESS(status))
         return status;
     struct thread *thread = ExAllocatePoolWithTag(NonPagedPool, sizeof(*thread), TAG_THREAD);
-    if (!thread) {
-        MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
-        return STATUS_INSUFFICIENT_RESOURCES;
-    }
+    if (!thread)
+        goto uncharge;
     memset(thread, 0, sizeof(*thread));
-    if (!MmCreateKernelStack(KERNEL_STACK_PAGES, &thread->stack_base, &thread->stack_top)) {
-        ExFreePoolWithTag(thread, TAG_THREAD);
-        MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
-        return STATUS_INSUFFICIENT_RESOURCES;
-    }
+    if (!MmCreateKernelStack(KERNEL_STACK_PAGES, &thread->stack_base, &thread->stack_top))
+        goto free_thread;
     thread->stack_pages = KERNEL_STACK_PAGES;
     thread->process = process;
     thread->start_routine = routine;
@@ -146,6 +141,12 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     if (result)
         *result = thread;
     return STATUS_SUCCESS;
+
+free_thread:
+    ExFreePoolWithTag(thread, TAG_THREAD);
+uncharge:
+    MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
+    return STATUS_INSUFFICIENT_RESOURCES;
 }
 
 /*
