@@ -339,46 +339,46 @@ static void printed_lines_cannot_forge_the_verdict(struct ktest *t)
 /* ---- the emulator ---- */
 
 /*
- * A ring-3 far call's pushes onto a supervisor page must fault. Where the processor lets
- * them through (an emulator's defect), nothing the kernel does can hold isolation, and
- * the case says so as a skip, never as a pass.
+ * Runs a probe of kernel/isolation_probe.c again: it must find what the boot's found.
+ * Where the processor let ring 3 through (an emulator's defect), nothing the kernel does
+ * can hold isolation, and the case says so as a skip with why, never as a pass.
  */
+static void expect_probe_held(struct ktest *t, enum isolation_probe_result (*probe)(void),
+                              enum isolation_probe_result at_boot, const char *if_broken)
+{
+    enum isolation_probe_result result = probe();
+
+    KT_EXPECT_EQ(t, at_boot, result);
+    KT_ASSERT(t, result != ISOLATION_PROBE_FAILED && result != ISOLATION_PROBE_NOT_RUN);
+    if (result == ISOLATION_PROBE_BROKEN)
+        KT_SKIP(t, if_broken);
+}
+
+/* A ring-3 far call's pushes onto a supervisor page must fault. */
 static void far_call_pushes_onto_supervisor_pages_fault(struct ktest *t)
 {
-    enum isolation_probe_result result = isolation_probe_far_call();
-
-    KT_EXPECT_EQ(t, isolation_far_call_result, result);
-    KT_ASSERT(t, result != ISOLATION_PROBE_FAILED && result != ISOLATION_PROBE_NOT_RUN);
-    if (result == ISOLATION_PROBE_BROKEN)
-        KT_SKIP(t, "this processor (an emulator: QEMU's TCG) makes a ring-3 far call's "
-                   "pushes with supervisor rights, so ring 3 can write kernel memory; "
-                   "see README, Security");
+    expect_probe_held(t, isolation_probe_far_call, isolation_far_call_result,
+                      "this processor (an emulator: QEMU's TCG) makes a ring-3 far call's "
+                      "pushes with supervisor rights, so ring 3 can write kernel memory; "
+                      "see README, Security");
 }
 
-/* The same for a ring-3 far return's pops from a supervisor page. */
+/* So must a ring-3 far return's pops from one. */
 static void far_return_pops_from_supervisor_pages_fault(struct ktest *t)
 {
-    enum isolation_probe_result result = isolation_probe_far_return();
-
-    KT_EXPECT_EQ(t, isolation_far_return_result, result);
-    KT_ASSERT(t, result != ISOLATION_PROBE_FAILED && result != ISOLATION_PROBE_NOT_RUN);
-    if (result == ISOLATION_PROBE_BROKEN)
-        KT_SKIP(t, "this processor (an emulator: QEMU's TCG) makes a ring-3 far return's "
-                   "pops with supervisor rights, so ring 3 can read kernel memory; see "
-                   "README, Security");
+    expect_probe_held(t, isolation_probe_far_return, isolation_far_return_result,
+                      "this processor (an emulator: QEMU's TCG) makes a ring-3 far return's "
+                      "pops with supervisor rights, so ring 3 can read kernel memory; see "
+                      "README, Security");
 }
 
-/* The same for a ring-3 iret into virtual-8086 mode. */
+/* And a ring-3 iret must not enter virtual-8086 mode. */
 static void iret_cannot_enter_virtual_8086_mode(struct ktest *t)
 {
-    enum isolation_probe_result result = isolation_probe_virtual_8086();
-
-    KT_EXPECT_EQ(t, isolation_virtual_8086_result, result);
-    KT_ASSERT(t, result != ISOLATION_PROBE_FAILED && result != ISOLATION_PROBE_NOT_RUN);
-    if (result == ISOLATION_PROBE_BROKEN)
-        KT_SKIP(t, "this processor (an emulator: QEMU's TCG) lets a ring-3 iret enter "
-                   "virtual-8086 mode, where a program can keep interrupts out and hang the "
-                   "machine; see README, Security");
+    expect_probe_held(t, isolation_probe_virtual_8086, isolation_virtual_8086_result,
+                      "this processor (an emulator: QEMU's TCG) lets a ring-3 iret enter "
+                      "virtual-8086 mode, where a program can keep interrupts out and hang "
+                      "the machine; see README, Security");
 }
 
 static const struct ktest_case cases[] = {
