@@ -42,6 +42,12 @@ static inline void cpu_write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" 
 static inline void cpu_write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void cpu_write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
+/* Writes a model-specific register (only where CPUID says the CPU has it). */
+static inline void cpu_write_msr(uint32_t msr, uint64_t value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+}
+
 /* Events counted for benchmarks and tests (arch/cpu_features.c). */
 extern uint32_t cpu_invlpg_count;
 extern uint32_t cpu_full_flush_count;

@@ -9,6 +9,15 @@
 #define CPUID_EDX_PSE   (1u << 3)
 #define CPUID_EDX_TSC   (1u << 4)
 #define CPUID_EDX_PGE   (1u << 13)
+#define CPUID_EDX_PAT   (1u << 16)
+#define MSR_IA32_PAT    0x277
+/*
+ * The PAT this kernel uses: the power-on table (entry 0 write-back, 1 write-through,
+ * 2 UC-, 3 uncached, 4-7 the same again) with entry 1, the one PWT alone selects,
+ * made write-combining (SDM vol. 3A, 12.12.4): so a PAGE_WRITECOMBINE page is a PTE
+ * with PWT set, and PCD|PWT (entry 3) stays uncached.
+ */
+#define PAT_WITH_WRITE_COMBINING 0x0007040600070106ull
 /* CPUID leaf 7, subleaf 0 (table 3-8). */
 #define CPUID_7_EBX_SMEP (1u << 7)
 #define CPUID_7_ECX_UMIP (1u << 2)
@@ -44,6 +53,7 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
     features->pse = raw->leaf1_edx & CPUID_EDX_PSE;
     features->tsc = raw->leaf1_edx & CPUID_EDX_TSC;
     features->pge = raw->leaf1_edx & CPUID_EDX_PGE;
+    features->pat = raw->leaf1_edx & CPUID_EDX_PAT;
     if (raw->max_leaf < 7)
         return;
     features->smep = raw->leaf7_ebx & CPUID_7_EBX_SMEP;
@@ -81,6 +91,8 @@ void cpu_features_init(void)
      * is. SMAP is not turned on: kernel code (the tests' among it) reads user memory
      * directly, not only through the copy routines.
      */
+    if (cpu_features.pat)
+        cpu_write_msr(MSR_IA32_PAT, PAT_WITH_WRITE_COMBINING);
     if (cpu_features.smep)
         cpu_write_cr4(cpu_read_cr4() | CR4_SMEP);
     if (cpu_features.umip)
@@ -101,11 +113,12 @@ void cpu_features_print(void)
         kprintf("cpu: no CPUID (a 486 or older); no global pages, no TSC\n");
         return;
     }
-    kprintf("cpu: %s family %u model %u stepping %u; features:%s%s%s%s%s invlpg\n",
+    kprintf("cpu: %s family %u model %u stepping %u; features:%s%s%s%s%s%s invlpg\n",
             cpu_features.vendor, cpu_features.family, cpu_features.model,
             cpu_features.stepping, cpu_features.pse ? " pse" : "",
             cpu_features.tsc ? " tsc" : "", cpu_features.pge ? " pge" : "",
-            cpu_features.smep ? " smep" : "", cpu_features.umip ? " umip" : "");
+            cpu_features.pat ? " pat" : "", cpu_features.smep ? " smep" : "",
+            cpu_features.umip ? " umip" : "");
     if (cpu_features.tsc)
         kprintf("cpu: TSC at %u MHz, measured against the PIT%s\n",
                 (uint32_t)(cpu_features.tsc_hz / 1000000),

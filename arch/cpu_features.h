@@ -7,6 +7,7 @@ struct cpu_features {
     bool pse;               /* 4 MB pages */
     bool tsc;               /* RDTSC */
     bool pge;               /* global pages */
+    bool pat;               /* page attribute table: PWT alone selects write-combining */
     bool smep;              /* supervisor-mode execution prevention */
     bool umip;              /* user-mode instruction prevention */
     char vendor[13];

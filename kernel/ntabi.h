@@ -80,7 +80,15 @@
 #define NT_NULL_INTERRUPT_VECTOR 0x2D
 
 /* Section allocation attributes (winnt.h). */
+#define SEC_IMAGE               0x01000000
+#define SEC_RESERVE             0x04000000
 #define SEC_COMMIT              0x08000000
+#define SEC_NOCACHE             0x10000000
+#define SEC_WRITECOMBINE        0x40000000
+
+/* NtMapViewOfSection's InheritDisposition (SECTION_INHERIT, wdm.h). */
+#define VIEW_SHARE              1
+#define VIEW_UNMAP              2
 
 /* The current process's pseudo-handle, as NtCurrentProcess() on Windows. */
 #define NT_CURRENT_PROCESS ((nt_handle_t)-1)
@@ -104,6 +112,8 @@ struct nt_unicode_string {
 #define PAGE_EXECUTE_READWRITE  0x40
 #define PAGE_EXECUTE_WRITECOPY  0x80
 #define PAGE_GUARD              0x100
+#define PAGE_NOCACHE            0x200
+#define PAGE_WRITECOMBINE       0x400
 
 /* NtAllocateVirtualMemory / NtFreeVirtualMemory types (winnt.h). */
 #define MEM_COMMIT              0x00001000
@@ -113,8 +123,14 @@ struct nt_unicode_string {
 #define MEM_FREE                0x00010000
 #define MEM_PRIVATE             0x00020000
 #define MEM_MAPPED              0x00040000
+#define MEM_RESET               0x00080000
 #define MEM_TOP_DOWN            0x00100000
+#define MEM_WRITE_WATCH         0x00200000
+#define MEM_PHYSICAL            0x00400000
 #define MEM_IMAGE               0x01000000
+#define MEM_RESET_UNDO          0x01000000
+#define MEM_LARGE_PAGES         0x20000000
+#define AT_ROUND_TO_PAGE        0x40000000  /* NtMapViewOfSection: 4 KB alignment will do */
 
 /* NtQueryVirtualMemory: MemoryBasicInformation (class 0), MEMORY_BASIC_INFORMATION. */
 #define NT_MEMORY_BASIC_INFORMATION 0

@@ -35,6 +35,12 @@ static void write_back_pair(vaddr_t first, vaddr_t second, uint32_t a, uint32_t 
     user_copy_to(second, &b, sizeof(b));
 }
 
+/*
+ * Each service checks its arguments in Windows' order: those it can judge alone first
+ * (ZeroBits, types, protections), then it reads its in-out arguments, then it judges
+ * the range they give against every user space, and only then does it look at the
+ * process handle and the process's own memory.
+ */
 ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
 {
     vaddr_t base_address = arguments[1], region_size = arguments[3];
@@ -42,11 +48,16 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
     uint32_t base, size;
     struct process *process;
 
-    ntstatus_t status = capture_pair(base_address, region_size, &base, &size);
+    if (zero_bits > MAX_ZERO_BITS)
+        return STATUS_INVALID_PARAMETER_3;
+    ntstatus_t status = MmCheckAllocationType(type, protection);
+    if (NT_SUCCESS(status))
+        status = capture_pair(base_address, region_size, &base, &size);
+    if (NT_SUCCESS(status))
+        status = MmCheckRange(base, size, STATUS_INVALID_PARAMETER_2,
+                              STATUS_INVALID_PARAMETER_4);
     if (!NT_SUCCESS(status))
         return status;
-    if (zero_bits > MAX_ZERO_BITS)
-        return STATUS_INVALID_PARAMETER;
     bool attached;
     status = process_enter(arguments[0], &process, &attached);
     if (!NT_SUCCESS(status))
@@ -62,16 +73,22 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
 ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments)
 {
     vaddr_t base_address = arguments[1], region_size = arguments[2];
-    uint32_t base, size;
+    uint32_t base, size, type = arguments[3];
     struct process *process;
 
+    if (type != MEM_DECOMMIT && type != MEM_RELEASE)
+        return STATUS_INVALID_PARAMETER_4;
     bool attached;
     ntstatus_t status = capture_pair(base_address, region_size, &base, &size);
+    if (NT_SUCCESS(status) && base > MmHighestUserAddress)
+        status = STATUS_INVALID_PARAMETER_2;
+    if (NT_SUCCESS(status) && size > MmHighestUserAddress + 1 - base)
+        status = STATUS_INVALID_PARAMETER_3;
     if (NT_SUCCESS(status))
         status = process_enter(arguments[0], &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
-    status = MmFreeVirtualMemory(&base, &size, arguments[3]);
+    status = MmFreeVirtualMemory(&base, &size, type);
     process_leave(process, attached);
     if (NT_SUCCESS(status))
         write_back_pair(base_address, region_size, base, size);
@@ -84,11 +101,16 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments)
     uint32_t base, size, old = 0;
     struct process *process;
 
+    if (!MmIsValidProtection(arguments[3]))
+        return STATUS_INVALID_PAGE_PROTECTION;
     ntstatus_t status = capture_pair(base_address, region_size, &base, &size);
     if (NT_SUCCESS(status))
         status = user_probe(old_out, sizeof(old));
     if (NT_SUCCESS(status) && old_out == 0)
         status = STATUS_ACCESS_VIOLATION;   /* OldProtect is not optional */
+    if (NT_SUCCESS(status))
+        status = MmCheckRange(base, size, STATUS_INVALID_PARAMETER_2,
+                              STATUS_INVALID_PARAMETER_3);
     bool attached;
     if (NT_SUCCESS(status))
         status = process_enter(arguments[0], &process, &attached);

@@ -1,41 +1,100 @@
 /* The section services: create a section, map and unmap its views, in any process. */
+#include "arch/mmu.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
 #include "mm/mm.h"
 
+#define MAX_ZERO_BITS 21
+#define SEC_KNOWN (SEC_IMAGE | SEC_RESERVE | SEC_COMMIT | SEC_NOCACHE | SEC_WRITECOMBINE)
+
+/*
+ * Checks NtCreateSection's attributes and protection in NT's order: the attributes
+ * first (STATUS_INVALID_PARAMETER_6), then the protection, then what only a file could
+ * give (an image; a size taken from the file).
+ */
+static ntstatus_t check_section_arguments(uint32_t attributes, uint32_t protection,
+                                          nt_handle_t file, bool have_size)
+{
+    uint32_t kind = attributes & (SEC_IMAGE | SEC_RESERVE | SEC_COMMIT);
+
+    if (attributes & ~SEC_KNOWN || (kind != SEC_IMAGE && kind != SEC_RESERVE &&
+                                    kind != SEC_COMMIT))
+        return STATUS_INVALID_PARAMETER_6;
+    if (kind == SEC_IMAGE && (attributes & (SEC_NOCACHE | SEC_WRITECOMBINE)))
+        return STATUS_INVALID_PARAMETER_6;
+    if ((attributes & (SEC_NOCACHE | SEC_WRITECOMBINE)) == (SEC_NOCACHE | SEC_WRITECOMBINE))
+        return STATUS_INVALID_PARAMETER_6;
+    if (protection & (PAGE_GUARD | PAGE_NOCACHE | PAGE_WRITECOMBINE) ||
+        !MmIsValidProtection(protection) || protection == PAGE_NOACCESS)
+        return STATUS_INVALID_PAGE_PROTECTION;
+    if (file != 0)
+        return STATUS_INVALID_HANDLE;       /* there are no file objects here */
+    if (kind == SEC_IMAGE)
+        return STATUS_INVALID_FILE_FOR_SECTION;
+    if (!have_size)
+        return STATUS_INVALID_PARAMETER_4;
+    return STATUS_SUCCESS;
+}
+
 ntstatus_t NtCreateSection(const uint32_t *arguments)
 {
     vaddr_t handle_out = arguments[0], maximum_size = arguments[3];
-    uint64_t size;
+    uint64_t size = 0;
     struct mm_section *section;
 
     ntstatus_t status = user_probe(handle_out, sizeof(nt_handle_t));
-    if (NT_SUCCESS(status))
+    if (NT_SUCCESS(status) && maximum_size)
         status = user_copy_from(&size, maximum_size, sizeof(size));
     if (!NT_SUCCESS(status))
         return status;
-    if (arguments[2] != 0 || arguments[6] != 0)
-        return STATUS_INVALID_PARAMETER;    /* no object names, no file-backed sections */
-    if (arguments[5] != SEC_COMMIT)
-        return STATUS_INVALID_PARAMETER;
-    if (maximum_size == 0 || size == 0 || size > UINT32_MAX)
-        return STATUS_INVALID_PARAMETER;
-    status = MmCreateSection((uint32_t)size, arguments[4], &section);
+    if (arguments[2] != 0)
+        return STATUS_INVALID_PARAMETER_3;  /* no object names */
+    status = check_section_arguments(arguments[5], arguments[4], arguments[6], size != 0);
+    if (!NT_SUCCESS(status))
+        return status;
+    if (size > UINT32_MAX)
+        return STATUS_SECTION_TOO_BIG;
+    status = MmCreateSection((uint32_t)size, arguments[4], arguments[5], &section);
     if (!NT_SUCCESS(status))
         return status;
     return handle_insert_for_user(&process_current()->handles, &section->header, handle_out);
 }
 
+#define VIEW_TYPES (MEM_TOP_DOWN | MEM_RESERVE | AT_ROUND_TO_PAGE)
+
+/*
+ * NtMapViewOfSection's checks of the arguments alone, in NT's order: the inherit
+ * disposition (8), the allocation type (9), the protection, then (after the probes) the
+ * base (3) and ZeroBits (4), a given base included.
+ */
+static ntstatus_t check_view_arguments(const uint32_t *arguments)
+{
+    uint32_t zero_bits = arguments[3], inherit = arguments[7], protection = arguments[9];
+
+    if (inherit != VIEW_SHARE && inherit != VIEW_UNMAP)
+        return STATUS_INVALID_PARAMETER_8;
+    if (arguments[8] & ~VIEW_TYPES)
+        return STATUS_INVALID_PARAMETER_9;
+    if (!MmIsValidProtection(protection) || protection & (PAGE_NOCACHE | PAGE_WRITECOMBINE))
+        return STATUS_INVALID_PAGE_PROTECTION;
+    if (zero_bits > MAX_ZERO_BITS)
+        return STATUS_INVALID_PARAMETER_4;
+    return STATUS_SUCCESS;
+}
+
 ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
 {
     vaddr_t base_address = arguments[2], offset_in = arguments[5], view_size = arguments[6];
+    uint32_t zero_bits = arguments[3];
     uint32_t base, size;
     uint64_t offset = 0;
     struct mm_section *section;
     struct process *process;
 
-    ntstatus_t status = user_probe(base_address, sizeof(base));
+    ntstatus_t status = check_view_arguments(arguments);
+    if (NT_SUCCESS(status))
+        status = user_probe(base_address, sizeof(base));
     if (NT_SUCCESS(status))
         status = user_probe(view_size, sizeof(size));
     if (NT_SUCCESS(status))
@@ -46,8 +105,13 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
         status = user_copy_from(&offset, offset_in, sizeof(offset));
     if (!NT_SUCCESS(status))
         return status;
-    if (arguments[3] != 0 || offset > UINT32_MAX)
-        return STATUS_INVALID_PARAMETER;
+    vaddr_t highest = zero_bits ? 0xFFFFFFFFu >> zero_bits : MmHighestUserAddress;
+    if (base > MmHighestUserAddress || size > MmHighestUserAddress + 1 - base)
+        return STATUS_INVALID_PARAMETER_3;
+    if (base && (base > highest || size > highest + 1 - base))
+        return STATUS_INVALID_PARAMETER_4;
+    if (offset > UINT32_MAX)
+        return STATUS_INVALID_VIEW_SIZE;
     status = handle_reference(&process_current()->handles, arguments[0], OBJECT_SECTION,
                               (struct object_header **)&section);
     if (!NT_SUCCESS(status))
@@ -59,12 +123,15 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
         return status;
     }
     status = MmMapViewOfSection(section, (uint32_t)offset, &base, &size, arguments[8],
-                                arguments[9]);
+                                arguments[9], zero_bits ? highest : 0, arguments[4]);
     process_leave(process, attached);
     object_dereference(&section->header);
     if (NT_SUCCESS(status)) {
         user_copy_to(base_address, &base, sizeof(base));
         user_copy_to(view_size, &size, sizeof(size));
+        if (offset_in)
+            user_copy_to(offset_in, &(uint64_t){offset & ~(uint64_t)(PAGE_SIZE - 1)},
+                         sizeof(offset));
     }
     return status;
 }

@@ -206,6 +206,37 @@ void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)
         object_dereference(&section->header);
 }
 
+bool MiReleaseVadRange(struct mm_address_space *space, struct mmvad *vad, vaddr_t start,
+                       vaddr_t end)
+{
+    KASSERT(vad->owner == NULL && start >= vad->start && end - 1 <= vad->end);
+    if (start == vad->start && end - 1 == vad->end) {
+        MiDeleteVad(space, vad);
+        return true;
+    }
+    if (start == vad->start) {
+        vad->start = end;       /* shrinking in place keeps the tree's order */
+        return true;
+    }
+    if (end - 1 == vad->end) {
+        vad->end = start - 1;
+        return true;
+    }
+    struct mmvad *upper = ExAllocatePoolWithTag(NonPagedPool, sizeof(*upper), TAG_VAD);
+    if (!upper)
+        return false;
+    *upper = (struct mmvad){
+        .start = end,
+        .end = vad->end,
+        .type = vad->type,
+        .flags = vad->flags,
+        .protection = vad->protection,
+    };
+    vad->end = start - 1;
+    MiInsertVad(&space->vads, upper);
+    return true;
+}
+
 ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
                               uint32_t protection)
 {
@@ -213,7 +244,7 @@ ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16
     vaddr_t start = *base;
 
     size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
-    if (size == 0 || start % MM_ALLOCATION_GRANULARITY)
+    if (size == 0 || start % PAGE_SIZE)
         return STATUS_INVALID_PARAMETER;
     if (start == 0) {
         if (!MiFindEmptyAddressRange(&space->vads, size, MM_ALLOCATION_GRANULARITY,
@@ -289,7 +320,7 @@ ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection)
 
 bool MiProtectionIsWritable(uint32_t protection)
 {
-    switch (protection & ~PAGE_GUARD) {
+    switch (protection & MI_PROTECTION_BASE_MASK) {
     case PAGE_READWRITE:
     case PAGE_WRITECOPY:
     case PAGE_EXECUTE_READWRITE:
@@ -300,10 +331,20 @@ bool MiProtectionIsWritable(uint32_t protection)
     }
 }
 
-bool MiProtectionIsValid(uint32_t protection)
+bool MmIsValidProtection(uint32_t protection)
 {
-    uint32_t base = protection & ~PAGE_GUARD;
+    uint32_t base = protection & MI_PROTECTION_BASE_MASK;
+    uint32_t cache = protection & MI_PROTECTION_CACHE_MASK;
 
-    return protection <= (PAGE_GUARD | PAGE_EXECUTE_WRITECOPY) && base != 0 &&
-           (base & (base - 1)) == 0;
+    if (protection & ~(MI_PROTECTION_BASE_MASK | PAGE_GUARD | MI_PROTECTION_CACHE_MASK) ||
+        base == 0 || (base & (base - 1)) != 0)
+        return false;
+    /*
+     * Windows' refusals among the modifiers: no guard and no cache attribute on a page
+     * that allows no access, no guard together with a cache attribute, and one cache
+     * attribute at most.
+     */
+    if (base == PAGE_NOACCESS && protection & (PAGE_GUARD | MI_PROTECTION_CACHE_MASK))
+        return false;
+    return !(protection & PAGE_GUARD && cache) && cache != MI_PROTECTION_CACHE_MASK;
 }

@@ -8,7 +8,8 @@
  *     page down, so the stack grows until its reservation is used up
  *     (STATUS_STACK_OVERFLOW); elsewhere the access gets STATUS_GUARD_PAGE_VIOLATION,
  *     once, and the retry goes through;
- *   - a page of a view whose PTE is still zero maps the section's frame;
+ *   - a page of a view whose PTE is still zero (or holds only the page's protection)
+ *     maps the section's frame;
  *   - a write to a copy-on-write page takes a private copy;
  *   - anything else is an access violation.
  * The same rules hold for kernel code touching user memory on a process's behalf.
@@ -72,21 +73,31 @@ static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte)
     return STATUS_SUCCESS;
 }
 
-/* A PTE with nothing in it: a section page not touched yet here, or no memory at all. */
-static ntstatus_t empty_pte_fault(struct mm_address_space *space, vaddr_t page,
-                                  enum mm_access access)
+/*
+ * A PTE with nothing in it, or only a view page's protection: a section page not mapped
+ * here yet, or no memory at all.
+ */
+static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
+                                  const mmpte_t *pte, enum mm_access access)
 {
     struct mmvad *vad = MiLocateVad(&space->vads, page);
 
-    if (!vad || !vad->owner)
+    if (!vad || !vad->owner || !MiIsViewPageCommitted(vad, page))
         return STATUS_ACCESS_VIOLATION;     /* reserved or free */
-    uint32_t protection = MiSectionPageProtection(vad, page);
+    uint32_t protection = pte ? MiPteProtection(*pte) : 0;
+    if (!protection)
+        protection = MiSectionPageProtection(vad, page);
+    if (protection & PAGE_GUARD) {
+        /* The guard goes, once; the access is refused this time. */
+        MiWriteUserPte(page, MiMakeViewPte(vad, page, protection & ~PAGE_GUARD));
+        return STATUS_GUARD_PAGE_VIOLATION;
+    }
     if (protection == PAGE_NOACCESS ||
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
     if (!MiGetPte(page, true))
         return STATUS_NO_MEMORY;
-    return MiSectionFault(vad, page);
+    return MiSectionFault(vad, page, protection);
 }
 
 /* A valid PTE faulted: a write to a copy-on-write page, or a real violation. */
@@ -94,8 +105,7 @@ static ntstatus_t protection_fault(mmpte_t pte, vaddr_t page, enum mm_access acc
 {
     uint32_t protection = MiPteProtection(pte);
 
-    if (access == MM_ACCESS_WRITE &&
-        (protection == PAGE_WRITECOPY || protection == PAGE_EXECUTE_WRITECOPY))
+    if (access == MM_ACCESS_WRITE && MiIsCopyOnWriteProtection(protection))
         return MiCopyOnWrite(page, protection);
     return STATUS_ACCESS_VIOLATION;
 }
@@ -105,8 +115,8 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
                                      vaddr_t page, enum mm_access access)
 {
     mmpte_t *pte = MiGetPte(address, false);
-    if (!pte || pte->value == 0)
-        return empty_pte_fault(space, page, access);
+    if (!pte || pte->value == 0 || MiIsViewPagePte(*pte))
+        return view_page_fault(space, page, pte, access);
     if (pte_is_valid(*pte))
         return protection_fault(*pte, page, access);
     if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte)) {

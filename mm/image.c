@@ -137,7 +137,7 @@ ntstatus_t MmCreateImageSection(const void *file, const struct ldr_image_info *i
 
     if (!frames)
         return status;
-    status = MiAllocateSection(pages, PAGE_EXECUTE_READWRITE, true, &section);
+    status = MiAllocateSection(pages, PAGE_EXECUTE_WRITECOPY, true, false, &section);
     if (!NT_SUCCESS(status))
         goto out;
     section->image_base = info->image_base;
@@ -182,7 +182,9 @@ ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *result)
         MiReturnCommitment(&space->commit_charge, section->copy_on_write_pages);
         return status;
     }
-    MiLocateVad(&space->vads, base)->owner = section;
+    struct mmvad *vad = MiLocateVad(&space->vads, base);
+    vad->owner = section;
+    vad->commit_charge = section->copy_on_write_pages;
     object_reference(&section->header);
     *result = base;
     return STATUS_SUCCESS;

@@ -111,6 +111,7 @@ enum mi_page_use {
 
 /* struct mmpfn.flags */
 #define MI_PFN_MODIFIED     0x01    /* differs from its pagefile copy (or has none) */
+#define MI_PFN_RESET        0x02    /* MEM_RESET: clean, no copy, contents not wanted */
 
 /*
  * One physical page. A pageable page (a process's private page, a section's page)
@@ -222,6 +223,14 @@ void MiFreeTransitionPage(pfn_t pfn);
 uint32_t MiPurgeStandbyPages(uint32_t max);
 /* Takes the page off whatever list it is on (modified, standby), left active. */
 void MiUnlinkPage(pfn_t pfn);
+/*
+ * MEM_RESET of the private page present at va: clean (its PTE's dirty bit cleared), its
+ * pagefile copy given up, so that once trimmed it goes to the standby list and, reused,
+ * leaves its owner a demand-zero PTE. Not a private frame: nothing happens.
+ */
+void MiResetPage(vaddr_t va);
+/* MEM_RESET_UNDO of a reset page (present or in transition, pte names it): kept again. */
+void MiUndoResetPage(mmpte_t pte);
 
 /*
  * A page for a new page table: from the boot allocator until the database exists
@@ -425,21 +434,56 @@ void MiUnmapRange(vaddr_t va, size_t length);
  *   transition           0       1     frame        the frame is on the standby or
  *                                                   modified list: a fault takes it
  *                                                   back without any I/O
+ *   view page            1       1       0          a page of a view whose protection
+ *                                                   differs from the view's: the
+ *                                                   section's prototype says where the
+ *                                                   page is, this PTE how it may be used
  *   in pagefile          0       0     slot (> 0)   the contents are in that pagefile
  *                                                   slot: a fault reads them back
  *
  * A section's prototype PTEs use the same formats: valid (the frame is mapped in some
- * view; the protection bits are unused), transition, in pagefile, or zero (never
- * touched: demand zero).
+ * view; the protection bits are unused), transition, in pagefile, zero (never touched:
+ * demand zero), or the view-page format with no protection: not committed yet (a page
+ * of a SEC_RESERVE section).
  */
 #define MI_PTE_PROTECTION_SHIFT 1
-#define MI_PTE_PROTECTION_MASK  0x1FF
+#define MI_PTE_PROTECTION_MASK  0x3F
 #define MI_PTE_RESIDENT         0x400u
 #define MI_PTE_TRANSITION       0x800u
+#define MI_PTE_KIND_MASK        (MI_PTE_RESIDENT | MI_PTE_TRANSITION)
+#define MI_PTE_VIEW_PAGE        MI_PTE_KIND_MASK
 
+/* The eight base protections (PAGE_NOACCESS ... PAGE_EXECUTE_WRITECOPY), modifiers aside. */
+#define MI_PROTECTION_BASE_MASK 0xFFu
+#define MI_PROTECTION_CACHE_MASK (PAGE_NOCACHE | PAGE_WRITECOMBINE)
+
+/*
+ * A PAGE_* protection as the six bits a PTE that is not valid keeps (as NT's 5-bit
+ * protection mask, one more bit so that 0 means none): bits 0-3 which base protection
+ * (1 to 8, its bit number plus one), bits 4-5 which modifier (none, PAGE_GUARD,
+ * PAGE_NOCACHE, PAGE_WRITECOMBINE: at most one, as MmIsValidProtection allows).
+ */
 static inline uint32_t mi_pte_protection_bits(uint32_t protection)
 {
-    return (protection & MI_PTE_PROTECTION_MASK) << MI_PTE_PROTECTION_SHIFT;
+    uint32_t code;
+
+    if (!protection)
+        return 0;
+    code = (uint32_t)__builtin_ctz(protection & MI_PROTECTION_BASE_MASK) + 1;
+    code |= protection & PAGE_GUARD          ? 1u << 4
+            : protection & PAGE_NOCACHE      ? 2u << 4
+            : protection & PAGE_WRITECOMBINE ? 3u << 4
+                                             : 0;
+    return code << MI_PTE_PROTECTION_SHIFT;
+}
+
+/* The PAGE_* protection mi_pte_protection_bits encoded in pte (0 for none). */
+static inline uint32_t mi_pte_protection_of(mmpte_t pte)
+{
+    static const uint32_t modifiers[4] = {0, PAGE_GUARD, PAGE_NOCACHE, PAGE_WRITECOMBINE};
+    uint32_t code = (pte.value >> MI_PTE_PROTECTION_SHIFT) & MI_PTE_PROTECTION_MASK;
+
+    return code & 0xF ? (1u << ((code & 0xF) - 1)) | modifiers[code >> 4] : 0;
 }
 
 static inline mmpte_t MiMakeDemandZeroPte(uint32_t protection)
@@ -463,6 +507,12 @@ static inline mmpte_t MiMakePagefilePte(uint32_t slot, uint32_t protection)
     return (mmpte_t){(slot << PAGE_SHIFT) | mi_pte_protection_bits(protection)};
 }
 
+/* A view's page with protection of its own (protection 0: an uncommitted prototype). */
+static inline mmpte_t MiMakeViewPagePte(uint32_t protection)
+{
+    return (mmpte_t){MI_PTE_VIEW_PAGE | mi_pte_protection_bits(protection)};
+}
+
 static inline bool MiIsDemandZeroPte(mmpte_t pte)
 {
     return !pte_is_valid(pte) && pte.value != 0 &&
@@ -471,17 +521,22 @@ static inline bool MiIsDemandZeroPte(mmpte_t pte)
 
 static inline bool MiIsResidentPte(mmpte_t pte)
 {
-    return !pte_is_valid(pte) && (pte.value & MI_PTE_RESIDENT);
+    return !pte_is_valid(pte) && (pte.value & MI_PTE_KIND_MASK) == MI_PTE_RESIDENT;
 }
 
 static inline bool MiIsTransitionPte(mmpte_t pte)
 {
-    return !pte_is_valid(pte) && (pte.value & MI_PTE_TRANSITION);
+    return !pte_is_valid(pte) && (pte.value & MI_PTE_KIND_MASK) == MI_PTE_TRANSITION;
+}
+
+static inline bool MiIsViewPagePte(mmpte_t pte)
+{
+    return !pte_is_valid(pte) && (pte.value & MI_PTE_KIND_MASK) == MI_PTE_VIEW_PAGE;
 }
 
 static inline bool MiIsPagefilePte(mmpte_t pte)
 {
-    return !pte_is_valid(pte) && !(pte.value & (MI_PTE_RESIDENT | MI_PTE_TRANSITION)) &&
+    return !pte_is_valid(pte) && !(pte.value & MI_PTE_KIND_MASK) &&
            pte.value >> PAGE_SHIFT != 0;
 }
 
@@ -518,8 +573,6 @@ uint32_t MiPteProtection(mmpte_t pte);
 
 /* True when a PAGE_* protection lets user mode write. */
 bool MiProtectionIsWritable(uint32_t protection);
-/* True when a PAGE_* protection (PAGE_GUARD aside) is one of the defined values. */
-bool MiProtectionIsValid(uint32_t protection);
 
 /* ---- address spaces (addrspace.c) ---- */
 
@@ -544,20 +597,45 @@ void MiReturnCommitment(uint32_t *account, uint32_t pages);
  * view's section loses the view's reference.
  */
 void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
+/*
+ * Takes [start, end) (whole pages) out of private reservation vad: the VAD goes, shrinks,
+ * or splits in two around the hole, each part a reservation of its own (as NT's
+ * NtFreeVirtualMemory leaves it). Its pages must be decommitted already, or be so right
+ * after. False, nothing changed, when the pool has no room for a second VAD.
+ */
+bool MiReleaseVadRange(struct mm_address_space *space, struct mmvad *vad, vaddr_t start,
+                       vaddr_t end);
 
 /* ---- sections (section.c) ---- */
 
 /* A section object for pages pages, prototypes empty, charged (see section.c). */
-ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
+ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image, bool reserve,
                              struct mm_section **section);
-/* The protection page va of view vad maps its section page with. */
+/* The protection page va of view vad maps its section page with, unless its PTE says. */
 uint32_t MiSectionPageProtection(const struct mmvad *vad, vaddr_t va);
-/* The pages a view charged to its process when mapped: those it may copy. */
-uint32_t MiViewCopyOnWriteCharge(const struct mmvad *vad);
+/* True when a section made with section_protection allows protection for its pages. */
+bool MiSectionAllowsProtection(uint32_t section_protection, uint32_t protection);
+/* Whether page va of view vad is committed (a SEC_RESERVE section's may not be). */
+bool MiIsViewPageCommitted(const struct mmvad *vad, vaddr_t va);
+/*
+ * The PTE that gives page va of view vad protection while its frame is not mapped there:
+ * zero when that is the view's own protection for the page, a view-page PTE otherwise.
+ */
+mmpte_t MiMakeViewPte(const struct mmvad *vad, vaddr_t va, uint32_t protection);
+/*
+ * Commits the uncommitted pages among count from first of a SEC_RESERVE section (demand
+ * zero, charged to the section); false, nothing changed, past the commit limit.
+ */
+bool MiCommitSectionPages(struct mm_section *section, uint32_t first, uint32_t count);
+/* True for PAGE_WRITECOPY and PAGE_EXECUTE_WRITECOPY. */
+bool MiIsCopyOnWriteProtection(uint32_t protection);
 /* Unmaps a view of the current space: its pages, its charge, its VAD. */
 void MiDeleteView(struct mm_address_space *space, struct mmvad *vad);
-/* Maps the section page behind va (a page of view vad, PTE zero) into the current space. */
-ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va);
+/*
+ * Maps the section page behind va (a page of view vad, PTE zero or a view-page PTE) into
+ * the current space with protection, which must allow access.
+ */
+ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection);
 /* Gives va (valid, read-only, copy-on-write) a private copy of its page, writable. */
 ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection);
 /* Enters a new system page table's PDE into every page directory. */

@@ -132,7 +132,8 @@ static inline struct mm_address_space *MmCurrentAddressSpace(void)
 
 /*
  * Reserves [*base, *base + size) in the current address space as one VAD: at *base
- * (64 KB-aligned) when it is not 0, else the lowest free range. Nothing is committed.
+ * (page-aligned; the services want 64 KB) when it is not 0, else the lowest free 64 KB-
+ * aligned range. Nothing is committed.
  * flags: MI_VAD_FLAG_* (above).
  */
 ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
@@ -151,7 +152,9 @@ ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection);
 struct mm_section {
     struct object_header header;
     uint32_t page_count;
+    uint32_t committed_pages;       /* charged to the commit limit (all, but for SEC_RESERVE) */
     uint32_t protection;            /* the section's PAGE_* protection */
+    bool reserve;                   /* SEC_RESERVE: pages are committed through views */
     mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/mi.h) */
     /* An image section: the image laid out at image_base, each page's own protection. */
     vaddr_t image_base;
@@ -160,16 +163,25 @@ struct mm_section {
     struct mm_section **cache_slot; /* cleared when the section goes (a weak cache entry) */
 };
 
-/* A section of size bytes (page-rounded), charged to the commit limit; one reference. */
-ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, struct mm_section **section);
+/*
+ * A section of size bytes (page-rounded), one reference. attributes SEC_COMMIT: every
+ * page committed and charged now; SEC_RESERVE: none, until a view commits them.
+ */
+ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, uint32_t attributes,
+                           struct mm_section **section);
 
 /*
- * Maps size bytes of section from offset (64 KB-aligned; size 0: to the end) into the
- * current address space at *base (rounded down to 64 KB) or, for 0, anywhere (type may
- * hold MEM_TOP_DOWN), with the view's protection. Writes back base and size.
+ * Maps size bytes of section from offset (size 0: to the end) into the current address
+ * space at *base or, for 0, anywhere below highest (0: the space's limit), with the
+ * view's protection, which the section's must allow. Base and offset must be 64 KB-
+ * aligned, or with AT_ROUND_TO_PAGE in type are rounded down to a page; type may also
+ * hold MEM_TOP_DOWN. Of a SEC_RESERVE section, the view's first commit_size bytes are
+ * committed. Writes back base and size. The arguments NT checks before it looks at the
+ * section (the protection's value, ZeroBits, ...) are the caller's to check.
  */
 ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr_t *base,
-                              uint32_t *size, uint32_t type, uint32_t protection);
+                              uint32_t *size, uint32_t type, uint32_t protection,
+                              vaddr_t highest, uint32_t commit_size);
 
 /* Unmaps the view containing base from the current address space. */
 ntstatus_t MmUnmapViewOfSection(vaddr_t base);
@@ -199,11 +211,24 @@ ntstatus_t MmCreateImageSection(const void *file, const struct ldr_image_info *i
  */
 ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *base);
 
+/* True when a PAGE_* protection (PAGE_GUARD aside) is one of the defined values. */
+bool MmIsValidProtection(uint32_t protection);
+
 /*
  * The virtual memory services on the current address space, with NT's rules (see
  * mm/virtual.c); each validates everything before it changes anything and writes back
  * the rounded base and size.
  */
+/*
+ * NtAllocateVirtualMemory's first checks, in Windows' order, before it reads its in-out
+ * arguments: the type (STATUS_INVALID_PARAMETER, or _5), then the protection.
+ */
+ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection);
+/*
+ * The range checks the services make before they look at the process: a base above
+ * every user space (bad_base), a size of 0 or one running past it (bad_size).
+ */
+ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, ntstatus_t bad_base, ntstatus_t bad_size);
 /* highest: the last address the allocation may use (ZeroBits); 0 for the space's limit. */
 ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
                                    uint32_t protection, vaddr_t highest);

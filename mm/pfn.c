@@ -211,7 +211,8 @@ static pfn_t take_standby_page(void)
         return PFN_INVALID;
     struct mmpfn *entry = MiGetPfnEntry(pfn);
     list_unlink(pfn);
-    KASSERT(entry->pagefile_slot != 0 && entry->pte_frame != PFN_INVALID);
+    KASSERT((entry->pagefile_slot != 0 || entry->flags & MI_PFN_RESET) &&
+            entry->pte_frame != PFN_INVALID);
     mmpte_t *table = MiMapPageInHyperSpace(entry->pte_frame);
     mmpte_t *owner = &table[entry->pte_index];
     KASSERT(MiIsTransitionPte(*owner) && pte_pfn(*owner) == pfn);
@@ -339,14 +340,16 @@ void MiInsertTransitionPage(pfn_t pfn)
 
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->pte_frame != PFN_INVALID);
     entry->reference_count = 0;
-    if (entry->flags & MI_PFN_MODIFIED || !entry->pagefile_slot) {
+    if (entry->flags & MI_PFN_MODIFIED ||
+        (!entry->pagefile_slot && !(entry->flags & MI_PFN_RESET))) {
         /* The copy in the pagefile, if any, is stale: the slot is free for others. */
         if (entry->pagefile_slot)
             MiReleasePagefileSlot(entry->pagefile_slot);
         entry->pagefile_slot = 0;
-        entry->flags |= MI_PFN_MODIFIED;
+        entry->flags = (entry->flags | MI_PFN_MODIFIED) & ~MI_PFN_RESET;
         list_push(&MmModifiedPageListHead, pfn);
     } else {
+        /* A good copy in the pagefile, or contents nobody wants (MEM_RESET). */
         list_push(&MmStandbyPageListHead, pfn);
     }
     cpu_restore_interrupts(flags);
@@ -444,4 +447,41 @@ void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
             claim_page(a->first + j, a->use);
     }
     pfn_database_ready = true;
+}
+
+void MiResetPage(vaddr_t va)
+{
+    mmpte_t *pte = pte_of(va);
+    struct mmpfn *entry = MiGetPfnEntry(pte_pfn(*pte));
+
+    if (entry->use != MI_USE_PROCESS_PRIVATE)
+        return;
+    uint32_t flags = cpu_save_disable_interrupts();
+    if (pte_is_valid(*pte) && pte->value & PTE_DIRTY) {
+        pte->value &= ~PTE_DIRTY;
+        cpu_invlpg(va);
+    }
+    if (entry->pagefile_slot)
+        MiReleasePagefileSlot(entry->pagefile_slot);
+    entry->pagefile_slot = 0;
+    entry->flags = (entry->flags & ~MI_PFN_MODIFIED) | MI_PFN_RESET;
+    cpu_restore_interrupts(flags);
+}
+
+void MiUndoResetPage(mmpte_t pte)
+{
+    if (!MiIsPresentPte(pte) && !MiIsTransitionPte(pte))
+        return;
+    pfn_t pfn = pte_pfn(pte);
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+    if (!(entry->flags & MI_PFN_RESET))
+        return;
+    uint32_t flags = cpu_save_disable_interrupts();
+    bool on_standby = entry->location == MI_STANDBY_PAGE_LIST;
+    if (on_standby)
+        MiUnlinkPage(pfn);
+    entry->flags = (entry->flags & ~MI_PFN_RESET) | MI_PFN_MODIFIED;
+    if (on_standby)
+        MiInsertTransitionPage(pfn);    /* to the modified list: its contents count again */
+    cpu_restore_interrupts(flags);
 }

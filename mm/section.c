@@ -33,7 +33,7 @@ static void section_destroy(struct object_header *object)
         KASSERT(!pte_is_valid(section->prototypes[i]));
         MiDeletePteContents(section->prototypes[i]);
     }
-    MiReturnCommitment(&section_commit_charge, section->page_count);
+    MiReturnCommitment(&section_commit_charge, section->committed_pages);
     if (section->cache_slot)
         *section->cache_slot = NULL;
     if (section->page_protection)
@@ -51,10 +51,11 @@ uint32_t MiSectionPageProtection(const struct mmvad *vad, vaddr_t va)
 }
 
 /*
- * An empty section object of pages pages (prototypes all zero: demand zero), charged to
- * the commit limit; page_protection too for an image section.
+ * An empty section object of pages pages, prototypes all zero (demand zero) and charged
+ * to the commit limit, or with reserve all uncommitted and charged nothing yet;
+ * page_protection too for an image section.
  */
-ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
+ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image, bool reserve,
                              struct mm_section **result)
 {
     struct mm_section *section = ExAllocatePoolWithTag(NonPagedPool, sizeof(*section),
@@ -69,16 +70,19 @@ ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image,
     if (!section || !prototypes || (image && !page_protection))
         goto fail;
     status = STATUS_COMMITMENT_LIMIT;
-    if (!MiChargeCommitment(&section_commit_charge, pages))
+    if (!reserve && !MiChargeCommitment(&section_commit_charge, pages))
         goto fail;
     *section = (struct mm_section){
         .header = {OBJECT_SECTION, 1, section_destroy},
         .page_count = pages,
+        .committed_pages = reserve ? 0 : pages,
         .protection = protection,
+        .reserve = reserve,
         .prototypes = prototypes,
         .page_protection = page_protection,
     };
-    memset(prototypes, 0, pages * sizeof(mmpte_t));
+    for (uint32_t i = 0; i < pages; i++)
+        prototypes[i] = reserve ? MiMakeViewPagePte(0) : pte_zero();
     *result = section;
     return STATUS_SUCCESS;
 
@@ -92,106 +96,141 @@ fail:
     return status;
 }
 
-/* The protections a view may have, given the section's own. */
-static bool view_protection_allowed(uint32_t section, uint32_t view)
+/*
+ * The protections a page of a section made with protection may have, in a view or after
+ * NtProtectVirtualMemory (NT's table of compatible protections): never more access than
+ * the section allows, copy-on-write wherever reading is allowed, and no access always.
+ */
+bool MiSectionAllowsProtection(uint32_t section, uint32_t protection)
 {
-    bool writable_section = section == PAGE_READWRITE || section == PAGE_EXECUTE_READWRITE;
-    bool executable_section = section == PAGE_EXECUTE_READ || section == PAGE_EXECUTE_READWRITE;
+    uint32_t allowed = PAGE_NOACCESS;
 
-    switch (view) {
-    case PAGE_READONLY:
-        return true;
-    case PAGE_READWRITE:
-        return writable_section;
-    case PAGE_WRITECOPY:
-        return true;
+    switch (section) {
     case PAGE_EXECUTE:
+        allowed |= PAGE_EXECUTE;
+        break;
+    case PAGE_READONLY:
+    case PAGE_WRITECOPY:
+        allowed |= PAGE_READONLY | PAGE_WRITECOPY;
+        break;
+    case PAGE_READWRITE:
+        allowed |= PAGE_READONLY | PAGE_WRITECOPY | PAGE_READWRITE;
+        break;
     case PAGE_EXECUTE_READ:
+        allowed |= PAGE_READONLY | PAGE_WRITECOPY | PAGE_EXECUTE | PAGE_EXECUTE_READ;
+        break;
     case PAGE_EXECUTE_WRITECOPY:
-        return executable_section;
+        allowed |= PAGE_READONLY | PAGE_WRITECOPY | PAGE_EXECUTE | PAGE_EXECUTE_READ |
+                   PAGE_EXECUTE_WRITECOPY;
+        break;
     case PAGE_EXECUTE_READWRITE:
-        return section == PAGE_EXECUTE_READWRITE;
-    default:
-        return false;
+        allowed = 0xFF;
+        break;
     }
+    protection &= ~(PAGE_GUARD | PAGE_NOCACHE | PAGE_WRITECOMBINE);
+    return protection != 0 && (protection & (protection - 1)) == 0 && (protection & allowed);
 }
 
-ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, struct mm_section **result)
+/* True for the two copy-on-write protections (modifiers aside). */
+bool MiIsCopyOnWriteProtection(uint32_t protection)
 {
-    static const uint32_t allowed[] = {PAGE_READONLY, PAGE_READWRITE, PAGE_EXECUTE_READ,
-                                       PAGE_EXECUTE_READWRITE};
-    bool valid = false;
+    protection &= 0xFF;
+    return protection == PAGE_WRITECOPY || protection == PAGE_EXECUTE_WRITECOPY;
+}
 
-    for (unsigned i = 0; i < ARRAY_SIZE(allowed); i++)
-        valid |= protection == allowed[i];
-    if (!valid)
+bool MiCommitSectionPages(struct mm_section *section, uint32_t first, uint32_t count)
+{
+    uint32_t pages = 0;
+
+    for (uint32_t i = first; i < first + count; i++)
+        pages += MiIsViewPagePte(section->prototypes[i]);
+    if (!MiChargeCommitment(&section_commit_charge, pages))
+        return false;
+    for (uint32_t i = first; i < first + count; i++)
+        if (MiIsViewPagePte(section->prototypes[i]))
+            section->prototypes[i] = pte_zero();
+    section->committed_pages += pages;
+    return true;
+}
+
+ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, uint32_t attributes,
+                           struct mm_section **result)
+{
+    if (!MmIsValidProtection(protection) || protection & PAGE_GUARD ||
+        protection == PAGE_NOACCESS)
         return STATUS_INVALID_PAGE_PROTECTION;
     if (size == 0 || size > SECTION_MAX_BYTES)
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_4;
     return MiAllocateSection(ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE, protection,
-                             false, result);
+                             false, attributes & SEC_RESERVE, result);
 }
 
 ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr_t *base,
-                              uint32_t *size, uint32_t type, uint32_t protection)
+                              uint32_t *size, uint32_t type, uint32_t protection,
+                              vaddr_t highest, uint32_t commit_size)
 {
     struct mm_address_space *space = MmCurrentAddressSpace();
     uint32_t section_bytes = section->page_count * PAGE_SIZE;
+    vaddr_t alignment = type & AT_ROUND_TO_PAGE ? PAGE_SIZE : MM_ALLOCATION_GRANULARITY;
 
-    if (type & ~MEM_TOP_DOWN)
-        return STATUS_INVALID_PARAMETER;
-    if (!view_protection_allowed(section->protection, protection))
+    if (highest == 0 || highest > space->highest_user_address)
+        highest = space->highest_user_address;
+    if (type & AT_ROUND_TO_PAGE) {
+        *base = ALIGN_DOWN(*base, (vaddr_t)PAGE_SIZE);
+        offset = ALIGN_DOWN(offset, (uint32_t)PAGE_SIZE);
+    }
+    if (*base % alignment || offset % alignment)
+        return STATUS_MAPPED_ALIGNMENT;
+    if (!MiSectionAllowsProtection(section->protection, protection))
         return STATUS_SECTION_PROTECTION;
-    if (offset % MM_ALLOCATION_GRANULARITY || offset >= section_bytes)
-        return STATUS_INVALID_PARAMETER;
+    if (type & MEM_RESERVE)
+        return STATUS_INVALID_PARAMETER_9;  /* only a file's view may reserve beyond it */
+    if (offset >= section_bytes)
+        return STATUS_INVALID_VIEW_SIZE;
     uint32_t bytes = *size ? ALIGN_UP(*size, (uint32_t)PAGE_SIZE) : section_bytes - offset;
     if (bytes == 0 || bytes > section_bytes - offset)
         return STATUS_INVALID_VIEW_SIZE;
+    if (commit_size > bytes)
+        return STATUS_INVALID_PARAMETER_5;
 
     vaddr_t start = *base;
     if (start == 0) {
         if (!MiFindEmptyAddressRange(&space->vads, bytes, MM_ALLOCATION_GRANULARITY,
-                                     MM_LOWEST_USER_ADDRESS, space->highest_user_address,
-                                     type & MEM_TOP_DOWN, &start))
+                                     MM_LOWEST_USER_ADDRESS, highest, type & MEM_TOP_DOWN,
+                                     &start))
             return STATUS_NO_MEMORY;
     } else {
-        start = ALIGN_DOWN(start, (vaddr_t)MM_ALLOCATION_GRANULARITY);
         if (start < MM_LOWEST_USER_ADDRESS || start + bytes - 1 < start ||
-            start + bytes - 1 > space->highest_user_address)
-            return STATUS_INVALID_PARAMETER;
+            start + bytes - 1 > highest)
+            return STATUS_INVALID_PARAMETER_3;
         if (MiCheckForConflictingVad(&space->vads, start, start + bytes - 1))
             return STATUS_CONFLICTING_ADDRESSES;
     }
     /* Pages a copy-on-write view may turn private are charged to the process now. */
-    bool copy_on_write = protection == PAGE_WRITECOPY || protection == PAGE_EXECUTE_WRITECOPY;
-    uint32_t pages = bytes / PAGE_SIZE;
-    if (copy_on_write && !MiChargeCommitment(&space->commit_charge, pages))
+    uint32_t pages = MiIsCopyOnWriteProtection(protection) ? bytes / PAGE_SIZE : 0;
+    if (!MiChargeCommitment(&space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
-    vaddr_t placed = start;
-    ntstatus_t status = MmReserveUserRange(&placed, bytes, MI_VAD_MAPPED, 0, protection);
+    /* SEC_RESERVE: the first commit_size bytes of the view are committed in the section. */
+    uint32_t first = offset / PAGE_SIZE;
+    if (section->reserve &&
+        !MiCommitSectionPages(section, first, ALIGN_UP(commit_size, (uint32_t)PAGE_SIZE) /
+                                                  PAGE_SIZE)) {
+        MiReturnCommitment(&space->commit_charge, pages);
+        return STATUS_COMMITMENT_LIMIT;
+    }
+    ntstatus_t status = MmReserveUserRange(&start, bytes, MI_VAD_MAPPED, 0, protection);
     if (!NT_SUCCESS(status)) {
-        if (copy_on_write)
-            MiReturnCommitment(&space->commit_charge, pages);
-        return status;
+        MiReturnCommitment(&space->commit_charge, pages);
+        return status;      /* pages committed in the section stay so: NT keeps them too */
     }
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     vad->owner = section;
-    vad->offset = offset / PAGE_SIZE;
+    vad->offset = first;
+    vad->commit_charge = pages;
     object_reference(&section->header);
     *base = start;
     *size = bytes;
     return STATUS_SUCCESS;
-}
-
-uint32_t MiViewCopyOnWriteCharge(const struct mmvad *vad)
-{
-    const struct mm_section *section = vad->owner;
-
-    if (section->page_protection)
-        return section->copy_on_write_pages;
-    if (vad->protection == PAGE_WRITECOPY || vad->protection == PAGE_EXECUTE_WRITECOPY)
-        return (vad->end - vad->start + 1) / PAGE_SIZE;
-    return 0;
 }
 
 /* The frames, charge and reference a view holds go back; its VAD goes. */
@@ -209,7 +248,7 @@ void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
         MiWriteUserPte(va, pte_zero());
         MiDeletePteContents(old);
     }
-    MiReturnCommitment(&space->commit_charge, MiViewCopyOnWriteCharge(vad));
+    MiReturnCommitment(&space->commit_charge, vad->commit_charge);
     MiDeleteVad(space, vad);
 }
 
@@ -263,7 +302,7 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
     return STATUS_SUCCESS;
 }
 
-ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va)
+ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection)
 {
     struct mm_section *section = vad->owner;
     uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
@@ -272,7 +311,7 @@ ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va)
 
     if (NT_SUCCESS(status)) {
         MiWriteUserPte(va, MiMakeValidUserPte(pte_pfn(section->prototypes[index]),
-                                              MiSectionPageProtection(vad, va)));
+                                              protection));
         MmStatistics.section_faults++;
     }
     cpu_restore_interrupts(flags);
@@ -297,8 +336,10 @@ ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection)
     void *to = MiMapPageInHyperSpace(copy);
     memcpy(to, (const void *)va, PAGE_SIZE);
     MiUnmapPageInHyperSpace(to);
-    uint32_t writable = protection == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
-                                                             : PAGE_READWRITE;
+    uint32_t writable = (protection & ~MI_PROTECTION_BASE_MASK) |
+                        ((protection & MI_PROTECTION_BASE_MASK) == PAGE_EXECUTE_WRITECOPY
+                             ? PAGE_EXECUTE_READWRITE
+                             : PAGE_READWRITE);
     MiWriteUserPte(va, MiMakeValidUserPte(copy, writable));
     MiDeletePteContents(old);
     MmStatistics.copy_on_write_faults++;

@@ -24,6 +24,7 @@ struct mmvad {
     uint32_t protection;            /* the allocation's PAGE_* protection */
     void *owner;                    /* e.g. a section or image object */
     uint32_t offset;                /* a view: its first page's index in the section */
+    uint32_t commit_charge;         /* a view: pages charged for private copies */
 };
 
 struct mm_avl_table {

@@ -9,6 +9,7 @@
  * need, before it changes anything, so it cannot fail half-way.
  */
 #include "arch/cpu.h"
+#include "arch/cpu_features.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
 
@@ -24,25 +25,45 @@ static const uint16_t protection_by_index[8] = {
     PAGE_READWRITE, PAGE_WRITECOPY, PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY,
 };
 
+/*
+ * The cache attributes of a valid user page, by modifier: PAGE_NOCACHE is PCD|PWT
+ * (uncached); PAGE_WRITECOMBINE is PWT alone, the PAT entry made write-combining
+ * (arch/cpu_features.c), or PCD alone, uncached, on a CPU without a PAT.
+ */
+static uint32_t cache_bits(uint32_t protection)
+{
+    if (protection & PAGE_NOCACHE)
+        return PTE_CACHE_DISABLE | PTE_WRITE_THROUGH;
+    if (protection & PAGE_WRITECOMBINE)
+        return cpu_features.pat ? PTE_WRITE_THROUGH : PTE_CACHE_DISABLE;
+    return 0;
+}
+
 mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
 {
-    uint32_t index = 0;
+    uint32_t base = protection & MI_PROTECTION_BASE_MASK, index = 0;
 
-    while (index < 8 && protection_by_index[index] != protection)
+    while (index < 8 && protection_by_index[index] != base)
         index++;
     KASSERT(index > 0 && index < 8);
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
-    mmpte_t pte = pte_make_user(pfn, protection == PAGE_READWRITE ||
-                                     protection == PAGE_EXECUTE_READWRITE);
-    pte.value |= index << PTE_SOFTWARE_SHIFT;
+    mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
+    pte.value |= index << PTE_SOFTWARE_SHIFT | cache_bits(protection);
     return pte;
 }
 
 uint32_t MiPteProtection(mmpte_t pte)
 {
-    if (pte_is_valid(pte))
-        return protection_by_index[(pte.value & PTE_SOFTWARE_MASK) >> PTE_SOFTWARE_SHIFT];
-    return (pte.value >> MI_PTE_PROTECTION_SHIFT) & MI_PTE_PROTECTION_MASK;
+    if (!pte_is_valid(pte))
+        return mi_pte_protection_of(pte);
+    uint32_t protection =
+        protection_by_index[(pte.value & PTE_SOFTWARE_MASK) >> PTE_SOFTWARE_SHIFT];
+    uint32_t cache = pte.value & (PTE_CACHE_DISABLE | PTE_WRITE_THROUGH);
+    if (cache == (PTE_CACHE_DISABLE | PTE_WRITE_THROUGH))
+        protection |= PAGE_NOCACHE;
+    else if (cache)
+        protection |= PAGE_WRITECOMBINE;
+    return protection;
 }
 
 /* ---- commit charge ---- */
@@ -199,13 +220,23 @@ static void commit_pages(vaddr_t start, vaddr_t end, uint32_t protection)
 
 /* ---- the services ---- */
 
+static uint32_t page_protection(const struct mmvad *vad, vaddr_t va);
+
 /* True for the protections a private allocation may have (no copy-on-write). */
 static bool private_protection_is_valid(uint32_t protection)
 {
-    uint32_t base = protection & ~PAGE_GUARD;
+    return MmIsValidProtection(protection) && !MiIsCopyOnWriteProtection(protection);
+}
 
-    return MiProtectionIsValid(protection) && base != PAGE_WRITECOPY &&
-           base != PAGE_EXECUTE_WRITECOPY && !(base == PAGE_NOACCESS && protection & PAGE_GUARD);
+/*
+ * protection with the cache attribute of the allocation it is asked for in: on NT,
+ * PAGE_NOCACHE and PAGE_WRITECOMBINE belong to the whole allocation (its VAD), given
+ * when it is made; later requests neither add nor remove them.
+ */
+static uint32_t with_allocation_cache(const struct mmvad *vad, uint32_t protection)
+{
+    return (protection & ~MI_PROTECTION_CACHE_MASK) |
+           (vad->protection & MI_PROTECTION_CACHE_MASK);
 }
 
 /* The page-aligned range [*start, *end) that [base, base + size) touches; false if it wraps. */
@@ -240,10 +271,12 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
         end = start + bytes;
     } else {
         if (!page_range(*base, *size, &start, &end))
-            return STATUS_INVALID_PARAMETER;
+            return STATUS_INVALID_PARAMETER_4;
         start = ALIGN_DOWN(start, (vaddr_t)MM_ALLOCATION_GRANULARITY);
-        if (start < MM_LOWEST_USER_ADDRESS || end - 1 > highest)
-            return STATUS_INVALID_PARAMETER;
+        if (start < MM_LOWEST_USER_ADDRESS || start > space->highest_user_address)
+            return STATUS_INVALID_PARAMETER_2;
+        if (end - 1 > space->highest_user_address)
+            return STATUS_INVALID_PARAMETER_4;
         if (MiCheckForConflictingVad(&space->vads, start, end - 1))
             return STATUS_CONFLICTING_ADDRESSES;
     }
@@ -269,17 +302,39 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
     return STATUS_SUCCESS;
 }
 
-/* MEM_COMMIT alone at an address: pages of one existing private reservation. */
+static ntstatus_t commit_view(struct mm_address_space *space, struct mmvad *vad,
+                              vaddr_t start, vaddr_t end, uint32_t protection);
+static void protect_page(const struct mmvad *vad, vaddr_t va, uint32_t protection);
+static ntstatus_t reset(struct mm_address_space *space, vaddr_t *base, uint32_t *size,
+                        uint32_t type);
+
+/*
+ * MEM_COMMIT alone at an address: pages of one existing private reservation, or of one
+ * view (see commit_view).
+ */
 static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t *size,
                          uint32_t protection)
 {
     vaddr_t start, end;
 
     if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
-    struct mmvad *vad = MiLocateVad(&space->vads, start);
-    if (!vad || end - 1 > vad->end || vad->type != MI_VAD_PRIVATE)
         return STATUS_CONFLICTING_ADDRESSES;
+    struct mmvad *vad = MiLocateVad(&space->vads, start);
+    if (!vad || end - 1 > vad->end)
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (vad->owner) {
+        ntstatus_t status = commit_view(space, vad, start, end, protection);
+        if (NT_SUCCESS(status)) {
+            *base = start;
+            *size = end - start;
+        }
+        return status;
+    }
+    if (vad->type != MI_VAD_PRIVATE)
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (!private_protection_is_valid(protection))
+        return STATUS_INVALID_PAGE_PROTECTION;
+    protection = with_allocation_cache(vad, protection);
     uint32_t pages = count_uncommitted(start, end);
     if (!MiChargeCommitment(&space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
@@ -287,9 +342,86 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
         MiReturnCommitment(&space->commit_charge, pages);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
-    commit_pages(start, end, protection);
+    /* Pages committed already get the new protection, as on NT; the others are new. */
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+        if (pte_of(va)->value == 0)
+            MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
+        else
+            protect_page(vad, va, protection);
+    }
     *base = start;
     *size = end - start;
+    return STATUS_SUCCESS;
+}
+
+/* A committed page out of memory loses its contents: demand zero again. */
+static void drop_page(vaddr_t va)
+{
+    mmpte_t old = *pte_of(va);
+
+    MiWriteUserPte(va, MiMakeDemandZeroPte(MiPteProtection(old)));
+    MiDeletePteContents(old);
+}
+
+/*
+ * MEM_RESET: the contents of the committed private pages of [base, base + size) are no
+ * longer wanted. Pages in memory become clean and without a pagefile copy, so that,
+ * trimmed, they are dropped instead of written; pages already out of memory are dropped
+ * now (they read as zeros if touched). The protection stays, and pages only reserved,
+ * or of a view, are left as they are. MEM_RESET_UNDO wants them again: pages still in
+ * memory are kept from then on (the others were dropped: they read as zeros).
+ */
+static ntstatus_t reset(struct mm_address_space *space, vaddr_t *base, uint32_t *size,
+                        uint32_t type)
+{
+    vaddr_t start, end;
+
+    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
+        return STATUS_INVALID_PARAMETER_4;
+    struct mmvad *vad = MiLocateVad(&space->vads, start);
+    if (!vad || end - 1 > vad->end)
+        return STATUS_CONFLICTING_ADDRESSES;
+    for (vaddr_t va = start; va < end && vad->owner == NULL; va += PAGE_SIZE) {
+        mmpte_t *pte = MiGetPte(va, false);
+        if (!pte || pte->value == 0)
+            continue;
+        if (type == MEM_RESET_UNDO)
+            MiUndoResetPage(*pte);
+        else if (MiIsPresentPte(*pte))
+            MiResetPage(va);
+        else if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte))
+            drop_page(va);
+    }
+    *base = start;
+    *size = end - start;
+    return STATUS_SUCCESS;
+}
+
+#define ALLOCATION_TYPES (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | \
+                          MEM_TOP_DOWN | MEM_WRITE_WATCH)
+
+ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection)
+{
+    uint32_t reset = type & (MEM_RESET | MEM_RESET_UNDO);
+
+    if (!(type & (MEM_COMMIT | MEM_RESERVE)) && !reset)
+        return STATUS_INVALID_PARAMETER;    /* Windows 10 and 11: not numbered */
+    if (type & ~ALLOCATION_TYPES || (reset && type != reset) ||
+        reset == (MEM_RESET | MEM_RESET_UNDO) ||
+        (type & MEM_WRITE_WATCH && !(type & MEM_RESERVE)))
+        return STATUS_INVALID_PARAMETER_5;
+    /* The protection is checked even where it is not used (MEM_RESET). */
+    if (!MmIsValidProtection(protection))
+        return STATUS_INVALID_PAGE_PROTECTION;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, ntstatus_t bad_base, ntstatus_t bad_size)
+{
+    if (base > MmHighestUserAddress)
+        return bad_base;
+    if (size == 0 || size > MmHighestUserAddress + 1 - base)
+        return bad_size;
     return STATUS_SUCCESS;
 }
 
@@ -297,19 +429,26 @@ ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
                                    uint32_t protection, vaddr_t highest)
 {
     struct mm_address_space *space = MmCurrentAddressSpace();
+    ntstatus_t status = MmCheckAllocationType(type, protection);
 
+    if (NT_SUCCESS(status))
+        status = MmCheckRange(*base, *size, STATUS_INVALID_PARAMETER_2,
+                              STATUS_INVALID_PARAMETER_4);
+    if (!NT_SUCCESS(status))
+        return status;
     if (highest == 0 || highest > space->highest_user_address)
         highest = space->highest_user_address;
-    if ((type & ~(MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN)) ||
-        !(type & (MEM_COMMIT | MEM_RESERVE)))
-        return STATUS_INVALID_PARAMETER;
-    if (!private_protection_is_valid(protection))
-        return STATUS_INVALID_PAGE_PROTECTION;
-    if (*size == 0)
-        return STATUS_INVALID_PARAMETER;
+    if (type & (MEM_RESET | MEM_RESET_UNDO))
+        return reset(space, base, size, type);
+    /* Since Windows 8, nothing may be reserved in the first 64 KB. */
+    if (*base && *base < MM_LOWEST_USER_ADDRESS && type & MEM_RESERVE)
+        return STATUS_INVALID_PARAMETER_2;
     /* With no address, a commit reserves as well (as VirtualAlloc documents). */
-    if (type & MEM_RESERVE || *base == 0)
+    if (type & MEM_RESERVE || *base == 0) {
+        if (!private_protection_is_valid(protection))
+            return STATUS_INVALID_PAGE_PROTECTION;
         return reserve(space, base, size, type, protection, highest);
+    }
     return commit(space, base, size, protection);
 }
 
@@ -319,9 +458,11 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
     vaddr_t start, end;
 
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
-        return STATUS_INVALID_PARAMETER;
-    if (*base > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_INVALID_PARAMETER_4;
+    if (*base > MmHighestUserAddress)
+        return STATUS_INVALID_PARAMETER_2;
+    if (*size > MmHighestUserAddress + 1 - *base)
+        return STATUS_INVALID_PARAMETER_3;
     struct mmvad *vad = MiLocateVad(&space->vads, *base);
     if (!vad)
         return STATUS_MEMORY_NOT_ALLOCATED;
@@ -331,7 +472,8 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
     /*
      * Size 0 means the whole reservation, so base must be its base (NT's rule for both
      * kinds). Otherwise the range is every page [base, base + size) touches; it must
-     * stay inside the reservation, and a release must cover exactly all of it.
+     * stay inside the reservation. Releasing part of a reservation splits it: what is
+     * left on either side stays reserved, each side a reservation of its own.
      */
     if (*size == 0) {
         if (ALIGN_DOWN(*base, (vaddr_t)PAGE_SIZE) != vad->start)
@@ -339,20 +481,197 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
         start = vad->start;
         end = vad->end + 1;
     } else {
-        if (!page_range(*base, *size, &start, &end))
-            return STATUS_INVALID_PARAMETER;
-        if (end - 1 > vad->end)
+        if (!page_range(*base, *size, &start, &end) || end - 1 > vad->end)
             return STATUS_UNABLE_TO_FREE_VM;
-        if (type == MEM_RELEASE && start != vad->start)
-            return STATUS_FREE_VM_NOT_AT_BASE;
-        if (type == MEM_RELEASE && end - 1 != vad->end)
-            return STATUS_INVALID_PARAMETER;    /* no splitting a reservation */
     }
+    if (type == MEM_RELEASE && !MiReleaseVadRange(space, vad, start, end))
+        return STATUS_INSUFFICIENT_RESOURCES;
     decommit_pages(space, start, end);
-    if (type == MEM_RELEASE)
-        MiDeleteVad(space, vad);
+    /* Windows 10 (since 1803) leaves a size of 0 as it was after a whole decommit. */
+    bool keep_zero = *size == 0 && type == MEM_DECOMMIT;
     *base = start;
-    *size = end - start;
+    *size = keep_zero ? 0 : end - start;
+    return STATUS_SUCCESS;
+}
+
+/* The pages of a view (its VAD). */
+static uint32_t vad_pages(const struct mmvad *vad)
+{
+    return (vad->end - vad->start + 1) / PAGE_SIZE;
+}
+
+/*
+ * Whether page va of view vad is committed: every page of a SEC_COMMIT section is, a
+ * page of a SEC_RESERVE section once some view committed it.
+ */
+bool MiIsViewPageCommitted(const struct mmvad *vad, vaddr_t va)
+{
+    const struct mm_section *section = vad->owner;
+
+    return !MiIsViewPagePte(section->prototypes[vad->offset + (va - vad->start) / PAGE_SIZE]);
+}
+
+mmpte_t MiMakeViewPte(const struct mmvad *vad, vaddr_t va, uint32_t protection)
+{
+    return protection == MiSectionPageProtection(vad, va) ? pte_zero()
+                                                           : MiMakeViewPagePte(protection);
+}
+
+/* The writable protections with their copy-on-write counterpart instead. */
+static uint32_t copy_on_write_form(uint32_t protection)
+{
+    uint32_t base = protection & 0xFF;
+
+    if (base == PAGE_READWRITE)
+        return (protection & ~0xFFu) | PAGE_WRITECOPY;
+    if (base == PAGE_EXECUTE_READWRITE)
+        return (protection & ~0xFFu) | PAGE_EXECUTE_WRITECOPY;
+    return protection;
+}
+
+/* The copy-on-write protections with their writable counterpart instead. */
+static uint32_t private_form(uint32_t protection)
+{
+    uint32_t base = protection & 0xFF;
+
+    if (base == PAGE_WRITECOPY)
+        return (protection & ~0xFFu) | PAGE_READWRITE;
+    if (base == PAGE_EXECUTE_WRITECOPY)
+        return (protection & ~0xFFu) | PAGE_EXECUTE_READWRITE;
+    return protection;
+}
+
+/*
+ * The protection a view's pages get when protection is asked for: an image's shared
+ * pages never become writable for everyone, only copy-on-write (as on NT, so that a
+ * loader can write an image's imports).
+ */
+static uint32_t shared_page_protection(const struct mmvad *vad, uint32_t protection)
+{
+    return vad->type == MI_VAD_IMAGE ? copy_on_write_form(protection) : protection;
+}
+
+/* What a protection lets a page be used for: read, write, execute. */
+enum { ACCESS_READ = 1, ACCESS_WRITE = 2, ACCESS_EXECUTE = 4 };
+
+static unsigned protection_access(uint32_t protection)
+{
+    switch (protection & 0xFF) {
+    case PAGE_READONLY:
+    case PAGE_WRITECOPY:
+        return ACCESS_READ;
+    case PAGE_READWRITE:
+        return ACCESS_READ | ACCESS_WRITE;
+    case PAGE_EXECUTE:
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
+        return ACCESS_READ | ACCESS_EXECUTE;
+    case PAGE_EXECUTE_READWRITE:
+        return ACCESS_READ | ACCESS_WRITE | ACCESS_EXECUTE;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Whether a page of view vad may have protection (after shared_page_protection): a view's
+ * pages never get more access than the view was mapped with (a copy-on-write view's
+ * pages, never read-write), and no access is always allowed.
+ */
+static bool view_allows(const struct mmvad *vad, uint32_t protection)
+{
+    unsigned asked = protection_access(protection);
+
+    return (asked & protection_access(vad->protection)) == asked;
+}
+
+/* A present page gets protection: valid when it allows access, resident otherwise. */
+static void protect_present_page(vaddr_t va, pfn_t pfn, uint32_t protection)
+{
+    bool accessible = (protection & 0xFF) != PAGE_NOACCESS && !(protection & PAGE_GUARD);
+
+    MiWriteUserPte(va, accessible ? MiMakeValidUserPte(pfn, protection)
+                                  : MiMakeResidentPte(pfn, protection));
+}
+
+/* Gives the committed page at va (of vad) protection, whatever state the page is in. */
+static void protect_page(const struct mmvad *vad, vaddr_t va, uint32_t protection)
+{
+    mmpte_t pte = *pte_of(va);
+
+    if (vad->owner && (pte.value == 0 || MiIsViewPagePte(pte))) {
+        MiWriteUserPte(va, MiMakeViewPte(vad, va, shared_page_protection(vad, protection)));
+        return;
+    }
+    if (MiIsPresentPte(pte) && MiGetPfnEntry(pte_pfn(pte))->use == MI_USE_SECTION) {
+        protect_present_page(va, pte_pfn(pte), shared_page_protection(vad, protection));
+        return;
+    }
+    /* A private page: a view's private copy is simply writable when asked copy-on-write. */
+    if (vad->owner)
+        protection = private_form(protection);
+    if (MiIsDemandZeroPte(pte))
+        MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
+    else if (MiIsTransitionPte(pte))
+        MiWriteUserPte(va, MiMakeTransitionPte(pte_pfn(pte), protection));
+    else if (MiIsPagefilePte(pte))
+        MiWriteUserPte(va, MiMakePagefilePte(MiPagefilePteSlot(pte), protection));
+    else
+        protect_present_page(va, pte_pfn(pte), protection);
+}
+
+/*
+ * What giving [start, end) of view vad protection needs before anything changes: a
+ * protection the section allows (else refused), committed pages (unless commit: then
+ * the section's uncommitted pages are committed), page tables for the PTEs to be
+ * written, and the charge for pages that may become private copies (the whole view,
+ * once).
+ */
+static ntstatus_t prepare_view_protection(struct mm_address_space *space, struct mmvad *vad,
+                                          vaddr_t start, vaddr_t end, uint32_t protection,
+                                          bool commit, ntstatus_t refused)
+{
+    struct mm_section *section = vad->owner;
+    uint32_t shared = shared_page_protection(vad, protection);
+    uint32_t first = vad->offset + (start - vad->start) / PAGE_SIZE;
+    uint32_t count = (end - start) / PAGE_SIZE, uncommitted = 0;
+
+    if (!view_allows(vad, shared))
+        return refused;
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        uncommitted += !MiIsViewPageCommitted(vad, va);
+    if (uncommitted && !commit)
+        return STATUS_NOT_COMMITTED;
+    if (!make_page_tables(start, end))
+        return STATUS_INSUFFICIENT_RESOURCES;
+    uint32_t copies = MiIsCopyOnWriteProtection(shared) ? vad_pages(vad) - vad->commit_charge
+                                                        : 0;
+    if (!MiChargeCommitment(&space->commit_charge, copies))
+        return STATUS_COMMITMENT_LIMIT;
+    if (uncommitted && !MiCommitSectionPages(section, first, count)) {
+        MiReturnCommitment(&space->commit_charge, copies);
+        return STATUS_COMMITMENT_LIMIT;
+    }
+    vad->commit_charge += copies;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * MEM_COMMIT on pages of a view: the section's pages are committed (for a SEC_RESERVE
+ * section, those not yet committed are now, for every view of it), and the pages here
+ * get protection, which the section must allow.
+ */
+static ntstatus_t commit_view(struct mm_address_space *space, struct mmvad *vad,
+                              vaddr_t start, vaddr_t end, uint32_t protection)
+{
+    if (vad->type == MI_VAD_IMAGE)
+        return STATUS_CONFLICTING_ADDRESSES;
+    ntstatus_t status = prepare_view_protection(space, vad, start, end, protection, true,
+                                                STATUS_INVALID_PAGE_PROTECTION);
+    if (!NT_SUCCESS(status))
+        return status;
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        protect_page(vad, va, protection);
     return STATUS_SUCCESS;
 }
 
@@ -361,40 +680,37 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
 {
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start, end;
+    ntstatus_t status;
 
-    if (!MiProtectionIsValid(protection) ||
-        ((protection & ~PAGE_GUARD) == PAGE_NOACCESS && protection & PAGE_GUARD))
+    if (!MmIsValidProtection(protection))
         return STATUS_INVALID_PAGE_PROTECTION;
+    status = MmCheckRange(*base, *size, STATUS_INVALID_PARAMETER_2, STATUS_INVALID_PARAMETER_3);
+    if (!NT_SUCCESS(status))
+        return status;
     if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
+        return STATUS_CONFLICTING_ADDRESSES;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
-    /* Section-backed pages, and KUSER_SHARED_DATA (one page for everyone), keep theirs. */
-    if (vad->owner || vad->start == MM_SHARED_USER_DATA)
+    /* KUSER_SHARED_DATA is one page for everyone: read-only it stays. */
+    if (vad->start == MM_SHARED_USER_DATA)
         return STATUS_NOT_SUPPORTED;
-    uint32_t base_protection = protection & ~PAGE_GUARD;
-    if (vad->type == MI_VAD_PRIVATE && (base_protection == PAGE_WRITECOPY ||
-                                        base_protection == PAGE_EXECUTE_WRITECOPY))
-        return STATUS_INVALID_PAGE_PROTECTION;
-    if (count_uncommitted(start, end))
-        return STATUS_NOT_COMMITTED;
-
-    *old_protection = MiPteProtection(*pte_of(start));
-    bool accessible = base_protection != PAGE_NOACCESS && !(protection & PAGE_GUARD);
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
-        mmpte_t pte = *pte_of(va);
-        if (MiIsDemandZeroPte(pte))
-            MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
-        else if (MiIsTransitionPte(pte))
-            MiWriteUserPte(va, MiMakeTransitionPte(pte_pfn(pte), protection));
-        else if (MiIsPagefilePte(pte))
-            MiWriteUserPte(va, MiMakePagefilePte(MiPagefilePteSlot(pte), protection));
-        else if (accessible)
-            MiWriteUserPte(va, MiMakeValidUserPte(pte_pfn(pte), protection));
-        else
-            MiWriteUserPte(va, MiMakeResidentPte(pte_pfn(pte), protection));
+    protection = with_allocation_cache(vad, protection);
+    if (vad->owner) {
+        status = prepare_view_protection(space, vad, start, end, protection, false,
+                                         STATUS_SECTION_PROTECTION);
+        if (!NT_SUCCESS(status))
+            return status;
+    } else {
+        if (vad->type == MI_VAD_PRIVATE && MiIsCopyOnWriteProtection(protection))
+            return STATUS_INVALID_PARAMETER_4;
+        if (count_uncommitted(start, end))
+            return STATUS_NOT_COMMITTED;
     }
+
+    *old_protection = page_protection(vad, start);
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        protect_page(vad, va, protection);
     *base = start;
     *size = end - start;
     return STATUS_SUCCESS;
@@ -408,12 +724,15 @@ static uint32_t vad_memory_type(const struct mmvad *vad)
 
 /*
  * The protection of page va of vad, 0 when it is only reserved. In a view, a page whose
- * PTE is still zero is committed with the view's protection (its prototype backs it).
+ * PTE is still zero is committed with the view's protection (its prototype backs it),
+ * unless the section's page is not committed yet.
  */
 static uint32_t page_protection(const struct mmvad *vad, vaddr_t va)
 {
     mmpte_t *pte = MiGetPte(va, false);
 
+    if (vad->owner && !MiIsViewPageCommitted(vad, va))
+        return 0;
     if (pte && pte->value != 0)
         return MiPteProtection(*pte);
     return vad->owner ? MiSectionPageProtection(vad, va) : 0;

@@ -95,8 +95,12 @@ static void evict_user_page(vaddr_t va)
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     if (entry->use == MI_USE_SECTION) {
-        /* The view's PTE goes back to "ask the prototype"; the last one out moves it. */
-        MiWriteUserPte(va, pte_zero());
+        /*
+         * The view's PTE goes back to "ask the prototype", keeping the page's protection
+         * if it is not the view's own; the last mapping out moves the prototype.
+         */
+        const struct mmvad *vad = MiLocateVad(&MmCurrentAddressSpace()->vads, va);
+        MiWriteUserPte(va, MiMakeViewPte(vad, va, MiPteProtection(pte)));
         MiReleasePageReference(pfn);
     } else {
         MiWriteUserPte(va, MiMakeTransitionPte(pfn, MiPteProtection(pte)));

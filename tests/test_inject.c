@@ -102,14 +102,14 @@ static ntstatus_t section_views(void)
     struct mm_section *section;
     vaddr_t shared = 0, copy = 0;
     uint32_t size = 0;
-    ntstatus_t status = MmCreateSection(4 * PAGE_SIZE, PAGE_READWRITE, &section);
+    ntstatus_t status = MmCreateSection(4 * PAGE_SIZE, PAGE_READWRITE, SEC_COMMIT, &section);
 
     if (!NT_SUCCESS(status))
         return status;
-    status = MmMapViewOfSection(section, 0, &shared, &size, 0, PAGE_READWRITE);
+    status = MmMapViewOfSection(section, 0, &shared, &size, 0, PAGE_READWRITE, 0, 0);
     if (NT_SUCCESS(status)) {
         size = 0;
-        status = MmMapViewOfSection(section, 0, &copy, &size, 0, PAGE_WRITECOPY);
+        status = MmMapViewOfSection(section, 0, &copy, &size, 0, PAGE_WRITECOPY, 0, 0);
     }
     if (NT_SUCCESS(status))
         status = touch(shared, 4);

@@ -419,15 +419,15 @@ static void section_pages_go_out_and_come_back(struct ktest *t)
     if (!scratch_begin(t, &s, "paging-test"))
         return;
     struct mm_section *section;
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(PAGES * PAGE_SIZE, PAGE_READWRITE,
-                                                    &section));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 MmCreateSection(PAGES * PAGE_SIZE, PAGE_READWRITE, SEC_COMMIT, &section));
     vaddr_t shared = 0, copy = 0;
     uint32_t size = 0;
     KT_EXPECT_EQ(t, STATUS_SUCCESS, MmMapViewOfSection(section, 0, &shared, &size, 0,
-                                                       PAGE_READWRITE));
+                                                       PAGE_READWRITE, 0, 0));
     size = 0;
     KT_EXPECT_EQ(t, STATUS_SUCCESS, MmMapViewOfSection(section, 0, &copy, &size, 0,
-                                                       PAGE_WRITECOPY));
+                                                       PAGE_WRITECOPY, 0, 0));
     stamp(shared, PAGES, 41);
     stamp(copy, PAGES / 2, 42);         /* private copies of the first half */
     MiTrimWorkingSet(0, false);

@@ -46,7 +46,7 @@ static ntstatus_t map(struct process *process, struct mm_section *section, vaddr
     uint32_t size = 0;
 
     process_attach(process);
-    ntstatus_t status = MmMapViewOfSection(section, 0, &base, &size, 0, protection);
+    ntstatus_t status = MmMapViewOfSection(section, 0, &base, &size, 0, protection, 0, 0);
     process_detach();
     return status;
 }
@@ -95,7 +95,8 @@ static void views_share_frames(struct ktest *t)
 
     if (!pair_begin(t, &p))
         return;
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(0x30000, PAGE_READWRITE, &section));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(0x30000, PAGE_READWRITE, SEC_COMMIT,
+                                                    &section));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.a, section, VIEW_A, PAGE_READWRITE));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.b, section, VIEW_B, PAGE_READWRITE));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, poke(p.a, VIEW_A + 0x1004, 0xA11CE));
@@ -123,7 +124,7 @@ static void writecopy_view_keeps_its_writes(struct ktest *t)
     if (!pair_begin(t, &p))
         return;
     uint32_t copies = MmStatistics.copy_on_write_faults;
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(0x10000, PAGE_READWRITE, &section));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(0x10000, PAGE_READWRITE, SEC_COMMIT, &section));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.a, section, VIEW_A, PAGE_READWRITE));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.b, section, VIEW_B, PAGE_WRITECOPY));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, poke(p.a, VIEW_A, 1));
@@ -141,7 +142,8 @@ static void writecopy_view_keeps_its_writes(struct ktest *t)
     /* A read-only view cannot write, and a read-write view of a read-only section
        cannot be had. */
     struct mm_section *readonly;
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(PAGE_SIZE, PAGE_READONLY, &readonly));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 MmCreateSection(PAGE_SIZE, PAGE_READONLY, SEC_COMMIT, &readonly));
     KT_EXPECT_EQ(t, STATUS_SECTION_PROTECTION, map(p.a, readonly, 0x30000000, PAGE_READWRITE));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.a, readonly, 0x30000000, PAGE_READONLY));
     KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, poke(p.a, 0x30000000, 5));
@@ -163,7 +165,8 @@ static void section_lifetime_and_unmap(struct ktest *t)
     if (!pair_begin(t, &p))
         return;
     uint32_t committed = MmTotalCommittedPages;
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(4 * PAGE_SIZE, PAGE_READWRITE, &section));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 MmCreateSection(4 * PAGE_SIZE, PAGE_READWRITE, SEC_COMMIT, &section));
     KT_EXPECT_EQ(t, committed + 4, MmTotalCommittedPages);      /* charged at creation */
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.a, section, VIEW_A, PAGE_READWRITE));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.b, section, VIEW_B, PAGE_READWRITE));
@@ -191,25 +194,26 @@ static void view_arguments(struct ktest *t)
 
     if (!pair_begin(t, &p))
         return;
-    KT_EXPECT_EQ(t, STATUS_INVALID_PAGE_PROTECTION, MmCreateSection(PAGE_SIZE, PAGE_WRITECOPY,
-                                                                    &section));
-    KT_EXPECT_EQ(t, STATUS_INVALID_PARAMETER, MmCreateSection(0, PAGE_READWRITE, &section));
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(0x20000, PAGE_READWRITE, &section));
+    KT_EXPECT_EQ(t, STATUS_INVALID_PAGE_PROTECTION,
+                 MmCreateSection(PAGE_SIZE, PAGE_NOACCESS, SEC_COMMIT, &section));
+    KT_EXPECT_EQ(t, STATUS_INVALID_PARAMETER_4,
+                 MmCreateSection(0, PAGE_READWRITE, SEC_COMMIT, &section));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(0x20000, PAGE_READWRITE, SEC_COMMIT, &section));
     process_attach(p.a);
-    KT_EXPECT_EQ(t, STATUS_INVALID_PARAMETER,
-                 MmMapViewOfSection(section, 0x1000, &base, &size, 0, PAGE_READWRITE));
+    KT_EXPECT_EQ(t, STATUS_MAPPED_ALIGNMENT,
+                 MmMapViewOfSection(section, 0x1000, &base, &size, 0, PAGE_READWRITE, 0, 0));
     size = 0x30000;
     KT_EXPECT_EQ(t, STATUS_INVALID_VIEW_SIZE,
-                 MmMapViewOfSection(section, 0, &base, &size, 0, PAGE_READWRITE));
+                 MmMapViewOfSection(section, 0, &base, &size, 0, PAGE_READWRITE, 0, 0));
     size = 0;
     KT_EXPECT_EQ(t, STATUS_SUCCESS,
-                 MmMapViewOfSection(section, 0x10000, &base, &size, 0, PAGE_READWRITE));
+                 MmMapViewOfSection(section, 0x10000, &base, &size, 0, PAGE_READWRITE, 0, 0));
     KT_EXPECT_EQ(t, 0x10000, size);                 /* from the offset to the end */
     KT_EXPECT(t, base % MM_ALLOCATION_GRANULARITY == 0 && base != 0);
     vaddr_t taken = base;
     size = 0;
     KT_EXPECT_EQ(t, STATUS_CONFLICTING_ADDRESSES,
-                 MmMapViewOfSection(section, 0, &taken, &size, 0, PAGE_READWRITE));
+                 MmMapViewOfSection(section, 0, &taken, &size, 0, PAGE_READWRITE, 0, 0));
     struct nt_memory_basic_information info;
     KT_EXPECT_EQ(t, STATUS_SUCCESS, MmQueryVirtualMemory(base, &info));
     KT_EXPECT_EQ(t, MEM_MAPPED, info.type);

@@ -38,7 +38,6 @@
 /* Yields to wait for the partner thread's end: it needs at most its own count. */
 #define THREAD_WAIT_YIELDS  (4 * PARTNER_YIELDS)
 
-#define VIEW_SHARE          1       /* SECTION_INHERIT ViewShare (wdm.h) */
 #define TEXT_CHARS          64
 
 /* The counters that go with each operation, summed over the timed batches. */

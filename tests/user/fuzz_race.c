@@ -19,7 +19,6 @@
 #define BURST           4           /* changes between yields */
 #define RACER_SEED      0x7ACE7ACEu
 #define VIEW_SIZE       (FUZZ_RACE_END - FUZZ_RACE_VIEW)
-#define VIEW_SHARE      1           /* SECTION_INHERIT ViewShare (wdm.h) */
 
 bool racing;
 nt_handle_t race_section;

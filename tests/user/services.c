@@ -16,7 +16,6 @@
 #define PAGES           16
 #define TEXT_CHARS      32
 #define PATIENCE        100000      /* yields before a thread that never ends counts */
-#define VIEW_SHARE      1           /* SECTION_INHERIT ViewShare (wdm.h) */
 
 static unsigned unexpected;
 static volatile uint32_t thread_stack;

@@ -10,8 +10,8 @@
  *     the null region and the range above the limit refused; bad types, protections,
  *     sizes, ZeroBits, handles and pointers refused, writing nothing; memory reads zero;
  *   - free: decommit of any pages inside one reservation, and with size 0 of all of it
- *     from its base; release only of a whole reservation (size 0, or a range that rounds
- *     to exactly it: NT would split a reservation for a part, this kernel refuses);
+ *     from its base; release of a whole reservation (size 0, or a range that rounds to
+ *     exactly it) or of part of one, which splits it (check_partial_release);
  *     ranges crossing a reservation's end; free memory; bad free types;
  *   - protect: committed pages of one reservation only; the old protection of the first
  *     page, PAGE_GUARD included; data kept across changes;
@@ -222,7 +222,7 @@ static void check_allocate_anywhere(void)
     void *pointer = NULL;
     size_t bytes = GRANULE;
     RT_EXPECT_EQ(NtAllocateVirtualMemory(NT_CURRENT_PROCESS, &pointer, 22, &bytes, MEM_RESERVE,
-                                         PAGE_READWRITE), STATUS_INVALID_PARAMETER);
+                                         PAGE_READWRITE), STATUS_INVALID_PARAMETER_3);
     RT_EXPECT(pointer == NULL && bytes == GRANULE);
     if (RT_EXPECT_EQ(NtAllocateVirtualMemory(NT_CURRENT_PROCESS, &pointer, 4, &bytes,
                                              MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE),
@@ -339,10 +339,13 @@ static void check_fixed_reservation_conflicts(void)
                          .allocation_protect = PAGE_READWRITE, .region_size = 0x30000,
                          .state = MEM_RESERVE, .type = MEM_PRIVATE);
     }
-    /* The null region, whatever the rounding makes of the base: refused, not "anywhere". */
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, 0x1000, 0x1000, MEM_RESERVE, PAGE_READWRITE);
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, 0xF000, 0x2000, MEM_RESERVE, PAGE_READWRITE);
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, 0x8000, 0x1000, MEM_RESERVE | MEM_COMMIT,
+    /*
+     * The null region, whatever the rounding makes of the base: refused, not "anywhere"
+     * (Windows 8 and later: the base argument is bad).
+     */
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_2, 0x1000, 0x1000, MEM_RESERVE, PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_2, 0xF000, 0x2000, MEM_RESERVE, PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_2, 0x8000, 0x1000, MEM_RESERVE | MEM_COMMIT,
                      PAGE_READWRITE);
     /* A commit alone there finds no reservation, as on NT. */
     ALLOCATE_REFUSED(STATUS_CONFLICTING_ADDRESSES, 0x1000, 0x1000, MEM_COMMIT, PAGE_READWRITE);
@@ -351,9 +354,28 @@ static void check_fixed_reservation_conflicts(void)
 
 static void check_allocate_bad_arguments(void)
 {
-    static const unsigned int bad_types[] = {
-        0, MEM_RESERVE | 0x1, MEM_RESERVE | 0x40000000, MEM_DECOMMIT, MEM_RELEASE,
-        MEM_RESERVE | MEM_RELEASE, MEM_COMMIT | MEM_DECOMMIT, MEM_TOP_DOWN,
+    /*
+     * No commit, reserve or reset at all: STATUS_INVALID_PARAMETER (Windows 10 and 11 do
+     * not number it); a flag that does not belong, or one in a bad combination: the type,
+     * the fifth argument.
+     */
+    static const struct {
+        unsigned int type;
+        ntstatus_t status;
+    } bad_types[] = {
+        {0, STATUS_INVALID_PARAMETER},
+        {MEM_DECOMMIT, STATUS_INVALID_PARAMETER},
+        {MEM_RELEASE, STATUS_INVALID_PARAMETER},
+        {MEM_TOP_DOWN, STATUS_INVALID_PARAMETER},
+        {MEM_WRITE_WATCH, STATUS_INVALID_PARAMETER},
+        {MEM_RESERVE | 0x1, STATUS_INVALID_PARAMETER_5},
+        {MEM_RESERVE | AT_ROUND_TO_PAGE, STATUS_INVALID_PARAMETER_5},
+        {MEM_RESERVE | MEM_RELEASE, STATUS_INVALID_PARAMETER_5},
+        {MEM_COMMIT | MEM_DECOMMIT, STATUS_INVALID_PARAMETER_5},
+        {MEM_COMMIT | MEM_RESET, STATUS_INVALID_PARAMETER_5},
+        {MEM_RESET | MEM_RESET_UNDO, STATUS_INVALID_PARAMETER_5},
+        {MEM_COMMIT | MEM_WRITE_WATCH, STATUS_INVALID_PARAMETER_5},
+        {MEM_RESERVE | MEM_PHYSICAL, STATUS_INVALID_PARAMETER_5},
     };
     static const unsigned int bad_protections[] = {
         0, PAGE_READONLY | PAGE_READWRITE, PAGE_NOACCESS | PAGE_EXECUTE, PAGE_GUARD,
@@ -363,11 +385,13 @@ static void check_allocate_bad_arguments(void)
 
     if (!w)
         return;
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, 0, 0, MEM_RESERVE, PAGE_READWRITE);
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, w, 0, MEM_RESERVE, PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_4, 0, 0, MEM_RESERVE, PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_4, w, 0, MEM_RESERVE, PAGE_READWRITE);
     for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
-        ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, 0, GRANULE, bad_types[i], PAGE_READWRITE);
-        ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, w, GRANULE, bad_types[i], PAGE_READWRITE);
+        ALLOCATE_REFUSED(bad_types[i].status, 0, GRANULE, bad_types[i].type, PAGE_READWRITE);
+        ALLOCATE_REFUSED(bad_types[i].status, w, GRANULE, bad_types[i].type, PAGE_READWRITE);
+        /* The type is judged before the protection. */
+        ALLOCATE_REFUSED(bad_types[i].status, w, GRANULE, bad_types[i].type, 0);
     }
     for (size_t i = 0; i < sizeof(bad_protections) / sizeof(bad_protections[0]); i++) {
         ALLOCATE_REFUSED(STATUS_INVALID_PAGE_PROTECTION, 0, GRANULE, MEM_RESERVE | MEM_COMMIT,
@@ -376,10 +400,15 @@ static void check_allocate_bad_arguments(void)
                          bad_protections[i]);
     }
     /* Above the limit, or wrapping past the top of the address space. */
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, highest + 1, GRANULE, MEM_RESERVE, PAGE_READWRITE);
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, 0xFFFF0000, GRANULE, MEM_RESERVE, PAGE_READWRITE);
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, highest + 1, PAGE, MEM_COMMIT, PAGE_READWRITE);
-    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER, w, 0u - w + GRANULE, MEM_RESERVE, PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_2, highest + 1, GRANULE, MEM_RESERVE,
+                     PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_2, 0xFFFF0000, GRANULE, MEM_RESERVE,
+                     PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_2, highest + 1, PAGE, MEM_COMMIT, PAGE_READWRITE);
+    ALLOCATE_REFUSED(STATUS_INVALID_PARAMETER_4, w, 0u - w + GRANULE, MEM_RESERVE,
+                     PAGE_READWRITE);
+    /* The protection is judged before the range: a huge size with a bad one. */
+    ALLOCATE_REFUSED(STATUS_INVALID_PAGE_PROTECTION, w, 0u - w + GRANULE, MEM_RESERVE, 0);
 
     void *pointer = NULL;
     size_t bytes = GRANULE;
@@ -441,26 +470,28 @@ static void check_free(void)
 
     /* Size 0 means the whole reservation, so the base must be its base. */
     FREE_REFUSED(STATUS_FREE_VM_NOT_AT_BASE, w + 0x1000, 0, MEM_DECOMMIT);
-    FREED(w, 0, MEM_DECOMMIT, w, GRANULE);
+    FREED(w, 0, MEM_DECOMMIT, w, 0);         /* size 0 stays 0 (Windows 10 since 1803) */
     RT_EXPECT_REGION(w, .base_address = w, .allocation_base = w,
                      .allocation_protect = PAGE_READWRITE, .region_size = GRANULE,
                      .state = MEM_RESERVE, .type = MEM_PRIVATE);
 
-    /* Release: only the whole reservation, named by its base. */
+    /* Release: size 0 only from the base; a range only inside the reservation. */
     FREE_REFUSED(STATUS_FREE_VM_NOT_AT_BASE, w + 0x1000, 0, MEM_RELEASE);
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, w, 0x1000, MEM_RELEASE);
     FREE_REFUSED(STATUS_UNABLE_TO_FREE_VM, w, 2 * GRANULE, MEM_RELEASE);
     RT_EXPECT_REGION(w, .base_address = w, .allocation_base = w,
                      .allocation_protect = PAGE_READWRITE, .region_size = GRANULE,
                      .state = MEM_RESERVE, .type = MEM_PRIVATE);
 
     /* Bad free types, handles and addresses, on a live reservation. */
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, next, 0, 0);
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, next, 0, MEM_DECOMMIT | MEM_RELEASE);
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, next, 0, MEM_COMMIT);
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, next, 0, MEM_RELEASE | 0x1);
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, highest + 1, PAGE, MEM_DECOMMIT);
-    FREE_REFUSED(STATUS_INVALID_PARAMETER, 0xFFFF0000, 0, MEM_RELEASE);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_4, next, 0, 0);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_4, next, 0, MEM_DECOMMIT | MEM_RELEASE);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_4, next, 0, MEM_COMMIT);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_4, next, 0, MEM_RELEASE | 0x1);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_2, highest + 1, PAGE, MEM_DECOMMIT);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_2, 0xFFFF0000, 0, MEM_RELEASE);
+    FREE_REFUSED(STATUS_INVALID_PARAMETER_3, next, 0u - next, MEM_DECOMMIT);
+    /* The type is judged first, even before the pointers are read. */
+    RT_EXPECT_EQ(NtFreeVirtualMemory(BAD_HANDLE, NULL, NULL, 0), STATUS_INVALID_PARAMETER_4);
     void *pointer = (void *)next;
     size_t bytes = 0;
     RT_EXPECT_EQ(NtFreeVirtualMemory(BAD_HANDLE, &pointer, &bytes, MEM_RELEASE),
@@ -482,6 +513,66 @@ static void check_free(void)
     FREE_REFUSED(STATUS_MEMORY_NOT_ALLOCATED, w, PAGE, MEM_DECOMMIT);
     FREED(next, 0, MEM_RELEASE, next, GRANULE);
     EXPECT_FREE(next);
+}
+
+/* True when each of the pages from base holds its own index, as stamp() left them. */
+static bool stamped(uint32_t base, uint32_t pages, uint32_t first)
+{
+    for (uint32_t i = 0; i < pages; i++)
+        if (*(volatile uint32_t *)(base + i * PAGE) != first + i)
+            return false;
+    return true;
+}
+
+/*
+ * Releasing part of a reservation (NtFreeVirtualMemory with a size; only the Win32
+ * VirtualFree insists on size 0): the pages go, and what is left on either side is a
+ * reservation of its own, its allocation base its first page, its pages as they were.
+ */
+static void check_partial_release(void)
+{
+    uint32_t w = free_window(4 * GRANULE);
+
+    if (!w || !ALLOCATED(w, 4 * GRANULE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE, w,
+                         4 * GRANULE))
+        return;
+    for (uint32_t i = 0; i < 4 * GRANULE / PAGE; i++)
+        *(volatile uint32_t *)(w + i * PAGE) = i;
+
+    /* The middle: two reservations are left. */
+    FREED(w + GRANULE, GRANULE, MEM_RELEASE, w + GRANULE, GRANULE);
+    RT_EXPECT_REGION(w, .base_address = w, .allocation_base = w,
+                     .allocation_protect = PAGE_READWRITE, .region_size = GRANULE,
+                     .state = MEM_COMMIT, .protect = PAGE_READWRITE, .type = MEM_PRIVATE);
+    RT_EXPECT_REGION(w + GRANULE, .base_address = w + GRANULE, .region_size = GRANULE,
+                     .state = MEM_FREE, .protect = PAGE_NOACCESS);
+    RT_EXPECT_REGION(w + 2 * GRANULE, .base_address = w + 2 * GRANULE,
+                     .allocation_base = w + 2 * GRANULE, .allocation_protect = PAGE_READWRITE,
+                     .region_size = 2 * GRANULE, .state = MEM_COMMIT,
+                     .protect = PAGE_READWRITE, .type = MEM_PRIVATE);
+    RT_EXPECT(stamped(w, GRANULE / PAGE, 0));
+    RT_EXPECT(stamped(w + 2 * GRANULE, 2 * GRANULE / PAGE, 2 * GRANULE / PAGE));
+
+    /* The first page of a reservation: the rest starts one page later. */
+    FREED(w + 2 * GRANULE, PAGE, MEM_RELEASE, w + 2 * GRANULE, PAGE);
+    RT_EXPECT_REGION(w + 2 * GRANULE + PAGE, .base_address = w + 2 * GRANULE + PAGE,
+                     .allocation_base = w + 2 * GRANULE + PAGE,
+                     .allocation_protect = PAGE_READWRITE, .region_size = 2 * GRANULE - PAGE,
+                     .state = MEM_COMMIT, .protect = PAGE_READWRITE, .type = MEM_PRIVATE);
+    FREE_REFUSED(STATUS_MEMORY_NOT_ALLOCATED, w + 2 * GRANULE, 0, MEM_RELEASE);
+    FREE_REFUSED(STATUS_FREE_VM_NOT_AT_BASE, w + 3 * GRANULE, 0, MEM_RELEASE);
+
+    /* An unaligned range: every page it touches, at the end of the reservation. */
+    FREED(w + GRANULE - PAGE - 1, 2, MEM_RELEASE, w + GRANULE - 2 * PAGE, 2 * PAGE);
+    RT_EXPECT_REGION(w, .base_address = w, .allocation_base = w,
+                     .allocation_protect = PAGE_READWRITE, .region_size = GRANULE - 2 * PAGE,
+                     .state = MEM_COMMIT, .protect = PAGE_READWRITE, .type = MEM_PRIVATE);
+    RT_EXPECT(stamped(w, GRANULE / PAGE - 2, 0));
+
+    /* What is left goes with size 0, each piece from its own base. */
+    FREED(w, 0, MEM_RELEASE, w, GRANULE - 2 * PAGE);
+    FREED(w + 2 * GRANULE + PAGE, 0, MEM_RELEASE, w + 2 * GRANULE + PAGE, 2 * GRANULE - PAGE);
+    RT_EXPECT_REGION(w, .base_address = w, .state = MEM_FREE, .protect = PAGE_NOACCESS);
 }
 
 /* ---- NtProtectVirtualMemory ---- */
@@ -539,7 +630,9 @@ static void check_protect(void)
     PROTECT_REFUSED(STATUS_INVALID_PAGE_PROTECTION, w, PAGE, PAGE_READONLY | PAGE_READWRITE);
     PROTECT_REFUSED(STATUS_INVALID_PAGE_PROTECTION, w, PAGE, PAGE_GUARD | PAGE_NOACCESS);
     PROTECT_REFUSED(STATUS_INVALID_PAGE_PROTECTION, w, PAGE, 0x1000);
-    PROTECT_REFUSED(STATUS_INVALID_PARAMETER, highest + 1, PAGE, PAGE_READONLY);
+    PROTECT_REFUSED(STATUS_INVALID_PARAMETER_2, highest + 1, PAGE, PAGE_READONLY);
+    PROTECT_REFUSED(STATUS_INVALID_PARAMETER_3, w, 0, PAGE_READONLY);
+    PROTECT_REFUSED(STATUS_INVALID_PARAMETER_3, w, 0u - w, PAGE_READONLY);
     void *pointer = (void *)w;
     size_t bytes = PAGE;
     RT_EXPECT_EQ(NtProtectVirtualMemory(BAD_HANDLE, &pointer, &bytes, PAGE_READONLY, &old),
@@ -611,6 +704,7 @@ int main(int argc, char **argv)
     check_fixed_reservation_conflicts();
     check_allocate_bad_arguments();
     check_free();
+    check_partial_release();
     check_protect();
     check_query();
     RT_EXPECT_EQ(count_reservations(), reservations);
