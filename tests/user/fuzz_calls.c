@@ -431,7 +431,9 @@ enum {
     OK_NOT_AT_BASE, OK_UNABLE_TO_FREE, OK_UNABLE_TO_DELETE, OK_NOT_COMMITTED,
     OK_SECTION_PROTECTION, OK_VIEW_SIZE, OK_NOT_MAPPED_VIEW, OK_NOT_SUPPORTED,
     OK_NAME_NOT_FOUND, OK_IMAGE_FORMAT, OK_TERMINATING, OK_SYSTEM_SERVICE,
-    OK_WORKING_SET_LIMIT, OK_IN_PAGE_ERROR, OK_COUNT,
+    OK_WORKING_SET_LIMIT, OK_IN_PAGE_ERROR, OK_PARAMETER_2, OK_PARAMETER_3, OK_PARAMETER_4,
+    OK_PARAMETER_5, OK_PARAMETER_6, OK_PARAMETER_8, OK_PARAMETER_9, OK_MAPPED_ALIGNMENT,
+    OK_FILE_FOR_SECTION, OK_SECTION_TOO_BIG, OK_COUNT,
 };
 
 static const ntstatus_t ok_statuses[OK_COUNT] = {
@@ -444,88 +446,101 @@ static const ntstatus_t ok_statuses[OK_COUNT] = {
     STATUS_INVALID_VIEW_SIZE, STATUS_NOT_MAPPED_VIEW, STATUS_NOT_SUPPORTED,
     STATUS_OBJECT_NAME_NOT_FOUND, STATUS_INVALID_IMAGE_FORMAT, STATUS_PROCESS_IS_TERMINATING,
     STATUS_INVALID_SYSTEM_SERVICE, STATUS_BAD_WORKING_SET_LIMIT, STATUS_IN_PAGE_ERROR,
+    STATUS_INVALID_PARAMETER_2, STATUS_INVALID_PARAMETER_3, STATUS_INVALID_PARAMETER_4,
+    STATUS_INVALID_PARAMETER_5, STATUS_INVALID_PARAMETER_6, STATUS_INVALID_PARAMETER_8,
+    STATUS_INVALID_PARAMETER_9, STATUS_MAPPED_ALIGNMENT, STATUS_INVALID_FILE_FOR_SECTION,
+    STATUS_SECTION_TOO_BIG,
 };
 
+/* A set of the statuses above, as bits (more than 32 of them). */
+#define OK(name)       (1ull << (name))
+
 /* What a service taking a process handle may say about it. */
-#define PROCESS_HANDLE (BIT(OK_INVALID_HANDLE) | BIT(OK_TYPE_MISMATCH))
+#define PROCESS_HANDLE (OK(OK_INVALID_HANDLE) | OK(OK_TYPE_MISMATCH))
 /*
  * ... and one that works in that process's address space: a process that has ended has
  * none left to work in (NT says STATUS_PROCESS_IS_TERMINATING).
  */
-#define PROCESS_SPACE  (PROCESS_HANDLE | BIT(OK_TERMINATING))
+#define PROCESS_SPACE  (PROCESS_HANDLE | OK(OK_TERMINATING))
 /* A new reservation or view, or commit: out of address space, commit, pool or frames. */
-#define OUT_OF_MEMORY  (BIT(OK_NO_MEMORY) | BIT(OK_COMMITMENT_LIMIT) | \
-                        BIT(OK_INSUFFICIENT_RESOURCES))
+#define OUT_OF_MEMORY  (OK(OK_NO_MEMORY) | OK(OK_COMMITMENT_LIMIT) | \
+                        OK(OK_INSUFFICIENT_RESOURCES))
 /*
  * The argument copy, and the probes every pointer argument gets: a bad pointer, or
  * (as on NT) memory that could not be brought in: no frame left, a failed disk read.
  */
-#define PROBES         (BIT(OK_ACCESS_VIOLATION) | BIT(OK_NO_MEMORY) | BIT(OK_IN_PAGE_ERROR))
+#define PROBES         (OK(OK_ACCESS_VIOLATION) | OK(OK_NO_MEMORY) | OK(OK_IN_PAGE_ERROR))
 
 struct service {
     const char *name;
     unsigned arguments;             /* as kernel/syscall.c copies them */
     unsigned weight;                /* how often the stream draws it */
-    uint32_t ok;                    /* BIT(OK_*) of the statuses it may return */
+    uint64_t ok;                    /* OK(OK_X) of the statuses it may return */
     bool (*make)(struct call *call);
 };
 
 static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_TERMINATE_PROCESS] = {"NtTerminateProcess", 2, 2,
-        BIT(OK_SUCCESS) | PROCESS_HANDLE, make_terminate_process},
-    [NT_SERVICE_YIELD_EXECUTION] = {"NtYieldExecution", 0, 1, BIT(OK_SUCCESS), make_nothing},
+        OK(OK_SUCCESS) | PROCESS_HANDLE, make_terminate_process},
+    [NT_SERVICE_YIELD_EXECUTION] = {"NtYieldExecution", 0, 1, OK(OK_SUCCESS), make_nothing},
     [NT_SERVICE_DISPLAY_STRING] = {"NtDisplayString", 1, 3,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER), make_display_string},
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER), make_display_string},
     [NT_SERVICE_QUERY_SYSTEM_INFORMATION] = {"NtQuerySystemInformation", 4, 3,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INFO_CLASS) | BIT(OK_INFO_LENGTH),
+        OK(OK_SUCCESS) | PROBES | OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH),
         make_query_system_information},
     [NT_SERVICE_CREATE_PROCESS_FROM_MODULE] = {"NtCreateProcessFromModule", 3, 2,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | BIT(OK_NAME_NOT_FOUND) |
-        BIT(OK_IMAGE_FORMAT) | BIT(OK_CONFLICTING) | OUT_OF_MEMORY, make_create_process},
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | OK(OK_NAME_NOT_FOUND) |
+        OK(OK_IMAGE_FORMAT) | OK(OK_CONFLICTING) | OUT_OF_MEMORY, make_create_process},
     [NT_SERVICE_WAIT_FOR_SINGLE_OBJECT] = {"NtWaitForSingleObject", 3, 2,
-        BIT(OK_SUCCESS) | BIT(OK_TIMEOUT) | PROBES | BIT(OK_INVALID_PARAMETER) | PROCESS_HANDLE,
+        OK(OK_SUCCESS) | OK(OK_TIMEOUT) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_HANDLE,
         make_wait},
     [NT_SERVICE_QUERY_INFORMATION_PROCESS] = {"NtQueryInformationProcess", 5, 3,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INFO_CLASS) | BIT(OK_INFO_LENGTH) | PROCESS_HANDLE,
+        OK(OK_SUCCESS) | PROBES | OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH) | PROCESS_HANDLE,
         make_query_information_process},
-    [NT_SERVICE_CLOSE] = {"NtClose", 1, 3, BIT(OK_SUCCESS) | BIT(OK_INVALID_HANDLE),
+    [NT_SERVICE_CLOSE] = {"NtClose", 1, 3, OK(OK_SUCCESS) | OK(OK_INVALID_HANDLE),
         make_close},
     [NT_SERVICE_ALLOCATE_VIRTUAL_MEMORY] = {"NtAllocateVirtualMemory", 6, 10,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | PROCESS_SPACE |
-        BIT(OK_PAGE_PROTECTION) | BIT(OK_CONFLICTING) | OUT_OF_MEMORY, make_allocate},
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | OK(OK_PARAMETER_2) |
+        OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) | OK(OK_PARAMETER_5) | PROCESS_SPACE |
+        OK(OK_PAGE_PROTECTION) | OK(OK_CONFLICTING) | OUT_OF_MEMORY, make_allocate},
     [NT_SERVICE_FREE_VIRTUAL_MEMORY] = {"NtFreeVirtualMemory", 4, 8,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | PROCESS_SPACE |
-        BIT(OK_NOT_ALLOCATED) | BIT(OK_UNABLE_TO_DELETE) | BIT(OK_NOT_AT_BASE) |
-        BIT(OK_UNABLE_TO_FREE), make_free},
+        OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_2) | OK(OK_PARAMETER_3) |
+        OK(OK_PARAMETER_4) | PROCESS_SPACE | OK(OK_NOT_ALLOCATED) | OK(OK_UNABLE_TO_DELETE) |
+        OK(OK_NOT_AT_BASE) | OK(OK_UNABLE_TO_FREE) | OK(OK_INSUFFICIENT_RESOURCES),
+        make_free},
     [NT_SERVICE_PROTECT_VIRTUAL_MEMORY] = {"NtProtectVirtualMemory", 5, 8,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | PROCESS_SPACE |
-        BIT(OK_PAGE_PROTECTION) | BIT(OK_CONFLICTING) | BIT(OK_NOT_SUPPORTED) |
-        BIT(OK_NOT_COMMITTED), make_protect},
+        OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_2) | OK(OK_PARAMETER_3) |
+        OK(OK_PARAMETER_4) | PROCESS_SPACE | OK(OK_PAGE_PROTECTION) | OK(OK_CONFLICTING) |
+        OK(OK_NOT_SUPPORTED) | OK(OK_NOT_COMMITTED) | OK(OK_SECTION_PROTECTION) |
+        OUT_OF_MEMORY, make_protect},
     [NT_SERVICE_QUERY_VIRTUAL_MEMORY] = {"NtQueryVirtualMemory", 6, 6,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | PROCESS_SPACE |
-        BIT(OK_INFO_CLASS) | BIT(OK_INFO_LENGTH), make_query_virtual_memory},
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE |
+        OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH), make_query_virtual_memory},
     [NT_SERVICE_SET_EXCEPTION_HANDLER] = {"NtSetExceptionHandler", 1, 1,
-        BIT(OK_SUCCESS) | PROBES, make_set_exception_handler},
-    [NT_SERVICE_CONTINUE] = {"NtContinue", 2, 2, BIT(OK_SUCCESS) | PROBES, make_continue},
+        OK(OK_SUCCESS) | PROBES, make_set_exception_handler},
+    [NT_SERVICE_CONTINUE] = {"NtContinue", 2, 2, OK(OK_SUCCESS) | PROBES, make_continue},
     [NT_SERVICE_CREATE_SECTION] = {"NtCreateSection", 7, 4,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | BIT(OK_PAGE_PROTECTION) |
-        OUT_OF_MEMORY, make_create_section},
+        OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) |
+        OK(OK_PARAMETER_6) | OK(OK_PAGE_PROTECTION) | OK(OK_INVALID_HANDLE) |
+        OK(OK_FILE_FOR_SECTION) | OK(OK_SECTION_TOO_BIG) | OUT_OF_MEMORY,
+        make_create_section},
     [NT_SERVICE_MAP_VIEW_OF_SECTION] = {"NtMapViewOfSection", 10, 6,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER) | PROCESS_SPACE |
-        BIT(OK_SECTION_PROTECTION) | BIT(OK_VIEW_SIZE) | BIT(OK_CONFLICTING) | OUT_OF_MEMORY,
-        make_map_view},
+        OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) |
+        OK(OK_PARAMETER_5) | OK(OK_PARAMETER_8) | OK(OK_PARAMETER_9) | PROCESS_SPACE |
+        OK(OK_MAPPED_ALIGNMENT) | OK(OK_PAGE_PROTECTION) | OK(OK_SECTION_PROTECTION) |
+        OK(OK_VIEW_SIZE) | OK(OK_CONFLICTING) | OUT_OF_MEMORY, make_map_view},
     [NT_SERVICE_UNMAP_VIEW_OF_SECTION] = {"NtUnmapViewOfSection", 2, 4,
-        BIT(OK_SUCCESS) | PROCESS_SPACE | BIT(OK_NOT_MAPPED_VIEW), make_unmap_view},
-    [NT_SERVICE_TEST_ALERT] = {"NtTestAlert", 0, 1, BIT(OK_SUCCESS), make_nothing},
+        OK(OK_SUCCESS) | PROCESS_SPACE | OK(OK_NOT_MAPPED_VIEW), make_unmap_view},
+    [NT_SERVICE_TEST_ALERT] = {"NtTestAlert", 0, 1, OK(OK_SUCCESS), make_nothing},
     [NT_SERVICE_CREATE_THREAD] = {"NtCreateThread", 2, 2,
-        BIT(OK_SUCCESS) | BIT(OK_INVALID_PARAMETER) | OUT_OF_MEMORY, make_create_thread},
-    [NT_SERVICE_TERMINATE_THREAD] = {"NtTerminateThread", 2, 1, BIT(OK_INVALID_HANDLE),
+        OK(OK_SUCCESS) | OK(OK_INVALID_PARAMETER) | OUT_OF_MEMORY, make_create_thread},
+    [NT_SERVICE_TERMINATE_THREAD] = {"NtTerminateThread", 2, 1, OK(OK_INVALID_HANDLE),
         make_terminate_thread},
     [NT_SERVICE_DELAY_EXECUTION] = {"NtDelayExecution", 2, 1,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INVALID_PARAMETER), make_delay},
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER), make_delay},
     [NT_SERVICE_SET_INFORMATION_PROCESS] = {"NtSetInformationProcess", 4, 2,
-        BIT(OK_SUCCESS) | PROBES | BIT(OK_INFO_CLASS) | BIT(OK_INFO_LENGTH) | PROCESS_SPACE |
-        BIT(OK_WORKING_SET_LIMIT) | BIT(OK_INSUFFICIENT_RESOURCES),
+        OK(OK_SUCCESS) | PROBES | OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH) | PROCESS_SPACE |
+        OK(OK_WORKING_SET_LIMIT) | OK(OK_INSUFFICIENT_RESOURCES),
         make_set_information_process},
 };
 
@@ -548,16 +563,16 @@ unsigned service_argument_count(uint32_t number)
 
 bool status_allowed(const struct call *c, ntstatus_t status)
 {
-    uint32_t ok;
+    uint64_t ok;
 
     if (c->number >= NT_SERVICE_COUNT)
-        ok = BIT(OK_SYSTEM_SERVICE);
+        ok = OK(OK_SYSTEM_SERVICE);
     else if (c->raw && services[c->number].arguments)
         ok = PROBES;        /* the arguments themselves cannot be read */
     else
         ok = services[c->number].ok;
     for (unsigned i = 0; i < OK_COUNT; i++)
-        if (ok & BIT(i) && ok_statuses[i] == status)
+        if (ok & OK(i) && ok_statuses[i] == status)
             return true;
     return false;
 }
