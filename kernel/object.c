@@ -49,6 +49,8 @@ ntstatus_t handle_reference(struct handle_table *table, nt_handle_t handle,
 {
     unsigned index;
 
+    if (handle == NT_CURRENT_PROCESS)   /* a process, here where another type is wanted */
+        return STATUS_OBJECT_TYPE_MISMATCH;
     if (!handle_index(handle, &index) || !table->entries[index])
         return STATUS_INVALID_HANDLE;
     if (table->entries[index]->type != type)

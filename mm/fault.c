@@ -87,16 +87,16 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
     uint32_t protection = pte ? MiPteProtection(*pte) : 0;
     if (!protection)
         protection = MiSectionPageProtection(vad, page);
+    if (!MiGetPte(page, true))
+        return STATUS_NO_MEMORY;
     if (protection & PAGE_GUARD) {
-        /* The guard goes, once; the access is refused this time. */
+        /* The guard goes, once, whatever the access; it is refused this time. */
         MiWriteUserPte(page, MiMakeViewPte(vad, page, protection & ~PAGE_GUARD));
         return STATUS_GUARD_PAGE_VIOLATION;
     }
     if (protection == PAGE_NOACCESS ||
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
-    if (!MiGetPte(page, true))
-        return STATUS_NO_MEMORY;
     return MiSectionFault(vad, page, protection);
 }
 

@@ -159,8 +159,10 @@ ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, uint32_t attribut
     if (!MmIsValidProtection(protection) || protection & PAGE_GUARD ||
         protection == PAGE_NOACCESS)
         return STATUS_INVALID_PAGE_PROTECTION;
-    if (size == 0 || size > SECTION_MAX_BYTES)
+    if (size == 0)
         return STATUS_INVALID_PARAMETER_4;
+    if (size > SECTION_MAX_BYTES)
+        return STATUS_SECTION_TOO_BIG;
     return MiAllocateSection(ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE, protection,
                              false, attributes & SEC_RESERVE, result);
 }

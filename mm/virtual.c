@@ -607,9 +607,15 @@ static void protect_page(const struct mmvad *vad, vaddr_t va, uint32_t protectio
         protect_present_page(va, pte_pfn(pte), shared_page_protection(vad, protection));
         return;
     }
-    /* A private page: a view's private copy is simply writable when asked copy-on-write. */
+    /*
+     * A private page: a view's private copy is simply writable when asked copy-on-write;
+     * a page of an image laid out privately (relocated) is copy-on-write when asked
+     * writable, as if it were the image section's (its first write copies it).
+     */
     if (vad->owner)
         protection = private_form(protection);
+    else if (vad->type == MI_VAD_IMAGE)
+        protection = copy_on_write_form(protection);
     if (MiIsDemandZeroPte(pte))
         MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
     else if (MiIsTransitionPte(pte))

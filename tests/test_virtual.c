@@ -5,6 +5,7 @@
  * through int 0x2E, from ring 3, are the vm suite's business.
  */
 #include "arch/copy_checked.h"
+#include "arch/cpu_features.h"
 #include "arch/trap.h"
 #include "kernel/process.h"
 #include "kernel/usercopy.h"
@@ -342,6 +343,91 @@ static void guard_page_fires_once(struct ktest *t)
 }
 
 /*
+ * PAGE_NOCACHE and PAGE_WRITECOMBINE reach the hardware: uncached is PCD|PWT; write-
+ * combining is PWT alone (the PAT entry the kernel made write-combining) or, without a
+ * PAT, PCD alone (uncached). A plain page has neither bit.
+ */
+static void cache_attributes_reach_the_pte(struct ktest *t)
+{
+    static const struct {
+        uint32_t modifier;
+        uint32_t with_pat, without_pat;
+    } cases[] = {
+        {0, 0, 0},
+        {PAGE_NOCACHE, PTE_CACHE_DISABLE | PTE_WRITE_THROUGH,
+         PTE_CACHE_DISABLE | PTE_WRITE_THROUGH},
+        {PAGE_WRITECOMBINE, PTE_WRITE_THROUGH, PTE_CACHE_DISABLE},
+    };
+    struct scratch s;
+    vaddr_t base;
+    uint32_t value = 0x1234;
+
+    if (!scratch_begin(t, &s, "vm-test"))
+        return;
+    for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+        KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                     allocate(0, PAGE_SIZE, MEM_RESERVE | MEM_COMMIT,
+                              PAGE_READWRITE | cases[i].modifier, &base));
+        KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_to(base, &value, sizeof(value)));
+        mmpte_t pte = *pte_of(base);
+        KT_EXPECT(t, pte_is_valid(pte));
+        KT_EXPECT_EQ(t, cpu_features.pat ? cases[i].with_pat : cases[i].without_pat,
+                     pte.value & (PTE_CACHE_DISABLE | PTE_WRITE_THROUGH));
+        KT_EXPECT_EQ(t, PAGE_READWRITE | cases[i].modifier, MiPteProtection(pte));
+        /* Made read-only, the page keeps its attribute (it belongs to the allocation). */
+        KT_EXPECT_EQ(t, STATUS_SUCCESS, protect(base, PAGE_SIZE, PAGE_READONLY, NULL));
+        KT_EXPECT_EQ(t, PAGE_READONLY | cases[i].modifier, MiPteProtection(*pte_of(base)));
+        KT_EXPECT_EQ(t, STATUS_SUCCESS, release(base));
+    }
+    scratch_end(t, &s);
+}
+
+/*
+ * MEM_RESET lets a page's contents go: trimmed, the page waits on the standby list
+ * without a pagefile copy, and once its frame is reused it reads as zeros. After
+ * MEM_RESET_UNDO the page is modified again and its contents survive the same trip.
+ */
+static void reset_pages_are_dropped_not_written(struct ktest *t)
+{
+    struct scratch s;
+    vaddr_t base;
+    uint32_t value = 0xC0FFEE, size;
+
+    if (!scratch_begin(t, &s, "vm-test"))
+        return;
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, allocate(0, 2 * PAGE_SIZE, MEM_RESERVE | MEM_COMMIT,
+                                             PAGE_READWRITE, &base));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_to(base, &value, sizeof(value)));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_to(base + PAGE_SIZE, &value, sizeof(value)));
+    vaddr_t at = base;
+    size = 2 * PAGE_SIZE;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmAllocateVirtualMemory(&at, &size, MEM_RESET,
+                                                            PAGE_READWRITE, 0));
+    at = base + PAGE_SIZE;
+    size = PAGE_SIZE;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, MmAllocateVirtualMemory(&at, &size, MEM_RESET_UNDO,
+                                                            PAGE_READWRITE, 0));
+    /* Both out of the working set: the reset one to standby, the other to modified. */
+    MiTrimWorkingSet(0, false);
+    KT_EXPECT(t, MiIsTransitionPte(*pte_of(base)));
+    KT_EXPECT_EQ(t, MI_STANDBY_PAGE_LIST,
+                 MiGetPfnEntry(pte_pfn(*pte_of(base)))->location);
+    KT_EXPECT_EQ(t, MI_MODIFIED_PAGE_LIST,
+                 MiGetPfnEntry(pte_pfn(*pte_of(base + PAGE_SIZE)))->location);
+    /* The standby list is used up, as if memory ran short: the reset page's frame goes. */
+    MiPurgeStandbyPages(UINT32_MAX);
+    KT_EXPECT(t, MiIsDemandZeroPte(*pte_of(base)));
+    value = 1;
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_from(&value, base, sizeof(value)));
+    KT_EXPECT_EQ(t, 0, value);
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_from(&value, base + PAGE_SIZE, sizeof(value)));
+    KT_EXPECT_EQ(t, 0xC0FFEE, value);
+    KT_EXPECT_EQ(t, PAGE_READWRITE, query(base).protect);
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, release(base));
+    scratch_end(t, &s);
+}
+
+/*
  * After decommit and after release the page faults at the exact address: no stale
  * translation survives (the page was touched, so the TLB held it).
  */
@@ -433,6 +519,8 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(commit_charge_and_frames),
     KTEST_CASE(commit_limit_refuses_cleanly),
     KTEST_CASE(guard_page_fires_once),
+    KTEST_CASE(cache_attributes_reach_the_pte),
+    KTEST_CASE(reset_pages_are_dropped_not_written),
     KTEST_CASE(fault_at_exact_address_after_free),
     KTEST_CASE(shared_user_data_stays_read_only),
     KTEST_CASE(ten_thousand_reservations),
