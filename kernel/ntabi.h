@@ -63,7 +63,17 @@
                                                    (relative, 100 ns units, negative)) */
 #define NT_SERVICE_SET_INFORMATION_PROCESS  21 /* (HANDLE Process, ULONG Class, PVOID Buffer,
                                                    ULONG Length) */
-#define NT_SERVICE_COUNT                    22
+#define NT_SERVICE_LOCK_VIRTUAL_MEMORY      26 /* (HANDLE Process, PVOID *BaseAddress,
+                                                   PSIZE_T RegionSize, ULONG MapType) */
+#define NT_SERVICE_UNLOCK_VIRTUAL_MEMORY    27 /* (the same) */
+#define NT_SERVICE_GET_WRITE_WATCH          28 /* (HANDLE Process, ULONG Flags,
+                                                   PVOID BaseAddress, SIZE_T RegionSize,
+                                                   PVOID *UserAddressArray,
+                                                   PULONG_PTR EntriesInUserAddressArray,
+                                                   PULONG Granularity) */
+#define NT_SERVICE_RESET_WRITE_WATCH        29 /* (HANDLE Process, PVOID BaseAddress,
+                                                   SIZE_T RegionSize) */
+#define NT_SERVICE_COUNT                    32
 
 /*
  * NtCreateThread here: a new thread of the calling process, entered as the cdecl
@@ -144,6 +154,41 @@ struct nt_memory_basic_information {
     unsigned int protect;                   /* 0 if reserved, PAGE_NOACCESS if free */
     unsigned int type;                      /* MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE; 0 if free */
 };
+
+/* NtQueryVirtualMemory: MemoryWorkingSetInformation (class 1). */
+#define NT_MEMORY_WORKING_SET_INFORMATION 1
+/*
+ * MEMORY_WORKING_SET_INFORMATION: NumberOfEntries, then one PSAPI_WORKING_SET_BLOCK per
+ * page: bits 0-4 the protection as NT's 5-bit mask (1 read-only, 2 execute, 3 execute-
+ * read, 4 read-write, 5 copy-on-write, 6 execute-read-write, 7 execute-copy-on-write;
+ * +8 no cache, +16 guard, +24 write-combining), 5-7 the share count (shared pages, at
+ * most 7), 8 shared, 9-11 the node, 12-31 the virtual page number.
+ */
+#define NT_WORKING_SET_SHARE_COUNT_SHIFT 5
+#define NT_WORKING_SET_SHARED           0x100
+#define NT_WORKING_SET_PAGE_MASK        0xFFFFF000
+
+/* NtQueryVirtualMemory: MemoryRegionInformation (class 3), MEMORY_REGION_INFORMATION. */
+#define NT_MEMORY_REGION_INFORMATION 3
+
+struct nt_memory_region_information {
+    unsigned int allocation_base;
+    unsigned int allocation_protect;
+    unsigned int region_type;               /* Windows 10 reports 0 here */
+    unsigned int region_size;               /* of the whole allocation */
+    unsigned int commit_size;               /* its committed bytes */
+    unsigned int partition_id;
+    unsigned int node_preference;
+};
+/* The least a caller may ask for: up to and including RegionSize. */
+#define NT_MEMORY_REGION_INFORMATION_MINIMUM 16
+
+/* NtLockVirtualMemory / NtUnlockVirtualMemory map types. */
+#define MAP_PROCESS 1
+#define MAP_SYSTEM  2
+
+/* NtGetWriteWatch flags. */
+#define WRITE_WATCH_FLAG_RESET 1
 
 /* NtQuerySystemInformation classes. */
 #define NT_SYSTEM_BASIC_INFORMATION 0

@@ -58,6 +58,8 @@ typedef int32_t ntstatus_t;
 #define STATUS_WORKING_SET_QUOTA       ((ntstatus_t)0xC00000A1)
 #define STATUS_NOT_LOCKED              ((ntstatus_t)0xC000002A)
 #define STATUS_BUFFER_TOO_SMALL        ((ntstatus_t)0xC0000023)
+#define STATUS_PRIVILEGE_NOT_HELD      ((ntstatus_t)0xC0000061)
+#define STATUS_INVALID_ADDRESS         ((ntstatus_t)0xC0000141)
 
 /* The bad argument named by its place, 1 to 12 (what NT's services return). */
 #define STATUS_INVALID_PARAMETER_1     ((ntstatus_t)0xC00000EF)

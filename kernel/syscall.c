@@ -37,6 +37,10 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_CREATE_THREAD] = {NtCreateThread, 2},
     [NT_SERVICE_TERMINATE_THREAD] = {NtTerminateThread, 2},
     [NT_SERVICE_DELAY_EXECUTION] = {NtDelayExecution, 2},
+    [NT_SERVICE_LOCK_VIRTUAL_MEMORY] = {NtLockVirtualMemory, 4},
+    [NT_SERVICE_UNLOCK_VIRTUAL_MEMORY] = {NtUnlockVirtualMemory, 4},
+    [NT_SERVICE_GET_WRITE_WATCH] = {NtGetWriteWatch, 7},
+    [NT_SERVICE_RESET_WRITE_WATCH] = {NtResetWriteWatch, 3},
 };
 
 uint32_t syscall_count;

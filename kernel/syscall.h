@@ -39,6 +39,10 @@ ntstatus_t NtCreateThread(const uint32_t *arguments);
 ntstatus_t NtTerminateThread(const uint32_t *arguments);
 ntstatus_t NtDelayExecution(const uint32_t *arguments);
 ntstatus_t NtSetInformationProcess(const uint32_t *arguments);
+ntstatus_t NtLockVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtUnlockVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtGetWriteWatch(const uint32_t *arguments);
+ntstatus_t NtResetWriteWatch(const uint32_t *arguments);
 
 /*
  * Probes a query's output before anything else, as NT does: length bytes at buffer,

@@ -12,6 +12,7 @@
 #include "mm/pool.h"
 
 #define TAG_VAD 0x20646156  /* 'Vad ' */
+#define TAG_WRITE_WATCH 0x68635757  /* 'WWch' */
 
 static struct mm_address_space boot_address_space;
 struct mm_address_space *MmSystemAddressSpace = &boot_address_space;
@@ -201,6 +202,10 @@ void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)
     struct mm_section *section = vad->owner;
 
     MiRemoveVad(&space->vads, vad);
+    if (vad->write_watch) {
+        ExFreePoolWithTag(vad->write_watch, TAG_WRITE_WATCH);
+        space->write_watch_vads--;
+    }
     ExFreePoolWithTag(vad, TAG_VAD);
     if (section)
         object_dereference(&section->header);
@@ -232,8 +237,39 @@ bool MiReleaseVadRange(struct mm_address_space *space, struct mmvad *vad, vaddr_
         .flags = vad->flags,
         .protection = vad->protection,
     };
+    /* A write-watch reservation's two parts each keep a copy of its bits. */
+    if (vad->write_watch) {
+        uint32_t bytes = MiWriteWatchBytes(vad);
+        upper->write_watch = ExAllocatePoolWithTag(NonPagedPool, bytes, TAG_WRITE_WATCH);
+        if (!upper->write_watch) {
+            ExFreePoolWithTag(upper, TAG_VAD);
+            return false;
+        }
+        memcpy(upper->write_watch, vad->write_watch, bytes);
+        upper->write_watch_base = vad->write_watch_base;
+        space->write_watch_vads++;
+    }
     vad->end = start - 1;
     MiInsertVad(&space->vads, upper);
+    return true;
+}
+
+uint32_t MiWriteWatchBytes(const struct mmvad *vad)
+{
+    uint32_t pages = (vad->end + 1 - vad->write_watch_base) / PAGE_SIZE;
+
+    return ALIGN_UP(pages, 32u) / 8;
+}
+
+bool MiStartWriteWatch(struct mm_address_space *space, struct mmvad *vad)
+{
+    vad->write_watch_base = vad->start;
+    vad->write_watch = ExAllocatePoolWithTag(NonPagedPool, MiWriteWatchBytes(vad),
+                                             TAG_WRITE_WATCH);
+    if (!vad->write_watch)
+        return false;
+    memset(vad->write_watch, 0, MiWriteWatchBytes(vad));
+    space->write_watch_vads++;
     return true;
 }
 

@@ -310,8 +310,18 @@ static inline void MiInsertWorkingSetEntry(struct mm_working_set *working_set, v
         working_set->peak = working_set->count;
 }
 
-/* The page at va stopped being present. */
+/* The page at va stopped being present (a lock on it goes too). */
 void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va);
+/*
+ * An entry's low bit (entries are page addresses): the page is locked in the working
+ * set (NtLockVirtualMemory) and the trimmer passes it over.
+ */
+#define MI_WORKING_SET_LOCKED 0x1u
+/* Locks or unlocks va's entry; false when va has none (it is not present). */
+bool MiLockWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va, bool lock);
+bool MiIsWorkingSetEntryLocked(const struct mm_working_set *working_set, vaddr_t va);
+/* MEM_WRITE_WATCH: page va, whose dirty bit is going, counts as written in its VAD. */
+void MiCaptureWriteWatch(struct mm_address_space *space, vaddr_t va);
 /*
  * Takes pages out of the current space's working set, by the clock, until it holds at
  * most target; with age, a page whose accessed bit is set loses the bit and stays this
@@ -605,6 +615,10 @@ void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
  */
 bool MiReleaseVadRange(struct mm_address_space *space, struct mmvad *vad, vaddr_t start,
                        vaddr_t end);
+/* Gives a new private reservation its write-watch bits (all clear); false without pool. */
+bool MiStartWriteWatch(struct mm_address_space *space, struct mmvad *vad);
+/* The bytes of vad's write-watch bitmap, a bit per page from write_watch_base to its end. */
+uint32_t MiWriteWatchBytes(const struct mmvad *vad);
 
 /* ---- sections (section.c) ---- */
 

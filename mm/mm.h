@@ -75,6 +75,7 @@ struct mm_working_set {
     uint32_t maximum;               /* a fault beyond this replaces one of its own */
     uint32_t hand;                  /* the clock hand: the next entry to look at */
     uint32_t peak;
+    uint32_t locked;                /* entries locked in (NtLockVirtualMemory) */
 };
 
 /*
@@ -88,6 +89,7 @@ struct mm_address_space {
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
     uint32_t commit_charge;         /* pages charged against the commit limit */
+    uint32_t write_watch_vads;      /* reservations made with MEM_WRITE_WATCH */
     struct mm_working_set working_set;
     struct mm_avl_table vads;
     struct list_entry link;         /* on the list of all address spaces */
@@ -225,10 +227,12 @@ bool MmIsValidProtection(uint32_t protection);
  */
 ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection);
 /*
- * The range checks the services make before they look at the process: a base above
- * every user space (bad_base), a size of 0 or one running past it (bad_size).
+ * The range checks the services make: a base above highest (bad_base), a size of 0 or one
+ * running past it (bad_size). Before they look at the process, against every user space
+ * (MmHighestUserAddress); inside it, against its own limit.
  */
-ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, ntstatus_t bad_base, ntstatus_t bad_size);
+ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, vaddr_t highest, ntstatus_t bad_base,
+                        ntstatus_t bad_size);
 /* highest: the last address the allocation may use (ZeroBits); 0 for the space's limit. */
 ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
                                    uint32_t protection, vaddr_t highest);
@@ -236,6 +240,39 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type);
 ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protection,
                                   uint32_t *old_protection);
 ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info);
+/*
+ * MemoryRegionInformation of the allocation holding address: its base, protection, size
+ * and committed bytes (STATUS_INVALID_ADDRESS when address is free).
+ */
+ntstatus_t MmQueryRegionInformation(vaddr_t address,
+                                    struct nt_memory_region_information *info);
+/*
+ * MemoryWorkingSetInformation: up to capacity entries (PSAPI_WORKING_SET_BLOCK) of the
+ * current space's working set into blocks, the first from index first; the number of
+ * entries the working set holds in all.
+ */
+uint32_t MmQueryWorkingSet(uint32_t *blocks, uint32_t first, uint32_t capacity);
+
+/*
+ * NtLockVirtualMemory (MAP_PROCESS): the committed, accessible pages of [*base, *base +
+ * *size) are brought in and locked in the working set, never trimmed while locked; at
+ * most the working-set minimum less a few pages may be locked (STATUS_WORKING_SET_QUOTA).
+ * A guard page loses its guard and the call fails with STATUS_GUARD_PAGE_VIOLATION.
+ */
+ntstatus_t MmLockVirtualMemory(vaddr_t *base, uint32_t *size);
+/* Unlocks them; every page must be locked (STATUS_NOT_LOCKED, nothing changed, if not). */
+ntstatus_t MmUnlockVirtualMemory(vaddr_t *base, uint32_t *size);
+
+/*
+ * NtGetWriteWatch over [base, base + size), a range of one MEM_WRITE_WATCH reservation:
+ * from page *cursor on, up to capacity addresses of pages written since their last reset
+ * into addresses (with reset, those pages are reset); *cursor moves past the last page
+ * looked at. The number found, or a status through *status.
+ */
+uint32_t MmGetWriteWatch(vaddr_t base, uint32_t size, bool reset, vaddr_t *cursor,
+                         vaddr_t *addresses, uint32_t capacity, ntstatus_t *status);
+/* NtResetWriteWatch: every page of the range counts as not written from now on. */
+ntstatus_t MmResetWriteWatch(vaddr_t base, uint32_t size);
 
 /*
  * Sets the current space's working set limits, in bytes (rounded down to pages): the

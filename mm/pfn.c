@@ -458,6 +458,8 @@ void MiResetPage(vaddr_t va)
         return;
     uint32_t flags = cpu_save_disable_interrupts();
     if (pte_is_valid(*pte) && pte->value & PTE_DIRTY) {
+        if (MmCurrentAddressSpace()->write_watch_vads)
+            MiCaptureWriteWatch(MmCurrentAddressSpace(), va);
         pte->value &= ~PTE_DIRTY;
         cpu_invlpg(va);
     }

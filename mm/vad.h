@@ -25,6 +25,8 @@ struct mmvad {
     void *owner;                    /* e.g. a section or image object */
     uint32_t offset;                /* a view: its first page's index in the section */
     uint32_t commit_charge;         /* a view: pages charged for private copies */
+    uint32_t *write_watch;          /* MEM_WRITE_WATCH: a bit per page written since reset */
+    vaddr_t write_watch_base;       /* the page bit 0 of write_watch stands for */
 };
 
 struct mm_avl_table {

@@ -108,8 +108,11 @@ static void account_page(vaddr_t va, mmpte_t old, mmpte_t value)
 {
     bool was_present = MiIsPresentPte(old), present = MiIsPresentPte(value);
 
-    if (pte_is_valid(old) && (old.value & PTE_DIRTY))
+    if (pte_is_valid(old) && (old.value & PTE_DIRTY)) {
         MiGetPfnEntry(pte_pfn(old))->flags |= MI_PFN_MODIFIED;
+        if (MmCurrentAddressSpace()->write_watch_vads)
+            MiCaptureWriteWatch(MmCurrentAddressSpace(), va);
+    }
     if (present && (!was_present || pte_pfn(old) != pte_pfn(value))) {
         pfn_t pfn = pte_pfn(value);
         enum mi_page_use use = MiGetPfnEntry(pfn)->use;
@@ -286,7 +289,10 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
         return STATUS_COMMITMENT_LIMIT;
     vaddr_t placed = start;
     ntstatus_t status = MmReserveUserRange(&placed, end - start, MI_VAD_PRIVATE, 0, protection);
-    if (NT_SUCCESS(status) && commit && !make_page_tables(start, end)) {
+    if (NT_SUCCESS(status) &&
+        ((commit && !make_page_tables(start, end)) ||
+         (type & MEM_WRITE_WATCH &&
+          !MiStartWriteWatch(space, MiLocateVad(&space->vads, start))))) {
         MiDeleteVad(space, MiLocateVad(&space->vads, start));
         status = STATUS_INSUFFICIENT_RESOURCES;
     }
@@ -416,11 +422,12 @@ ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection)
     return STATUS_SUCCESS;
 }
 
-ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, ntstatus_t bad_base, ntstatus_t bad_size)
+ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, vaddr_t highest, ntstatus_t bad_base,
+                        ntstatus_t bad_size)
 {
-    if (base > MmHighestUserAddress)
+    if (base > highest)
         return bad_base;
-    if (size == 0 || size > MmHighestUserAddress + 1 - base)
+    if (size == 0 || size > highest + 1 - base)
         return bad_size;
     return STATUS_SUCCESS;
 }
@@ -432,7 +439,7 @@ ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
     ntstatus_t status = MmCheckAllocationType(type, protection);
 
     if (NT_SUCCESS(status))
-        status = MmCheckRange(*base, *size, STATUS_INVALID_PARAMETER_2,
+        status = MmCheckRange(*base, *size, space->highest_user_address, STATUS_INVALID_PARAMETER_2,
                               STATUS_INVALID_PARAMETER_4);
     if (!NT_SUCCESS(status))
         return status;
@@ -459,9 +466,9 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
 
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
         return STATUS_INVALID_PARAMETER_4;
-    if (*base > MmHighestUserAddress)
+    if (*base > space->highest_user_address)
         return STATUS_INVALID_PARAMETER_2;
-    if (*size > MmHighestUserAddress + 1 - *base)
+    if (*size > space->highest_user_address + 1 - *base)
         return STATUS_INVALID_PARAMETER_3;
     struct mmvad *vad = MiLocateVad(&space->vads, *base);
     if (!vad)
@@ -690,7 +697,8 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
 
     if (!MmIsValidProtection(protection))
         return STATUS_INVALID_PAGE_PROTECTION;
-    status = MmCheckRange(*base, *size, STATUS_INVALID_PARAMETER_2, STATUS_INVALID_PARAMETER_3);
+    status = MmCheckRange(*base, *size, space->highest_user_address, STATUS_INVALID_PARAMETER_2,
+                          STATUS_INVALID_PARAMETER_3);
     if (!NT_SUCCESS(status))
         return status;
     if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
@@ -812,4 +820,241 @@ void MmDeleteUserStack(vaddr_t base)
     KASSERT(vad && vad->start == base && vad->flags & MI_VAD_FLAG_STACK);
     decommit_pages(space, vad->start, vad->end + 1);
     MiDeleteVad(space, vad);
+}
+
+/* ---- locking pages in the working set ---- */
+
+/* Of its minimum, a working set keeps this many pages that cannot be locked (as NT). */
+#define LOCK_RESERVED_PAGES 8
+
+/* Whether page va is present and locked in the current working set. */
+static bool page_locked(struct mm_address_space *space, vaddr_t va)
+{
+    mmpte_t *pte = MiGetPte(va, false);
+
+    return pte && MiIsPresentPte(*pte) && MiIsWorkingSetEntryLocked(&space->working_set, va);
+}
+
+/*
+ * What locking [start, end) needs first: every page committed and accessible (a guard
+ * page loses its guard, and the call fails as the touch would), and room under the
+ * quota for the pages not locked yet.
+ */
+static ntstatus_t check_lockable(struct mm_address_space *space, vaddr_t start, vaddr_t end)
+{
+    const struct mm_working_set *working_set = &space->working_set;
+    uint32_t wanted = 0;
+
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+        struct mmvad *vad = MiLocateVad(&space->vads, va);
+        uint32_t protection = vad ? page_protection(vad, va) : 0;
+        if (protection == 0 || protection == PAGE_NOACCESS)
+            return STATUS_ACCESS_VIOLATION;
+        if (protection & PAGE_GUARD) {
+            ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);
+            if (!NT_SUCCESS(status) || status == STATUS_GUARD_PAGE_VIOLATION)
+                return status;
+        }
+        wanted += !page_locked(space, va);
+    }
+    uint32_t quota = working_set->minimum - MIN(working_set->minimum,
+                                                (uint32_t)LOCK_RESERVED_PAGES);
+    if (working_set->locked + wanted > quota)
+        return STATUS_WORKING_SET_QUOTA;
+    return STATUS_SUCCESS;
+}
+
+/*
+ * Brings page va in (as a read would) and locks it in the working set. The page may be
+ * trimmed again between the fault and the lock, so both go round until they meet.
+ */
+static ntstatus_t lock_page(struct mm_address_space *space, vaddr_t va)
+{
+    for (;;) {
+        uint32_t flags = cpu_save_disable_interrupts();
+        mmpte_t *pte = MiGetPte(va, false);
+        bool present = pte && MiIsPresentPte(*pte);
+        bool locked = present && MiLockWorkingSetEntry(&space->working_set, va, true);
+        cpu_restore_interrupts(flags);
+        if (locked)
+            return STATUS_SUCCESS;
+        if (present)
+            return STATUS_WORKING_SET_QUOTA;    /* resident but untracked: no room */
+        ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);
+        if (!NT_SUCCESS(status))
+            return status;
+    }
+}
+
+ntstatus_t MmLockVirtualMemory(vaddr_t *base, uint32_t *size)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    vaddr_t start, end;
+
+    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
+        return STATUS_INVALID_PARAMETER;
+    ntstatus_t status = check_lockable(space, start, end);
+    for (vaddr_t va = start; va < end && NT_SUCCESS(status); va += PAGE_SIZE)
+        status = lock_page(space, va);
+    if (!NT_SUCCESS(status))
+        return status;
+    *base = start;
+    *size = end - start;
+    return STATUS_SUCCESS;
+}
+
+ntstatus_t MmUnlockVirtualMemory(vaddr_t *base, uint32_t *size)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    vaddr_t start, end;
+
+    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
+        return STATUS_INVALID_PARAMETER;
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        if (!page_locked(space, va))
+            return STATUS_NOT_LOCKED;
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        MiLockWorkingSetEntry(&space->working_set, va, false);
+    *base = start;
+    *size = end - start;
+    return STATUS_SUCCESS;
+}
+
+/* ---- write watch ---- */
+
+void MiCaptureWriteWatch(struct mm_address_space *space, vaddr_t va)
+{
+    struct mmvad *vad = MiLocateVad(&space->vads, va);
+
+    if (vad && vad->write_watch) {
+        uint32_t bit = (va - vad->write_watch_base) / PAGE_SIZE;
+        vad->write_watch[bit / 32] |= 1u << (bit % 32);
+    }
+}
+
+/*
+ * Whether page va of write-watch reservation vad was written since its last reset: its
+ * bit, or the dirty bit of its PTE; with reset, both are cleared (the dirty bit going
+ * into the page's frame first, so that paging still knows it is modified).
+ */
+static bool page_written(struct mmvad *vad, vaddr_t va, bool reset)
+{
+    uint32_t bit = (va - vad->write_watch_base) / PAGE_SIZE;
+    mmpte_t *pte = MiGetPte(va, false);
+    uint32_t flags = cpu_save_disable_interrupts();
+    bool dirty = pte && pte_is_valid(*pte) && pte->value & PTE_DIRTY;
+    bool written = dirty || vad->write_watch[bit / 32] & (1u << (bit % 32));
+
+    if (reset) {
+        vad->write_watch[bit / 32] &= ~(1u << (bit % 32));
+        if (dirty) {
+            MiGetPfnEntry(pte_pfn(*pte))->flags |= MI_PFN_MODIFIED;
+            pte->value &= ~PTE_DIRTY;
+            cpu_invlpg(va);
+        }
+    }
+    cpu_restore_interrupts(flags);
+    return written;
+}
+
+/* The write-watch reservation [base, base + size) lies in; NULL (refused) if none. */
+static struct mmvad *write_watch_vad(vaddr_t base, uint32_t size, vaddr_t *start,
+                                     vaddr_t *end)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    struct mmvad *vad;
+
+    if (base == 0 || !page_range(base, size, start, end) ||
+        !(vad = MiLocateVad(&space->vads, *start)) || !vad->write_watch ||
+        *end - 1 > vad->end)
+        return NULL;
+    return vad;
+}
+
+uint32_t MmGetWriteWatch(vaddr_t base, uint32_t size, bool reset, vaddr_t *cursor,
+                         vaddr_t *addresses, uint32_t capacity, ntstatus_t *status)
+{
+    vaddr_t start, end;
+    struct mmvad *vad = write_watch_vad(base, size, &start, &end);
+    uint32_t found = 0;
+
+    *status = vad ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+    if (!vad)
+        return 0;
+    vaddr_t va = MAX(*cursor, start);
+    for (; va < end && found < capacity; va += PAGE_SIZE)
+        if (page_written(vad, va, reset))
+            addresses[found++] = va;
+    *cursor = va;
+    return found;
+}
+
+ntstatus_t MmResetWriteWatch(vaddr_t base, uint32_t size)
+{
+    vaddr_t start, end;
+    struct mmvad *vad = write_watch_vad(base, size, &start, &end);
+
+    if (!vad)
+        return STATUS_INVALID_PARAMETER;
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        page_written(vad, va, true);
+    return STATUS_SUCCESS;
+}
+
+/* ---- the other classes of NtQueryVirtualMemory ---- */
+
+ntstatus_t MmQueryRegionInformation(vaddr_t address,
+                                    struct nt_memory_region_information *info)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    struct mmvad *vad;
+
+    if (address > space->highest_user_address)
+        return STATUS_INVALID_PARAMETER;
+    if (!(vad = MiLocateVad(&space->vads, ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE))))
+        return STATUS_INVALID_ADDRESS;
+    memset(info, 0, sizeof(*info));
+    info->allocation_base = vad->start;
+    info->allocation_protect = vad->protection;
+    info->region_size = vad->end + 1 - vad->start;
+    for (vaddr_t va = vad->start; va - 1 < vad->end; va += PAGE_SIZE)
+        if (page_protection(vad, va))
+            info->commit_size += PAGE_SIZE;
+    return STATUS_SUCCESS;
+}
+
+/* A PAGE_* protection as NT's 5-bit protection mask (MEMORY_WORKING_SET_INFORMATION). */
+static uint32_t nt_protection_mask(uint32_t protection)
+{
+    static const uint8_t base_mask[8] = {0, 1, 4, 5, 2, 3, 6, 7};   /* by bit number */
+    uint32_t base = protection & MI_PROTECTION_BASE_MASK;
+    uint32_t mask = base ? base_mask[__builtin_ctz(base)] : 0;
+
+    if (protection & PAGE_NOCACHE)
+        mask |= 8;
+    if (protection & PAGE_GUARD)
+        mask |= 16;
+    if (protection & PAGE_WRITECOMBINE)
+        mask |= 24;
+    return mask;
+}
+
+uint32_t MmQueryWorkingSet(uint32_t *blocks, uint32_t first, uint32_t capacity)
+{
+    const struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
+    uint32_t flags = cpu_save_disable_interrupts();
+    uint32_t count = working_set->count;
+
+    for (uint32_t i = 0; i < capacity && first + i < count; i++) {
+        vaddr_t va = working_set->entries[first + i] & ~MI_WORKING_SET_LOCKED;
+        mmpte_t pte = *pte_of(va);
+        const struct mmpfn *entry = MiGetPfnEntry(pte_pfn(pte));
+        uint32_t block = va | nt_protection_mask(MiPteProtection(pte));
+        if (entry->use == MI_USE_SECTION)
+            block |= NT_WORKING_SET_SHARED |
+                     MIN(entry->reference_count, 7u) << NT_WORKING_SET_SHARE_COUNT_SHIFT;
+        blocks[i] = block;
+    }
+    cpu_restore_interrupts(flags);
+    return count;
 }

@@ -72,16 +72,50 @@ void MiGrowWorkingSetAndInsert(struct mm_working_set *working_set, vaddr_t va)
     working_set->peak = MAX(working_set->peak, working_set->count);
 }
 
-void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
+/* The index of va's entry, or working_set->count when it has none. */
+static uint32_t find_entry(const struct mm_working_set *working_set, vaddr_t va)
 {
     /* Present pages are at most a few hundred, and only they are ever looked up. */
-    for (uint32_t i = 0; i < working_set->count; i++) {
-        if (working_set->entries[i] != va)
-            continue;
+    uint32_t i = 0;
+
+    while (i < working_set->count && (working_set->entries[i] & ~MI_WORKING_SET_LOCKED) != va)
+        i++;
+    return i;
+}
+
+bool MiLockWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va, bool lock)
+{
+    uint32_t i = find_entry(working_set, va);
+
+    if (i == working_set->count)
+        return false;
+    bool locked = working_set->entries[i] & MI_WORKING_SET_LOCKED;
+    if (lock && !locked)
+        working_set->locked++;
+    else if (!lock && locked)
+        working_set->locked--;
+    working_set->entries[i] = va | (lock ? MI_WORKING_SET_LOCKED : 0);
+    return true;
+}
+
+bool MiIsWorkingSetEntryLocked(const struct mm_working_set *working_set, vaddr_t va)
+{
+    uint32_t i = find_entry(working_set, va);
+
+    return i < working_set->count && working_set->entries[i] & MI_WORKING_SET_LOCKED;
+}
+
+void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
+{
+    uint32_t i = find_entry(working_set, va);
+
+    if (i < working_set->count) {
+        /* A locked page that leaves (decommitted, released) is unlocked with it. */
+        if (working_set->entries[i] & MI_WORKING_SET_LOCKED)
+            working_set->locked--;
         working_set->entries[i] = working_set->entries[--working_set->count];
         if (working_set->hand > working_set->count)
             working_set->hand = 0;
-        return;
     }
 }
 
@@ -127,7 +161,8 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
             working_set->hand = 0;
         vaddr_t va = working_set->entries[working_set->hand];
         mmpte_t *pte = pte_of(va);
-        if (va == keep) {
+        /* A locked page stays, as the page being faulted on does. */
+        if (va == keep || va & MI_WORKING_SET_LOCKED) {
             working_set->hand++;
             continue;
         }

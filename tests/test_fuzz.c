@@ -145,14 +145,14 @@ static void fuzz_beside_canary(struct ktest *t, const uint32_t *seeds, unsigned 
 }
 
 /*
- * The fuzzer again while every 61st frame and every 53rd pool allocation fails: the
+ * The fuzzer again while every 31st frame and every 53rd pool allocation fails: the
  * services must still answer with statuses they document, and a fault that finds no
  * frame must reclaim memory and go through (as on NT), so that the fuzzer runs its
  * whole length; nothing leaks.
  */
 static void hostile_calls_with_allocations_failing(struct ktest *t)
 {
-    enum { SEED = 0x5EED0005, FRAME_PERIOD = 61, POOL_PERIOD = 53 };
+    enum { SEED = 0x5EED0005, FRAME_PERIOD = 31, POOL_PERIOD = 53 };
     struct resources before;
     struct canary canary;
     char arguments[48];

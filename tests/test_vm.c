@@ -181,6 +181,17 @@ static void views_and_page_protections_as_windows(struct ktest *t)
     run_expecting(t, "vm_views.exe", "", STATUS_SUCCESS);
 }
 
+/*
+ * Locking pages in the working set, write watches, and the working-set and region
+ * classes of NtQueryVirtualMemory, each rule as Windows has it.
+ */
+static void lock_write_watch_and_query_classes_as_windows(struct ktest *t)
+{
+    if (!have_module(t, "vm_watch.exe"))
+        KT_SKIP(t, "vm_watch.exe not loaded");
+    run_expecting(t, "vm_watch.exe", "", STATUS_SUCCESS);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(allocate_free_protect_query_rules),
     KTEST_CASE(query_walks_regions_image_shared_data_and_stack),
@@ -201,6 +212,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(anywhere_stays_below_the_process_limit),
     KTEST_CASE(another_process_and_a_shared_section),
     KTEST_CASE(views_and_page_protections_as_windows),
+    KTEST_CASE(lock_write_watch_and_query_classes_as_windows),
 };
 
 KTEST_SUITE(vm_suite, "vm", cases);

@@ -81,9 +81,12 @@ uint32_t protection(void)
     };
     uint32_t value = PICK(protections);
 
+    static const uint32_t modifiers[] = {PAGE_GUARD, PAGE_NOCACHE, PAGE_WRITECOMBINE,
+                                         PAGE_NOCACHE | PAGE_WRITECOMBINE};
+
     switch (random_below(10)) {
     case 0:
-        return value | PAGE_GUARD;
+        return value | PICK(modifiers);
     case 1:
         return value | PICK(protections);
     case 2:
@@ -99,10 +102,12 @@ uint32_t allocation_type(void)
 {
     static const uint32_t types[] = {
         MEM_COMMIT, MEM_RESERVE, MEM_COMMIT | MEM_RESERVE, MEM_RESERVE | MEM_TOP_DOWN,
-        MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN,
+        MEM_COMMIT | MEM_RESERVE | MEM_TOP_DOWN, MEM_RESERVE | MEM_WRITE_WATCH,
+        MEM_COMMIT | MEM_RESERVE | MEM_WRITE_WATCH, MEM_RESET, MEM_RESET_UNDO,
     };
     static const uint32_t others[] = {
         MEM_DECOMMIT, MEM_RELEASE, MEM_FREE, MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE, MEM_TOP_DOWN,
+        MEM_RESET, MEM_WRITE_WATCH, MEM_PHYSICAL, AT_ROUND_TO_PAGE,
     };
     if (one_in(10))
         return integer();

@@ -279,14 +279,56 @@ static bool make_protect(struct call *c)
 
 static bool make_query_virtual_memory(struct call *c)
 {
+    static const uint32_t classes[] = {NT_MEMORY_BASIC_INFORMATION, NT_MEMORY_BASIC_INFORMATION,
+                                       NT_MEMORY_WORKING_SET_INFORMATION,
+                                       NT_MEMORY_REGION_INFORMATION};
     struct pointer buffer = pointer(c, KINDS_OUT, sizeof(struct nt_memory_basic_information));
 
     c->args[0] = process_handle();
     c->args[1] = one_in(4) ? kept[random_below(kept_count)].start : target_address();
-    c->args[2] = one_in(6) ? integer() : NT_MEMORY_BASIC_INFORMATION;
+    c->args[2] = one_in(6) ? integer() : PICK(classes);
     c->args[3] = buffer.address;
     c->args[4] = length_for(buffer.address, sizeof(struct nt_memory_basic_information));
     c->args[5] = return_length(c);
+    return true;
+}
+
+/* NtLockVirtualMemory and NtUnlockVirtualMemory: the same arguments. */
+static bool make_lock(struct call *c)
+{
+    static const uint32_t map_types[] = {MAP_PROCESS, MAP_PROCESS, MAP_PROCESS, MAP_SYSTEM, 0,
+                                         MAP_PROCESS | MAP_SYSTEM};
+    struct pointer base, size;
+
+    c->args[0] = process_handle();
+    base_and_size(c, target_address(), region_size(), &base, &size);
+    c->args[1] = base.address;
+    c->args[2] = size.address;
+    c->args[3] = one_in(8) ? integer() : PICK(map_types);
+    return true;
+}
+
+static bool make_get_write_watch(struct call *c)
+{
+    struct pointer count = pointer(c, BIT(P_SCRATCH), 4);
+    uint32_t entries = one_in(4) ? random_below(8) : 1 + random_below(16);
+
+    put(count, &entries, sizeof(entries));
+    c->args[0] = process_handle();
+    c->args[1] = one_in(4) ? integer() : random_below(2);
+    c->args[2] = target_address();
+    c->args[3] = region_size();
+    c->args[4] = pointer(c, KINDS_OUT, 16 * 4).address;
+    c->args[5] = count.address;
+    c->args[6] = pointer(c, KINDS_OUT, 4).address;
+    return true;
+}
+
+static bool make_reset_write_watch(struct call *c)
+{
+    c->args[0] = process_handle();
+    c->args[1] = target_address();
+    c->args[2] = region_size();
     return true;
 }
 
@@ -331,7 +373,7 @@ static bool make_create_section(struct call *c)
     c->args[2] = one_in(8) ? integer() : 0;
     c->args[3] = one_in(10) ? 0 : size.address;
     c->args[4] = one_in(4) ? protection() : PICK(protections);
-    c->args[5] = one_in(8) ? allocation_type() : SEC_COMMIT;
+    c->args[5] = one_in(8) ? allocation_type() : one_in(4) ? SEC_RESERVE : SEC_COMMIT;
     c->args[6] = one_in(10) ? integer() : 0;
     c->makes = MAKES_SECTION;
     c->result = handle;
@@ -356,7 +398,7 @@ static bool make_map_view(struct call *c)
                   &size);
     c->args[2] = base.address;
     c->args[3] = one_in(8) ? integer() : 0;
-    c->args[4] = integer();
+    c->args[4] = one_in(4) ? integer() : one_in(2) ? PAGE : 0;
     c->args[5] = one_in(3) ? 0 : offset.address;
     c->args[6] = size.address;
     c->args[7] = one_in(2) ? 1 : integer();
@@ -433,7 +475,8 @@ enum {
     OK_NAME_NOT_FOUND, OK_IMAGE_FORMAT, OK_TERMINATING, OK_SYSTEM_SERVICE,
     OK_WORKING_SET_LIMIT, OK_IN_PAGE_ERROR, OK_PARAMETER_2, OK_PARAMETER_3, OK_PARAMETER_4,
     OK_PARAMETER_5, OK_PARAMETER_6, OK_PARAMETER_8, OK_PARAMETER_9, OK_MAPPED_ALIGNMENT,
-    OK_FILE_FOR_SECTION, OK_SECTION_TOO_BIG, OK_COUNT,
+    OK_FILE_FOR_SECTION, OK_SECTION_TOO_BIG, OK_PRIVILEGE, OK_WORKING_SET_QUOTA,
+    OK_GUARD_PAGE, OK_NOT_LOCKED, OK_INVALID_ADDRESS, OK_COUNT,
 };
 
 static const ntstatus_t ok_statuses[OK_COUNT] = {
@@ -449,7 +492,8 @@ static const ntstatus_t ok_statuses[OK_COUNT] = {
     STATUS_INVALID_PARAMETER_2, STATUS_INVALID_PARAMETER_3, STATUS_INVALID_PARAMETER_4,
     STATUS_INVALID_PARAMETER_5, STATUS_INVALID_PARAMETER_6, STATUS_INVALID_PARAMETER_8,
     STATUS_INVALID_PARAMETER_9, STATUS_MAPPED_ALIGNMENT, STATUS_INVALID_FILE_FOR_SECTION,
-    STATUS_SECTION_TOO_BIG,
+    STATUS_SECTION_TOO_BIG, STATUS_PRIVILEGE_NOT_HELD, STATUS_WORKING_SET_QUOTA,
+    STATUS_GUARD_PAGE_VIOLATION, STATUS_NOT_LOCKED, STATUS_INVALID_ADDRESS,
 };
 
 /* A set of the statuses above, as bits (more than 32 of them). */
@@ -515,7 +559,8 @@ static const struct service services[NT_SERVICE_COUNT] = {
         OUT_OF_MEMORY, make_protect},
     [NT_SERVICE_QUERY_VIRTUAL_MEMORY] = {"NtQueryVirtualMemory", 6, 6,
         OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE |
-        OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH), make_query_virtual_memory},
+        OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH) | OK(OK_INVALID_ADDRESS),
+        make_query_virtual_memory},
     [NT_SERVICE_SET_EXCEPTION_HANDLER] = {"NtSetExceptionHandler", 1, 1,
         OK(OK_SUCCESS) | PROBES, make_set_exception_handler},
     [NT_SERVICE_CONTINUE] = {"NtContinue", 2, 2, OK(OK_SUCCESS) | PROBES, make_continue},
@@ -542,6 +587,18 @@ static const struct service services[NT_SERVICE_COUNT] = {
         OK(OK_SUCCESS) | PROBES | OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH) | PROCESS_SPACE |
         OK(OK_WORKING_SET_LIMIT) | OK(OK_INSUFFICIENT_RESOURCES),
         make_set_information_process},
+    [NT_SERVICE_LOCK_VIRTUAL_MEMORY] = {"NtLockVirtualMemory", 4, 3,
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE |
+        OK(OK_PRIVILEGE) | OK(OK_WORKING_SET_QUOTA) | OK(OK_GUARD_PAGE) | OUT_OF_MEMORY,
+        make_lock},
+    [NT_SERVICE_UNLOCK_VIRTUAL_MEMORY] = {"NtUnlockVirtualMemory", 4, 3,
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE |
+        OK(OK_PRIVILEGE) | OK(OK_NOT_LOCKED), make_lock},
+    [NT_SERVICE_GET_WRITE_WATCH] = {"NtGetWriteWatch", 7, 3,
+        OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE,
+        make_get_write_watch},
+    [NT_SERVICE_RESET_WRITE_WATCH] = {"NtResetWriteWatch", 3, 2,
+        OK(OK_SUCCESS) | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE, make_reset_write_watch},
 };
 
 /* Numbers past the last service, and far past it. */
@@ -553,7 +610,8 @@ static const uint32_t invalid_numbers[] = {
 
 const char *service_name(uint32_t number)
 {
-    return number < NT_SERVICE_COUNT ? services[number].name : "(no service)";
+    return number < NT_SERVICE_COUNT && services[number].name ? services[number].name
+                                                              : "(no service)";
 }
 
 unsigned service_argument_count(uint32_t number)
@@ -565,8 +623,8 @@ bool status_allowed(const struct call *c, ntstatus_t status)
 {
     uint64_t ok;
 
-    if (c->number >= NT_SERVICE_COUNT)
-        ok = OK(OK_SYSTEM_SERVICE);
+    if (c->number >= NT_SERVICE_COUNT || !services[c->number].name)
+        ok = OK(OK_SYSTEM_SERVICE);     /* past the last service, or a number none has */
     else if (c->raw && services[c->number].arguments)
         ok = PROBES;        /* the arguments themselves cannot be read */
     else

@@ -55,6 +55,42 @@ static void private_memory(void)
     check("NtFreeVirtualMemory (release)", rt_vm_release(base));
 }
 
+/* Locking, write watches, MEM_RESET and the other query classes, on one reservation. */
+static void watched_memory(void)
+{
+    uint32_t base = 0, size = PAGES * PAGE, count = PAGES, granularity, at, bytes;
+    uint32_t addresses[PAGES], working_set[8];
+    struct nt_memory_region_information region;
+
+    if (!check("NtAllocateVirtualMemory (write watch)",
+               rt_vm_allocate(&base, &size, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+                              PAGE_READWRITE)))
+        return;
+    touch(base, PAGES);
+    at = base, bytes = PAGE;
+    check("NtLockVirtualMemory", rt_syscall(NT_SERVICE_LOCK_VIRTUAL_MEMORY, NT_CURRENT_PROCESS,
+                                            &at, &bytes, MAP_PROCESS));
+    check("NtUnlockVirtualMemory", rt_syscall(NT_SERVICE_UNLOCK_VIRTUAL_MEMORY,
+                                              NT_CURRENT_PROCESS, &at, &bytes, MAP_PROCESS));
+    check("NtGetWriteWatch", rt_syscall(NT_SERVICE_GET_WRITE_WATCH, NT_CURRENT_PROCESS,
+                                        WRITE_WATCH_FLAG_RESET, base, size, addresses, &count,
+                                        &granularity));
+    check("NtResetWriteWatch", rt_syscall(NT_SERVICE_RESET_WRITE_WATCH, NT_CURRENT_PROCESS,
+                                          base, size));
+    at = base, bytes = size;
+    check("NtAllocateVirtualMemory (reset)", rt_vm_allocate(&at, &bytes, MEM_RESET,
+                                                            PAGE_READWRITE));
+    check("NtQueryVirtualMemory (region)",
+          NtQueryVirtualMemory(NT_CURRENT_PROCESS, (void *)base, NT_MEMORY_REGION_INFORMATION,
+                               &region, sizeof(region), NULL));
+    ntstatus_t status = NtQueryVirtualMemory(NT_CURRENT_PROCESS, NULL,
+                                             NT_MEMORY_WORKING_SET_INFORMATION, working_set,
+                                             sizeof(working_set), NULL);
+    if (status != STATUS_INFO_LENGTH_MISMATCH)
+        check("NtQueryVirtualMemory (working set)", status);
+    check("NtFreeVirtualMemory (release)", rt_vm_free(&base, &bytes, MEM_RELEASE));
+}
+
 static void section_view(void)
 {
     int64_t maximum_size = PAGES * PAGE, offset = 0;
@@ -62,12 +98,19 @@ static void section_view(void)
     nt_handle_t section;
 
     if (!check("NtCreateSection", rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL,
-                                             &maximum_size, PAGE_READWRITE, SEC_COMMIT, 0)))
+                                             &maximum_size, PAGE_READWRITE, SEC_RESERVE, 0)))
         return;
     if (check("NtMapViewOfSection",
               rt_syscall(NT_SERVICE_MAP_VIEW_OF_SECTION, section, NT_CURRENT_PROCESS, &base, 0,
-                         0, &offset, &size, VIEW_SHARE, 0, PAGE_READWRITE))) {
-        touch(base, PAGES);
+                         PAGE, &offset, &size, VIEW_SHARE, 0, PAGE_READWRITE))) {
+        uint32_t at = base, bytes = size, old;
+        if (check("NtAllocateVirtualMemory (commit in a view)",
+                  rt_vm_allocate(&at, &bytes, MEM_COMMIT, PAGE_READWRITE))) {
+            touch(base, PAGES);
+            check("NtProtectVirtualMemory (view)",
+                  rt_vm_protect(&at, &bytes, PAGE_WRITECOPY, &old));
+            touch(base, PAGES);
+        }
         check("NtUnmapViewOfSection",
               rt_syscall(NT_SERVICE_UNMAP_VIEW_OF_SECTION, NT_CURRENT_PROCESS, base));
     }
@@ -167,6 +210,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         return 0;
     private_memory();
+    watched_memory();
     section_view();
     thread();
     child();
