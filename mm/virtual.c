@@ -39,16 +39,24 @@ static uint32_t cache_bits(uint32_t protection)
     return 0;
 }
 
+/*
+ * The index of each base protection in protection_by_index, by the protection's bit
+ * number (PAGE_NOACCESS, bit 0, has none: it is never valid). It is also NT's 3-bit
+ * protection mask, which MEMORY_WORKING_SET_INFORMATION reports.
+ */
+static const uint8_t index_by_bit[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+
 mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
 {
-    uint32_t base = protection & MI_PROTECTION_BASE_MASK, index = 0;
+    uint32_t base = protection & MI_PROTECTION_BASE_MASK;
+    uint32_t index = base ? index_by_bit[__builtin_ctz(base)] : 0;
 
-    while (index < 8 && protection_by_index[index] != base)
-        index++;
-    KASSERT(index > 0 && index < 8);
+    KASSERT(index > 0 && protection_by_index[index] == base);
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
     mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
-    pte.value |= index << PTE_SOFTWARE_SHIFT | cache_bits(protection);
+    pte.value |= index << PTE_SOFTWARE_SHIFT;
+    if (protection & MI_PROTECTION_CACHE_MASK)
+        pte.value |= cache_bits(protection);
     return pte;
 }
 
@@ -216,9 +224,11 @@ static bool make_page_tables(vaddr_t start, vaddr_t end)
 /* Commits the uncommitted pages of [start, end) as demand-zero with protection. */
 static void commit_pages(vaddr_t start, vaddr_t end, uint32_t protection)
 {
+    mmpte_t demand_zero = MiMakeDemandZeroPte(protection);
+
     for (vaddr_t va = start; va < end; va += PAGE_SIZE)
         if (pte_of(va)->value == 0)
-            MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
+            MiWriteUserPte(va, demand_zero);
 }
 
 /* ---- the services ---- */
@@ -349,12 +359,10 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     /* Pages committed already get the new protection, as on NT; the others are new. */
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
-        if (pte_of(va)->value == 0)
-            MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
-        else
+    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
+        if (pte_of(va)->value != 0)
             protect_page(vad, va, protection);
-    }
+    commit_pages(start, end, protection);
     *base = start;
     *size = end - start;
     return STATUS_SUCCESS;
@@ -1026,9 +1034,8 @@ ntstatus_t MmQueryRegionInformation(vaddr_t address,
 /* A PAGE_* protection as NT's 5-bit protection mask (MEMORY_WORKING_SET_INFORMATION). */
 static uint32_t nt_protection_mask(uint32_t protection)
 {
-    static const uint8_t base_mask[8] = {0, 1, 4, 5, 2, 3, 6, 7};   /* by bit number */
     uint32_t base = protection & MI_PROTECTION_BASE_MASK;
-    uint32_t mask = base ? base_mask[__builtin_ctz(base)] : 0;
+    uint32_t mask = base ? index_by_bit[__builtin_ctz(base)] : 0;
 
     if (protection & PAGE_NOCACHE)
         mask |= 8;
