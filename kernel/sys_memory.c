@@ -48,7 +48,7 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
     if (zero_bits > MAX_ZERO_BITS)
         return STATUS_INVALID_PARAMETER;
     bool attached;
-    status = process_enter(arguments[0], &process, &attached);
+    status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmAllocateVirtualMemory(&base, &size, type, protection,
@@ -68,7 +68,7 @@ ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments)
     bool attached;
     ntstatus_t status = capture_pair(base_address, region_size, &base, &size);
     if (NT_SUCCESS(status))
-        status = process_enter(arguments[0], &process, &attached);
+        status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmFreeVirtualMemory(&base, &size, arguments[3]);
@@ -91,7 +91,7 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments)
         status = STATUS_ACCESS_VIOLATION;   /* OldProtect is not optional */
     bool attached;
     if (NT_SUCCESS(status))
-        status = process_enter(arguments[0], &process, &attached);
+        status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmProtectVirtualMemory(&base, &size, arguments[3], &old);
@@ -118,7 +118,9 @@ ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments)
     if (length < sizeof(info))
         return STATUS_INFO_LENGTH_MISMATCH;
     bool attached;
-    status = process_enter(arguments[0], &process, &attached);
+    /* The limited right is enough since Windows 8; PROCESS_QUERY_INFORMATION implies it. */
+    status = process_enter(arguments[0], PROCESS_QUERY_LIMITED_INFORMATION, &process,
+                           &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmQueryVirtualMemory(arguments[1], &info);

@@ -8,6 +8,7 @@ ntstatus_t NtCreateSection(const uint32_t *arguments)
 {
     vaddr_t handle_out = arguments[0], maximum_size = arguments[3];
     uint64_t size;
+    uint32_t access;
     struct mm_section *section;
 
     ntstatus_t status = user_probe(handle_out, sizeof(nt_handle_t));
@@ -21,10 +22,40 @@ ntstatus_t NtCreateSection(const uint32_t *arguments)
         return STATUS_INVALID_PARAMETER;
     if (maximum_size == 0 || size == 0 || size > UINT32_MAX)
         return STATUS_INVALID_PARAMETER;
-    status = MmCreateSection((uint32_t)size, arguments[4], &section);
+    status = object_grant_access(OBJECT_SECTION, arguments[1], &access);
+    if (NT_SUCCESS(status))
+        status = MmCreateSection((uint32_t)size, arguments[4], &section);
     if (!NT_SUCCESS(status))
         return status;
-    return handle_insert_for_user(&process_current()->handles, &section->header, handle_out);
+    return handle_insert_for_user(&process_current()->handles, &section->header, access,
+                                  handle_out);
+}
+
+/*
+ * The rights a section handle needs for a view of protection (Windows' MmMakeSectionAccess;
+ * PAGE_GUARD changes nothing): SECTION_MAP_READ to read or copy on write, SECTION_MAP_WRITE
+ * to write (which includes reading), SECTION_MAP_EXECUTE to execute. A protection that is
+ * no protection needs nothing here: the memory manager refuses it.
+ */
+static uint32_t section_access_for_view(uint32_t protection)
+{
+    switch (protection & 0xFF) {
+    case PAGE_NOACCESS:
+    case PAGE_READONLY:
+    case PAGE_WRITECOPY:
+        return SECTION_MAP_READ;
+    case PAGE_READWRITE:
+        return SECTION_MAP_WRITE;
+    case PAGE_EXECUTE:
+        return SECTION_MAP_EXECUTE;
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
+        return SECTION_MAP_EXECUTE | SECTION_MAP_READ;
+    case PAGE_EXECUTE_READWRITE:
+        return SECTION_MAP_EXECUTE | SECTION_MAP_WRITE;
+    default:
+        return 0;
+    }
 }
 
 ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
@@ -48,14 +79,16 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
         return status;
     if (arguments[3] != 0 || offset > UINT32_MAX)
         return STATUS_INVALID_PARAMETER;
-    status = handle_reference(&process_current()->handles, arguments[0], OBJECT_SECTION,
-                              (struct object_header **)&section);
+    /* The process first, then the section, as Windows references them. */
+    bool attached;
+    status = process_enter(arguments[1], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached;
-    status = process_enter(arguments[1], &process, &attached);
+    status = handle_reference(&process_current()->handles, arguments[0], OBJECT_SECTION,
+                              section_access_for_view(arguments[9]),
+                              (struct object_header **)&section);
     if (!NT_SUCCESS(status)) {
-        object_dereference(&section->header);
+        process_leave(process, attached);
         return status;
     }
     status = MmMapViewOfSection(section, (uint32_t)offset, &base, &size, arguments[8],
@@ -73,7 +106,7 @@ ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments)
 {
     struct process *process;
     bool attached;
-    ntstatus_t status = process_enter(arguments[0], &process, &attached);
+    ntstatus_t status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
 
     if (!NT_SUCCESS(status))
         return status;

@@ -366,6 +366,10 @@ static const char *const service_names[NT_SERVICE_COUNT] = {
     [NT_SERVICE_CREATE_THREAD] = "NtCreateThread",
     [NT_SERVICE_TERMINATE_THREAD] = "NtTerminateThread",
     [NT_SERVICE_DELAY_EXECUTION] = "NtDelayExecution",
+    [NT_SERVICE_OPEN_PROCESS] = "NtOpenProcess",
+    [NT_SERVICE_DUPLICATE_OBJECT] = "NtDuplicateObject",
+    [NT_SERVICE_READ_VIRTUAL_MEMORY] = "NtReadVirtualMemory",
+    [NT_SERVICE_WRITE_VIRTUAL_MEMORY] = "NtWriteVirtualMemory",
 };
 
 /* What the stepping made, by service. */
@@ -424,6 +428,8 @@ static void every_service_survives_failures(struct ktest *t)
         calls++;
     }
     for (uint32_t service = 0; service < NT_SERVICE_COUNT; service++) {
+        if (!service_names[service])
+            continue;       /* a number without a service */
         const uint32_t *failed = tally.failures[service];
         bool called = tally.services_called >> service & 1;
         services += called;
