@@ -170,6 +170,17 @@ static void another_process_and_a_shared_section(struct ktest *t)
     run_expecting(t, "vm_remote.exe", "parent", STATUS_SUCCESS);
 }
 
+/*
+ * Access rights on process and section handles, NtOpenProcess, NtDuplicateObject and
+ * NtRead/WriteVirtualMemory, against a child that sleeps until it is terminated.
+ */
+static void access_rights_open_duplicate_and_copies(struct ktest *t)
+{
+    if (!have_module(t, "vm_access.exe"))
+        KT_SKIP(t, "vm_access.exe not loaded");
+    run_expecting(t, "vm_access.exe", "", STATUS_SUCCESS);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(allocate_free_protect_query_rules),
     KTEST_CASE(query_walks_regions_image_shared_data_and_stack),
@@ -189,6 +200,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(ten_thousand_reservations),
     KTEST_CASE(anywhere_stays_below_the_process_limit),
     KTEST_CASE(another_process_and_a_shared_section),
+    KTEST_CASE(access_rights_open_duplicate_and_copies),
 };
 
 KTEST_SUITE(vm_suite, "vm", cases);
