@@ -55,7 +55,9 @@ SOURCES  := \
 	kernel/scheduler.c \
 	kernel/shared_data.c \
 	kernel/string.c \
+	kernel/sys_copy.c \
 	kernel/sys_memory.c \
+	kernel/sys_object.c \
 	kernel/sys_process.c \
 	kernel/sys_section.c \
 	kernel/sys_system.c \

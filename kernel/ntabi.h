@@ -63,6 +63,19 @@
                                                    (relative, 100 ns units, negative)) */
 #define NT_SERVICE_SET_INFORMATION_PROCESS  21 /* (HANDLE Process, ULONG Class, PVOID Buffer,
                                                    ULONG Length) */
+#define NT_SERVICE_OPEN_PROCESS             22 /* (PHANDLE Process, ACCESS_MASK Access,
+                                                   POBJECT_ATTRIBUTES Attributes,
+                                                   PCLIENT_ID ClientId) */
+#define NT_SERVICE_DUPLICATE_OBJECT         23 /* (HANDLE SourceProcess, HANDLE Source,
+                                                   HANDLE TargetProcess, PHANDLE Target,
+                                                   ACCESS_MASK Access, ULONG HandleAttributes,
+                                                   ULONG Options) */
+#define NT_SERVICE_READ_VIRTUAL_MEMORY      24 /* (HANDLE Process, PVOID BaseAddress,
+                                                   PVOID Buffer, SIZE_T Size,
+                                                   PSIZE_T NumberOfBytesRead (optional)) */
+#define NT_SERVICE_WRITE_VIRTUAL_MEMORY     25 /* (HANDLE Process, PVOID BaseAddress,
+                                                   PVOID Buffer, SIZE_T Size,
+                                                   PSIZE_T NumberOfBytesWritten (optional)) */
 #define NT_SERVICE_LOCK_VIRTUAL_MEMORY      26 /* (HANDLE Process, PVOID *BaseAddress,
                                                    PSIZE_T RegionSize, ULONG MapType) */
 #define NT_SERVICE_UNLOCK_VIRTUAL_MEMORY    27 /* (the same) */
@@ -73,7 +86,7 @@
                                                    PULONG Granularity) */
 #define NT_SERVICE_RESET_WRITE_WATCH        29 /* (HANDLE Process, PVOID BaseAddress,
                                                    SIZE_T RegionSize) */
-#define NT_SERVICE_COUNT                    32
+#define NT_SERVICE_COUNT                    32 /* numbers without a service are refused */
 
 /*
  * NtCreateThread here: a new thread of the calling process, entered as the cdecl
@@ -110,6 +123,74 @@ struct nt_unicode_string {
     unsigned short length;
     unsigned short maximum_length;
     unsigned short *buffer;
+};
+
+/*
+ * Access rights (winnt.h). A handle keeps the access granted when it was made; each
+ * service asks for the rights it needs, and a handle without them gets
+ * STATUS_ACCESS_DENIED. The generic rights stand for each type's specific ones (the
+ * type's GENERIC_MAPPING, as Windows 10 has it), MAXIMUM_ALLOWED for all of them.
+ */
+#define DELETE                  0x00010000
+#define READ_CONTROL            0x00020000
+#define WRITE_DAC               0x00040000
+#define WRITE_OWNER             0x00080000
+#define SYNCHRONIZE             0x00100000
+#define STANDARD_RIGHTS_REQUIRED 0x000F0000
+#define STANDARD_RIGHTS_ALL     0x001F0000
+#define ACCESS_SYSTEM_SECURITY  0x01000000
+#define MAXIMUM_ALLOWED         0x02000000
+#define GENERIC_ALL             0x10000000
+#define GENERIC_EXECUTE         0x20000000
+#define GENERIC_WRITE           0x40000000
+#define GENERIC_READ            0x80000000
+
+#define PROCESS_TERMINATE                   0x0001
+#define PROCESS_CREATE_THREAD               0x0002
+#define PROCESS_SET_SESSIONID               0x0004
+#define PROCESS_VM_OPERATION                0x0008
+#define PROCESS_VM_READ                     0x0010
+#define PROCESS_VM_WRITE                    0x0020
+#define PROCESS_DUP_HANDLE                  0x0040
+#define PROCESS_CREATE_PROCESS              0x0080
+#define PROCESS_SET_QUOTA                   0x0100
+#define PROCESS_SET_INFORMATION             0x0200
+#define PROCESS_QUERY_INFORMATION           0x0400
+#define PROCESS_SUSPEND_RESUME              0x0800
+#define PROCESS_QUERY_LIMITED_INFORMATION   0x1000
+#define PROCESS_SET_LIMITED_INFORMATION     0x2000
+#define PROCESS_ALL_ACCESS                  (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0xFFFF)
+
+#define SECTION_QUERY                       0x0001
+#define SECTION_MAP_WRITE                   0x0002
+#define SECTION_MAP_READ                    0x0004
+#define SECTION_MAP_EXECUTE                 0x0008
+#define SECTION_EXTEND_SIZE                 0x0010
+#define SECTION_MAP_EXECUTE_EXPLICIT        0x0020
+#define SECTION_ALL_ACCESS                  (STANDARD_RIGHTS_REQUIRED | 0x1F)
+
+/* NtDuplicateObject options (winnt.h). */
+#define DUPLICATE_CLOSE_SOURCE      0x00000001
+#define DUPLICATE_SAME_ACCESS       0x00000002
+#define DUPLICATE_SAME_ATTRIBUTES   0x00000004
+
+/* CLIENT_ID: a process id, and a thread id (0 here: threads are not opened by id). */
+struct nt_client_id {
+    unsigned int unique_process;
+    unsigned int unique_thread;
+};
+
+/*
+ * OBJECT_ATTRIBUTES (24 bytes). NtOpenProcess reads ObjectName (which must be NULL when
+ * a ClientId is given) and Attributes; there is no object namespace to look names up in.
+ */
+struct nt_object_attributes {
+    unsigned int length;
+    nt_handle_t root_directory;
+    struct nt_unicode_string *object_name;
+    unsigned int attributes;
+    void *security_descriptor;
+    void *security_quality_of_service;
 };
 
 /* Page protections (winnt.h). */

@@ -10,13 +10,26 @@
 
 struct process system_process;
 static uint32_t next_process_id = SYSTEM_PROCESS_ID + 4;
+/* Every process whose object lives; walked and changed with interrupts off, as references are. */
+static struct list_entry process_list;
 
 static void process_destroy(struct object_header *object)
 {
     struct process *process = (struct process *)object;
 
     KASSERT(process != &system_process && process->space_deleted);
+    uint32_t flags = cpu_save_disable_interrupts();
+    list_remove(&process->link);
+    cpu_restore_interrupts(flags);
     ExFreePoolWithTag(process, TAG_PROCESS);
+}
+
+/* Puts a new process on the list of processes. */
+static void process_list_insert(struct process *process)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+    list_insert_tail(&process_list, &process->link);
+    cpu_restore_interrupts(flags);
 }
 
 void process_init(void)
@@ -28,6 +41,8 @@ void process_init(void)
     system_process.exit_status = STATUS_PENDING;
     list_init(&system_process.threads);
     wait_queue_init(&system_process.exit_waiters);
+    list_init(&process_list);
+    process_list_insert(&system_process);
 }
 
 struct process *process_current(void)
@@ -35,15 +50,54 @@ struct process *process_current(void)
     return thread_current()->process;
 }
 
-ntstatus_t process_reference_by_handle(nt_handle_t handle, struct process **process)
+ntstatus_t process_reference_by_handle(nt_handle_t handle, uint32_t access,
+                                       struct process **process)
 {
     if (handle == NT_CURRENT_PROCESS) {
+        if (access & ~PROCESS_ALL_ACCESS)
+            return STATUS_ACCESS_DENIED;
         *process = process_current();
         object_reference(&(*process)->header);
         return STATUS_SUCCESS;
     }
-    return handle_reference(&process_current()->handles, handle, OBJECT_PROCESS,
+    return handle_reference(&process_current()->handles, handle, OBJECT_PROCESS, access,
                             (struct object_header **)process);
+}
+
+ntstatus_t process_lookup_by_id(uint32_t id, struct process **process)
+{
+    ntstatus_t status = STATUS_INVALID_CID;
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    for (struct list_entry *e = process_list.next; e != &process_list; e = e->next) {
+        struct process *candidate = CONTAINING_RECORD(e, struct process, link);
+        if (candidate->id == (id & ~3u) && candidate->header.references > 0) {
+            object_reference(&candidate->header);
+            *process = candidate;
+            status = STATUS_SUCCESS;
+            break;
+        }
+    }
+    cpu_restore_interrupts(flags);
+    return status;
+}
+
+ntstatus_t process_grant_access(const struct process *process, uint32_t desired,
+                                uint32_t *granted)
+{
+    uint32_t limit = process == &system_process
+                         ? SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION
+                         : PROCESS_ALL_ACCESS;
+    ntstatus_t status = object_grant_access(OBJECT_PROCESS, desired & ~MAXIMUM_ALLOWED,
+                                            granted);
+
+    if (!NT_SUCCESS(status))
+        return status;
+    if (*granted & ~limit)
+        return STATUS_ACCESS_DENIED;
+    if (desired & MAXIMUM_ALLOWED)
+        *granted = limit;
+    return STATUS_SUCCESS;
 }
 
 ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result)
@@ -67,6 +121,7 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
     process->exit_status = STATUS_PENDING;
     list_init(&process->threads);
     wait_queue_init(&process->exit_waiters);
+    process_list_insert(process);
     *result = process;
     return STATUS_SUCCESS;
 }
@@ -200,10 +255,11 @@ ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
     return scheduler_wait_user(&process->exit_waiters, timeout_ticks);
 }
 
-ntstatus_t process_enter(nt_handle_t handle, struct process **process, bool *attached)
+ntstatus_t process_enter(nt_handle_t handle, uint32_t access, struct process **process,
+                         bool *attached)
 {
     *attached = false;
-    ntstatus_t status = process_reference_by_handle(handle, process);
+    ntstatus_t status = process_reference_by_handle(handle, access, process);
     if (!NT_SUCCESS(status) || *process == process_current())
         return status;
     if ((*process)->terminating || (*process)->exited) {

@@ -28,6 +28,7 @@ struct process {
     struct nt_process_exception_information exception;
     vaddr_t exception_dispatcher;   /* NtSetExceptionHandler's, or 0 */
     struct wait_queue exit_waiters;
+    struct list_entry link;         /* on the list of processes, for lookups by id */
 };
 
 /* The kernel's own process (PID 4): the boot thread, the idle thread, kernel threads. */
@@ -63,12 +64,14 @@ NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool
 ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks);
 
 /*
- * For a service acting on the memory of the process behind handle: references it into
- * *process and attaches to it unless it is the current one; process_leave undoes both.
- * An ending or ended process has no address space left to act on (its page directory
- * may be freed already): STATUS_PROCESS_IS_TERMINATING, and nothing is held.
+ * For a service acting on the memory of the process behind handle, which must grant
+ * access: references it into *process and attaches to it unless it is the current one;
+ * process_leave undoes both. An ending or ended process has no address space left to act
+ * on (its page directory may be freed already): STATUS_PROCESS_IS_TERMINATING, and
+ * nothing is held.
  */
-ntstatus_t process_enter(nt_handle_t handle, struct process **process, bool *attached);
+ntstatus_t process_enter(nt_handle_t handle, uint32_t access, struct process **process,
+                         bool *attached);
 void process_leave(struct process *process, bool attached);
 
 /* Runs the current thread in process's address space until process_detach. */
@@ -77,8 +80,29 @@ void process_detach(void);
 
 struct process *process_current(void);
 
-/* The process behind a handle of the current process (or NT_CURRENT_PROCESS), referenced. */
-ntstatus_t process_reference_by_handle(nt_handle_t handle, struct process **process);
+/*
+ * The process behind a handle of the current process, referenced, if the handle grants
+ * every right in access (STATUS_ACCESS_DENIED otherwise). NT_CURRENT_PROCESS grants
+ * PROCESS_ALL_ACCESS.
+ */
+ntstatus_t process_reference_by_handle(nt_handle_t handle, uint32_t access,
+                                       struct process **process);
+
+/*
+ * The process whose id is id (its low two bits ignored, as in NT's client-id table),
+ * referenced, while its object lives: an ended process is found as long as a handle
+ * holds it. STATUS_INVALID_CID when there is none.
+ */
+ntstatus_t process_lookup_by_id(uint32_t id, struct process **process);
+
+/*
+ * The access a new handle to process gets for desired (object_grant_access, then
+ * MAXIMUM_ALLOWED as all the process allows). Any process allows every right but the
+ * System process, which, protected on Windows, may only be waited for and queried:
+ * more is STATUS_ACCESS_DENIED.
+ */
+ntstatus_t process_grant_access(const struct process *process, uint32_t desired,
+                                uint32_t *granted);
 
 /* The scheduler's hooks: a thread joined the process; one was freed; the current one ends. */
 void process_thread_created(struct process *process, struct thread *thread);

@@ -60,7 +60,7 @@ ntstatus_t NtAllocateVirtualMemory(const uint32_t *arguments)
     if (!NT_SUCCESS(status))
         return status;
     bool attached;
-    status = process_enter(arguments[0], &process, &attached);
+    status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmAllocateVirtualMemory(&base, &size, type, protection,
@@ -86,7 +86,7 @@ ntstatus_t NtFreeVirtualMemory(const uint32_t *arguments)
     if (NT_SUCCESS(status) && size > MmHighestUserAddress + 1 - base)
         status = STATUS_INVALID_PARAMETER_3;
     if (NT_SUCCESS(status))
-        status = process_enter(arguments[0], &process, &attached);
+        status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmFreeVirtualMemory(&base, &size, type);
@@ -114,7 +114,7 @@ ntstatus_t NtProtectVirtualMemory(const uint32_t *arguments)
                               STATUS_INVALID_PARAMETER_3);
     bool attached;
     if (NT_SUCCESS(status))
-        status = process_enter(arguments[0], &process, &attached);
+        status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmProtectVirtualMemory(&base, &size, arguments[3], &old);
@@ -145,7 +145,8 @@ static ntstatus_t query_working_set(nt_handle_t handle, vaddr_t buffer, uint32_t
         return STATUS_INFO_LENGTH_MISMATCH;
     do {
         uint32_t wanted = MIN(fit - MIN(fit, first), (uint32_t)WORKING_SET_CHUNK);
-        ntstatus_t status = process_enter(handle, &process, &attached);
+        ntstatus_t status = process_enter(handle, PROCESS_QUERY_LIMITED_INFORMATION, &process,
+                                          &attached);
         if (!NT_SUCCESS(status))
             return status;
         total = MmQueryWorkingSet(chunk, first, wanted);
@@ -195,7 +196,9 @@ ntstatus_t NtQueryVirtualMemory(const uint32_t *arguments)
     if (length < least)
         return STATUS_INFO_LENGTH_MISMATCH;
     bool attached;
-    status = process_enter(arguments[0], &process, &attached);
+    /* The limited right is enough since Windows 8; PROCESS_QUERY_INFORMATION implies it. */
+    status = process_enter(arguments[0], PROCESS_QUERY_LIMITED_INFORMATION, &process,
+                           &attached);
     if (!NT_SUCCESS(status))
         return status;
     if (class == NT_MEMORY_BASIC_INFORMATION)
@@ -226,7 +229,7 @@ static ntstatus_t lock_or_unlock(const uint32_t *arguments, bool lock)
         status = MmCheckRange(base, size, MmHighestUserAddress, STATUS_INVALID_PARAMETER,
                               STATUS_INVALID_PARAMETER);
     if (NT_SUCCESS(status))
-        status = process_enter(arguments[0], &process, &attached);
+        status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = lock ? MmLockVirtualMemory(&base, &size) : MmUnlockVirtualMemory(&base, &size);
@@ -272,7 +275,7 @@ ntstatus_t NtGetWriteWatch(const uint32_t *arguments)
     if (NT_SUCCESS(status) && granularity == 0)
         status = STATUS_ACCESS_VIOLATION;
     while (NT_SUCCESS(status) && found < capacity) {
-        status = process_enter(arguments[0], &process, &attached);
+        status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
         if (!NT_SUCCESS(status))
             break;
         uint32_t got = MmGetWriteWatch(base, size, flags & WRITE_WATCH_FLAG_RESET, &cursor,
@@ -300,7 +303,7 @@ ntstatus_t NtResetWriteWatch(const uint32_t *arguments)
 
     if (arguments[2] == 0)
         return STATUS_INVALID_PARAMETER;
-    ntstatus_t status = process_enter(arguments[0], &process, &attached);
+    ntstatus_t status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmResetWriteWatch(arguments[1], arguments[2]);

@@ -1,4 +1,4 @@
-/* The process services: start, wait, query, terminate, close, yield. */
+/* The process services: start, open, wait, query, terminate, close, yield. */
 #include "arch/pit.h"
 #include "mm/layout.h"
 #include "kernel/loader.h"
@@ -11,7 +11,7 @@
 ntstatus_t NtTerminateProcess(const uint32_t *arguments)
 {
     struct process *process;
-    ntstatus_t status = process_reference_by_handle(arguments[0], &process);
+    ntstatus_t status = process_reference_by_handle(arguments[0], PROCESS_TERMINATE, &process);
 
     if (!NT_SUCCESS(status))
         return status;
@@ -48,7 +48,8 @@ ntstatus_t NtCreateProcessFromModule(const uint32_t *arguments)
     status = loader_start_module(name, name_length, command_line, command_line_length, &child);
     if (!NT_SUCCESS(status))
         return status;
-    return handle_insert_for_user(&process_current()->handles, &child->header, handle_out);
+    return handle_insert_for_user(&process_current()->handles, &child->header,
+                                  PROCESS_ALL_ACCESS, handle_out);
 }
 
 /* A relative NT timeout (negative, 100 ns units) in ticks; NULL means forever. */
@@ -78,7 +79,8 @@ ntstatus_t NtWaitForSingleObject(const uint32_t *arguments)
 
     if (!NT_SUCCESS(status))
         return status;
-    status = process_reference_by_handle(arguments[0], &process);  /* arguments[1], Alertable: unused */
+    /* arguments[1], Alertable: unused */
+    status = process_reference_by_handle(arguments[0], SYNCHRONIZE, &process);
     if (!NT_SUCCESS(status))
         return status;
     if (process == process_current())
@@ -114,7 +116,9 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
         return STATUS_INVALID_INFO_CLASS;
     if (length != size)
         return STATUS_INFO_LENGTH_MISMATCH;
-    status = process_reference_by_handle(arguments[0], &process);
+    /* Each class here needs no more than the limited right, as on Windows since Vista. */
+    status = process_reference_by_handle(arguments[0], PROCESS_QUERY_LIMITED_INFORMATION,
+                                         &process);
     if (!NT_SUCCESS(status))
         return status;
     if (class == NT_PROCESS_BASIC_INFORMATION) {
@@ -147,7 +151,7 @@ ntstatus_t NtSetInformationProcess(const uint32_t *arguments)
     ntstatus_t status = user_copy_from(&quota, arguments[2], sizeof(quota));
     if (!NT_SUCCESS(status))
         return status;
-    status = process_enter(arguments[0], &process, &attached);
+    status = process_enter(arguments[0], PROCESS_SET_QUOTA, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
     status = MmAdjustWorkingSetSize(quota.minimum_working_set_size,
@@ -211,4 +215,55 @@ ntstatus_t NtDelayExecution(const uint32_t *arguments)
     wait_queue_init(&nobody);
     status = scheduler_wait_user(&nobody, ticks);
     return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
+}
+
+/* An open that failed once its handle pointer was probed: the handle reads 0, as on Windows. */
+static ntstatus_t fail_open(vaddr_t handle_out, ntstatus_t status)
+{
+    nt_handle_t none = 0;
+
+    user_copy_to(handle_out, &none, sizeof(none));
+    return status;
+}
+
+/*
+ * NtOpenProcess, by process id: ObjectAttributes must be readable (it is not optional)
+ * and name nothing when a ClientId is given, and one of the two must say which process
+ * (else STATUS_INVALID_PARAMETER_MIX). There is no object namespace, so a name finds
+ * nothing, and no thread is opened by id. The new handle gets the access asked for.
+ */
+ntstatus_t NtOpenProcess(const uint32_t *arguments)
+{
+    vaddr_t handle_out = arguments[0], attributes_in = arguments[2], client_id_in = arguments[3];
+    struct nt_object_attributes attributes;
+    struct nt_client_id client_id = {0};
+    struct process *process;
+    uint32_t access;
+
+    ntstatus_t status = syscall_probe_for_write(handle_out);
+    if (NT_SUCCESS(status) && client_id_in)
+        status = user_copy_from(&client_id, client_id_in, sizeof(client_id));
+    if (NT_SUCCESS(status))
+        status = user_copy_from(&attributes, attributes_in, sizeof(attributes));
+    if (!NT_SUCCESS(status))
+        return status;
+    if (client_id_in && attributes.object_name)
+        return STATUS_INVALID_PARAMETER_MIX;
+    if (attributes.object_name)
+        return STATUS_OBJECT_NAME_NOT_FOUND;    /* no namespace to find it in */
+    if (!client_id_in)
+        return STATUS_INVALID_PARAMETER_MIX;
+    status = client_id.unique_thread ? STATUS_INVALID_CID
+                                     : process_lookup_by_id(client_id.unique_process, &process);
+    if (!NT_SUCCESS(status))
+        return fail_open(handle_out, status);
+    status = process_grant_access(process, arguments[1], &access);
+    if (NT_SUCCESS(status) && access == 0)
+        status = STATUS_ACCESS_DENIED;      /* an open must ask for something */
+    if (!NT_SUCCESS(status)) {
+        object_dereference(&process->header);
+        return fail_open(handle_out, status);
+    }
+    return handle_insert_for_user(&process_current()->handles, &process->header, access,
+                                  handle_out);
 }

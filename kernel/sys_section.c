@@ -41,6 +41,7 @@ ntstatus_t NtCreateSection(const uint32_t *arguments)
 {
     vaddr_t handle_out = arguments[0], maximum_size = arguments[3];
     uint64_t size = 0;
+    uint32_t access;
     struct mm_section *section;
 
     ntstatus_t status = user_probe(handle_out, sizeof(nt_handle_t));
@@ -55,10 +56,40 @@ ntstatus_t NtCreateSection(const uint32_t *arguments)
         return status;
     if (size > UINT32_MAX)
         return STATUS_SECTION_TOO_BIG;
-    status = MmCreateSection((uint32_t)size, arguments[4], arguments[5], &section);
+    status = object_grant_access(OBJECT_SECTION, arguments[1], &access);
+    if (NT_SUCCESS(status))
+        status = MmCreateSection((uint32_t)size, arguments[4], arguments[5], &section);
     if (!NT_SUCCESS(status))
         return status;
-    return handle_insert_for_user(&process_current()->handles, &section->header, handle_out);
+    return handle_insert_for_user(&process_current()->handles, &section->header, access,
+                                  handle_out);
+}
+
+/*
+ * The rights a section handle needs for a view of protection (Windows' MmMakeSectionAccess;
+ * PAGE_GUARD changes nothing): SECTION_MAP_READ to read or copy on write, SECTION_MAP_WRITE
+ * to write (which includes reading), SECTION_MAP_EXECUTE to execute. A protection that is
+ * no protection needs nothing here: it was refused before.
+ */
+static uint32_t section_access_for_view(uint32_t protection)
+{
+    switch (protection & 0xFF) {
+    case PAGE_NOACCESS:
+    case PAGE_READONLY:
+    case PAGE_WRITECOPY:
+        return SECTION_MAP_READ;
+    case PAGE_READWRITE:
+        return SECTION_MAP_WRITE;
+    case PAGE_EXECUTE:
+        return SECTION_MAP_EXECUTE;
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
+        return SECTION_MAP_EXECUTE | SECTION_MAP_READ;
+    case PAGE_EXECUTE_READWRITE:
+        return SECTION_MAP_EXECUTE | SECTION_MAP_WRITE;
+    default:
+        return 0;
+    }
 }
 
 #define VIEW_TYPES (MEM_TOP_DOWN | MEM_RESERVE | AT_ROUND_TO_PAGE)
@@ -112,14 +143,16 @@ ntstatus_t NtMapViewOfSection(const uint32_t *arguments)
         return STATUS_INVALID_PARAMETER_4;
     if (offset > UINT32_MAX)
         return STATUS_INVALID_VIEW_SIZE;
-    status = handle_reference(&process_current()->handles, arguments[0], OBJECT_SECTION,
-                              (struct object_header **)&section);
+    /* The process first, then the section, as Windows references them. */
+    bool attached;
+    status = process_enter(arguments[1], PROCESS_VM_OPERATION, &process, &attached);
     if (!NT_SUCCESS(status))
         return status;
-    bool attached;
-    status = process_enter(arguments[1], &process, &attached);
+    status = handle_reference(&process_current()->handles, arguments[0], OBJECT_SECTION,
+                              section_access_for_view(arguments[9]),
+                              (struct object_header **)&section);
     if (!NT_SUCCESS(status)) {
-        object_dereference(&section->header);
+        process_leave(process, attached);
         return status;
     }
     status = MmMapViewOfSection(section, (uint32_t)offset, &base, &size, arguments[8],
@@ -140,7 +173,7 @@ ntstatus_t NtUnmapViewOfSection(const uint32_t *arguments)
 {
     struct process *process;
     bool attached;
-    ntstatus_t status = process_enter(arguments[0], &process, &attached);
+    ntstatus_t status = process_enter(arguments[0], PROCESS_VM_OPERATION, &process, &attached);
 
     if (!NT_SUCCESS(status))
         return status;

@@ -37,6 +37,10 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_CREATE_THREAD] = {NtCreateThread, 2},
     [NT_SERVICE_TERMINATE_THREAD] = {NtTerminateThread, 2},
     [NT_SERVICE_DELAY_EXECUTION] = {NtDelayExecution, 2},
+    [NT_SERVICE_OPEN_PROCESS] = {NtOpenProcess, 4},
+    [NT_SERVICE_DUPLICATE_OBJECT] = {NtDuplicateObject, 7},
+    [NT_SERVICE_READ_VIRTUAL_MEMORY] = {NtReadVirtualMemory, 5},
+    [NT_SERVICE_WRITE_VIRTUAL_MEMORY] = {NtWriteVirtualMemory, 5},
     [NT_SERVICE_LOCK_VIRTUAL_MEMORY] = {NtLockVirtualMemory, 4},
     [NT_SERVICE_UNLOCK_VIRTUAL_MEMORY] = {NtUnlockVirtualMemory, 4},
     [NT_SERVICE_GET_WRITE_WATCH] = {NtGetWriteWatch, 7},
@@ -88,6 +92,16 @@ ntstatus_t syscall_probe_information(vaddr_t buffer, uint32_t length, vaddr_t re
 
     if (NT_SUCCESS(status) && return_length)
         status = user_probe(return_length, sizeof(uint32_t));
+    return status;
+}
+
+ntstatus_t syscall_probe_for_write(vaddr_t address)
+{
+    uint32_t value;
+    ntstatus_t status = user_copy_from(&value, address, sizeof(value));
+
+    if (NT_SUCCESS(status))
+        status = user_copy_to(address, &value, sizeof(value));
     return status;
 }
 

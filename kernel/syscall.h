@@ -39,6 +39,10 @@ ntstatus_t NtCreateThread(const uint32_t *arguments);
 ntstatus_t NtTerminateThread(const uint32_t *arguments);
 ntstatus_t NtDelayExecution(const uint32_t *arguments);
 ntstatus_t NtSetInformationProcess(const uint32_t *arguments);
+ntstatus_t NtOpenProcess(const uint32_t *arguments);
+ntstatus_t NtDuplicateObject(const uint32_t *arguments);
+ntstatus_t NtReadVirtualMemory(const uint32_t *arguments);
+ntstatus_t NtWriteVirtualMemory(const uint32_t *arguments);
 ntstatus_t NtLockVirtualMemory(const uint32_t *arguments);
 ntstatus_t NtUnlockVirtualMemory(const uint32_t *arguments);
 ntstatus_t NtGetWriteWatch(const uint32_t *arguments);
@@ -49,6 +53,12 @@ ntstatus_t NtResetWriteWatch(const uint32_t *arguments);
  * and return_length when the caller gave one.
  */
 ntstatus_t syscall_probe_information(vaddr_t buffer, uint32_t length, vaddr_t return_length);
+
+/*
+ * NT's ProbeForWriteUlong or ProbeForWriteHandle: reads the 4 bytes at address and writes
+ * them back, so that an output the caller cannot write fails before anything happens.
+ */
+ntstatus_t syscall_probe_for_write(vaddr_t address);
 
 /*
  * Writes a query's result to the caller: size bytes of info to buffer, and size to

@@ -314,10 +314,12 @@ static void ended_process_memory_refused(struct ktest *t)
     process_wait(process, WAIT_FOREVER);
     nt_handle_t handle;
     KT_ASSERT_EQ(t, STATUS_SUCCESS,
-                 handle_insert(&process_current()->handles, &process->header, &handle));
+                 handle_insert(&process_current()->handles, &process->header,
+                               PROCESS_ALL_ACCESS, &handle));
     uint32_t references = process->header.references;
     struct process *entered = NULL;
-    KT_EXPECT_EQ(t, STATUS_PROCESS_IS_TERMINATING, process_enter(handle, &entered, &attached));
+    KT_EXPECT_EQ(t, STATUS_PROCESS_IS_TERMINATING,
+                 process_enter(handle, PROCESS_VM_OPERATION, &entered, &attached));
     KT_EXPECT(t, !attached);
     KT_EXPECT_EQ(t, references, process->header.references);    /* nothing held */
     KT_EXPECT(t, MmCurrentAddressSpace() == &system_process.space);

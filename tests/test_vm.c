@@ -192,6 +192,17 @@ static void lock_write_watch_and_query_classes_as_windows(struct ktest *t)
     run_expecting(t, "vm_watch.exe", "", STATUS_SUCCESS);
 }
 
+/*
+ * Access rights on process and section handles, NtOpenProcess, NtDuplicateObject and
+ * NtRead/WriteVirtualMemory, against a child that sleeps until it is terminated.
+ */
+static void access_rights_open_duplicate_and_copies(struct ktest *t)
+{
+    if (!have_module(t, "vm_access.exe"))
+        KT_SKIP(t, "vm_access.exe not loaded");
+    run_expecting(t, "vm_access.exe", "", STATUS_SUCCESS);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(allocate_free_protect_query_rules),
     KTEST_CASE(query_walks_regions_image_shared_data_and_stack),
@@ -213,6 +224,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(another_process_and_a_shared_section),
     KTEST_CASE(views_and_page_protections_as_windows),
     KTEST_CASE(lock_write_watch_and_query_classes_as_windows),
+    KTEST_CASE(access_rights_open_duplicate_and_copies),
 };
 
 KTEST_SUITE(vm_suite, "vm", cases);

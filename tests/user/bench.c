@@ -395,8 +395,8 @@ static void bench_map_view(struct measurement *m)
     nt_handle_t section;
     struct window w;
 
-    ntstatus_t status = rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL, &maximum_size,
-                                   PAGE_READWRITE, SEC_COMMIT, 0);
+    ntstatus_t status = rt_syscall(NT_SERVICE_CREATE_SECTION, &section, SECTION_ALL_ACCESS, NULL,
+                                   &maximum_size, PAGE_READWRITE, SEC_COMMIT, 0);
     if (!NT_SUCCESS(status)) {
         fail(m, "NtCreateSection", status);
         return;

@@ -57,6 +57,7 @@ uint32_t owned[MAX_OWNED];
 unsigned owned_count;
 nt_handle_t sections[MAX_SECTIONS], children[MAX_CHILDREN];
 unsigned section_count, child_count;
+uint32_t own_process_id;
 volatile uint32_t thread_stack;
 static unsigned unexpected;
 
@@ -417,6 +418,12 @@ static void after(const struct call *c, unsigned number, ntstatus_t status)
     if (c->guard_used)
         expect_status("guarding the guard arena again, after call", number, arm_guard(),
                       STATUS_SUCCESS);
+    /* DUPLICATE_CLOSE_SOURCE closes the source whatever else fails, once its probe passed. */
+    if (c->closes_source && !c->raw && status != STATUS_ACCESS_VIOLATION &&
+        status != STATUS_NO_MEMORY && status != STATUS_IN_PAGE_ERROR) {
+        forget_handle(sections, &section_count, c->args[1]);
+        forget_handle(children, &child_count, c->args[1]);
+    }
     if (status != STATUS_SUCCESS || c->raw)
         return;
     bool known = peek_word(c->result, &value) && c->result.kind == P_SCRATCH;
@@ -443,6 +450,14 @@ static void after(const struct call *c, unsigned number, ntstatus_t status)
         break;
     case MAKES_THREAD:
         settle_thread(number);
+        break;
+    case MAKES_HANDLE:
+        /* Closed at once: a handle to this process must never meet a call that frees. */
+        if (known)
+            expect_status("closing the new handle", value, NtClose(value), STATUS_SUCCESS);
+        else
+            report("call %u: %s succeeded with its handle written to 0x%08x", number,
+                   service_name(c->number), c->result.address);
         break;
     default:
         break;
@@ -479,6 +494,11 @@ static bool set_up(void)
         return false;
     if (arm_guard() != STATUS_SUCCESS || !query((uint32_t)(uintptr_t)main, &info))
         return false;
+    struct nt_process_basic_information basic;
+    if (NtQueryInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_BASIC_INFORMATION, &basic,
+                                  sizeof(basic), NULL) != STATUS_SUCCESS)
+        return false;
+    own_process_id = basic.unique_process_id;
     if (racing && !race_start())
         return false;
     code = (struct range){info.base_address, info.base_address + info.region_size};

@@ -88,7 +88,11 @@ struct call {
     uint32_t raw_arguments;
     bool guard_used;
     /* What to do after a successful call. */
-    enum { MAKES_NOTHING, MAKES_CHILD, MAKES_SECTION, MAKES_MEMORY, MAKES_THREAD } makes;
+    enum {
+        MAKES_NOTHING, MAKES_CHILD, MAKES_SECTION, MAKES_MEMORY, MAKES_THREAD,
+        MAKES_HANDLE,               /* one more handle of this process: closed at once */
+    } makes;
+    bool closes_source;             /* NtDuplicateObject may close args[1], one of ours */
     struct pointer result;          /* where the new handle or base was written */
     struct pointer result_size;     /* where the new region's size was written */
     bool touches;                   /* touch the memory at touch_base */
@@ -136,6 +140,7 @@ extern unsigned owned_count;
 extern nt_handle_t sections[MAX_SECTIONS], children[MAX_CHILDREN];
 extern unsigned section_count, child_count;
 extern volatile uint32_t thread_stack;      /* an address on the stack of the last thread */
+extern uint32_t own_process_id;            /* this process's id, for NtOpenProcess */
 
 /* Reports a status that should not have come; only the first few are printed. */
 void report(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -457,6 +457,112 @@ static bool make_delay(struct call *c)
     return true;
 }
 
+/* An access mask: mostly rights a process or section has, sometimes anything. */
+static uint32_t access_mask(void)
+{
+    static const uint32_t masks[] = {0, PROCESS_ALL_ACCESS, PROCESS_VM_READ, PROCESS_VM_WRITE,
+                                     PROCESS_VM_OPERATION, PROCESS_DUP_HANDLE, SYNCHRONIZE,
+                                     PROCESS_QUERY_LIMITED_INFORMATION, SECTION_ALL_ACCESS,
+                                     SECTION_MAP_READ, SECTION_MAP_WRITE, GENERIC_READ,
+                                     GENERIC_ALL, MAXIMUM_ALLOWED, ACCESS_SYSTEM_SECURITY};
+    return one_in(4) ? integer() : PICK(masks);
+}
+
+static bool make_open_process(struct call *c)
+{
+    struct pointer handle = pointer(c, KINDS_HANDLE_OUT, 4);
+    struct pointer attributes = pointer(c, BIT(P_SCRATCH), sizeof(struct nt_object_attributes));
+    struct pointer client_id = pointer(c, BIT(P_SCRATCH), sizeof(struct nt_client_id));
+    struct nt_object_attributes value = {sizeof(value), 0, NULL, 0, NULL, NULL};
+    /*
+     * This process, or an id no process has (the same in every run, so that a seed repeats
+     * its calls); never the System process, which never ends: a wait on it would not.
+     */
+    struct nt_client_id id = {one_in(2) ? own_process_id : integer() | 0x80000000u,
+                              one_in(6) ? integer() : 0};
+    if (one_in(6))
+        value.object_name = (struct nt_unicode_string *)(uintptr_t)integer();
+    put(attributes, &value, sizeof(value));
+    put(client_id, &id, sizeof(id));
+    c->args[0] = handle.address;
+    c->args[1] = access_mask();
+    c->args[2] = one_in(8) ? pointer(c, KINDS_UNREADABLE, 24).address : attributes.address;
+    c->args[3] = one_in(8)   ? 0
+                 : one_in(8) ? pointer(c, KINDS_UNREADABLE, 8).address
+                             : client_id.address;
+    c->makes = MAKES_HANDLE;
+    c->result = handle;
+    return true;
+}
+
+/*
+ * Duplicates into this process only where the new handle is written down (so that it is
+ * closed at once); the racer's section is never closed as a source.
+ */
+static bool make_duplicate_object(struct call *c)
+{
+    struct pointer handle = pointer(c, KINDS_HANDLE_OUT, 4);
+
+    c->args[0] = process_handle();
+    c->args[1] = any_handle();
+    c->args[2] = one_in(8) ? 0 : process_handle();
+    c->args[3] = c->args[2] == NT_CURRENT_PROCESS || !one_in(4) ? handle.address : 0;
+    if (c->args[2] == NT_CURRENT_PROCESS && c->args[3] == 0)
+        return false;   /* a handle of this process that nobody would know of */
+    c->args[4] = access_mask();
+    c->args[5] = one_in(4) ? integer() : 0;
+    c->args[6] = one_in(6) ? integer() : random_below(8);
+    if (c->args[6] & DUPLICATE_CLOSE_SOURCE && c->args[0] == NT_CURRENT_PROCESS) {
+        if (racing && c->args[1] == race_section)
+            return false;
+        c->closes_source = true;
+    }
+    c->makes = c->args[2] == NT_CURRENT_PROCESS ? MAKES_HANDLE : MAKES_NOTHING;
+    c->result = handle;
+    return true;
+}
+
+/* A size to copy: small, around Windows' 512-byte pool copy, or pages. */
+static uint32_t copy_size(void)
+{
+    static const uint32_t sizes[] = {0, 1, 12, 256, 511, 512, 513, 2000, PAGE - 8, 3 * PAGE};
+    return PICK(sizes);
+}
+
+/* Where a copy may read or write size bytes: any kind, but those too small for a big copy. */
+static unsigned copy_kinds(unsigned kinds, uint32_t size)
+{
+    if (size < PAGE - 8)
+        return kinds;
+    return kinds & (BIT(P_NULL_REGION) | BIT(P_SYSTEM) | BIT(P_STRADDLE) | BIT(P_SCRATCH) |
+                    BIT(P_READ_ONLY) | BIT(P_ANYWHERE));
+}
+
+/* Reads and writes: in this process, the written side is one the kernel may write. */
+static bool make_copy(struct call *c, bool write)
+{
+    uint32_t size = copy_size();
+    unsigned written = copy_kinds(KINDS_OUT, size), read = copy_kinds(KINDS_KNOWN, size);
+
+    c->args[0] = process_handle();
+    c->args[1] = pointer(c, write ? written : read, size).address;
+    c->args[2] = pointer(c, write ? read : written, size).address;
+    c->args[3] = one_in(8) ? integer() : size;
+    c->args[4] = one_in(3) ? 0 : pointer(c, KINDS_OUT, 4).address;
+    /* Any other size is for calls that copy nothing: another process has ended. */
+    return c->args[3] == size || c->args[0] != NT_CURRENT_PROCESS;
+}
+
+static bool make_read(struct call *c)
+{
+    return make_copy(c, false);
+}
+
+static bool make_write(struct call *c)
+{
+    return make_copy(c, true);
+}
+
 static bool make_any(struct call *c)
 {
     for (unsigned i = 0; i < MAX_ARGUMENTS; i++)
@@ -476,7 +582,8 @@ enum {
     OK_WORKING_SET_LIMIT, OK_IN_PAGE_ERROR, OK_PARAMETER_2, OK_PARAMETER_3, OK_PARAMETER_4,
     OK_PARAMETER_5, OK_PARAMETER_6, OK_PARAMETER_8, OK_PARAMETER_9, OK_MAPPED_ALIGNMENT,
     OK_FILE_FOR_SECTION, OK_SECTION_TOO_BIG, OK_PRIVILEGE, OK_WORKING_SET_QUOTA,
-    OK_GUARD_PAGE, OK_NOT_LOCKED, OK_INVALID_ADDRESS, OK_COUNT,
+    OK_GUARD_PAGE, OK_NOT_LOCKED, OK_INVALID_ADDRESS, OK_ACCESS_DENIED, OK_PARTIAL_COPY,
+    OK_INVALID_CID, OK_PARAMETER_MIX, OK_COUNT,
 };
 
 static const ntstatus_t ok_statuses[OK_COUNT] = {
@@ -494,13 +601,14 @@ static const ntstatus_t ok_statuses[OK_COUNT] = {
     STATUS_INVALID_PARAMETER_9, STATUS_MAPPED_ALIGNMENT, STATUS_INVALID_FILE_FOR_SECTION,
     STATUS_SECTION_TOO_BIG, STATUS_PRIVILEGE_NOT_HELD, STATUS_WORKING_SET_QUOTA,
     STATUS_GUARD_PAGE_VIOLATION, STATUS_NOT_LOCKED, STATUS_INVALID_ADDRESS,
+    STATUS_ACCESS_DENIED, STATUS_PARTIAL_COPY, STATUS_INVALID_CID, STATUS_INVALID_PARAMETER_MIX,
 };
 
 /* A set of the statuses above, as bits (more than 32 of them). */
 #define OK(name)       (1ull << (name))
 
-/* What a service taking a process handle may say about it. */
-#define PROCESS_HANDLE (OK(OK_INVALID_HANDLE) | OK(OK_TYPE_MISMATCH))
+/* What a service taking a process handle may say about it (a handle may lack the right). */
+#define PROCESS_HANDLE (OK(OK_INVALID_HANDLE) | OK(OK_TYPE_MISMATCH) | OK(OK_ACCESS_DENIED))
 /*
  * ... and one that works in that process's address space: a process that has ended has
  * none left to work in (NT says STATUS_PROCESS_IS_TERMINATING).
@@ -567,8 +675,8 @@ static const struct service services[NT_SERVICE_COUNT] = {
     [NT_SERVICE_CREATE_SECTION] = {"NtCreateSection", 7, 4,
         OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) |
         OK(OK_PARAMETER_6) | OK(OK_PAGE_PROTECTION) | OK(OK_INVALID_HANDLE) |
-        OK(OK_FILE_FOR_SECTION) | OK(OK_SECTION_TOO_BIG) | OUT_OF_MEMORY,
-        make_create_section},
+        OK(OK_FILE_FOR_SECTION) | OK(OK_SECTION_TOO_BIG) | OK(OK_ACCESS_DENIED) |
+        OUT_OF_MEMORY, make_create_section},
     [NT_SERVICE_MAP_VIEW_OF_SECTION] = {"NtMapViewOfSection", 10, 6,
         OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) |
         OK(OK_PARAMETER_5) | OK(OK_PARAMETER_8) | OK(OK_PARAMETER_9) | PROCESS_SPACE |
@@ -587,6 +695,19 @@ static const struct service services[NT_SERVICE_COUNT] = {
         OK(OK_SUCCESS) | PROBES | OK(OK_INFO_CLASS) | OK(OK_INFO_LENGTH) | PROCESS_SPACE |
         OK(OK_WORKING_SET_LIMIT) | OK(OK_INSUFFICIENT_RESOURCES),
         make_set_information_process},
+    [NT_SERVICE_OPEN_PROCESS] = {"NtOpenProcess", 4, 2,
+        OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_MIX) | OK(OK_NAME_NOT_FOUND) |
+        OK(OK_INVALID_CID) | OK(OK_ACCESS_DENIED) | OK(OK_INSUFFICIENT_RESOURCES),
+        make_open_process},
+    [NT_SERVICE_DUPLICATE_OBJECT] = {"NtDuplicateObject", 7, 3,
+        OK(OK_SUCCESS) | PROBES | PROCESS_SPACE | OK(OK_INSUFFICIENT_RESOURCES),
+        make_duplicate_object},
+    [NT_SERVICE_READ_VIRTUAL_MEMORY] = {"NtReadVirtualMemory", 5, 4,
+        OK(OK_SUCCESS) | PROBES | PROCESS_SPACE | OK(OK_PARTIAL_COPY) |
+        OK(OK_INSUFFICIENT_RESOURCES), make_read},
+    [NT_SERVICE_WRITE_VIRTUAL_MEMORY] = {"NtWriteVirtualMemory", 5, 4,
+        OK(OK_SUCCESS) | PROBES | PROCESS_SPACE | OK(OK_PARTIAL_COPY) |
+        OK(OK_INSUFFICIENT_RESOURCES), make_write},
     [NT_SERVICE_LOCK_VIRTUAL_MEMORY] = {"NtLockVirtualMemory", 4, 3,
         OK(OK_SUCCESS) | PROBES | OK(OK_INVALID_PARAMETER) | PROCESS_SPACE |
         OK(OK_PRIVILEGE) | OK(OK_WORKING_SET_QUOTA) | OK(OK_GUARD_PAGE) | OUT_OF_MEMORY,

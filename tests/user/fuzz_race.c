@@ -124,8 +124,8 @@ bool race_start(void)
     if (rt_vm_allocate(&base, &size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) !=
         STATUS_SUCCESS)
         return false;
-    if (rt_syscall(NT_SERVICE_CREATE_SECTION, &race_section, 0, NULL, &section_size,
-                   PAGE_READWRITE, SEC_COMMIT, 0) != STATUS_SUCCESS)
+    if (rt_syscall(NT_SERVICE_CREATE_SECTION, &race_section, SECTION_ALL_ACCESS, NULL,
+                   &section_size, PAGE_READWRITE, SEC_COMMIT, 0) != STATUS_SUCCESS)
         return false;
     if (NtCreateThread(racer_main, NULL) != STATUS_SUCCESS)
         return false;

@@ -259,8 +259,8 @@ static ntstatus_t run_views(uint32_t pages)
     nt_handle_t section;
     struct views v = {.pages = pages};
     uint32_t private_pages = pages / 2, private_base = 0;
-    ntstatus_t status = rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL, &size,
-                                   PAGE_READWRITE, SEC_COMMIT, 0);
+    ntstatus_t status = rt_syscall(NT_SERVICE_CREATE_SECTION, &section, SECTION_ALL_ACCESS,
+                                   NULL, &size, PAGE_READWRITE, SEC_COMMIT, 0);
 
     if (!NT_SUCCESS(status)) {
         rt_printf("pagestress %u: creating a section of %u pages: status 0x%08x\n", id,

@@ -1,8 +1,9 @@
 /*
  * services.exe: every system service called the way a program calls it, each in a
- * working order (memory, sections, threads, a child, exceptions, the queries), so that
- * the inject suite (tests/test_inject.c) can make the 1st, 2nd, 3rd, ... frame or pool
- * allocation inside one of these calls fail and see what the call makes of it.
+ * working order (memory, sections, threads, a child, handles and copies, exceptions, the
+ * queries), so that the inject suite (tests/test_inject.c) can make the 1st, 2nd, 3rd, ...
+ * frame or pool allocation inside one of these calls fail and see what the call makes of
+ * it.
  *
  * A call may succeed or fail for want of memory (STATUS_NO_MEMORY,
  * STATUS_INSUFFICIENT_RESOURCES, STATUS_COMMITMENT_LIMIT); what depends on a call that
@@ -97,8 +98,9 @@ static void section_view(void)
     uint32_t base = 0, size = 0;
     nt_handle_t section;
 
-    if (!check("NtCreateSection", rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL,
-                                             &maximum_size, PAGE_READWRITE, SEC_RESERVE, 0)))
+    if (!check("NtCreateSection", rt_syscall(NT_SERVICE_CREATE_SECTION, &section,
+                                             SECTION_ALL_ACCESS, NULL, &maximum_size,
+                                             PAGE_READWRITE, SEC_RESERVE, 0)))
         return;
     if (check("NtMapViewOfSection",
               rt_syscall(NT_SERVICE_MAP_VIEW_OF_SECTION, section, NT_CURRENT_PROCESS, &base, 0,
@@ -164,6 +166,40 @@ static void child(void)
     check("NtClose (process)", NtClose(process));
 }
 
+/*
+ * A handle to this process by id and by duplication, with less access; memory copied
+ * through them. A copy that found no frame reports it as Windows does, as a partial copy.
+ */
+static void handles_and_copies(void)
+{
+    struct nt_object_attributes attributes = {sizeof(attributes), 0, NULL, 0, NULL, NULL};
+    struct nt_process_basic_information basic;
+    struct nt_client_id id = {0, 0};
+    nt_handle_t opened, duplicate;
+    uint32_t word = 0x5E41CE5u, copy = 0;
+    size_t done;
+
+    if (!check("NtQueryInformationProcess (id)",
+               NtQueryInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_BASIC_INFORMATION,
+                                         &basic, sizeof(basic), NULL)))
+        return;
+    id.unique_process = basic.unique_process_id;
+    if (check("NtOpenProcess", NtOpenProcess(&opened, PROCESS_VM_READ | PROCESS_VM_WRITE,
+                                             &attributes, &id))) {
+        ntstatus_t status = NtReadVirtualMemory(opened, &word, &copy, sizeof(copy), &done);
+        if (status != STATUS_PARTIAL_COPY)
+            check("NtReadVirtualMemory", status);
+        status = NtWriteVirtualMemory(opened, &copy, &word, sizeof(word), &done);
+        if (status != STATUS_PARTIAL_COPY)
+            check("NtWriteVirtualMemory", status);
+        check("NtClose (opened process)", NtClose(opened));
+    }
+    if (check("NtDuplicateObject", NtDuplicateObject(NT_CURRENT_PROCESS, NT_CURRENT_PROCESS,
+                                                     NT_CURRENT_PROCESS, &duplicate,
+                                                     SYNCHRONIZE, 0, 0)))
+        check("NtClose (duplicate)", NtClose(duplicate));
+}
+
 static struct rt_jump_buffer resume_point;
 
 static bool resume(struct nt_exception_record *record, struct nt_context *context)
@@ -214,6 +250,7 @@ int main(int argc, char **argv)
     section_view();
     thread();
     child();
+    handles_and_copies();
     exception();
     the_rest();
     return (int)unexpected;

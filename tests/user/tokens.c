@@ -40,8 +40,8 @@ static int plant(uint32_t seed)
     volatile uint32_t stack_tokens[TOKEN_WORDS * 16];
 
     if (!NT_SUCCESS(rt_vm_allocate(&base, &size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE)) ||
-        !NT_SUCCESS(rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL, &section_size,
-                               PAGE_READWRITE, SEC_COMMIT, 0)) ||
+        !NT_SUCCESS(rt_syscall(NT_SERVICE_CREATE_SECTION, &section, SECTION_ALL_ACCESS, NULL,
+                               &section_size, PAGE_READWRITE, SEC_COMMIT, 0)) ||
         !NT_SUCCESS(rt_syscall(NT_SERVICE_MAP_VIEW_OF_SECTION, section, NT_CURRENT_PROCESS,
                                &view, 0, 0, &offset, &view_size, 1, 0, PAGE_READWRITE)))
         return (int)USER_STATUS_USAGE;

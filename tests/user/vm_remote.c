@@ -28,8 +28,8 @@
 static ntstatus_t create_section(nt_handle_t *section)
 {
     int64_t size = SECTION_SIZE;
-    return rt_syscall(NT_SERVICE_CREATE_SECTION, section, 0, NULL, &size, PAGE_READWRITE,
-                      SEC_COMMIT, 0);
+    return rt_syscall(NT_SERVICE_CREATE_SECTION, section, SECTION_ALL_ACCESS, NULL, &size,
+                      PAGE_READWRITE, SEC_COMMIT, 0);
 }
 
 static ntstatus_t map_view(nt_handle_t section, nt_handle_t process, uint32_t base,

@@ -38,8 +38,8 @@ static ntstatus_t create_section(nt_handle_t *section, int64_t size, unsigned in
                                  unsigned int attributes)
 {
     *section = 0;
-    return rt_syscall(NT_SERVICE_CREATE_SECTION, section, 0, NULL, &size, protection,
-                      attributes, 0);
+    return rt_syscall(NT_SERVICE_CREATE_SECTION, section, SECTION_ALL_ACCESS, NULL, &size,
+                      protection, attributes, 0);
 }
 
 struct view {
@@ -181,8 +181,8 @@ static void check_create_section(void)
             NtClose(section);
     }
     /* No size at all, without a file. */
-    RT_EXPECT_EQ(rt_syscall(NT_SERVICE_CREATE_SECTION, &section, 0, NULL, NULL, PAGE_READWRITE,
-                            SEC_COMMIT, 0), STATUS_INVALID_PARAMETER_4);
+    RT_EXPECT_EQ(rt_syscall(NT_SERVICE_CREATE_SECTION, &section, SECTION_ALL_ACCESS, NULL, NULL,
+                            PAGE_READWRITE, SEC_COMMIT, 0), STATUS_INVALID_PARAMETER_4);
 }
 
 /* ---- NtMapViewOfSection ---- */

@@ -40,6 +40,24 @@ ntstatus_t NtSetInformationProcess(nt_handle_t process, unsigned int info_class,
                                    const void *buffer, unsigned int length);
 /* Closes a handle of the current process. */
 ntstatus_t NtClose(nt_handle_t object);
+/* Opens the process client_id->unique_process names, with access; *process gets the handle. */
+ntstatus_t NtOpenProcess(nt_handle_t *process, unsigned int access,
+                         const struct nt_object_attributes *attributes,
+                         const struct nt_client_id *client_id);
+/*
+ * Makes *target_handle, in target_process, a handle to what source_handle is in
+ * source_process, with access (or the source's: DUPLICATE_SAME_ACCESS); closes the source
+ * with DUPLICATE_CLOSE_SOURCE.
+ */
+ntstatus_t NtDuplicateObject(nt_handle_t source_process, nt_handle_t source_handle,
+                             nt_handle_t target_process, nt_handle_t *target_handle,
+                             unsigned int access, unsigned int attributes, unsigned int options);
+/* Copies size bytes at base_address in process to buffer; *done (optional) gets the count. */
+ntstatus_t NtReadVirtualMemory(nt_handle_t process, const void *base_address, void *buffer,
+                               size_t size, size_t *done);
+/* Copies size bytes from buffer to base_address in process; *done (optional) gets the count. */
+ntstatus_t NtWriteVirtualMemory(nt_handle_t process, void *base_address, const void *buffer,
+                                size_t size, size_t *done);
 /* Calls service number service with the arguments that follow, for raw and hostile calls. */
 ntstatus_t rt_syscall(unsigned int service, ...);
 

@@ -40,6 +40,10 @@ SERVICE NtCreateThread,             NT_SERVICE_CREATE_THREAD
 SERVICE NtTerminateThread,          NT_SERVICE_TERMINATE_THREAD
 SERVICE NtDelayExecution,           NT_SERVICE_DELAY_EXECUTION
 SERVICE NtSetInformationProcess,    NT_SERVICE_SET_INFORMATION_PROCESS
+SERVICE NtOpenProcess,              NT_SERVICE_OPEN_PROCESS
+SERVICE NtDuplicateObject,          NT_SERVICE_DUPLICATE_OBJECT
+SERVICE NtReadVirtualMemory,        NT_SERVICE_READ_VIRTUAL_MEMORY
+SERVICE NtWriteVirtualMemory,       NT_SERVICE_WRITE_VIRTUAL_MEMORY
 
 /* The service number is the first argument; the service's own arguments follow it. */
     .globl _rt_syscall
