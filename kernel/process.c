@@ -129,6 +129,8 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
 void process_discard(struct process *process)
 {
     KASSERT(process->thread_count == 0 && process != process_current());
+    /* Another process may have given it handles (NtDuplicateObject) though it never ran. */
+    handle_table_close_all(&process->handles);
     MmDeleteAddressSpace(&process->space);
     process->space_deleted = true;
     object_dereference(&process->header);   /* the address space's reference */

@@ -320,7 +320,8 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
 
 static ntstatus_t commit_view(struct mm_address_space *space, struct mmvad *vad,
                               vaddr_t start, vaddr_t end, uint32_t protection);
-static void protect_page(const struct mmvad *vad, vaddr_t va, uint32_t protection);
+static void protect_pages(const struct mmvad *vad, vaddr_t start, vaddr_t end,
+                          uint32_t protection);
 static ntstatus_t reset(struct mm_address_space *space, vaddr_t *base, uint32_t *size,
                         uint32_t type);
 
@@ -359,9 +360,7 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     /* Pages committed already get the new protection, as on NT; the others are new. */
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        if (pte_of(va)->value != 0)
-            protect_page(vad, va, protection);
+    protect_pages(vad, start, end, protection);     /* leaves uncommitted pages alone */
     commit_pages(start, end, protection);
     *base = start;
     *size = end - start;
@@ -600,28 +599,27 @@ static bool view_allows(const struct mmvad *vad, uint32_t protection)
     return (asked & protection_access(vad->protection)) == asked;
 }
 
-/* A present page gets protection: valid when it allows access, resident otherwise. */
-static void protect_present_page(vaddr_t va, pfn_t pfn, uint32_t protection)
+/* A present page's PTE with protection: valid when it allows access, resident otherwise. */
+static mmpte_t present_pte(pfn_t pfn, uint32_t protection)
 {
     bool accessible = (protection & 0xFF) != PAGE_NOACCESS && !(protection & PAGE_GUARD);
 
-    MiWriteUserPte(va, accessible ? MiMakeValidUserPte(pfn, protection)
-                                  : MiMakeResidentPte(pfn, protection));
+    return accessible ? MiMakeValidUserPte(pfn, protection) : MiMakeResidentPte(pfn, protection);
 }
 
-/* Gives the committed page at va (of vad) protection, whatever state the page is in. */
-static void protect_page(const struct mmvad *vad, vaddr_t va, uint32_t protection)
+/*
+ * The PTE that gives the committed page at va (of vad), whose PTE is pte, protection,
+ * whatever state the page is in. Only a view's page not mapped here can come out zero.
+ */
+static mmpte_t protected_pte(const struct mmvad *vad, vaddr_t va, mmpte_t pte,
+                             uint32_t protection)
 {
-    mmpte_t pte = *pte_of(va);
-
-    if (vad->owner && (pte.value == 0 || MiIsViewPagePte(pte))) {
-        MiWriteUserPte(va, MiMakeViewPte(vad, va, shared_page_protection(vad, protection)));
-        return;
-    }
-    if (MiIsPresentPte(pte) && MiGetPfnEntry(pte_pfn(pte))->use == MI_USE_SECTION) {
-        protect_present_page(va, pte_pfn(pte), shared_page_protection(vad, protection));
-        return;
-    }
+    if (pte.value == 0 && !vad->owner)
+        return pte;     /* private memory not committed: it stays so */
+    if (vad->owner && (pte.value == 0 || MiIsViewPagePte(pte)))
+        return MiMakeViewPte(vad, va, shared_page_protection(vad, protection));
+    if (MiIsPresentPte(pte) && MiGetPfnEntry(pte_pfn(pte))->use == MI_USE_SECTION)
+        return present_pte(pte_pfn(pte), shared_page_protection(vad, protection));
     /*
      * A private page: a view's private copy is simply writable when asked copy-on-write;
      * a page of an image laid out privately (relocated) is copy-on-write when asked
@@ -632,13 +630,31 @@ static void protect_page(const struct mmvad *vad, vaddr_t va, uint32_t protectio
     else if (vad->type == MI_VAD_IMAGE)
         protection = copy_on_write_form(protection);
     if (MiIsDemandZeroPte(pte))
-        MiWriteUserPte(va, MiMakeDemandZeroPte(protection));
-    else if (MiIsTransitionPte(pte))
-        MiWriteUserPte(va, MiMakeTransitionPte(pte_pfn(pte), protection));
-    else if (MiIsPagefilePte(pte))
-        MiWriteUserPte(va, MiMakePagefilePte(MiPagefilePteSlot(pte), protection));
-    else
-        protect_present_page(va, pte_pfn(pte), protection);
+        return MiMakeDemandZeroPte(protection);
+    if (MiIsTransitionPte(pte))
+        return MiMakeTransitionPte(pte_pfn(pte), protection);
+    if (MiIsPagefilePte(pte))
+        return MiMakePagefilePte(MiPagefilePteSlot(pte), protection);
+    return present_pte(pte_pfn(pte), protection);
+}
+
+/*
+ * Gives the committed pages of [start, end) (of vad) protection. The PTEs that stay or
+ * become non-zero are written first, the zeros last: a page table whose last entry goes to
+ * zero is freed, so no write may need it after that.
+ */
+static void protect_pages(const struct mmvad *vad, vaddr_t start, vaddr_t end,
+                          uint32_t protection)
+{
+    for (int zeros = 0; zeros < 2; zeros++) {
+        for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+            mmpte_t *pte = MiGetPte(va, false);
+            mmpte_t old = pte ? *pte : pte_zero();
+            mmpte_t new = protected_pte(vad, va, old, protection);
+            if (new.value != old.value && (new.value == 0) == zeros)
+                MiWriteUserPte(va, new);
+        }
+    }
 }
 
 /*
@@ -691,8 +707,7 @@ static ntstatus_t commit_view(struct mm_address_space *space, struct mmvad *vad,
                                                 STATUS_INVALID_PAGE_PROTECTION);
     if (!NT_SUCCESS(status))
         return status;
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        protect_page(vad, va, protection);
+    protect_pages(vad, start, end, protection);
     return STATUS_SUCCESS;
 }
 
@@ -731,8 +746,7 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
     }
 
     *old_protection = page_protection(vad, start);
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        protect_page(vad, va, protection);
+    protect_pages(vad, start, end, protection);
     *base = start;
     *size = end - start;
     return STATUS_SUCCESS;

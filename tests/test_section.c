@@ -228,11 +228,33 @@ static void view_arguments(struct ktest *t)
     pair_end(t, &p);
 }
 
+/*
+ * A process that never ran may still hold handles (NtDuplicateObject can give it one):
+ * discarding it closes them, so the section it held goes.
+ */
+static void handles_of_a_process_that_never_ran_are_closed(struct ktest *t)
+{
+    struct process *process;
+    struct mm_section *section;
+    nt_handle_t handle;
+
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, process_create("never-ran", false, &process));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 MmCreateSection(PAGE_SIZE, PAGE_READWRITE, SEC_COMMIT, &section));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, handle_insert(&process->handles, &section->header,
+                                                  SECTION_ALL_ACCESS, &handle));
+    KT_EXPECT_EQ(t, 2, section->header.references);
+    process_discard(process);
+    KT_EXPECT_EQ(t, 1, section->header.references);
+    object_dereference(&section->header);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(views_share_frames),
     KTEST_CASE(writecopy_view_keeps_its_writes),
     KTEST_CASE(section_lifetime_and_unmap),
     KTEST_CASE(view_arguments),
+    KTEST_CASE(handles_of_a_process_that_never_ran_are_closed),
 };
 
 KTEST_SUITE(section_suite, "section", cases);

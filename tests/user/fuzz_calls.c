@@ -210,6 +210,8 @@ static void base_and_size(struct call *c, uint32_t base, uint32_t size, struct p
     put_word(*size_p, size);
 }
 
+static bool free_or_protect_is_safe(uint32_t process, struct pointer base, struct pointer size);
+
 static bool make_allocate(struct call *c)
 {
     struct pointer base, size;
@@ -224,6 +226,13 @@ static bool make_allocate(struct call *c)
     c->args[5] = protection();
     if (c->args[0] != NT_CURRENT_PROCESS || !peek_word(base, &base_value))
         return true;
+    /*
+     * A commit at an address gives pages committed already the new protection, and a
+     * reset may drop their contents: as a protect, it must leave the fuzzer's own alone.
+     */
+    if (base_value != 0 && !(c->args[4] & MEM_RESERVE) &&
+        !free_or_protect_is_safe(c->args[0], base, size))
+        return false;
     /* A commit at an address goes into a reservation there: nothing new to own. */
     if (c->args[4] & MEM_RESERVE || base_value == 0) {
         c->makes = MAKES_MEMORY;

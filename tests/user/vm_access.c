@@ -424,12 +424,16 @@ static void copy_arguments(void)
     RT_EXPECT_EQ(NtReadVirtualMemory(NT_CURRENT_PROCESS, text, (void *)0x1234, 12, &done),
                  STATUS_PARTIAL_COPY);
     RT_EXPECT_EQ(done, 0);
-    /* System space or a range that wraps, on either side: an access violation, untouched. */
+    /*
+     * System space (0xC0000000 is in every split), a range running into it, or one that
+     * wraps, on either side: an access violation, untouched. Between the process's own
+     * limit and MmHighestUserAddress (a /3GB boot) it would be a partial copy instead.
+     */
     done = 0x1234;
-    RT_EXPECT_EQ(NtReadVirtualMemory(child, (void *)0x80000000, buffer, 12, &done),
+    RT_EXPECT_EQ(NtReadVirtualMemory(child, (void *)0xC0000000, buffer, 12, &done),
                  STATUS_ACCESS_VIOLATION);
     RT_EXPECT_EQ(done, 0x1234);
-    RT_EXPECT_EQ(NtWriteVirtualMemory(child, (void *)0x7FFEFFF8, text, 12, &done),
+    RT_EXPECT_EQ(NtWriteVirtualMemory(child, (void *)0xBFFFFFF8, text, 12, &done),
                  STATUS_ACCESS_VIOLATION);
     RT_EXPECT_EQ(NtReadVirtualMemory(child, text, (void *)0xFFFFFFF8, 12, &done),
                  STATUS_ACCESS_VIOLATION);
