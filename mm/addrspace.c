@@ -104,7 +104,8 @@ static void unmap_system_page(vaddr_t va)
 static ntstatus_t map_shared_user_data(void)
 {
     vaddr_t base = MM_SHARED_USER_DATA;
-    ntstatus_t status = MmReserveUserRange(&base, PAGE_SIZE, MI_VAD_PRIVATE, 0, PAGE_READONLY);
+    ntstatus_t status = MmReserveUserRange(&base, PAGE_SIZE, MI_VAD_PRIVATE, MI_VAD_FLAG_FIXED,
+                                           PAGE_READONLY);
 
     if (!NT_SUCCESS(status))
         return status;

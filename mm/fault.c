@@ -67,7 +67,8 @@ static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte)
 
     if (!NT_SUCCESS(status))
         return status;
-    bool accessible = protection != PAGE_NOACCESS && !(protection & PAGE_GUARD);
+    bool accessible = (protection & MI_PROTECTION_BASE_MASK) != PAGE_NOACCESS &&
+                      !(protection & PAGE_GUARD);
     MiWriteUserPte(va, accessible ? MiMakeValidUserPte(pfn, protection)
                                   : MiMakeResidentPte(pfn, protection));
     return STATUS_SUCCESS;
@@ -87,16 +88,18 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
     uint32_t protection = pte ? MiPteProtection(*pte) : 0;
     if (!protection)
         protection = MiSectionPageProtection(vad, page);
-    if (!MiGetPte(page, true))
-        return STATUS_NO_MEMORY;
     if (protection & PAGE_GUARD) {
         /* The guard goes, once, whatever the access; it is refused this time. */
+        if (!MiGetPte(page, true))
+            return STATUS_NO_MEMORY;
         MiWriteUserPte(page, MiMakeViewPte(vad, page, protection & ~PAGE_GUARD));
         return STATUS_GUARD_PAGE_VIOLATION;
     }
-    if (protection == PAGE_NOACCESS ||
+    if ((protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS ||
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
+    if (!MiGetPte(page, true))
+        return STATUS_NO_MEMORY;
     return MiSectionFault(vad, page, protection);
 }
 
@@ -136,7 +139,7 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
         if (!NT_SUCCESS(status) || MiIsResidentPte(*pte) || pte_is_valid(*pte))
             return status;
     }
-    if (protection == PAGE_NOACCESS || MiIsResidentPte(*pte) ||
+    if ((protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS || MiIsResidentPte(*pte) ||
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
     return resolve_demand_zero(page, protection);

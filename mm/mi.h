@@ -457,7 +457,7 @@ void MiUnmapRange(vaddr_t va, size_t length);
  * of a SEC_RESERVE section).
  */
 #define MI_PTE_PROTECTION_SHIFT 1
-#define MI_PTE_PROTECTION_MASK  0x3F
+#define MI_PTE_PROTECTION_MASK  0x7F
 #define MI_PTE_RESIDENT         0x400u
 #define MI_PTE_TRANSITION       0x800u
 #define MI_PTE_KIND_MASK        (MI_PTE_RESIDENT | MI_PTE_TRANSITION)
@@ -468,10 +468,11 @@ void MiUnmapRange(vaddr_t va, size_t length);
 #define MI_PROTECTION_CACHE_MASK (PAGE_NOCACHE | PAGE_WRITECOMBINE)
 
 /*
- * A PAGE_* protection as the six bits a PTE that is not valid keeps (as NT's 5-bit
- * protection mask, one more bit so that 0 means none): bits 0-3 which base protection
- * (1 to 8, its bit number plus one), bits 4-5 which modifier (none, PAGE_GUARD,
- * PAGE_NOCACHE, PAGE_WRITECOMBINE: at most one, as MmIsValidProtection allows).
+ * A PAGE_* protection as the seven bits a PTE that is not valid keeps (NT's 5-bit
+ * protection mask, with one more bit so that 0 means none and one so that a guard page
+ * of a cached allocation keeps its cache attribute): bits 0-3 which base protection (1 to
+ * 8, its bit number plus one), bits 4-5 the cache attribute (none, PAGE_NOCACHE,
+ * PAGE_WRITECOMBINE), bit 6 PAGE_GUARD.
  */
 static inline uint32_t mi_pte_protection_bits(uint32_t protection)
 {
@@ -480,20 +481,24 @@ static inline uint32_t mi_pte_protection_bits(uint32_t protection)
     if (!protection)
         return 0;
     code = (uint32_t)__builtin_ctz(protection & MI_PROTECTION_BASE_MASK) + 1;
-    code |= protection & PAGE_GUARD          ? 1u << 4
-            : protection & PAGE_NOCACHE      ? 2u << 4
-            : protection & PAGE_WRITECOMBINE ? 3u << 4
+    code |= protection & PAGE_NOCACHE        ? 1u << 4
+            : protection & PAGE_WRITECOMBINE ? 2u << 4
                                              : 0;
+    if (protection & PAGE_GUARD)
+        code |= 1u << 6;
     return code << MI_PTE_PROTECTION_SHIFT;
 }
 
 /* The PAGE_* protection mi_pte_protection_bits encoded in pte (0 for none). */
 static inline uint32_t mi_pte_protection_of(mmpte_t pte)
 {
-    static const uint32_t modifiers[4] = {0, PAGE_GUARD, PAGE_NOCACHE, PAGE_WRITECOMBINE};
+    static const uint32_t caches[4] = {0, PAGE_NOCACHE, PAGE_WRITECOMBINE, 0};
     uint32_t code = (pte.value >> MI_PTE_PROTECTION_SHIFT) & MI_PTE_PROTECTION_MASK;
 
-    return code & 0xF ? (1u << ((code & 0xF) - 1)) | modifiers[code >> 4] : 0;
+    if (!(code & 0xF))
+        return 0;
+    return (1u << ((code & 0xF) - 1)) | caches[(code >> 4) & 3] |
+           (code & (1u << 6) ? PAGE_GUARD : 0);
 }
 
 static inline mmpte_t MiMakeDemandZeroPte(uint32_t protection)

@@ -97,6 +97,7 @@ struct mm_address_space {
 
 /* VAD flags (struct mmvad.flags). */
 #define MI_VAD_FLAG_STACK 0x0001    /* a thread's stack: its guard page moves down */
+#define MI_VAD_FLAG_FIXED 0x0002    /* KUSER_SHARED_DATA: one page for everyone, unchangeable */
 
 /* The system process's address space: the boot page directory. */
 extern struct mm_address_space *MmSystemAddressSpace;

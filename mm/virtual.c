@@ -248,8 +248,10 @@ static bool private_protection_is_valid(uint32_t protection)
  */
 static uint32_t with_allocation_cache(const struct mmvad *vad, uint32_t protection)
 {
-    return (protection & ~MI_PROTECTION_CACHE_MASK) |
-           (vad->protection & MI_PROTECTION_CACHE_MASK);
+    protection &= ~MI_PROTECTION_CACHE_MASK;
+    if ((protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS)
+        return protection;      /* a page nothing may touch has no cache attribute */
+    return protection | (vad->protection & MI_PROTECTION_CACHE_MASK);
 }
 
 /* The page-aligned range [*start, *end) that [base, base + size) touches; false if it wraps. */
@@ -337,8 +339,9 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
     if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
         return STATUS_CONFLICTING_ADDRESSES;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
-    if (!vad || end - 1 > vad->end)
+    if (!vad || end - 1 > vad->end || vad->flags & MI_VAD_FLAG_FIXED)
         return STATUS_CONFLICTING_ADDRESSES;
+    protection = with_allocation_cache(vad, protection);
     if (vad->owner) {
         ntstatus_t status = commit_view(space, vad, start, end, protection);
         if (NT_SUCCESS(status)) {
@@ -351,7 +354,6 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
         return STATUS_CONFLICTING_ADDRESSES;
     if (!private_protection_is_valid(protection))
         return STATUS_INVALID_PAGE_PROTECTION;
-    protection = with_allocation_cache(vad, protection);
     uint32_t pages = count_uncommitted(start, end);
     if (!MiChargeCommitment(&space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
@@ -394,7 +396,8 @@ static ntstatus_t reset(struct mm_address_space *space, vaddr_t *base, uint32_t 
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
-    for (vaddr_t va = start; va < end && vad->owner == NULL; va += PAGE_SIZE) {
+    /* Only private memory: a view's pages are the section's, an image's its code. */
+    for (vaddr_t va = start; va < end && vad->type == MI_VAD_PRIVATE; va += PAGE_SIZE) {
         mmpte_t *pte = MiGetPte(va, false);
         if (!pte || pte->value == 0)
             continue;
@@ -480,8 +483,7 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
     struct mmvad *vad = MiLocateVad(&space->vads, *base);
     if (!vad)
         return STATUS_MEMORY_NOT_ALLOCATED;
-    if (vad->type != MI_VAD_PRIVATE || vad->flags & MI_VAD_FLAG_STACK ||
-        vad->start == MM_SHARED_USER_DATA)
+    if (vad->type != MI_VAD_PRIVATE || vad->flags & (MI_VAD_FLAG_STACK | MI_VAD_FLAG_FIXED))
         return STATUS_UNABLE_TO_DELETE_SECTION;
     /*
      * Size 0 means the whole reservation, so base must be its base (NT's rule for both
@@ -730,7 +732,7 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
     if (!vad || end - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
     /* KUSER_SHARED_DATA is one page for everyone: read-only it stays. */
-    if (vad->start == MM_SHARED_USER_DATA)
+    if (vad->flags & MI_VAD_FLAG_FIXED)
         return STATUS_NOT_SUPPORTED;
     protection = with_allocation_cache(vad, protection);
     if (vad->owner) {
@@ -870,7 +872,8 @@ static ntstatus_t check_lockable(struct mm_address_space *space, vaddr_t start, 
     for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
         struct mmvad *vad = MiLocateVad(&space->vads, va);
         uint32_t protection = vad ? page_protection(vad, va) : 0;
-        if (protection == 0 || protection == PAGE_NOACCESS)
+        if ((protection & MI_PROTECTION_BASE_MASK) == 0 ||
+            (protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS)
             return STATUS_ACCESS_VIOLATION;
         if (protection & PAGE_GUARD) {
             ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);

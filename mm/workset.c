@@ -194,7 +194,9 @@ ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes
     uint32_t minimum = minimum_bytes / PAGE_SIZE, maximum = maximum_bytes / PAGE_SIZE;
     /* What RAM allows: every working set at its minimum must still leave room to run. */
     uint32_t largest = MmNumberOfPhysicalPages - MmNumberOfPhysicalPages / 4;
-    if (minimum < MM_MINIMUM_WORKING_SET || maximum < minimum || maximum > largest)
+    /* Nor may the maximum leave no room for the pages locked in the working set. */
+    if (minimum < MM_MINIMUM_WORKING_SET || maximum < minimum || maximum > largest ||
+        maximum < working_set->locked)
         return STATUS_BAD_WORKING_SET_LIMIT;
     /* One more entry than the maximum: a fault adds its page before trimming. */
     if (working_set->capacity <= maximum && !reallocate(working_set, maximum + 1))

@@ -377,6 +377,18 @@ static void cache_attributes_reach_the_pte(struct ktest *t)
         /* Made read-only, the page keeps its attribute (it belongs to the allocation). */
         KT_EXPECT_EQ(t, STATUS_SUCCESS, protect(base, PAGE_SIZE, PAGE_READONLY, NULL));
         KT_EXPECT_EQ(t, PAGE_READONLY | cases[i].modifier, MiPteProtection(*pte_of(base)));
+        /* A guard page keeps it too, and has it again once the guard has gone. */
+        KT_EXPECT_EQ(t, STATUS_SUCCESS,
+                     protect(base, PAGE_SIZE, PAGE_READWRITE | PAGE_GUARD, NULL));
+        KT_EXPECT_EQ(t, PAGE_READWRITE | PAGE_GUARD | cases[i].modifier, query(base).protect);
+        KT_EXPECT_EQ(t, STATUS_GUARD_PAGE_VIOLATION, MmAccessFault(base, MM_ACCESS_READ, true));
+        KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_to(base, &value, sizeof(value)));
+        KT_EXPECT_EQ(t, cpu_features.pat ? cases[i].with_pat : cases[i].without_pat,
+                     pte_of(base)->value & (PTE_CACHE_DISABLE | PTE_WRITE_THROUGH));
+        /* No access has no attribute, and touching it is refused, not a crash. */
+        KT_EXPECT_EQ(t, STATUS_SUCCESS, protect(base, PAGE_SIZE, PAGE_NOACCESS, NULL));
+        KT_EXPECT_EQ(t, PAGE_NOACCESS, query(base).protect);
+        KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, MmAccessFault(base, MM_ACCESS_READ, true));
         KT_EXPECT_EQ(t, STATUS_SUCCESS, release(base));
     }
     scratch_end(t, &s);
@@ -462,6 +474,9 @@ static void shared_user_data_stays_read_only(struct ktest *t)
         return;
     KT_EXPECT_EQ(t, STATUS_NOT_SUPPORTED,
                  protect(MM_SHARED_USER_DATA, PAGE_SIZE, PAGE_READWRITE, NULL));
+    /* Nor by committing it again with a new protection. */
+    KT_EXPECT_EQ(t, STATUS_CONFLICTING_ADDRESSES,
+                 allocate(MM_SHARED_USER_DATA, PAGE_SIZE, MEM_COMMIT, PAGE_READWRITE, NULL));
     KT_EXPECT_EQ(t, PAGE_READONLY, query(MM_SHARED_USER_DATA).protect);
     KT_EXPECT_EQ(t, STATUS_ACCESS_VIOLATION, user_copy_to(MM_SHARED_USER_DATA + 4, &value, 4));
     uint32_t size = 0;

@@ -616,6 +616,39 @@ static void check_cache_attributes(void)
         RT_EXPECT_EQ(*(volatile uint32_t *)base, 0x77777777);
         rt_vm_release(base);
     }
+    /* No access has no cache attribute: never touched, or in memory, a touch faults. */
+    for (size_t i = 0; i < 2; i++) {
+        uint32_t base = 0, size = 2 * PAGE;
+        if (!RT_EXPECT_EQ(rt_vm_allocate(&base, &size, MEM_RESERVE | MEM_COMMIT,
+                                         PAGE_READWRITE | attributes[i]), STATUS_SUCCESS))
+            continue;
+        *(volatile uint32_t *)base = 1;
+        RT_EXPECT_EQ(protect(base, 2 * PAGE, PAGE_NOACCESS, NULL), STATUS_SUCCESS);
+        RT_EXPECT_EQ(protection_of(base), PAGE_NOACCESS);
+        RT_EXPECT_EQ(touch(base, false), STATUS_ACCESS_VIOLATION);
+        RT_EXPECT_EQ(touch(base + PAGE, false), STATUS_ACCESS_VIOLATION);
+        RT_EXPECT_EQ(commit(base + PAGE, PAGE, PAGE_NOACCESS), STATUS_SUCCESS);
+        RT_EXPECT_EQ(touch(base + PAGE, true), STATUS_ACCESS_VIOLATION);
+        RT_EXPECT_EQ(protect(base, 2 * PAGE, PAGE_READWRITE, NULL), STATUS_SUCCESS);
+        RT_EXPECT_EQ(protection_of(base), PAGE_READWRITE | attributes[i]);
+        RT_EXPECT_EQ(*(volatile uint32_t *)base, 1);
+        rt_vm_release(base);
+    }
+    /* A view's pages take no cache attribute from a commit (their frames are shared). */
+    nt_handle_t section = new_section(PAGE_READWRITE, SEC_COMMIT);
+    uint32_t view;
+    if (section && RT_EXPECT((view = map_all(section, PAGE_READWRITE)) != 0)) {
+        RT_EXPECT_EQ(commit(view, PAGE, PAGE_READONLY | PAGE_NOCACHE), STATUS_SUCCESS);
+        RT_EXPECT_EQ(protection_of(view), PAGE_READONLY);
+        unmap(view);
+    }
+    if (section)
+        NtClose(section);
+    /* KUSER_SHARED_DATA is one page for everyone: no commit makes it writable. */
+    RT_EXPECT_EQ(commit(NT_SHARED_USER_DATA_ADDRESS, PAGE, PAGE_READWRITE),
+                 STATUS_CONFLICTING_ADDRESSES);
+    RT_EXPECT_EQ(protection_of(NT_SHARED_USER_DATA_ADDRESS), PAGE_READONLY);
+    RT_EXPECT_EQ(touch(NT_SHARED_USER_DATA_ADDRESS, true), STATUS_ACCESS_VIOLATION);
     /* An allocation made without one does not take one later. */
     uint32_t base = 0, size = PAGE;
     if (RT_EXPECT_EQ(rt_vm_allocate(&base, &size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE),
@@ -663,6 +696,10 @@ static void check_reset(void)
     RT_EXPECT_EQ(*(volatile uint32_t *)base, 0x99999999);
     rt_vm_release(base);
 
+    /* An image's pages are left alone: the call succeeds, the code stays. */
+    at = (uint32_t)(uintptr_t)&check_reset & ~(PAGE - 1), bytes = PAGE;
+    RT_EXPECT_EQ(rt_vm_allocate(&at, &bytes, MEM_RESET, PAGE_READWRITE), STATUS_SUCCESS);
+    RT_EXPECT_EQ(protection_of(at), PAGE_EXECUTE_READ);
     /* A view of a pagefile-backed section may be reset too. */
     nt_handle_t section = new_section(PAGE_READWRITE, SEC_COMMIT);
     uint32_t view;

@@ -161,6 +161,12 @@ static void check_lock(void)
         RT_EXPECT_EQ(lock(&base, &size, MAP_PROCESS), STATUS_SUCCESS);
         /* Locked already: these count once. */
         RT_EXPECT_EQ(lock(&base, &size, MAP_PROCESS), STATUS_SUCCESS);
+        /* The working set's maximum cannot go below what is locked in it. */
+        struct nt_quota_limits quota = {.minimum_working_set_size = 20 * PAGE,
+                                        .maximum_working_set_size = 30 * PAGE};
+        RT_EXPECT_EQ(NtSetInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_QUOTA_LIMITS,
+                                             &quota, sizeof(quota)),
+                     STATUS_BAD_WORKING_SET_LIMIT);
         base = big + 40 * PAGE, size = 3 * PAGE;
         RT_EXPECT_EQ(lock(&base, &size, MAP_PROCESS), STATUS_WORKING_SET_QUOTA);
         base = big, size = 40 * PAGE;
