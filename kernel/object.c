@@ -72,8 +72,11 @@ ntstatus_t object_grant_access(enum object_type type, uint32_t desired, uint32_t
     const struct object_access *access = &type_access[type];
     uint32_t mapped = desired;
 
-    if (desired & ACCESS_SYSTEM_SECURITY)
+    /* Bits no right has are refused first, as Windows refuses them before it looks. */
+    if (desired & ACCESS_RESERVED_BITS)
         return STATUS_ACCESS_DENIED;
+    if (desired & ACCESS_SYSTEM_SECURITY)
+        return STATUS_PRIVILEGE_NOT_HELD;       /* SeSecurityPrivilege: nobody holds it */
     if (desired & GENERIC_READ)
         mapped |= access->generic_read;
     if (desired & GENERIC_WRITE)

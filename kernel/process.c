@@ -129,7 +129,11 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
 void process_discard(struct process *process)
 {
     KASSERT(process->thread_count == 0 && process != process_current());
-    /* Another process may have given it handles (NtDuplicateObject) though it never ran. */
+    /*
+     * Over before it began: nothing may attach to it or give it a handle from now on, and
+     * any handle it was given (NtDuplicateObject) goes with it.
+     */
+    process->terminating = process->exited = true;
     handle_table_close_all(&process->handles);
     MmDeleteAddressSpace(&process->space);
     process->space_deleted = true;

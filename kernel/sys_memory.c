@@ -145,8 +145,9 @@ static ntstatus_t query_working_set(nt_handle_t handle, vaddr_t buffer, uint32_t
         return STATUS_INFO_LENGTH_MISMATCH;
     do {
         uint32_t wanted = MIN(fit - MIN(fit, first), (uint32_t)WORKING_SET_CHUNK);
-        ntstatus_t status = process_enter(handle, PROCESS_QUERY_LIMITED_INFORMATION, &process,
-                                          &attached);
+        /* QueryWorkingSet's rights: the query and reading the process's memory. */
+        ntstatus_t status = process_enter(handle, PROCESS_QUERY_LIMITED_INFORMATION |
+                                                      PROCESS_VM_READ, &process, &attached);
         if (!NT_SUCCESS(status))
             return status;
         total = MmQueryWorkingSet(chunk, first, wanted);

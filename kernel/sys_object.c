@@ -4,21 +4,22 @@
 #include "kernel/usercopy.h"
 
 /*
- * The object behind source_handle in source's table, referenced, with its access;
- * NT_CURRENT_PROCESS is the caller itself (whatever source is), with every right. A
- * source that has ended has no handles left: STATUS_PROCESS_IS_TERMINATING.
+ * The object behind source_handle in source's table, referenced, with its access. As on
+ * Windows the handle means what it means in the source process: NT_CURRENT_PROCESS is the
+ * source process itself, with every right. A source that has ended has no handles left:
+ * STATUS_PROCESS_IS_TERMINATING.
  */
 static ntstatus_t reference_source(struct process *source, nt_handle_t source_handle,
                                    struct object_header **object, uint32_t *access)
 {
+    if (source->exited)
+        return STATUS_PROCESS_IS_TERMINATING;
     if (source_handle == NT_CURRENT_PROCESS) {
-        *object = &process_current()->header;
+        *object = &source->header;
         *access = PROCESS_ALL_ACCESS;
         object_reference(*object);
         return STATUS_SUCCESS;
     }
-    if (source->exited)
-        return STATUS_PROCESS_IS_TERMINATING;
     return handle_lookup(&source->handles, source_handle, object, access);
 }
 
@@ -68,23 +69,29 @@ ntstatus_t NtDuplicateObject(const uint32_t *arguments)
     uint32_t access;
 
     ntstatus_t status = target_out ? syscall_probe_for_write(target_out) : STATUS_SUCCESS;
-    if (NT_SUCCESS(status))
-        status = process_reference_by_handle(arguments[0], PROCESS_DUP_HANDLE, &source);
+    if (!NT_SUCCESS(status))
+        return status;
+    if (target_out)
+        user_copy_to(target_out, &handle, sizeof(handle));     /* 0 until there is one */
+    status = process_reference_by_handle(arguments[0], PROCESS_DUP_HANDLE, &source);
     if (!NT_SUCCESS(status))
         return status;
     ntstatus_t target_status = STATUS_SUCCESS;
     if (arguments[2])
         target_status = process_reference_by_handle(arguments[2], PROCESS_DUP_HANDLE, &target);
     status = reference_source(source, source_handle, &object, &access);
+    bool referenced = NT_SUCCESS(status);
+    /* Without a target process, closing the source is all there is to do. */
+    if (referenced && !arguments[2] && !(arguments[6] & DUPLICATE_CLOSE_SOURCE))
+        status = STATUS_INVALID_PARAMETER;
     /* Closed first, so that a duplicate into the same table takes the slot it frees. */
     if (arguments[6] & DUPLICATE_CLOSE_SOURCE && source_handle != NT_CURRENT_PROCESS &&
         !source->exited)
         handle_close(&source->handles, source_handle);
-    if (NT_SUCCESS(status)) {
-        if (target)
-            status = duplicate_into(target, object, access, arguments, &handle);
+    if (NT_SUCCESS(status) && target)
+        status = duplicate_into(target, object, access, arguments, &handle);
+    if (referenced)
         object_dereference(object);
-    }
     if (target)
         object_dereference(&target->header);
     object_dereference(&source->header);

@@ -685,7 +685,7 @@ static const struct service services[NT_SERVICE_COUNT] = {
         OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) |
         OK(OK_PARAMETER_6) | OK(OK_PAGE_PROTECTION) | OK(OK_INVALID_HANDLE) |
         OK(OK_FILE_FOR_SECTION) | OK(OK_SECTION_TOO_BIG) | OK(OK_ACCESS_DENIED) |
-        OUT_OF_MEMORY, make_create_section},
+        OK(OK_PRIVILEGE) | OUT_OF_MEMORY, make_create_section},
     [NT_SERVICE_MAP_VIEW_OF_SECTION] = {"NtMapViewOfSection", 10, 6,
         OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_3) | OK(OK_PARAMETER_4) |
         OK(OK_PARAMETER_5) | OK(OK_PARAMETER_8) | OK(OK_PARAMETER_9) | PROCESS_SPACE |
@@ -706,11 +706,11 @@ static const struct service services[NT_SERVICE_COUNT] = {
         make_set_information_process},
     [NT_SERVICE_OPEN_PROCESS] = {"NtOpenProcess", 4, 2,
         OK(OK_SUCCESS) | PROBES | OK(OK_PARAMETER_MIX) | OK(OK_NAME_NOT_FOUND) |
-        OK(OK_INVALID_CID) | OK(OK_ACCESS_DENIED) | OK(OK_INSUFFICIENT_RESOURCES),
-        make_open_process},
+        OK(OK_INVALID_CID) | OK(OK_ACCESS_DENIED) | OK(OK_PRIVILEGE) |
+        OK(OK_INSUFFICIENT_RESOURCES), make_open_process},
     [NT_SERVICE_DUPLICATE_OBJECT] = {"NtDuplicateObject", 7, 3,
-        OK(OK_SUCCESS) | PROBES | PROCESS_SPACE | OK(OK_INSUFFICIENT_RESOURCES),
-        make_duplicate_object},
+        OK(OK_SUCCESS) | PROBES | PROCESS_SPACE | OK(OK_INVALID_PARAMETER) | OK(OK_PRIVILEGE) |
+        OK(OK_INSUFFICIENT_RESOURCES), make_duplicate_object},
     [NT_SERVICE_READ_VIRTUAL_MEMORY] = {"NtReadVirtualMemory", 5, 4,
         OK(OK_SUCCESS) | PROBES | PROCESS_SPACE | OK(OK_PARTIAL_COPY) |
         OK(OK_INSUFFICIENT_RESOURCES), make_read},

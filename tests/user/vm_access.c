@@ -129,6 +129,11 @@ static void open_process_rules(void)
     RT_EXPECT_EQ(handle, 0);
     /* An open must ask for some access. */
     RT_EXPECT_EQ(NtOpenProcess(&handle, 0, &attributes, &id), STATUS_ACCESS_DENIED);
+    /* Access bits no right has are refused; the security right needs a privilege. */
+    RT_EXPECT_EQ(NtOpenProcess(&handle, SYNCHRONIZE | 0x00200000, &attributes, &id),
+                 STATUS_ACCESS_DENIED);
+    RT_EXPECT_EQ(NtOpenProcess(&handle, SYNCHRONIZE | ACCESS_SYSTEM_SECURITY, &attributes, &id),
+                 STATUS_PRIVILEGE_NOT_HELD);
     /* The System process is protected: all access is refused. */
     struct nt_client_id system = {SYSTEM_PROCESS_ID, 0};
     RT_EXPECT_EQ(NtOpenProcess(&handle, PROCESS_ALL_ACCESS, &attributes, &system),
@@ -231,11 +236,22 @@ static void duplicate_rules(void)
                                        DUPLICATE_SAME_ACCESS), STATUS_INVALID_HANDLE);
         RT_EXPECT_EQ(NtClose(handle), STATUS_SUCCESS);
     }
-    /* No target process: the call only closes the source. */
+    /* No target process: the call only closes the source, and without that is refused. */
     copy = with_access(child, SYNCHRONIZE);
+    RT_EXPECT_EQ(NtDuplicateObject(NT_CURRENT_PROCESS, copy, 0, NULL, 0, 0, 0),
+                 STATUS_INVALID_PARAMETER);
     RT_EXPECT_EQ(NtDuplicateObject(NT_CURRENT_PROCESS, copy, 0, NULL, 0, 0,
                                    DUPLICATE_CLOSE_SOURCE), STATUS_SUCCESS);
     RT_EXPECT_EQ(NtClose(copy), STATUS_INVALID_HANDLE);
+    /* The source handle -1 is the source process itself: here the child, not the caller. */
+    copy = with_access(child, PROCESS_DUP_HANDLE);
+    handle = 0;
+    if (RT_EXPECT_EQ(NtDuplicateObject(copy, NT_CURRENT_PROCESS, NT_CURRENT_PROCESS, &handle, 0,
+                                       0, DUPLICATE_SAME_ACCESS), STATUS_SUCCESS)) {
+        RT_EXPECT_EQ(process_id(handle), child_id);
+        NtClose(handle);
+    }
+    NtClose(copy);
 }
 
 /* ---- the rights each process service needs (and the generic ones) ---- */
