@@ -1,8 +1,8 @@
 /*
  * vm_rules.exe: the argument rules of NtAllocateVirtualMemory, NtFreeVirtualMemory,
- * NtProtectVirtualMemory and NtQueryVirtualMemory, one check per rule, as 32-bit NT has
- * them except that every bad argument is STATUS_INVALID_PARAMETER (NT numbers them,
- * STATUS_INVALID_PARAMETER_2 and so on):
+ * NtProtectVirtualMemory and NtQueryVirtualMemory, one check per rule, as 32-bit Windows
+ * 10 has them: a bad argument named by its place (STATUS_INVALID_PARAMETER_2 for a base,
+ * and so on), the arguments checked in Windows' order:
  *   - allocate: anywhere bottom-up or top-down, 64 KB-aligned; a given base rounded down
  *     to 64 KB for a reservation (the size grown to cover every page the range touched),
  *     to the page for a commit; the rounded base and size written back; a commit only
@@ -10,8 +10,9 @@
  *     the null region and the range above the limit refused; bad types, protections,
  *     sizes, ZeroBits, handles and pointers refused, writing nothing; memory reads zero;
  *   - free: decommit of any pages inside one reservation, and with size 0 of all of it
- *     from its base; release of a whole reservation (size 0, or a range that rounds to
- *     exactly it) or of part of one, which splits it (check_partial_release);
+ *     from its base (a decommit writes back size 0, as Windows 10 since 1803); release
+ *     of a whole reservation (size 0, or a range that rounds to exactly it) or of part of
+ *     one, which splits it (check_partial_release);
  *     ranges crossing a reservation's end; free memory; bad free types;
  *   - protect: committed pages of one reservation only; the old protection of the first
  *     page, PAGE_GUARD included; data kept across changes;
