@@ -158,6 +158,8 @@ struct mm_section {
     uint32_t committed_pages;       /* charged to the commit limit (all, but for SEC_RESERVE) */
     uint32_t protection;            /* the section's PAGE_* protection */
     bool reserve;                   /* SEC_RESERVE: pages are committed through views */
+    uint32_t cache;                 /* SEC_NOCACHE, SEC_WRITECOMBINE: every view's pages'
+                                       PAGE_NOCACHE or PAGE_WRITECOMBINE; else 0 */
     mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/mi.h) */
     /* An image section: the image laid out at image_base, each page's own protection. */
     vaddr_t image_base;

@@ -156,15 +156,21 @@ bool MiCommitSectionPages(struct mm_section *section, uint32_t first, uint32_t c
 ntstatus_t MmCreateSection(uint32_t size, uint32_t protection, uint32_t attributes,
                            struct mm_section **result)
 {
-    if (!MmIsValidProtection(protection) || protection & PAGE_GUARD ||
+    if (!MmIsValidProtection(protection) || protection & ~MI_PROTECTION_BASE_MASK ||
         protection == PAGE_NOACCESS)
         return STATUS_INVALID_PAGE_PROTECTION;
     if (size == 0)
         return STATUS_INVALID_PARAMETER_4;
     if (size > SECTION_MAX_BYTES)
         return STATUS_SECTION_TOO_BIG;
-    return MiAllocateSection(ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE, protection,
-                             false, attributes & SEC_RESERVE, result);
+    ntstatus_t status = MiAllocateSection(ALIGN_UP(size, (uint32_t)PAGE_SIZE) / PAGE_SIZE,
+                                          protection, false, attributes & SEC_RESERVE, result);
+    /* The section's cache attribute is every view's: one frame, one memory type. */
+    if (NT_SUCCESS(status))
+        (*result)->cache = attributes & SEC_NOCACHE        ? PAGE_NOCACHE
+                           : attributes & SEC_WRITECOMBINE ? PAGE_WRITECOMBINE
+                                                           : 0;
+    return status;
 }
 
 ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr_t *base,
@@ -220,6 +226,9 @@ ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr
         MiReturnCommitment(&space->commit_charge, pages);
         return STATUS_COMMITMENT_LIMIT;
     }
+    /* The view's protection carries the section's cache attribute (none with no access). */
+    if ((protection & MI_PROTECTION_BASE_MASK) != PAGE_NOACCESS)
+        protection |= section->cache;
     ntstatus_t status = MmReserveUserRange(&start, bytes, MI_VAD_MAPPED, 0, protection);
     if (!NT_SUCCESS(status)) {
         MiReturnCommitment(&space->commit_charge, pages);

@@ -229,6 +229,40 @@ static void view_arguments(struct ktest *t)
 }
 
 /*
+ * A SEC_NOCACHE section's pages are uncached in every view (PCD and PWT in each PTE), and
+ * a plain section's are not.
+ */
+static void nocache_section_pages_are_uncached_in_every_view(struct ktest *t)
+{
+    struct pair p;
+    struct mm_section *uncached, *plain;
+
+    if (!pair_begin(t, &p))
+        return;
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(PAGE_SIZE, PAGE_READWRITE,
+                                                    SEC_COMMIT | SEC_NOCACHE, &uncached));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, MmCreateSection(PAGE_SIZE, PAGE_READWRITE, SEC_COMMIT,
+                                                    &plain));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.a, uncached, VIEW_A, PAGE_READWRITE));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.b, uncached, VIEW_B, PAGE_READONLY));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, map(p.a, plain, VIEW_B, PAGE_READWRITE));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, poke(p.a, VIEW_A, 1));
+    KT_EXPECT_EQ(t, 1, peek(p.b, VIEW_B));
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, poke(p.a, VIEW_B, 2));
+    uint32_t cache_bits = PTE_CACHE_DISABLE | PTE_WRITE_THROUGH;
+    process_attach(p.a);
+    KT_EXPECT_EQ(t, cache_bits, pte_of(VIEW_A)->value & cache_bits);
+    KT_EXPECT_EQ(t, 0, pte_of(VIEW_B)->value & cache_bits);
+    process_detach();
+    process_attach(p.b);
+    KT_EXPECT_EQ(t, cache_bits, pte_of(VIEW_B)->value & cache_bits);
+    process_detach();
+    object_dereference(&uncached->header);
+    object_dereference(&plain->header);
+    pair_end(t, &p);
+}
+
+/*
  * A process that never ran may still hold handles (NtDuplicateObject can give it one):
  * discarding it closes them, so the section it held goes.
  */
@@ -254,6 +288,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(writecopy_view_keeps_its_writes),
     KTEST_CASE(section_lifetime_and_unmap),
     KTEST_CASE(view_arguments),
+    KTEST_CASE(nocache_section_pages_are_uncached_in_every_view),
     KTEST_CASE(handles_of_a_process_that_never_ran_are_closed),
 };
 

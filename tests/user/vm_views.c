@@ -634,6 +634,35 @@ static void check_cache_attributes(void)
         RT_EXPECT_EQ(*(volatile uint32_t *)base, 1);
         rt_vm_release(base);
     }
+    /*
+     * A SEC_NOCACHE or SEC_WRITECOMBINE section's views have its attribute, in every view
+     * and through any change (one frame, one memory type).
+     */
+    static const unsigned int section_attributes[] = {SEC_NOCACHE, SEC_WRITECOMBINE};
+    for (size_t i = 0; i < 2; i++) {
+        nt_handle_t cached = new_section(PAGE_READWRITE, SEC_COMMIT | section_attributes[i]);
+        uint32_t a = cached ? map_all(cached, PAGE_READWRITE) : 0;
+        uint32_t b = cached ? map_all(cached, PAGE_READONLY) : 0;
+        if (RT_EXPECT(a != 0 && b != 0)) {
+            RT_EXPECT_REGION(a, .base_address = a, .allocation_base = a,
+                             .allocation_protect = PAGE_READWRITE | attributes[i],
+                             .region_size = SECTION_BYTES, .state = MEM_COMMIT,
+                             .protect = PAGE_READWRITE | attributes[i], .type = MEM_MAPPED);
+            *(volatile uint32_t *)a = 0xABCD;
+            RT_EXPECT_EQ(*(volatile uint32_t *)b, 0xABCD);
+            RT_EXPECT_EQ(protection_of(b), PAGE_READONLY | attributes[i]);
+            RT_EXPECT_EQ(protect(a, PAGE, PAGE_READONLY, NULL), STATUS_SUCCESS);
+            RT_EXPECT_EQ(protection_of(a), PAGE_READONLY | attributes[i]);
+            RT_EXPECT_EQ(commit(a, PAGE, PAGE_READWRITE), STATUS_SUCCESS);
+            RT_EXPECT_EQ(protection_of(a), PAGE_READWRITE | attributes[i]);
+        }
+        if (a)
+            unmap(a);
+        if (b)
+            unmap(b);
+        if (cached)
+            NtClose(cached);
+    }
     /* A view's pages take no cache attribute from a commit (their frames are shared). */
     nt_handle_t section = new_section(PAGE_READWRITE, SEC_COMMIT);
     uint32_t view;
