@@ -39,11 +39,9 @@ SOURCES  := \
 	arch/trap_entry.S \
 	arch/vga_text.c \
 	kernel/bench.c \
-	kernel/bitmap.c \
 	kernel/cmdline.c \
 	kernel/console.c \
 	kernel/exception.c \
-	kernel/format.c \
 	kernel/isolation_probe.c \
 	kernel/loader.c \
 	kernel/main.c \
@@ -54,7 +52,6 @@ SOURCES  := \
 	kernel/process.c \
 	kernel/scheduler.c \
 	kernel/shared_data.c \
-	kernel/string.c \
 	kernel/sys_copy.c \
 	kernel/sys_memory.c \
 	kernel/sys_object.c \
@@ -63,6 +60,9 @@ SOURCES  := \
 	kernel/sys_system.c \
 	kernel/syscall.c \
 	kernel/usercopy.c \
+	lib/bitmap.c \
+	lib/format.c \
+	lib/string.c \
 	mm/addrspace.c \
 	mm/audit.c \
 	mm/fault.c \

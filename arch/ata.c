@@ -12,7 +12,7 @@
 #include "arch/pit.h"
 #include "kernel/console.h"
 #include "kernel/thread.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* The Command Block registers, as offsets from the channel's base port ("I/O registers"). */
 #define REG_DATA            0

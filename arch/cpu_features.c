@@ -3,7 +3,7 @@
 #include "arch/mmu.h"
 #include "arch/pit.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* CPUID leaf 1, EDX (Intel SDM vol. 2A, CPUID, table 3-11). */
 #define CPUID_EDX_PSE   (1u << 3)

@@ -5,7 +5,7 @@
  */
 #include "arch/fb_console.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/mm.h"
 
 _Static_assert(FB_FONT_WIDTH <= 8, "fb_font_glyphs holds one byte per pixel row");

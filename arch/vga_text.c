@@ -6,7 +6,7 @@
 #include "arch/cpu.h"
 #include "arch/vga_text.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/mm.h"
 
 #define VGA_TEXT_PHYSICAL   0xB8000

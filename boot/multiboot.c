@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 #include "boot/boot_parse.h"
-#include "kernel/format.h"
-#include "kernel/string.h"
+#include "lib/format.h"
+#include "lib/string.h"
 #include "mm/layout.h"
 
 #define MB1_INFO_MEMORY         (1u << 0)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "boot/boot_parse.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* Tag types (section 3.6.2 and the sections it lists). */
 #define MB2_TAG_END             0

@@ -12,7 +12,7 @@
 #include "kernel/console.h"
 #include "kernel/loader.h"
 #include "kernel/process.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/mi.h"
 
 #define BATCH   100

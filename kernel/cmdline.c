@@ -1,5 +1,5 @@
 #include "kernel/cmdline.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static bool is_blank(char c)
 {

@@ -2,7 +2,7 @@
 
 #include "arch/cpu.h"
 #include "kernel/console.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 
 #define CONSOLE_MAX_OUTPUTS 4
 #define CONSOLE_HISTORY     8192

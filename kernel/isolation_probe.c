@@ -11,7 +11,7 @@
 #include "kernel/console.h"
 #include "kernel/isolation_probe.h"
 #include "kernel/process.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/usercopy.h"
 #include "mm/pool.h"
 

@@ -5,7 +5,7 @@
 #include "kernel/loader.h"
 #include "kernel/modules.h"
 #include "kernel/pe_image.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/usercopy.h"
 #include "mm/layout.h"
 #include "mm/mm.h"

@@ -1,5 +1,5 @@
 #include "kernel/modules.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 void module_name(const struct boot_module *module, const char **name, size_t *length)
 {

@@ -3,7 +3,7 @@
 #include "arch/cpu.h"
 #include "arch/machine.h"
 #include "kernel/console.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/panic.h"
 
 NORETURN void panic(const char *fmt, ...)

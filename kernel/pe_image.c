@@ -8,7 +8,7 @@
 #include "kernel/pe_image.h"
 
 #include "kernel/ntabi.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/layout.h"
 
 /* 3.1 "MS-DOS Stub": an MS-DOS header whose field at 0x3C locates the PE signature. */

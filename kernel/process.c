@@ -2,7 +2,7 @@
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "kernel/process.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/pool.h"
 
 #define TAG_PROCESS 0x636f7250  /* 'Proc' */

@@ -4,7 +4,7 @@
  * thread does (or when it is terminated); its address space is freed then, and the
  * process object itself when the last handle to it is closed.
  */
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/ntabi.h"
 #include "kernel/object.h"
 #include "kernel/thread.h"

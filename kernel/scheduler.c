@@ -9,7 +9,7 @@
 #include "kernel/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/thread.h"
 #include "mm/mm.h"
 #include "mm/pool.h"

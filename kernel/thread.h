@@ -6,7 +6,7 @@
  * needs protection only from interrupt handlers (interrupts off), never from other
  * threads.
  */
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/ntstatus.h"
 #include "kernel/types.h"
 

@@ -6,7 +6,7 @@
 #include "arch/mmu.h"
 #include "boot/boot_info.h"
 #include "kernel/ntabi.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/mm.h"
 

@@ -4,7 +4,7 @@
  * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
  */
 #include "arch/mmu.h"
-#include "kernel/list.h"
+#include "lib/list.h"
 #include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
 #include "kernel/object.h"

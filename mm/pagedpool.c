@@ -12,7 +12,7 @@
  * pool stays the only pool for such code.
  */
 #include "arch/cpu.h"
-#include "kernel/bitmap.h"
+#include "lib/bitmap.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"

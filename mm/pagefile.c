@@ -17,10 +17,10 @@
  */
 #include "arch/ata.h"
 #include "arch/cpu.h"
-#include "kernel/bitmap.h"
+#include "lib/bitmap.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"

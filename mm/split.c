@@ -13,7 +13,7 @@
  */
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "mm/mi.h"
 
 vaddr_t MmSystemRangeStart;

@@ -6,7 +6,7 @@
  * above. One bit per page of system space, set when the page is taken.
  */
 #include "arch/cpu.h"
-#include "kernel/bitmap.h"
+#include "lib/bitmap.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
 

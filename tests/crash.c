@@ -7,7 +7,7 @@
 #include "arch/cpu.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 #include "tests/ktest.h"

@@ -6,7 +6,7 @@
  * of it. Shared by tests/test_multiboot.c, test_multiboot2.c and test_multiboot_fb.c.
  */
 #include "boot/boot_info.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/ktest.h"
 
 #define FAKE_BASE               0x00200000u

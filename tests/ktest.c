@@ -1,9 +1,9 @@
 #include <stdarg.h>
 
 #include "kernel/console.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/process.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/ktest.h"
 #include "tests/suites.h"
 

@@ -2,7 +2,7 @@
  * The Multiboot 2 block builder of tests/multiboot2_builder.h, and the checks that go
  * with what it builds.
  */
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/multiboot2_builder.h"
 
 uint32_t block_start;

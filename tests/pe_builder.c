@@ -1,7 +1,7 @@
 /*
  * The PE32 test file of tests/pe_builder.h: a valid image to break, and parsing it.
  */
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/pe_builder.h"
 
 uint8_t pe_file[PE_FILE_ROOM];

@@ -1,4 +1,4 @@
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
 #include "mm/mi.h"

@@ -6,7 +6,7 @@
  */
 #include "arch/ata.h"
 #include "arch/cpu.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/ktest.h"
 
 #define DISK_SECTORS    16384       /* the runner's 8 MB image */

@@ -5,7 +5,7 @@
  * its silence means something.
  */
 #include "arch/copy_checked.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "mm/mi.h"
 #include "tests/program_harness.h"
 #include "tests/scratch_process.h"

@@ -3,7 +3,7 @@
  * do not, and which words the kernel knows, so that the boot can warn of the others.
  */
 #include "kernel/cmdline.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/ktest.h"
 
 /* The known-ness of each word of line, as a string of 'k' (known) and 'u' (unknown). */

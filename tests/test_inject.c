@@ -10,7 +10,7 @@
  */
 #include "arch/copy_checked.h"
 #include "arch/trap.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/ntabi.h"
 #include "kernel/syscall.h"
 #include "mm/mi.h"

@@ -4,7 +4,7 @@
  * through read_fake (tests/fake_memory.h).
  */
 #include "boot/boot_info.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "mm/layout.h"
 #include "tests/fake_memory.h"
 #include "tests/ktest.h"

@@ -5,7 +5,7 @@
  * framebuffer tag is tested in tests/test_multiboot_fb.c.
  */
 #include "boot/boot_info.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/fake_memory.h"
 #include "tests/ktest.h"
 #include "tests/multiboot2_builder.h"

@@ -5,7 +5,7 @@
  * described the same way.
  */
 #include "boot/boot_info.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/fake_memory.h"
 #include "tests/ktest.h"
 #include "tests/multiboot2_builder.h"

@@ -8,7 +8,7 @@
  * page of commit charge must be back. Without the program (a boot module) the cases are
  * skipped, not passed.
  */
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "mm/mi.h"
 #include "tests/program_harness.h"
 

@@ -5,7 +5,7 @@
  */
 #include "kernel/ntabi.h"
 #include "kernel/pe_image.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "tests/ktest.h"
 #include "tests/pe_builder.h"
 

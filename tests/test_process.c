@@ -6,7 +6,7 @@
  */
 #include "arch/copy_checked.h"
 #include "arch/pit.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
 #include "kernel/usercopy.h"

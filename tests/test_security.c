@@ -8,7 +8,7 @@
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/trap.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/isolation_probe.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"

@@ -15,7 +15,7 @@
 #include "arch/pit.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "kernel/thread.h"
 #include "mm/mi.h"
 #include "tests/program_harness.h"

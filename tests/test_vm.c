@@ -5,7 +5,7 @@
  * checks that every frame and pool block the process had is back. Without the programs
  * (boot modules) the cases are skipped, not passed.
  */
-#include "kernel/format.h"
+#include "lib/format.h"
 #include "mm/mi.h"
 #include "tests/program_harness.h"
 

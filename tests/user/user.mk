@@ -27,7 +27,7 @@ USER_LIBS    := -lgcc
 USER_HIGH_BASE := 0x90000000
 
 USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o check.o syscall.o \
-                  vm.o exception.o jump.o) $(USER_BUILD)/shared/string.o
+                  vm.o exception.o jump.o) $(USER_BUILD)/lib/string.o
 USER_NAMES   := hello isolation fault probe laa spawn exitcode shared fuzz \
                 vm_rules vm_query vm_fault vm_commit vm_many vm_anywhere vm_remote vm_access \
                 vm_workingset vm_views vm_watch bench pagestress tokens services attack
@@ -56,8 +56,8 @@ $(USER_BUILD)/%.o: tests/user/%.c | deps
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(USER_CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
-# The runtime shares the kernel's own freestanding string functions.
-$(USER_BUILD)/shared/%.o: kernel/%.c | deps
+# The runtime shares the kernel's own freestanding string functions (lib/).
+$(USER_BUILD)/lib/%.o: lib/%.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(USER_CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@

@@ -193,9 +193,9 @@ _Noreturn void rt_exit(ntstatus_t status);
 
 /*
  * --- Strings (string.c). The C functions (memcpy and the rest, which GCC also calls on
- * its own) are kernel/string.c's: plain freestanding C, compiled into the runtime too.
+ * its own) are lib/string.c's: plain freestanding C, compiled into the runtime too.
  */
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* The length of s without its NUL. */
 size_t rt_strlen(const char *s);

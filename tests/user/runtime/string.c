@@ -1,7 +1,7 @@
 /* String helpers, number parsing and the command-line word splitter. */
 #include "tests/user/runtime/rt.h"
 
-/* The memory and string functions themselves are kernel/string.c's, linked in too. */
+/* The memory and string functions themselves are lib/string.c's, linked in too. */
 
 size_t rt_strlen(const char *s)
 {

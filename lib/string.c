@@ -1,6 +1,6 @@
 #include <stdint.h>
 
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* Words first, then the odd bytes: a quarter of the iterations of a byte copy. */
 void *memcpy(void *dst, const void *src, size_t n)

@@ -1,4 +1,4 @@
-#include "kernel/bitmap.h"
+#include "lib/bitmap.h"
 
 bool bitmap_test(const struct bitmap *bitmap, uint32_t index)
 {

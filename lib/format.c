@@ -1,5 +1,5 @@
-#include "kernel/format.h"
-#include "kernel/string.h"
+#include "lib/format.h"
+#include "lib/string.h"
 
 struct spec {
     bool left;          /* '-' */
