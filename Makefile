@@ -223,6 +223,8 @@ $(RUN_PAGEFILE): scripts/mkpagefile.py | deps
 # Builds everything and boots every configuration in the matrix (scripts/run-tests.py).
 test: $(KERNEL) $(USER_PROGRAMS) $(TEST_ISO)
 	@scripts/run-tests.py --selftest >/dev/null
+	@scripts/check-includes.py --selftest >/dev/null
+	scripts/check-includes.py
 	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO) $(addprefix --module ,$(USER_PROGRAMS))
 
 # Boots the benchmarks under -icount and plain TCG (scripts/bench.py); results in $(BUILD)/bench.

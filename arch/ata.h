@@ -6,7 +6,7 @@
  * Four possible devices: hd0 and hd1 (primary master, slave), hd2 and hd3 (secondary).
  */
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define ATA_DEVICES     4
 #define ATA_SECTOR_SIZE 512

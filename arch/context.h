@@ -1,7 +1,7 @@
 #pragma once
 /* Thread contexts: the first frames on a new kernel stack, and switching between them. */
 #include "arch/descriptors.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /*
  * Saves the current thread's callee-saved registers and stack pointer in *save_esp and

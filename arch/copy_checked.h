@@ -1,6 +1,6 @@
 #pragma once
 /* Memory access that survives a fault (used on memory that may vanish under us). */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /*
  * Copies length bytes; returns 0, or -1 when a fault stopped the copy part-way (what

@@ -3,7 +3,7 @@
  * Single i386 instructions as inline functions. Anything longer than one instruction
  * lives in a .c or .S file of arch/.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define CR0_MP          (1u << 1)
 #define CR0_EM          (1u << 2)   /* x87 instructions raise #NM */

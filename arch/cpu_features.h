@@ -1,6 +1,6 @@
 #pragma once
 /* What the CPU can do, found once at boot (CPUID, where the CPU has it). */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct cpu_features {
     bool cpuid;             /* 486s before the DX4 and some clones lack CPUID */

@@ -1,6 +1,6 @@
 #pragma once
 /* The GDT, the TSSs and the IDT (Intel SDM vol. 3A, chapters 3, 6 and 7). */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define GDT_KERNEL_CODE     0x08
 #define GDT_KERNEL_DATA     0x10

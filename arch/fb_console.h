@@ -5,7 +5,7 @@
  * memory (struct fb_surface), so it is tested without a screen; fb_console_init puts
  * one on the real framebuffer and attaches it to the kernel console.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /*
  * A direct-colour framebuffer as the boot loader describes it (Multiboot 0.6.96 section

@@ -4,7 +4,7 @@
  * turns a write of v into the exit status (v << 1) | 1, so the host can tell a pass
  * (33) from a failure (35). On a real PC the write goes nowhere and the CPU halts.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define MACHINE_EXIT_SUCCESS 0x10   /* QEMU exits with 33 */
 #define MACHINE_EXIT_FAILURE 0x11   /* QEMU exits with 35 */

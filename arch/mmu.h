@@ -8,7 +8,7 @@
  * for software to use; its formats belong to the memory manager, which gives each its
  * own constructor.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 #include "mm/layout.h"
 
 typedef struct mmpte {

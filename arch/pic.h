@@ -1,6 +1,6 @@
 #pragma once
 /* The two 8259A interrupt controllers of the PC, remapped above the CPU's exceptions. */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define PIC_VECTOR_BASE 0x30    /* IRQ 0-15 arrive as vectors 0x30-0x3F, clear of int 0x2E */
 #define PIC_IRQ_COUNT   16

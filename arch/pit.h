@@ -1,6 +1,6 @@
 #pragma once
 /* The 8254 programmable interval timer, channel 0: the scheduler's clock. */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define PIT_HZ 1000     /* ticks per second */
 

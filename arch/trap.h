@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include "arch/cpu.h"
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define TRAP_EXCEPTION_COUNT 32
 #define TRAP_STUB_COUNT      64     /* vectors 0-0x3F */

@@ -3,7 +3,7 @@
  * What the boot loader told us about the machine, copied out of the loader's own
  * structures (which live in memory the kernel will reuse) into one description.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define BOOT_COMMAND_LINE_MAX   8192    /* an 8 KB line is kept whole */
 #define BOOT_MEMORY_MAP_MAX     128

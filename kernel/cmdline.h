@@ -3,7 +3,7 @@
  * The boot command line: words separated by blanks, each either a flag (`test`, `/3GB`)
  * or a name=value pair. Names are matched without regard to case.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct cmdline_word {
     const char *text;       /* the whole word, as written */

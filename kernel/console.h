@@ -4,7 +4,7 @@
  * screen). Text written before a screen is attached is kept and replayed to it, so the
  * screen shows the whole boot.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct console_output {
     const char *name;

@@ -5,7 +5,7 @@
  */
 #include "arch/trap.h"
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /*
  * Delivers an exception raised by the user-mode code of frame: rewrites frame so that

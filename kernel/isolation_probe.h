@@ -4,7 +4,7 @@
  * checked at boot, from ring 3, and reported (see README, "Security").
  */
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 enum isolation_probe_result {
     ISOLATION_PROBE_NOT_RUN,

@@ -7,7 +7,7 @@
  */
 #include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 enum object_type {
     OBJECT_PROCESS = 1,

@@ -1,6 +1,6 @@
 #pragma once
 /* Stopping the kernel when an invariant is broken. */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* Prints "*** PANIC: <message>" and stops the machine with the failure exit code. */
 NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);

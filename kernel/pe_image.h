@@ -5,7 +5,7 @@
  * only a struct ldr_image_info that LdrParseImage filled in from the same bytes.
  */
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define LDR_MAX_SECTIONS    16
 #define LDR_MAX_IMAGE_SIZE  0x10000000      /* 256 MB: room to place it in any split */

@@ -1,6 +1,6 @@
 #pragma once
 /* KUSER_SHARED_DATA: the page every process sees read-only at 0x7FFE0000. */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* Fills in the constant fields (version, tick multiplier). */
 void shared_data_init(void);

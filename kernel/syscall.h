@@ -1,7 +1,7 @@
 #pragma once
 /* System services: `int 0x2E` (kernel/ntabi.h describes the calling convention). */
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* System calls made since boot. */
 extern uint32_t syscall_count;

@@ -8,7 +8,7 @@
  */
 #include "lib/list.h"
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct process;
 struct trap_frame;

@@ -8,7 +8,7 @@
  * behalf.
  */
 #include "kernel/ntstatus.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 /* STATUS_SUCCESS when [address, address + length) may be touched by the current process. */
 ntstatus_t user_probe(vaddr_t address, size_t length);

@@ -1,6 +1,6 @@
 #pragma once
 /* A bitmap of a fixed number of bits, with the search for runs of clear bits. */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define BITMAP_NONE 0xFFFFFFFFu
 

@@ -5,7 +5,7 @@
  * l, ll and z.
  */
 #include <stdarg.h>
-#include "kernel/types.h"
+#include "lib/types.h"
 
 typedef void (*format_sink_t)(void *context, const char *text, size_t length);
 

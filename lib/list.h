@@ -1,7 +1,7 @@
 #pragma once
 /* Intrusive doubly linked lists, as NT's LIST_ENTRY: a list is a circular ring with a head. */
 #include <stddef.h>
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct list_entry {
     struct list_entry *next;

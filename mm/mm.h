@@ -8,7 +8,7 @@
 #include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
 #include "kernel/object.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 #include "mm/vad.h"
 
 struct boot_info;

@@ -5,7 +5,7 @@
  * traced to its owner. Nonpaged pool is always resident; paged pool may be paged out,
  * so only code running with interrupts on may allocate, free or touch it.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 enum pool_type {
     NonPagedPool = 0,   /* always resident; usable with interrupts off */

@@ -5,7 +5,7 @@
  * the caller allocates them and owns their payload. Ranges are whole pages and never
  * overlap, so the tree is also ordered by end address.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 enum mi_vad_type {
     MI_VAD_PRIVATE,     /* private memory (NtAllocateVirtualMemory) */

@@ -4,7 +4,7 @@
  * (one file under tests/ each); results go to the console in KTAP version 1, with the
  * plan printed before any case runs so that a crash shows up as missing results.
  */
-#include "kernel/types.h"
+#include "lib/types.h"
 
 struct ktest {
     const char *name;
