@@ -15,6 +15,9 @@ typedef struct mmpte {
     uint32_t value;
 } mmpte_t;
 
+_Static_assert(sizeof(mmpte_t) == PTE_SIZE, "an entry is PTE_SIZE bytes (mm/layout.h)");
+_Static_assert(PTES_PER_TABLE * PTE_SIZE == PAGE_SIZE, "a table is one page of entries");
+
 /* Bits of a present PTE or PDE (SDM vol. 3A, tables 4-5 and 4-6). */
 #define PTE_VALID           0x001u  /* P */
 #define PTE_WRITE           0x002u  /* R/W */

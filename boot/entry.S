@@ -31,7 +31,7 @@ _start:
 1:  mov     %ecx, %eax
     shl     $PAGE_SHIFT, %eax
     or      $PDE_RW_PRESENT, %eax
-    mov     %eax, (%edx, %ecx, 4)
+    mov     %eax, (%edx, %ecx, PTE_SIZE)
     inc     %ecx
     cmp     $PTES_PER_TABLE, %ecx
     jne     1b
@@ -39,9 +39,9 @@ _start:
     mov     $PHYS(boot_page_directory), %ebx
     lea     PDE_RW_PRESENT(%edx), %eax
     mov     %eax, (%ebx)
-    mov     %eax, (KERNEL_WINDOW >> PDE_SHIFT) * 4(%ebx)
+    mov     %eax, (KERNEL_WINDOW >> PDE_SHIFT) * PTE_SIZE(%ebx)
     lea     PDE_RW_PRESENT(%ebx), %eax
-    mov     %eax, PTE_SELF_MAP_INDEX * 4(%ebx)
+    mov     %eax, PTE_SELF_MAP_INDEX * PTE_SIZE(%ebx)
 
     mov     %ebx, %cr3
     mov     %cr0, %eax

@@ -32,7 +32,7 @@ void MiInitializeAddressSpaces(void)
 {
     struct mm_address_space *system = MmSystemAddressSpace;
 
-    system->directory = (uint32_t *)boot_page_directory;
+    system->directory = boot_page_directory;
     system->directory_pfn = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
     system->highest_user_address = 0;
     MiInitializeVadTable(&system->vads);
@@ -58,7 +58,7 @@ void MiInsertSystemPde(vaddr_t va, mmpte_t pde)
         return;
     }
     for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next)
-        CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index] = pde.value;
+        CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index] = pde;
     MmStatistics.system_pde_updates++;
 }
 
@@ -131,7 +131,7 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     space->hyperspace_pfn = MiRemoveZeroPage(MI_USE_USER_PAGE_TABLE);
     if (space->directory_pfn == PFN_INVALID || space->hyperspace_pfn == PFN_INVALID)
         goto fail;
-    space->directory = (uint32_t *)map_system_page(space->directory_pfn);
+    space->directory = (mmpte_t *)map_system_page(space->directory_pfn);
     if (!space->directory)
         goto fail;
 
@@ -139,8 +139,8 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     uint32_t flags = cpu_save_disable_interrupts();
     for (unsigned i = pde_index(MmSystemRangeStart); i < PTES_PER_TABLE; i++)
         space->directory[i] = MmSystemAddressSpace->directory[i];
-    space->directory[pde_index(PTE_BASE)] = pde_make_table(space->directory_pfn, false).value;
-    space->directory[pde_index(HYPER_SPACE)] = pde_make_table(space->hyperspace_pfn, false).value;
+    space->directory[pde_index(PTE_BASE)] = pde_make_table(space->directory_pfn, false);
+    space->directory[pde_index(HYPER_SPACE)] = pde_make_table(space->hyperspace_pfn, false);
     list_insert_tail(&MiAddressSpaces, &space->link);
     cpu_restore_interrupts(flags);
 
@@ -182,7 +182,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
     cpu_restore_interrupts(flags);
 
     for (unsigned i = 0; i < pde_index(MmSystemRangeStart); i++) {
-        mmpte_t pde = {space->directory[i]};
+        mmpte_t pde = space->directory[i];
         if (pte_is_valid(pde))
             free_user_page_table(pte_pfn(pde));
     }

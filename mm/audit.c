@@ -112,7 +112,7 @@ void MiAuditAddressSpaces(struct mi_audit *audit)
             CONTAINING_RECORD(e, struct mm_address_space, link);
         audit->spaces++;
         for (unsigned pde = 0; pde < (MmSystemRangeStart >> PDE_SHIFT); pde++) {
-            mmpte_t entry = {space->directory[pde]};
+            mmpte_t entry = space->directory[pde];
             if (pte_is_valid(entry))
                 audit_table(audit, space, (vaddr_t)pde << PDE_SHIFT, pte_pfn(entry));
         }

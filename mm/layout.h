@@ -40,9 +40,18 @@
 
 #define PAGE_SHIFT              12
 #define PAGE_SIZE               0x1000
-#define PDE_SHIFT               22          /* one page-directory entry maps 4 MB */
-#define PDE_SPAN                0x400000
-#define PTES_PER_TABLE          1024
+
+/*
+ * The page-table entry format, i386 without PAE: the one definition everything that
+ * knows an entry's size, a table's length, how an address splits into indexes and where
+ * the self-map puts the directory is derived from (C, the assembly and linker.ld alike).
+ * The bit positions inside an entry are arch/mmu.h's constructors' and accessors' alone.
+ */
+#define PTE_SIZE                4           /* bytes in a page-table or directory entry */
+#define PTE_INDEX_BITS          10          /* a table is one page of entries */
+#define PTES_PER_TABLE          (1 << PTE_INDEX_BITS)
+#define PDE_SHIFT               (PAGE_SHIFT + PTE_INDEX_BITS)   /* a PDE maps 4 MB */
+#define PDE_SPAN                (1 << PDE_SHIFT)
 
 /* User space (docs/memory-model.md, 1.1 and 1.2). */
 #define MM_LOWEST_USER_ADDRESS  0x00010000  /* [0, 64 KB) is never mapped */
@@ -58,9 +67,10 @@
 #define MM_SPLIT_MAX_MB         3072
 
 /* Fixed system space (NT x86 without PAE). */
-#define PTE_BASE                0xC0000000  /* the PTE self-map: PDE 0x300 -> directory */
-#define PDE_BASE                0xC0300000  /* the directory seen through the self-map */
-#define PTE_SELF_MAP_INDEX      0x300
+#define PTE_BASE                0xC0000000  /* the PTE self-map: its PDE -> the directory */
+#define PTE_SELF_MAP_INDEX      (PTE_BASE >> PDE_SHIFT)                     /* 0x300 */
+#define PDE_BASE                (PTE_BASE + (PTE_BASE >> PAGE_SHIFT) * PTE_SIZE)
+                                            /* 0xC0300000: the directory, self-mapped */
 #define HYPER_SPACE             0xC0400000  /* per-process temporary mappings */
 #define HYPER_SPACE_END         0xC0800000
 

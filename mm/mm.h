@@ -85,7 +85,7 @@ struct mm_working_set {
  */
 struct mm_address_space {
     pfn_t directory_pfn;
-    uint32_t *directory;            /* the page directory, mapped in system space */
+    mmpte_t *directory;             /* the page directory, mapped in system space */
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
     uint32_t commit_charge;         /* pages charged against the commit limit */

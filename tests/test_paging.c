@@ -248,7 +248,25 @@ static void io_space_mapping_uncached(struct ktest *t)
     KT_EXPECT(t, !MmGetPhysicalAddress((vaddr_t)vga, &physical));
 }
 
+/*
+ * The entry format is defined once (mm/layout.h) and the rest derived from it: the derived
+ * values are NT's for x86 without PAE, and the hardware walks the self-map they give.
+ */
+static void entry_format_derives_nt_layout(struct ktest *t)
+{
+    KT_EXPECT_EQ(t, 4, sizeof(mmpte_t));
+    KT_EXPECT_EQ(t, 1024, PTES_PER_TABLE);
+    KT_EXPECT_EQ(t, 22, PDE_SHIFT);
+    KT_EXPECT_EQ(t, 0x400000, PDE_SPAN);
+    KT_EXPECT_EQ(t, 0x300, PTE_SELF_MAP_INDEX);
+    KT_EXPECT_EQ(t, 0xC0300000, PDE_BASE);
+    /* The PDE of PDE_BASE is the directory's own entry, seen through the self-map. */
+    KT_EXPECT_EQ(t, PDE_BASE + PTE_SELF_MAP_INDEX * PTE_SIZE, (vaddr_t)pde_of(PTE_BASE));
+    KT_EXPECT_EQ(t, (vaddr_t)pde_of(PTE_BASE), (vaddr_t)pte_of(PDE_BASE));
+}
+
 static const struct ktest_case cases[] = {
+    KTEST_CASE(entry_format_derives_nt_layout),
     KTEST_CASE(self_map_points_at_the_directory),
     KTEST_CASE(map_translate_unmap),
     KTEST_CASE(map_over_mapping_refused),
