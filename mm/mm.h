@@ -234,8 +234,15 @@ ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection);
  * running past it (bad_size). Before they look at the process, against every user space
  * (MmHighestUserAddress); inside it, against its own limit.
  */
-ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, vaddr_t highest, ntstatus_t bad_base,
-                        ntstatus_t bad_size);
+static inline ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, vaddr_t highest,
+                                      ntstatus_t bad_base, ntstatus_t bad_size)
+{
+    if (base > highest)
+        return bad_base;
+    if (size == 0 || size > highest + 1 - base)
+        return bad_size;
+    return STATUS_SUCCESS;
+}
 /* highest: the last address the allocation may use (ZeroBits); 0 for the space's limit. */
 ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
                                    uint32_t protection, vaddr_t highest);

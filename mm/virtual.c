@@ -432,15 +432,6 @@ ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection)
     return STATUS_SUCCESS;
 }
 
-ntstatus_t MmCheckRange(vaddr_t base, uint32_t size, vaddr_t highest, ntstatus_t bad_base,
-                        ntstatus_t bad_size)
-{
-    if (base > highest)
-        return bad_base;
-    if (size == 0 || size > highest + 1 - base)
-        return bad_size;
-    return STATUS_SUCCESS;
-}
 
 ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
                                    uint32_t protection, vaddr_t highest)
@@ -500,9 +491,13 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
         if (!page_range(*base, *size, &start, &end) || end - 1 > vad->end)
             return STATUS_UNABLE_TO_FREE_VM;
     }
-    if (type == MEM_RELEASE && !MiReleaseVadRange(space, vad, start, end))
+    /* A part is taken out first: a split may find no pool for its second VAD. */
+    bool whole = start == vad->start && end - 1 == vad->end;
+    if (type == MEM_RELEASE && !whole && !MiReleaseVadRange(space, vad, start, end))
         return STATUS_INSUFFICIENT_RESOURCES;
     decommit_pages(space, start, end);
+    if (type == MEM_RELEASE && whole)
+        MiDeleteVad(space, vad);
     /* Windows 10 (since 1803) leaves a size of 0 as it was after a whole decommit. */
     bool keep_zero = *size == 0 && type == MEM_DECOMMIT;
     *base = start;
