@@ -78,16 +78,3 @@ typedef int32_t ntstatus_t;
 #define STATUS_PRIVILEGE_NOT_HELD      ((ntstatus_t)0xC0000061)
 #define STATUS_INVALID_ADDRESS         ((ntstatus_t)0xC0000141)
 
-/* The bad argument named by its place, 1 to 12 (what NT's services return). */
-#define STATUS_INVALID_PARAMETER_1     ((ntstatus_t)0xC00000EF)
-#define STATUS_INVALID_PARAMETER_2     ((ntstatus_t)0xC00000F0)
-#define STATUS_INVALID_PARAMETER_3     ((ntstatus_t)0xC00000F1)
-#define STATUS_INVALID_PARAMETER_4     ((ntstatus_t)0xC00000F2)
-#define STATUS_INVALID_PARAMETER_5     ((ntstatus_t)0xC00000F3)
-#define STATUS_INVALID_PARAMETER_6     ((ntstatus_t)0xC00000F4)
-#define STATUS_INVALID_PARAMETER_7     ((ntstatus_t)0xC00000F5)
-#define STATUS_INVALID_PARAMETER_8     ((ntstatus_t)0xC00000F6)
-#define STATUS_INVALID_PARAMETER_9     ((ntstatus_t)0xC00000F7)
-#define STATUS_INVALID_PARAMETER_10    ((ntstatus_t)0xC00000F8)
-#define STATUS_INVALID_PARAMETER_11    ((ntstatus_t)0xC00000F9)
-#define STATUS_INVALID_PARAMETER_12    ((ntstatus_t)0xC00000FA)
