@@ -30,6 +30,7 @@ SOURCES  := \
 	arch/cpu_features.c \
 	arch/descriptors.c \
 	arch/fb_console.c \
+	arch/irql.c \
 	arch/machine.c \
 	arch/pic.c \
 	arch/pit.c \
@@ -38,6 +39,7 @@ SOURCES  := \
 	arch/trap.c \
 	arch/trap_entry.S \
 	arch/vga_text.c \
+	ke/lockcheck.c \
 	kernel/bench.c \
 	kernel/cmdline.c \
 	kernel/console.c \
@@ -113,6 +115,7 @@ SOURCES  := \
 	tests/test_section.c \
 	tests/test_security.c \
 	tests/test_split.c \
+	tests/test_sync.c \
 	tests/test_syspte.c \
 	tests/test_vad.c \
 	tests/test_virtual.c \

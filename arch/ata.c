@@ -10,6 +10,7 @@
 #include "arch/ata.h"
 #include "arch/cpu.h"
 #include "arch/pit.h"
+#include "ke/spinlock.h"
 #include "kernel/console.h"
 #include "kernel/thread.h"
 #include "lib/string.h"
@@ -93,6 +94,13 @@ static const struct channel channels[2] = {{0x1F0, 0x3F6}, {0x170, 0x376}};
 struct ata_statistics ata_statistics;
 static struct ata_disk disks[ATA_DEVICES];
 static unsigned inject_skip, inject_fail;
+
+/*
+ * The channels' registers, ata_statistics and the injected failures: one command at a
+ * time, polled at DISPATCH_LEVEL (no interrupt handler shares anything).
+ */
+static struct lock_class ata_lock_class = LOCK_CLASS_SPIN("ATA channels");
+static struct kspin_lock ata_lock = KSPIN_LOCK_INIT(ata_lock_class);
 static bool lba48_forced;
 
 static const struct channel *channel_of(unsigned index)
@@ -136,9 +144,10 @@ static void wait_for_reset_to_finish(const struct channel *c)
     while (io_in8(c->base + REG_STATUS) == 0 &&
            !(io_in8(c->base + REG_LBA_MID) == ATAPI_SIGNATURE_MID &&
              io_in8(c->base + REG_LBA_HIGH) == ATAPI_SIGNATURE_HIGH)) {
-        /* By the timer when it ticks (interrupts on), else by counting reads. */
-        if (cpu_interrupts_enabled() ? scheduler_ticks - start >= RESET_FINISH_MS * PIT_HZ / 1000
-                                     : reads-- == 0)
+        /* By the timer when it ticks (interrupts on, below its IRQL), else by counting reads. */
+        bool ticking = cpu_interrupts_enabled() && KeGetCurrentIrql() < CLOCK_LEVEL;
+        if (ticking ? scheduler_ticks - start >= RESET_FINISH_MS * PIT_HZ / 1000
+                    : reads-- == 0)
             break;
     }
 }
@@ -285,10 +294,10 @@ const struct ata_disk *ata_disk(unsigned index)
 
 void ata_inject_failures(unsigned skip, unsigned fail)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&ata_lock);
     inject_skip = skip;
     inject_fail = fail;
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&ata_lock, old);
 }
 
 void ata_force_lba48(bool force)
@@ -387,7 +396,7 @@ static ntstatus_t move_data(const struct channel *c, const struct command *comma
 static ntstatus_t run_command(const struct ata_disk *disk, const struct command *command)
 {
     const struct channel *c = channel_of(disk->index);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&ata_lock);
     uint8_t status = 0;
 
     ntstatus_t result = start_command(c, disk->index, command, &status);
@@ -411,7 +420,7 @@ static ntstatus_t run_command(const struct ata_disk *disk, const struct command 
                 io_in8(c->base + REG_ERROR));
         reset_channel(c);
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&ata_lock, old);
     return result;
 }
 
@@ -429,7 +438,7 @@ static ntstatus_t check_transfer(const struct ata_disk *disk, uint64_t lba, uint
 /* True when this transfer is one that ata_inject_failures asked to fail. */
 static bool take_injected_failure(void)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&ata_lock);
     bool fail = false;
 
     if (inject_skip > 0) {
@@ -439,7 +448,7 @@ static bool take_injected_failure(void)
         ata_statistics.injected_failures++;
         fail = true;
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&ata_lock, old);
     return fail;
 }
 

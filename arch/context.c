@@ -7,6 +7,7 @@ extern const char arch_thread_entry[];
 
 /* What arch_context_switch pops, lowest address first (see switch.S). */
 struct switch_frame {
+    uint32_t eflags;
     uint32_t edi, esi, ebx, ebp;
     uint32_t return_address;
 };
@@ -26,6 +27,8 @@ uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t 
         };
     }
     sp -= sizeof(struct switch_frame);
-    *(struct switch_frame *)sp = (struct switch_frame){.return_address = (uint32_t)arch_thread_entry};
+    /* Interrupts off until ke_thread_startup has finished the switch. */
+    *(struct switch_frame *)sp = (struct switch_frame){.eflags = EFLAGS_ALWAYS_1,
+                                                       .return_address = (uint32_t)arch_thread_entry};
     return (uint32_t)sp;
 }

@@ -1,4 +1,5 @@
 #include "arch/descriptors.h"
+#include "arch/pcr.h"
 #include "arch/pic.h"
 #include "arch/trap.h"
 #include "kernel/ntabi.h"
@@ -33,6 +34,7 @@ struct descriptor_pointer {
 #define SEG_DATA_RING3      0xF2
 #define SEG_TSS_AVAILABLE   0x89
 #define SEG_FLAT_4K_32BIT   0xCF    /* G = 1, D/B = 1, limit 19:16 = 0xF */
+#define SEG_BYTES_32BIT     0x40    /* G = 0 (the limit counts bytes), D/B = 1 */
 
 /* Gate types (SDM vol. 3A, 6.11). */
 #define GATE_INTERRUPT      0x8E    /* present, DPL 0, 32-bit interrupt gate */
@@ -45,10 +47,13 @@ struct descriptor_pointer {
 _Static_assert(USER_CODE_SELECTOR == NT_USER_CODE_SELECTOR &&
                USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "kernel/ntabi.h tells ring 3 these");
 
+_Static_assert(GDT_PCR == 0x30, "trap_entry.S loads FS with 0x30");
+
 static struct segment_descriptor gdt[GDT_ENTRIES];
 static struct gate_descriptor idt[256];
 
 struct tss kernel_tss;
+struct kprcb pcr_boot_processor = {.self = &pcr_boot_processor, .irql = 0};
 static struct tss double_fault_tss;
 static uint8_t double_fault_stack[DOUBLE_FAULT_STACK] __attribute__((aligned(16)));
 
@@ -85,7 +90,8 @@ static void double_fault_tss_init(void)
     double_fault_tss.esp = (uint32_t)(double_fault_stack + DOUBLE_FAULT_STACK - 16);
     double_fault_tss.cs = GDT_KERNEL_CODE;
     double_fault_tss.ss = double_fault_tss.ds = double_fault_tss.es = GDT_KERNEL_DATA;
-    double_fault_tss.fs = double_fault_tss.gs = GDT_KERNEL_DATA;
+    double_fault_tss.fs = GDT_PCR;
+    double_fault_tss.gs = GDT_KERNEL_DATA;
     double_fault_tss.io_map_base = sizeof(struct tss);
 }
 
@@ -103,16 +109,20 @@ void descriptors_init(void)
                                SEG_TSS_AVAILABLE, 0);
     gdt[GDT_DOUBLE_FAULT_TSS / 8] = segment((uint32_t)&double_fault_tss,
                                             sizeof(struct tss) - 1, SEG_TSS_AVAILABLE, 0);
+    /* Byte-granular, exactly the region: FS reaches nothing else. */
+    gdt[GDT_PCR / 8] = segment((uint32_t)&pcr_boot_processor, sizeof(struct kprcb) - 1,
+                               SEG_DATA_RING0, SEG_BYTES_32BIT);
 
     struct descriptor_pointer gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
     __asm__ volatile("lgdt %0\n\t"
                      "ljmp %1, $1f\n"
                      "1:\tmov %2, %%ds\n\t"
                      "mov %2, %%es\n\t"
-                     "mov %2, %%fs\n\t"
                      "mov %2, %%gs\n\t"
-                     "mov %2, %%ss"
-                     : : "m"(gdtr), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA) : "memory");
+                     "mov %2, %%ss\n\t"
+                     "mov %3, %%fs"
+                     : : "m"(gdtr), "i"(GDT_KERNEL_CODE), "r"(GDT_KERNEL_DATA),
+                       "r"(GDT_PCR) : "memory");
     __asm__ volatile("ltr %w0" : : "r"(GDT_TSS));
     /*
      * No LDT: with a null selector in LDTR, any selector with TI = 1 raises #GP (SDM vol.

@@ -7,8 +7,9 @@
 #define GDT_USER_CODE       0x18
 #define GDT_USER_DATA       0x20
 #define GDT_TSS             0x28
-#define GDT_DOUBLE_FAULT_TSS 0x30
-#define GDT_ENTRIES         7
+#define GDT_PCR             0x30    /* the processor's region (arch/pcr.h), in FS: NT's KGDT_R0_PCR */
+#define GDT_DOUBLE_FAULT_TSS 0x50   /* NT's KGDT_DF_TSS */
+#define GDT_ENTRIES         11
 
 /* The selectors ring 3 runs with: RPL 3. */
 #define USER_CODE_SELECTOR  (GDT_USER_CODE | 3)
@@ -31,5 +32,8 @@ _Static_assert(sizeof(struct tss) == 104, "TSS layout");
 /* The TSS the CPU saves into when a double fault switches tasks. */
 extern struct tss kernel_tss;
 
-/* Loads the GDT, the task register and the IDT; traps work from here on. */
+/*
+ * Loads the GDT, the task register and the IDT, and makes FS reach the boot processor's
+ * region (arch/pcr.h); traps work from here on.
+ */
 void descriptors_init(void);

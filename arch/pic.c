@@ -46,6 +46,12 @@ void pic_unmask(unsigned irq)
     cpu_restore_interrupts(flags);
 }
 
+void pic_mask(unsigned irq)
+{
+    masked |= 1u << irq;
+    write_masks();
+}
+
 static bool in_service(uint16_t command_port, unsigned line)
 {
     io_out8(command_port, OCW3_READ_ISR);

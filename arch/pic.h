@@ -8,6 +8,8 @@
 /* Remaps both controllers and masks every line. */
 void pic_init(void);
 void pic_unmask(unsigned irq);
+/* Masks line irq (called with interrupts off). */
+void pic_mask(unsigned irq);
 
 /*
  * Acknowledges irq; false when it was spurious (IRQ 7 or 15 with its in-service bit

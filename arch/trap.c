@@ -6,6 +6,7 @@
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
 #include "arch/descriptors.h"
+#include "arch/irql.h"
 #include "arch/machine.h"
 #include "arch/mmu.h"
 #include "arch/pic.h"
@@ -25,7 +26,6 @@ struct exception_table_entry {
 
 extern const struct exception_table_entry __start_exception_table[], __stop_exception_table[];
 
-struct trap_recovered_fault trap_last_recovered_fault;
 uint32_t trap_page_fault_count;
 uint32_t trap_virtual_8086_count;
 
@@ -42,13 +42,6 @@ static const char *const exception_names[TRAP_EXCEPTION_COUNT] = {
 };
 
 _Static_assert(TRAP_IRQ_BASE == PIC_VECTOR_BASE, "the PIC delivers IRQs where the IDT expects");
-
-static void (*irq_handlers[PIC_IRQ_COUNT])(void);
-
-void trap_set_irq_handler(unsigned irq, void (*handler)(void))
-{
-    irq_handlers[irq] = handler;
-}
 
 static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_t cr2)
 {
@@ -79,7 +72,7 @@ static bool trap_fixup(struct trap_frame *frame, vaddr_t cr2, ntstatus_t status)
     for (const struct exception_table_entry *e = __start_exception_table;
          e < __stop_exception_table; e++) {
         if (e->fault_eip == frame->eip) {
-            trap_last_recovered_fault = (struct trap_recovered_fault){
+            *KeGetCurrentPrcb()->recovered_fault = (struct trap_recovered_fault){
                 frame->vector, cr2, frame->error_code, frame->eip, status};
             frame->eip = e->fixup_eip;
             return true;
@@ -95,12 +88,25 @@ static void trap_page_fault(struct trap_frame *frame)
 
     trap_page_fault_count++;
     bool user = trap_from_user(frame);
+    KIRQL irql = KeGetCurrentIrql();
     /* Bringing a paged pool page back may mean waiting for the disk: not with IF clear. */
     if (!user && MmIsPagedPoolAddress(address) && !(frame->eflags & EFLAGS_IF))
         panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
               "runs with interrupts off must use nonpaged pool", address, frame->eip);
+    /*
+     * Nor at DISPATCH_LEVEL or above, where no thread may wait: NT's bug check 0xA for
+     * any fault on pageable memory (user space, paged pool) there, resolvable or not.
+     */
+    if (irql >= DISPATCH_LEVEL && (address < MmSystemRangeStart || MmIsPagedPoolAddress(address)))
+        panic("IRQL_NOT_LESS_OR_EQUAL: %s of pageable address 0x%08x at IRQL %u (EIP "
+              "0x%08x); code at DISPATCH_LEVEL or above touches only nonpaged memory",
+              write ? "write" : "read", address, irql, frame->eip);
 
+    /* The fault runs with interrupts as the code that took it had them. */
+    if (frame->eflags & EFLAGS_IF)
+        cpu_enable_interrupts();
     ntstatus_t status = MmAccessFault(address, write ? MM_ACCESS_WRITE : MM_ACCESS_READ, user);
+    cpu_disable_interrupts();
     if (NT_SUCCESS(status))
         return;
     if (user) {
@@ -166,14 +172,6 @@ static ntstatus_t user_exception_status(struct trap_frame *frame)
     }
 }
 
-static void trap_interrupt(unsigned irq)
-{
-    if (!pic_acknowledge(irq))
-        return;
-    if (irq_handlers[irq])
-        irq_handlers[irq]();
-}
-
 /*
  * Ring 3 cannot enter virtual-8086 mode on a real processor (iret ignores EFLAGS.VM
  * below CPL 0), but some emulators let an iret from ring 3 do it. Nothing in such a frame
@@ -202,7 +200,7 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
         return;
     }
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)
-        trap_interrupt(frame->vector - TRAP_IRQ_BASE);
+        hal_interrupt(frame->vector - TRAP_IRQ_BASE);
     else if (frame->eflags & EFLAGS_VM)
         end_virtual_8086_process(frame);
     else if (frame->vector == TRAP_PAGE_FAULT)

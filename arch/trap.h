@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include "arch/cpu.h"
+#include "arch/pcr.h"
 #include "kernel/ntstatus.h"
 #include "lib/types.h"
 
@@ -63,15 +64,14 @@ static inline bool trap_from_user(const struct trap_frame *frame)
     return (frame->cs & 3) != 0 || (frame->eflags & EFLAGS_VM) != 0;
 }
 
-/* Calls handler (with interrupts off) for each interrupt on irq. */
-void trap_set_irq_handler(unsigned irq, void (*handler)(void));
-
 /* The double-fault task's entry (see descriptors.c). */
 NORETURN void trap_double_fault_task(void);
 
 /*
- * The last fault that kernel code recovered from through the exception table, for the
- * code (and tests) that asked for recovery.
+ * A fault that kernel code recovered from through the exception table, for the code (and
+ * tests) that asked for recovery. Each thread has its own record, which its processor's
+ * region points at while it runs (a thread may be switched out between the fault and
+ * the look at it).
  */
 struct trap_recovered_fault {
     uint32_t vector;
@@ -81,4 +81,8 @@ struct trap_recovered_fault {
     ntstatus_t status;      /* for a page fault, why the memory manager could not resolve it */
 };
 
-extern struct trap_recovered_fault trap_last_recovered_fault;
+/* The running thread's last recovered fault. */
+static inline struct trap_recovered_fault *trap_last_recovered_fault(void)
+{
+    return KeGetCurrentPrcb()->recovered_fault;
+}

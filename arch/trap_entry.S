@@ -7,6 +7,7 @@
  * vol. 3A table 6-1), pushes its vector and joins the common path.
  */
 #define GDT_KERNEL_DATA 0x10
+#define GDT_PCR         0x30    /* arch/descriptors.h */
 
     .text
 .macro trap_stub vector
@@ -36,6 +37,8 @@ trap_common:
     mov     $GDT_KERNEL_DATA, %ax
     mov     %ax, %ds
     mov     %ax, %es
+    mov     $GDT_PCR, %ax
+    mov     %ax, %fs
     cld
     movl    %esp, %eax                  /* the frame: trap_dispatch takes it in EAX */
     call    trap_dispatch

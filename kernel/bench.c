@@ -7,6 +7,7 @@
  * Under QEMU's -icount, the TSC counts guest instructions.
  */
 #include "arch/cpu.h"
+#include "arch/irql.h"
 #include "arch/machine.h"
 #include "kernel/bench.h"
 #include "kernel/console.h"
@@ -34,7 +35,7 @@ static void sort(uint32_t *values, unsigned count)
 static void measure(const char *name, void (*op)(void *context), void *context)
 {
     uint32_t per_call[SAMPLES];
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeRaiseIrql(HIGH_LEVEL);       /* no interrupt handler runs in between */
 
     for (unsigned sample = 0; sample < WARMUP + SAMPLES; sample++) {
         uint64_t start = cpu_read_tsc();
@@ -44,7 +45,7 @@ static void measure(const char *name, void (*op)(void *context), void *context)
         if (sample >= WARMUP)
             per_call[sample - WARMUP] = (uint32_t)(ticks / BATCH);
     }
-    cpu_restore_interrupts(flags);
+    KeLowerIrql(old);
     sort(per_call, SAMPLES);
     kprintf("bench-floor: %s iterations=%u median=%u min=%u\n", name, SAMPLES * BATCH,
             per_call[SAMPLES / 2], per_call[0]);

@@ -1,11 +1,32 @@
 #include <stdarg.h>
 
-#include "arch/cpu.h"
+#include "ke/spinlock.h"
 #include "kernel/console.h"
 #include "lib/format.h"
 
 #define CONSOLE_MAX_OUTPUTS 4
 #define CONSOLE_HISTORY     8192
+
+/*
+ * The console lock: HIGH_LEVEL, so that an interrupt handler or a stop report can print
+ * at any IRQL, and a line is never split by another writer. Outside the lock checker,
+ * which reports through it.
+ */
+static struct lock_class console_lock_class = LOCK_CLASS_INTERRUPT("console", HIGH_LEVEL);
+static struct kspin_lock console_lock = KSPIN_LOCK_INIT(console_lock_class);
+
+static KIRQL console_lock_acquire(void)
+{
+    KIRQL old = KeRaiseIrql(HIGH_LEVEL);
+    ke_spin_lock_word(&console_lock);
+    return old;
+}
+
+static void console_lock_release(KIRQL old)
+{
+    ke_spin_unlock_word(&console_lock);
+    KeLowerIrql(old);
+}
 
 static const struct console_output *outputs[CONSOLE_MAX_OUTPUTS];
 static unsigned output_count;
@@ -32,13 +53,13 @@ static void output_locked(const char *text, size_t length)
 
 void console_attach(const struct console_output *output)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = console_lock_acquire();
 
     if (output_count < CONSOLE_MAX_OUTPUTS) {
         outputs[output_count++] = output;
         output->write(history, history_length);
     }
-    cpu_restore_interrupts(flags);
+    console_lock_release(old);
 }
 
 /* Ends a line that another writer left unfinished, so that owner's text starts a line. */
@@ -62,16 +83,15 @@ static void console_write_locked(const char *text, size_t length)
 
 void console_write(const char *text, size_t length)
 {
-    /* One CPU: keeping interrupts off keeps a line from being split by another. */
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = console_lock_acquire();
 
     console_write_locked(text, length);
-    cpu_restore_interrupts(flags);
+    console_lock_release(old);
 }
 
 void console_write_user(uint32_t process_id, const char *text, size_t length)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = console_lock_acquire();
 
     while (length) {
         size_t piece = 0;
@@ -87,7 +107,7 @@ void console_write_user(uint32_t process_id, const char *text, size_t length)
         text += piece;
         length -= piece;
     }
-    cpu_restore_interrupts(flags);
+    console_lock_release(old);
 }
 
 static void console_sink(void *context, const char *text, size_t length)
@@ -98,11 +118,11 @@ static void console_sink(void *context, const char *text, size_t length)
 
 void kprintf(const char *fmt, ...)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = console_lock_acquire();
     va_list args;
 
     va_start(args, fmt);
     format_v(console_sink, NULL, fmt, args);
     va_end(args);
-    cpu_restore_interrupts(flags);
+    console_lock_release(old);
 }

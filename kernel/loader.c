@@ -76,7 +76,8 @@ static ntstatus_t write_parameters(vaddr_t stack_top, const char *command_line,
 
 ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
                               const char *command_line, size_t command_line_length,
-                              struct mm_section **cache_slot, struct process **result)
+                              struct mm_section **cache_slot, bool suspended,
+                              struct process **result)
 {
     struct ldr_image_info info;
     struct process *process;
@@ -99,7 +100,8 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
         status = write_parameters(stack_top, command_line, command_line_length, &esp);
     process_detach();
     if (NT_SUCCESS(status))
-        status = thread_create(process, NULL, NULL, base + info.entry_point, esp, NULL);
+        status = thread_create(process, NULL, NULL, base + info.entry_point, esp, suspended,
+                               NULL);
     if (!NT_SUCCESS(status)) {
         process_discard(process);
         return status;
@@ -108,8 +110,9 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
     return STATUS_SUCCESS;
 }
 
-ntstatus_t loader_start_module(const char *name, size_t name_length, const char *command_line,
-                               size_t command_line_length, struct process **result)
+static ntstatus_t start_module(const char *name, size_t name_length, const char *command_line,
+                               size_t command_line_length, bool suspended,
+                               struct process **result)
 {
     const struct boot_module *module = module_find(name, name_length);
     char process_name[PROCESS_NAME_MAX];
@@ -126,7 +129,20 @@ ntstatus_t loader_start_module(const char *name, size_t name_length, const char 
     process_name[MIN(name_length, sizeof(process_name) - 1)] = '\0';
     struct mm_section **cache_slot = &image_sections[module - kernel_boot_info.modules];
     ntstatus_t status = loader_start_image(file, size, process_name, command_line,
-                                           command_line_length, cache_slot, result);
+                                           command_line_length, cache_slot, suspended, result);
     MmUnmapIoSpace(file, size);
     return status;
+}
+
+ntstatus_t loader_start_module(const char *name, size_t name_length, const char *command_line,
+                               size_t command_line_length, struct process **result)
+{
+    return start_module(name, name_length, command_line, command_line_length, false, result);
+}
+
+ntstatus_t loader_start_module_suspended(const char *name, size_t name_length,
+                                         const char *command_line, size_t command_line_length,
+                                         struct process **result)
+{
+    return start_module(name, name_length, command_line, command_line_length, true, result);
 }

@@ -11,11 +11,13 @@
 #include "arch/fb_console.h"
 #include "arch/machine.h"
 #include "arch/pic.h"
+#include "arch/irql.h"
 #include "arch/pit.h"
 #include "arch/serial.h"
 #include "arch/trap.h"
 #include "arch/vga_text.h"
 #include "boot/boot_info.h"
+#include "ke/lockcheck.h"
 #include "kernel/bench.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
@@ -113,8 +115,7 @@ static void start_multitasking(void)
     scheduler_init();
     pic_init();
     pit_init();
-    trap_set_irq_handler(0, scheduler_tick);
-    pic_unmask(0);
+    hal_connect_interrupt(0, scheduler_tick);
     cpu_enable_interrupts();
 }
 
@@ -154,9 +155,10 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);
 
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
 {
+    descriptors_init();                 /* first: everything reads the processor's region */
+    scheduler_adopt_boot_code();
     serial_console_init();
     kprintf("NT memory-model kernel for i386\n");
-    descriptors_init();
     cpu_features_init();
     MmInitializeBootMappings();
 
@@ -172,6 +174,11 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     boot_info_drop_modules_over(&kernel_boot_info, kernel_start, kernel_end);
     print_boot_info(&kernel_boot_info);
     warn_unknown_options(kernel_boot_info.command_line);
+    struct cmdline_word option;
+    if (cmdline_find(kernel_boot_info.command_line, "verifier", &option)) {
+        lockcheck_enable();
+        kprintf("verifier: the lock checker is on\n");
+    }
     if (kernel_boot_info.memory_source == BOOT_MEMORY_NONE)
         panic("the boot loader gave no memory information; cannot continue");
 
@@ -188,7 +195,6 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     MmInitializePagefile(kernel_boot_info.command_line);
     isolation_probe_all();
 
-    struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "crash", &option))
         ktest_crash(option.value, option.value_length);
     if (cmdline_find(kernel_boot_info.command_line, "bench", &option))

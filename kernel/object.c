@@ -35,17 +35,13 @@ static const struct object_access type_access[] = {
 
 void object_reference(struct object_header *object)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
-    object->references++;
-    cpu_restore_interrupts(flags);
+    __atomic_add_fetch(&object->references, 1, __ATOMIC_RELAXED);
 }
 
 void object_dereference(struct object_header *object)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
     KASSERT(object->references > 0);
-    bool last = --object->references == 0;
-    cpu_restore_interrupts(flags);
+    bool last = __atomic_sub_fetch(&object->references, 1, __ATOMIC_ACQ_REL) == 0;
     if (last)
         object->destroy(object);
 }
@@ -91,6 +87,13 @@ ntstatus_t object_grant_access(enum object_type type, uint32_t desired, uint32_t
     return STATUS_SUCCESS;
 }
 
+static struct lock_class handle_table_lock_class = LOCK_CLASS_SPIN("handle table");
+
+void handle_table_init(struct handle_table *table)
+{
+    *table = (struct handle_table){.lock = KSPIN_LOCK_INIT(handle_table_lock_class)};
+}
+
 /* The slot of handle, if it is one a table can hold. */
 static bool handle_index(nt_handle_t handle, unsigned *index)
 {
@@ -120,12 +123,16 @@ ntstatus_t handle_insert(struct handle_table *table, struct object_header *objec
                          uint32_t granted_access, nt_handle_t *handle)
 {
     unsigned index;
+    KIRQL old = KeAcquireSpinLock(&table->lock);
 
-    if (!handle_free_slot(table, &index))
+    if (!handle_free_slot(table, &index)) {
+        KeReleaseSpinLock(&table->lock, old);
         return STATUS_INSUFFICIENT_RESOURCES;
+    }
     object_reference(object);
     table->entries[index] = (struct handle_entry){object, granted_access};
     table->last_closed = 0;
+    KeReleaseSpinLock(&table->lock, old);
     *handle = (index + 1) * HANDLE_STEP;
     return STATUS_SUCCESS;
 }
@@ -135,11 +142,17 @@ ntstatus_t handle_lookup(struct handle_table *table, nt_handle_t handle,
 {
     unsigned index;
 
-    if (!handle_index(handle, &index) || !table->entries[index].object)
+    if (!handle_index(handle, &index))
         return STATUS_INVALID_HANDLE;
-    *object = table->entries[index].object;
-    *granted_access = table->entries[index].granted_access;
-    object_reference(*object);
+    KIRQL old = KeAcquireSpinLock(&table->lock);
+    struct handle_entry entry = table->entries[index];
+    if (entry.object)
+        object_reference(entry.object);
+    KeReleaseSpinLock(&table->lock, old);
+    if (!entry.object)
+        return STATUS_INVALID_HANDLE;
+    *object = entry.object;
+    *granted_access = entry.granted_access;
     return STATUS_SUCCESS;
 }
 
@@ -171,11 +184,17 @@ ntstatus_t handle_close(struct handle_table *table, nt_handle_t handle)
 {
     unsigned index;
 
-    if (!handle_index(handle, &index) || !table->entries[index].object)
+    if (!handle_index(handle, &index))
         return STATUS_INVALID_HANDLE;
+    KIRQL old = KeAcquireSpinLock(&table->lock);
     struct object_header *object = table->entries[index].object;
-    table->entries[index] = (struct handle_entry){NULL, 0};
-    table->last_closed = index + 1;
+    if (object) {
+        table->entries[index] = (struct handle_entry){NULL, 0};
+        table->last_closed = index + 1;
+    }
+    KeReleaseSpinLock(&table->lock, old);
+    if (!object)
+        return STATUS_INVALID_HANDLE;
     object_dereference(object);
     return STATUS_SUCCESS;
 }

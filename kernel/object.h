@@ -5,6 +5,7 @@
  * destroys it. Each process has a handle table mapping handles to objects, each handle
  * with the access it was granted when it was made (an ACCESS_MASK, kernel/ntabi.h).
  */
+#include "ke/spinlock.h"
 #include "kernel/ntabi.h"
 #include "kernel/ntstatus.h"
 #include "lib/types.h"
@@ -27,10 +28,19 @@ struct handle_entry {
     uint32_t granted_access;
 };
 
+/*
+ * A process's handles. Its lock, a spinlock, guards the entries and last_closed; an
+ * object is referenced before its entry is made and dereferenced only after its entry is
+ * gone and the lock let go (its last reference may destroy it, which takes other locks).
+ */
 struct handle_table {
+    struct kspin_lock lock;
     struct handle_entry entries[HANDLE_TABLE_SIZE];
     uint32_t last_closed;           /* the slot freed last, plus 1 (0: none): reused first */
 };
+
+/* Makes table empty, with its lock (every table starts here). */
+void handle_table_init(struct handle_table *table);
 
 void object_reference(struct object_header *object);
 void object_dereference(struct object_header *object);

@@ -1,4 +1,5 @@
 #include "arch/cpu.h"
+#include "ke/spinlock.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "kernel/process.h"
@@ -11,6 +12,9 @@
 struct process system_process;
 static uint32_t next_process_id = SYSTEM_PROCESS_ID + 4;
 /* Every process whose object lives; walked and changed with interrupts off, as references are. */
+/* Every process (system_process first); PspProcessListLock, a spinlock, guards it. */
+static struct lock_class process_list_lock_class = LOCK_CLASS_SPIN("process list");
+static struct kspin_lock process_list_lock = KSPIN_LOCK_INIT(process_list_lock_class);
 static struct list_entry process_list;
 
 static void process_destroy(struct object_header *object)
@@ -18,18 +22,18 @@ static void process_destroy(struct object_header *object)
     struct process *process = (struct process *)object;
 
     KASSERT(process != &system_process && process->space_deleted);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&process_list_lock);
     list_remove(&process->link);
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&process_list_lock, old);
     ExFreePoolWithTag(process, TAG_PROCESS);
 }
 
 /* Puts a new process on the list of processes. */
 static void process_list_insert(struct process *process)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&process_list_lock);
     list_insert_tail(&process_list, &process->link);
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&process_list_lock, old);
 }
 
 void process_init(void)
@@ -40,6 +44,7 @@ void process_init(void)
     MmAdoptSystemAddressSpace(&system_process.space);
     system_process.exit_status = STATUS_PENDING;
     list_init(&system_process.threads);
+    handle_table_init(&system_process.handles);
     wait_queue_init(&system_process.exit_waiters);
     list_init(&process_list);
     process_list_insert(&system_process);
@@ -67,7 +72,7 @@ ntstatus_t process_reference_by_handle(nt_handle_t handle, uint32_t access,
 ntstatus_t process_lookup_by_id(uint32_t id, struct process **process)
 {
     ntstatus_t status = STATUS_INVALID_CID;
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&process_list_lock);
 
     for (struct list_entry *e = process_list.next; e != &process_list; e = e->next) {
         struct process *candidate = CONTAINING_RECORD(e, struct process, link);
@@ -78,7 +83,7 @@ ntstatus_t process_lookup_by_id(uint32_t id, struct process **process)
             break;
         }
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&process_list_lock, old);
     return status;
 }
 
@@ -107,6 +112,7 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
     if (!process)
         return STATUS_INSUFFICIENT_RESOURCES;
     memset(process, 0, sizeof(*process));
+    handle_table_init(&process->handles);
     ntstatus_t status = MmCreateAddressSpace(&process->space, large_address_aware);
     if (!NT_SUCCESS(status)) {
         ExFreePoolWithTag(process, TAG_PROCESS);
@@ -136,7 +142,7 @@ void process_discard(struct process *process)
     process->terminating = process->exited = true;
     handle_table_close_all(&process->handles);
     MmDeleteAddressSpace(&process->space);
-    process->space_deleted = true;
+    scheduler_wake_all(&process->exit_waiters, STATUS_SUCCESS, &process->space_deleted);
     object_dereference(&process->header);   /* the address space's reference */
     object_dereference(&process->header);   /* the creator's */
 }
@@ -147,14 +153,16 @@ void process_thread_created(struct process *process, struct thread *thread)
     process->thread_count++;
 }
 
-/* The last thread has ended: the process is over, though its memory goes a little later. */
+/*
+ * The last thread is ending: the process has its exit status and lets its handles go.
+ * Its waiters are woken once the thread is reaped (process_thread_reaped).
+ */
 static void process_finish(struct process *process)
 {
     process->exited = true;
     if (process->exit_status == STATUS_PENDING)
         process->exit_status = STATUS_SUCCESS;
     handle_table_close_all(&process->handles);
-    scheduler_wake_all(&process->exit_waiters, STATUS_SUCCESS);
 }
 
 NORETURN void process_exit_current_thread(void)
@@ -167,10 +175,10 @@ NORETURN void process_exit_current_thread(void)
         process_detach();
     if (thread->user_stack)
         MmDeleteUserStack(thread->user_stack);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();
     list_remove(&thread->process_link);
     bool last = list_is_empty(&process->threads);
-    cpu_restore_interrupts(flags);
+    KiReleaseDispatcherLock(old);
     if (last && process->exit_status == STATUS_PENDING)
         process->exit_status = thread->exit_status;
     if (last && process != &system_process)
@@ -180,15 +188,26 @@ NORETURN void process_exit_current_thread(void)
 
 /*
  * Runs on another thread's stack after a thread of process was freed: once the last
- * one is gone, nothing uses the address space any more and it can go.
+ * one is gone, nothing uses the address space any more and it can go. Only then is the
+ * process over for those who wait for it: what it held is given back by then.
  */
 void process_thread_reaped(struct process *process)
 {
-    if (--process->thread_count || process == &system_process)
+    if (__atomic_sub_fetch(&process->thread_count, 1, __ATOMIC_ACQ_REL) != 0 ||
+        process == &system_process)
         return;
     MmDeleteAddressSpace(&process->space);
-    process->space_deleted = true;
+    scheduler_wake_all(&process->exit_waiters, STATUS_SUCCESS, &process->space_deleted);
     object_dereference(&process->header);
+}
+
+void process_resume(struct process *process)
+{
+    KIRQL old = KiAcquireDispatcherLock();
+
+    for (struct list_entry *e = process->threads.next; e != &process->threads; e = e->next)
+        KiResumeThreadLocked(CONTAINING_RECORD(e, struct thread, process_link));
+    KiReleaseDispatcherLock(old);
 }
 
 void process_terminate(struct process *process, ntstatus_t status)
@@ -204,14 +223,14 @@ void process_terminate(struct process *process, ntstatus_t status)
          * before the caller ends, if it is one of them, or they would wait on for good --
          * and none begins a new wait (scheduler_wait_user).
          */
-        uint32_t flags = cpu_save_disable_interrupts();
+        KIRQL old = KiAcquireDispatcherLock();
         for (struct list_entry *e = process->threads.next; e != &process->threads;
              e = e->next) {
             struct thread *thread = CONTAINING_RECORD(e, struct thread, process_link);
             if (thread->user_wait)
-                scheduler_wake_thread(thread, STATUS_PROCESS_IS_TERMINATING);
+                KiWakeThreadLocked(thread, STATUS_PROCESS_IS_TERMINATING);
         }
-        cpu_restore_interrupts(flags);
+        KiReleaseDispatcherLock(old);
     }
     /* A second thread terminating its own process ends too, even when it was not first. */
     if (process == process_current())
@@ -254,11 +273,7 @@ NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool
 
 ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks)
 {
-    if (process->exited)
-        return STATUS_SUCCESS;
-    if (timeout_ticks == 0)
-        return STATUS_TIMEOUT;
-    return scheduler_wait_user(&process->exit_waiters, timeout_ticks);
+    return scheduler_wait_user(&process->exit_waiters, timeout_ticks, &process->space_deleted);
 }
 
 ntstatus_t process_enter(nt_handle_t handle, uint32_t access, struct process **process,
@@ -289,10 +304,10 @@ void process_attach(struct process *process)
     struct thread *thread = thread_current();
 
     KASSERT(thread->attached == NULL);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();     /* no switch between the two */
     thread->attached = process;
     MmSwitchAddressSpace(&process->space);
-    cpu_restore_interrupts(flags);
+    KiReleaseDispatcherLock(old);
 }
 
 void process_detach(void)
@@ -300,8 +315,8 @@ void process_detach(void)
     struct thread *thread = thread_current();
 
     KASSERT(thread->attached != NULL);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();
     thread->attached = NULL;
     MmSwitchAddressSpace(&thread->process->space);
-    cpu_restore_interrupts(flags);
+    KiReleaseDispatcherLock(old);
 }

@@ -23,7 +23,7 @@ struct process {
     uint32_t thread_count;          /* threads not yet reaped */
     bool terminating;               /* no thread of it returns to user mode again */
     bool exited;                    /* all its threads have ended */
-    bool space_deleted;
+    bool space_deleted;             /* it is over: its waiters wait for this (process_wait) */
     ntstatus_t exit_status;         /* STATUS_PENDING until it exits */
     struct nt_process_exception_information exception;
     vaddr_t exception_dispatcher;   /* NtSetExceptionHandler's, or 0 */
@@ -41,6 +41,9 @@ void process_init(void);
  * caller gets one reference.
  */
 ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result);
+
+/* Lets the threads of process that were created suspended run. */
+void process_resume(struct process *process);
 
 /* Undoes process_create for a process that never got a thread. */
 void process_discard(struct process *process);
@@ -116,7 +119,7 @@ NORETURN void process_exit_current_thread(void);
  */
 static inline void process_return_to_user(void)
 {
-    if (scheduler_need_reschedule)
+    if (scheduler_quantum_over())
         scheduler_preempt_now();
     if (thread_current()->process->terminating)
         process_exit_current_thread();

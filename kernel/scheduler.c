@@ -1,11 +1,13 @@
 /*
- * Round-robin scheduling of one CPU. All scheduler state changes with interrupts off;
- * a switch between threads of different processes loads the new address space
+ * Round-robin scheduling of one processor. The dispatcher lock guards all scheduler
+ * state; a switch between threads of different processes loads the new address space
  * (MmSwitchAddressSpace), one between threads of the same process does not.
  */
 #include "arch/context.h"
 #include "arch/cpu.h"
+#include "arch/irql.h"
 #include "arch/pit.h"
+#include "ke/spinlock.h"
 #include "kernel/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
@@ -21,26 +23,58 @@
 #define TAG_THREAD          0x64726854  /* 'Thrd' */
 
 volatile uint64_t scheduler_ticks;
-struct scheduler_statistics scheduler_statistics;
 
 static struct thread boot_thread;
-struct thread *scheduler_running = &boot_thread;
-static struct thread *idle_thread;
+
+/*
+ * The dispatcher lock: the last lock in the order (nothing is taken while it is held).
+ * It guards the ready queue, the sleepers, the dead threads, every thread's state and
+ * wait links, and the thread lists of the processes.
+ */
+static struct lock_class dispatcher_lock_class = LOCK_CLASS_SPIN("dispatcher");
+static struct kspin_lock dispatcher_lock = KSPIN_LOCK_INIT(dispatcher_lock_class);
 static struct list_entry ready_queue;
-static struct list_entry sleepers;
+static struct list_entry sleepers;          /* waiting with a timeout */
+static uint64_t next_wake_tick = UINT64_MAX;    /* the earliest of the sleepers' */
 static struct list_entry dead_threads;
-bool scheduler_need_reschedule;
 static uint32_t next_thread_id = 1;
+
+static void KiDispatchInterrupt(void);
+static void reap_dead_threads_now(void);
+
+KIRQL KiAcquireDispatcherLock(void)
+{
+    return KeAcquireSpinLock(&dispatcher_lock);
+}
+
+/*
+ * Lets the dispatcher lock go. Back at PASSIVE_LEVEL (so holding no lock at all: a
+ * guarded mutex's holder runs at APC_LEVEL), the threads that ended are freed: that
+ * takes other locks (a process's working set, the pools, the PFN lock), which the
+ * dispatcher lock, the last in the order, may not be held across.
+ */
+void KiReleaseDispatcherLock(KIRQL old)
+{
+    KeReleaseSpinLock(&dispatcher_lock, old);
+    if (__builtin_expect(!list_is_empty(&dead_threads), 0) && old == PASSIVE_LEVEL)
+        reap_dead_threads_now();
+}
+
+struct kprcb_statistics scheduler_statistics(void)
+{
+    return KeGetCurrentPrcb()->statistics;
+}
 
 void wait_queue_init(struct wait_queue *queue)
 {
     list_init(&queue->threads);
 }
 
+/* With the dispatcher lock held, like every function below that says "locked". */
 static void make_ready(struct thread *thread)
 {
     thread->state = THREAD_READY;
-    if (thread != idle_thread)
+    if (thread != KeGetCurrentPrcb()->idle_thread)
         list_insert_tail(&ready_queue, &thread->queue_link);
 }
 
@@ -48,7 +82,8 @@ static struct thread *pick_next(void)
 {
     struct list_entry *next = list_remove_head(&ready_queue);
 
-    return next ? CONTAINING_RECORD(next, struct thread, queue_link) : idle_thread;
+    return next ? CONTAINING_RECORD(next, struct thread, queue_link)
+                : KeGetCurrentPrcb()->idle_thread;
 }
 
 static struct mm_address_space *address_space_of(struct thread *thread)
@@ -56,12 +91,18 @@ static struct mm_address_space *address_space_of(struct thread *thread)
     return &(thread->attached ? thread->attached : thread->process)->space;
 }
 
-/* Frees what threads that have ended left behind; never the running thread's stack. */
+/*
+ * At PASSIVE_LEVEL: frees what threads that have ended left behind. A thread on the
+ * dead list has switched away for good, so its stack is no longer in use.
+ */
 static void reap_dead_threads_now(void)
 {
-    struct list_entry *entry;
-
-    while ((entry = list_remove_head(&dead_threads)) != NULL) {
+    for (;;) {
+        KIRQL old = KeAcquireSpinLock(&dispatcher_lock);
+        struct list_entry *entry = list_remove_head(&dead_threads);
+        KeReleaseSpinLock(&dispatcher_lock, old);
+        if (!entry)
+            break;
         struct thread *dead = CONTAINING_RECORD(entry, struct thread, queue_link);
         struct process *process = dead->process;
         KASSERT(dead->stack_pages != 0);    /* the boot thread never ends */
@@ -72,49 +113,57 @@ static void reap_dead_threads_now(void)
     }
 }
 
-/* The common case, on every switch, is that no thread has ended: no call for it. */
-static inline void reap_dead_threads(void)
-{
-    if (!list_is_empty(&dead_threads))
-        reap_dead_threads_now();
-}
-
-/* With interrupts off: runs next in place of the current thread. */
+/*
+ * Locked, at DISPATCH_LEVEL: runs next in place of the current thread. A thread always
+ * switches out here and comes back here, at DISPATCH_LEVEL, and then lowers the IRQL to
+ * what it had before it took the dispatcher lock; a new thread lowers it to PASSIVE_LEVEL
+ * in ke_thread_startup.
+ */
 static void switch_to(struct thread *next)
 {
-    struct thread *previous = scheduler_running;
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    struct thread *previous = prcb->current_thread;
 
     next->state = THREAD_RUNNING;
     next->quantum = QUANTUM_TICKS;
-    scheduler_need_reschedule = false;      /* a new quantum, whoever runs it */
+    prcb->quantum_end = false;              /* a new quantum, whoever runs it */
     if (next == previous)
         return;
-    scheduler_running = next;
+    prcb->current_thread = next;
+    prcb->recovered_fault = &next->recovered_fault;
+    prcb->held_locks = &next->held_locks;
     MmSwitchAddressSpace(address_space_of(next));
     arch_set_kernel_stack(next->stack_top);
-    scheduler_statistics.switches++;
+    prcb->statistics.context_switches++;
     arch_context_switch(&previous->saved_esp, next->saved_esp);
-    reap_dead_threads();
 }
 
 void ke_thread_startup(void)
 {
-    reap_dead_threads();
-    if (scheduler_running->start_routine) {
-        cpu_enable_interrupts();
-        scheduler_running->start_routine(scheduler_running->start_context);
+    struct thread *self = thread_current();
+
+    /* The dispatcher lock was taken by the thread that switched here: let it go. */
+    ke_spin_unlock_word(&dispatcher_lock);
+    KeLowerIrql(PASSIVE_LEVEL);
+    cpu_enable_interrupts();
+    if (!list_is_empty(&dead_threads))
+        reap_dead_threads_now();
+    if (self->start_routine) {
+        self->start_routine(self->start_context);
         process_exit_current_thread();
     }
     /*
      * A user thread: trap_exit takes it to ring 3 with the frame on its stack -- unless its
      * process was terminated before it first ran.
      */
-    if (scheduler_running->process->terminating)
+    cpu_disable_interrupts();
+    if (self->process->terminating)
         process_exit_current_thread();
 }
 
 ntstatus_t thread_create(struct process *process, void (*routine)(void *), void *context,
-                         vaddr_t user_eip, vaddr_t user_esp, struct thread **result)
+                         vaddr_t user_eip, vaddr_t user_esp, bool suspended,
+                         struct thread **result)
 {
     ntstatus_t status = MmChargeNonPagedMemory(THREAD_CHARGE_PAGES);
 
@@ -132,12 +181,19 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     thread->start_context = context;
     thread->saved_esp = arch_prepare_thread_stack(thread->stack_top, user_eip, user_esp);
     list_init(&thread->sleep_link);
+    list_init(&thread->queue_link);
 
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();
     thread->id = next_thread_id++;
     process_thread_created(process, thread);
-    make_ready(thread);
-    cpu_restore_interrupts(flags);
+    if (suspended) {
+        /* Waiting on nothing, as a user wait: a termination of its process ends it. */
+        thread->state = THREAD_WAITING;
+        thread->suspended = thread->user_wait = true;
+    } else {
+        make_ready(thread);
+    }
+    KiReleaseDispatcherLock(old);
     if (result)
         *result = thread;
     return STATUS_SUCCESS;
@@ -151,27 +207,45 @@ uncharge:
 
 /*
  * The idle thread: runs whatever becomes ready; otherwise zeroes a free page ahead of
- * need (NT's zero page thread), and with none left, halts until an interrupt.
+ * need (NT's zero page thread), and with none left, halts until an interrupt. Anything
+ * made ready while it runs takes the processor at once (KiDispatchInterrupt).
  */
 static void idle_loop(void *unused)
 {
     (void)unused;
     for (;;) {
-        cpu_disable_interrupts();
+        KIRQL old = KiAcquireDispatcherLock();
         if (!list_is_empty(&ready_queue)) {
             switch_to(pick_next());
-            cpu_enable_interrupts();
-        } else if (MmZeroPageAhead()) {
-            cpu_enable_interrupts();
-        } else {
+            KiReleaseDispatcherLock(old);
+            continue;
+        }
+        KiReleaseDispatcherLock(old);
+        if (MmZeroPageAhead())
+            continue;
+        cpu_disable_interrupts();
+        if (list_is_empty(&ready_queue) && KeGetCurrentPrcb()->pending_interrupts == 0)
             /* sti takes effect after the next instruction: no wake-up slips in between. */
             __asm__ volatile("sti; hlt" ::: "memory");
-        }
+        else
+            cpu_enable_interrupts();
     }
+}
+
+void scheduler_adopt_boot_code(void)
+{
+    struct kprcb *prcb = KeGetCurrentPrcb();
+
+    prcb->current_thread = &boot_thread;
+    prcb->recovered_fault = &boot_thread.recovered_fault;
+    prcb->held_locks = &boot_thread.held_locks;
 }
 
 void scheduler_init(void)
 {
+    struct kprcb *prcb = KeGetCurrentPrcb();
+
+    hal_set_dispatch_handler(KiDispatchInterrupt);
     list_init(&ready_queue);
     list_init(&sleepers);
     list_init(&dead_threads);
@@ -183,57 +257,78 @@ void scheduler_init(void)
     process_thread_created(&system_process, &boot_thread);
 
     struct thread *idle;
-    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, &idle)))
+    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, false, &idle)))
         panic("cannot create the idle thread");
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();
     list_remove(&idle->queue_link);
-    idle_thread = idle;
-    cpu_restore_interrupts(flags);
+    prcb->idle_thread = idle;
+    KiReleaseDispatcherLock(old);
 }
 
 void scheduler_yield(void)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();
 
     if (!list_is_empty(&ready_queue)) {
-        make_ready(scheduler_running);
+        make_ready(thread_current());
         switch_to(pick_next());
     }
-    cpu_restore_interrupts(flags);
+    KiReleaseDispatcherLock(old);
+}
+
+/* Locked: blocks the current thread on queue; returns the status it is woken with. */
+static ntstatus_t wait_locked(struct wait_queue *queue, uint64_t timeout_ticks)
+{
+    struct thread *self = thread_current();
+
+    self->state = THREAD_WAITING;
+    self->wait_status = STATUS_SUCCESS;
+    list_insert_tail(&queue->threads, &self->queue_link);
+    if (timeout_ticks != WAIT_FOREVER) {
+        self->wake_tick = scheduler_ticks + timeout_ticks;
+        list_insert_tail(&sleepers, &self->sleep_link);
+        next_wake_tick = MIN(next_wake_tick, self->wake_tick);
+    }
+    switch_to(pick_next());
+    return self->wait_status;
 }
 
 ntstatus_t scheduler_wait(struct wait_queue *queue, uint64_t timeout_ticks)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeGetCurrentIrql();
 
-    scheduler_running->state = THREAD_WAITING;
-    scheduler_running->wait_status = STATUS_SUCCESS;
-    list_insert_tail(&queue->threads, &scheduler_running->queue_link);
-    if (timeout_ticks != WAIT_FOREVER) {
-        scheduler_running->wake_tick = scheduler_ticks + timeout_ticks;
-        list_insert_tail(&sleepers, &scheduler_running->sleep_link);
-    }
-    switch_to(pick_next());
-    ntstatus_t status = scheduler_running->wait_status;
-    cpu_restore_interrupts(flags);
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_wait(old, (vaddr_t)__builtin_return_address(0));
+    old = KiAcquireDispatcherLock();
+    ntstatus_t status = wait_locked(queue, timeout_ticks);
+    KiReleaseDispatcherLock(old);
     return status;
 }
 
-ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks)
+ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks,
+                               const volatile bool *done)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
-    ntstatus_t status = STATUS_PROCESS_IS_TERMINATING;
+    KIRQL old = KeGetCurrentIrql();
 
-    if (!scheduler_running->process->terminating) {
-        scheduler_running->user_wait = true;
-        status = scheduler_wait(queue, timeout_ticks);
-        scheduler_running->user_wait = false;
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_wait(old, (vaddr_t)__builtin_return_address(0));
+    struct thread *self = thread_current();
+    ntstatus_t status = STATUS_PROCESS_IS_TERMINATING;
+    old = KiAcquireDispatcherLock();
+    if (done && *done) {
+        status = STATUS_SUCCESS;
+    } else if (done && timeout_ticks == 0) {
+        status = STATUS_TIMEOUT;
+    } else if (!self->process->terminating) {
+        self->user_wait = true;
+        status = wait_locked(queue, timeout_ticks);
+        self->user_wait = false;
     }
-    cpu_restore_interrupts(flags);
+    KiReleaseDispatcherLock(old);
     return status;
 }
 
-/* With interrupts off: takes a waiting thread off its queue and makes it ready. */
+/* Locked: takes a waiting thread off its queue and makes it ready. */
 static void release_waiter(struct thread *thread, ntstatus_t status)
 {
     list_remove(&thread->queue_link);
@@ -242,56 +337,205 @@ static void release_waiter(struct thread *thread, ntstatus_t status)
     make_ready(thread);
 }
 
-void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status)
+void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status, volatile bool *done)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KiAcquireDispatcherLock();
 
+    if (done)
+        *done = true;
     while (!list_is_empty(&queue->threads))
         release_waiter(CONTAINING_RECORD(queue->threads.next, struct thread, queue_link), status);
-    cpu_restore_interrupts(flags);
+    KiReleaseDispatcherLock(old);
+}
+
+void KiWakeThreadLocked(struct thread *thread, ntstatus_t status)
+{
+    if (thread->state == THREAD_WAITING)
+        release_waiter(thread, status);
+}
+
+void KiResumeThreadLocked(struct thread *thread)
+{
+    if (thread->suspended && thread->state == THREAD_WAITING) {
+        thread->suspended = thread->user_wait = false;
+        release_waiter(thread, STATUS_SUCCESS);
+    }
 }
 
 void scheduler_wake_thread(struct thread *thread, ntstatus_t status)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
-    if (thread->state == THREAD_WAITING)
-        release_waiter(thread, status);
-    cpu_restore_interrupts(flags);
+    KIRQL old = KiAcquireDispatcherLock();
+    KiWakeThreadLocked(thread, status);
+    KiReleaseDispatcherLock(old);
 }
 
+/*
+ * The clock interrupt, at CLOCK_LEVEL: counts time and quanta. What it finds to do with
+ * threads -- a timeout reached, a quantum over -- it leaves to KiDispatchInterrupt.
+ */
 void scheduler_tick(void)
 {
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    struct thread *running = prcb->current_thread;
+
     scheduler_ticks++;
     shared_data_update_time(scheduler_ticks);
+    if (next_wake_tick <= scheduler_ticks) {
+        prcb->timer_expired = true;
+        HalRequestSoftwareInterrupt(DISPATCH_LEVEL);
+    }
+    /* The idle thread has no quantum: it looks at the ready queue itself. */
+    if (running != prcb->idle_thread && running->quantum && --running->quantum == 0) {
+        prcb->quantum_end = true;
+        HalRequestSoftwareInterrupt(DISPATCH_LEVEL);
+    }
+}
+
+/* Locked: wakes the sleepers whose time is up (with STATUS_TIMEOUT). */
+static void expire_timeouts(void)
+{
+    uint64_t now = scheduler_ticks, earliest = UINT64_MAX;
+
     for (struct list_entry *e = sleepers.next; e != &sleepers;) {
         struct thread *thread = CONTAINING_RECORD(e, struct thread, sleep_link);
         e = e->next;
-        if (thread->wake_tick <= scheduler_ticks)
+        if (thread->wake_tick <= now)
             release_waiter(thread, STATUS_TIMEOUT);
+        else
+            earliest = MIN(earliest, thread->wake_tick);
     }
-    /* The idle thread has no quantum: it looks at the ready queue itself. */
-    if (scheduler_running != idle_thread && scheduler_running->quantum &&
-        --scheduler_running->quantum == 0)
-        scheduler_need_reschedule = true;
+    next_wake_tick = earliest;
+}
+
+/*
+ * Locked: the running thread's quantum is over. It goes to the back of the ready queue
+ * if anyone else is ready; otherwise it gets a new quantum.
+ */
+static void end_quantum(struct kprcb *prcb)
+{
+    struct thread *self = prcb->current_thread;
+
+    prcb->quantum_end = false;
+    if (list_is_empty(&ready_queue)) {
+        self->quantum = QUANTUM_TICKS;
+        return;
+    }
+    prcb->statistics.preemptions++;
+    make_ready(self);
+    switch_to(pick_next());
+}
+
+/*
+ * The DISPATCH_LEVEL software interrupt: runs once the IRQL falls below DISPATCH_LEVEL
+ * after the clock asked for it -- so never while the interrupted code holds a spinlock,
+ * but in kernel mode as in user mode otherwise: the kernel is preemptible (a guarded
+ * mutex's holder too; whoever wants the mutex waits for it). It expires timeouts, ends
+ * the running thread's quantum, and gives the processor away when the idle thread has
+ * it and someone is ready.
+ */
+static void KiDispatchInterrupt(void)
+{
+    struct kprcb *prcb = KeGetCurrentPrcb();
+
+    KIRQL old = KiAcquireDispatcherLock();
+    if (prcb->timer_expired) {
+        prcb->timer_expired = false;
+        expire_timeouts();
+    }
+    if (prcb->current_thread == prcb->idle_thread) {
+        if (!list_is_empty(&ready_queue))
+            switch_to(pick_next());
+    } else if (prcb->quantum_end) {
+        end_quantum(prcb);
+    }
+    KiReleaseDispatcherLock(old);
 }
 
 void scheduler_preempt_now(void)
 {
-    scheduler_need_reschedule = false;
-    if (list_is_empty(&ready_queue)) {
-        scheduler_running->quantum = QUANTUM_TICKS;     /* nobody else: a new quantum */
-        return;
-    }
-    scheduler_statistics.preemptions++;
-    make_ready(scheduler_running);
-    switch_to(pick_next());
+    KIRQL old = KiAcquireDispatcherLock();
+
+    end_quantum(KeGetCurrentPrcb());
+    KiReleaseDispatcherLock(old);
 }
 
 NORETURN void scheduler_exit_thread(void)
 {
-    cpu_disable_interrupts();
-    scheduler_running->state = THREAD_TERMINATED;
-    list_insert_tail(&dead_threads, &scheduler_running->queue_link);
+    KiAcquireDispatcherLock();
+    struct thread *self = thread_current();
+    self->state = THREAD_TERMINATED;
+    list_insert_tail(&dead_threads, &self->queue_link);
     switch_to(pick_next());
     panic("a terminated thread ran again");
+}
+
+/* ---- guarded mutexes (ke/mutex.h) ---- */
+
+void KeInitializeGuardedMutex(struct kguarded_mutex *mutex, struct lock_class *class)
+{
+    *mutex = (struct kguarded_mutex){.class = class};
+    wait_queue_init(&mutex->waiters);
+}
+
+void KeAcquireGuardedMutex(struct kguarded_mutex *mutex)
+{
+    KIRQL old = KeGetCurrentIrql();
+    struct thread *self = thread_current();
+
+    if (old < APC_LEVEL)
+        KeRaiseIrql(APC_LEVEL);
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_acquire(mutex->class, mutex, old, false, (vaddr_t)__builtin_return_address(0));
+    KIRQL dispatcher = KiAcquireDispatcherLock();
+    if (mutex->owner == NULL) {
+        mutex->owner = self;
+    } else {
+        mutex->contentions++;
+        wait_locked(&mutex->waiters, WAIT_FOREVER);     /* woken as the new owner */
+        KASSERT(mutex->owner == self);
+    }
+    KiReleaseDispatcherLock(dispatcher);
+    mutex->owner_irql = old;
+}
+
+bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex)
+{
+    KIRQL old = KeGetCurrentIrql();
+    bool taken = false;
+
+    KIRQL dispatcher = KiAcquireDispatcherLock();
+    if (mutex->owner == NULL) {
+        mutex->owner = thread_current();
+        taken = true;
+    }
+    KiReleaseDispatcherLock(dispatcher);
+    if (!taken)
+        return false;
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_acquire(mutex->class, mutex, old, true, (vaddr_t)__builtin_return_address(0));
+    if (old < APC_LEVEL)
+        KeRaiseIrql(APC_LEVEL);
+    mutex->owner_irql = old;
+    return true;
+}
+
+void KeReleaseGuardedMutex(struct kguarded_mutex *mutex)
+{
+    KIRQL old = mutex->owner_irql;
+
+    KASSERT(mutex->owner == thread_current());
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_release(mutex->class, mutex, old);
+    KIRQL dispatcher = KiAcquireDispatcherLock();
+    if (list_is_empty(&mutex->waiters.threads)) {
+        mutex->owner = NULL;
+    } else {
+        struct thread *next = CONTAINING_RECORD(mutex->waiters.threads.next, struct thread,
+                                                queue_link);
+        mutex->owner = next;
+        release_waiter(next, STATUS_SUCCESS);
+    }
+    KiReleaseDispatcherLock(dispatcher);
+    if (old < APC_LEVEL)
+        KeLowerIrql(old);
 }

@@ -185,7 +185,7 @@ ntstatus_t NtCreateThread(const uint32_t *arguments)
     status = user_copy_to(stack_top - sizeof(frame), frame, sizeof(frame));
     if (NT_SUCCESS(status))
         status = thread_create(process_current(), NULL, NULL, start,
-                               stack_top - sizeof(frame), &thread);
+                               stack_top - sizeof(frame), false, &thread);
     if (!NT_SUCCESS(status)) {
         MmDeleteUserStack(stack_base);
         return status;
@@ -213,7 +213,7 @@ ntstatus_t NtDelayExecution(const uint32_t *arguments)
     if (ticks == WAIT_FOREVER)
         return STATUS_INVALID_PARAMETER;    /* the interval is not optional */
     wait_queue_init(&nobody);
-    status = scheduler_wait_user(&nobody, ticks);
+    status = scheduler_wait_user(&nobody, ticks, NULL);
     return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
 }
 

@@ -69,7 +69,7 @@ static ntstatus_t query_counter_information(vaddr_t buffer, uint32_t length,
 {
     struct nt_system_counter_information info = {
         .system_calls = syscall_count,
-        .context_switches = (uint32_t)scheduler_statistics.switches,
+        .context_switches = (uint32_t)scheduler_statistics().context_switches,
         .cr3_loads = MmStatistics.cr3_loads,
         .invlpg = cpu_invlpg_count,
         .full_tlb_flushes = cpu_full_flush_count,

@@ -1,13 +1,19 @@
 #pragma once
 /*
- * Threads and the scheduler. The kernel itself is not preempted: a thread in kernel
- * mode runs until it blocks or yields; the timer only marks that the running thread's
- * quantum is over, and the switch happens on its way back to user mode. So kernel data
- * needs protection only from interrupt handlers (interrupts off), never from other
- * threads.
+ * Threads and the scheduler (NT's dispatcher). The dispatcher's state -- the ready
+ * queue, the waiters and their timeouts, each thread's state -- is guarded by the
+ * dispatcher lock (KiAcquireDispatcherLock: DISPATCH_LEVEL, the last lock in the order);
+ * threads switch only at DISPATCH_LEVEL, in the dispatcher. The clock interrupt touches
+ * none of it: it requests a DISPATCH_LEVEL software interrupt, which expires timeouts and
+ * ends quanta once the IRQL falls below DISPATCH_LEVEL.
  */
-#include "lib/list.h"
+#include "arch/irql.h"
+#include "arch/pcr.h"
+#include "arch/trap.h"
+#include "ke/lockcheck.h"
+#include "ke/mutex.h"
 #include "kernel/ntstatus.h"
+#include "lib/list.h"
 #include "lib/types.h"
 
 struct process;
@@ -20,10 +26,6 @@ enum thread_state {
     THREAD_TERMINATED,
 };
 
-/* Threads waiting for something; scheduler_wake_all releases them. */
-struct wait_queue {
-    struct list_entry threads;
-};
 
 struct thread {
     uint32_t saved_esp;             /* while switched out: its switch frame */
@@ -39,6 +41,7 @@ struct thread {
     uint32_t quantum;               /* ticks left */
     bool in_exception_dispatcher;   /* an exception delivered, not yet answered (NtContinue) */
     bool user_wait;                 /* waiting for a user-mode call: termination ends it */
+    bool suspended;                 /* created suspended, not yet resumed (a user wait too) */
     struct list_entry queue_link;   /* the ready queue, a wait queue, or the dead list */
     struct list_entry process_link; /* the process's threads */
     struct list_entry sleep_link;   /* waiting with a timeout */
@@ -46,37 +49,40 @@ struct thread {
     ntstatus_t wait_status;
     void (*start_routine)(void *context);   /* a kernel thread's work */
     void *start_context;
+    struct trap_recovered_fault recovered_fault;    /* the processor's region points here */
+    struct lock_held_set held_locks;                /* ... and here, while it runs */
 };
 
 #define WAIT_FOREVER UINT64_MAX
 
 extern volatile uint64_t scheduler_ticks;
 
-struct scheduler_statistics {
-    uint64_t switches;
-    uint64_t preemptions;
-};
-extern struct scheduler_statistics scheduler_statistics;
+/* The processors' statistics summed (arch/pcr.h). */
+struct kprcb_statistics scheduler_statistics(void);
 
+/*
+ * Gives the boot code a thread block of its own (its fault record, its held locks), so
+ * that whatever runs before the scheduler has a thread to account to. Called first.
+ */
+void scheduler_adopt_boot_code(void);
 /* Makes the boot code the first thread of the system process and starts the idle thread. */
 void scheduler_init(void);
 
-/* The running thread; set only by the scheduler. */
-extern struct thread *scheduler_running;
-/* The running thread's quantum is over: switch on the way back to user mode. */
-extern bool scheduler_need_reschedule;
-
 static inline struct thread *thread_current(void)
 {
-    return scheduler_running;
+    return KeGetCurrentThread();
 }
 
 /*
- * A new thread of process, ready to run: a kernel thread running routine(context), or
- * (routine NULL) a user thread entering ring 3 at user_eip with ESP user_esp.
+ * A new thread of process, ready to run (or, suspended, held until process_resume or its
+ * process's termination): a kernel thread running routine(context), or (routine NULL) a
+ * user thread entering ring 3 at user_eip with ESP user_esp.
  */
 ntstatus_t thread_create(struct process *process, void (*routine)(void *), void *context,
-                         vaddr_t user_eip, vaddr_t user_esp, struct thread **thread);
+                         vaddr_t user_eip, vaddr_t user_esp, bool suspended,
+                         struct thread **thread);
+/* Lets a thread created suspended run; does nothing to any other. Dispatcher lock held. */
+void KiResumeThreadLocked(struct thread *thread);
 
 /* Lets another ready thread run, if there is one. */
 void scheduler_yield(void);
@@ -89,16 +95,35 @@ ntstatus_t scheduler_wait(struct wait_queue *queue, uint64_t timeout_ticks);
 /*
  * The same for a user-mode call (NT's UserMode wait): a thread whose process is being
  * terminated does not begin one (STATUS_PROCESS_IS_TERMINATING), and process_terminate
- * ends one under way.
+ * ends one under way. A wait for something that done says has happened (tested under
+ * the dispatcher lock) returns STATUS_SUCCESS at once; with done, a timeout of 0 only tests it.
  */
-ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks);
-void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status);
+ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks,
+                               const volatile bool *done);
+/*
+ * Wakes every thread waiting on queue with status; with done, sets *done first, in the
+ * same step: a waiter that passes done to scheduler_wait_user then never misses it.
+ */
+void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status, volatile bool *done);
+
+/* The dispatcher lock, for the process code that changes a process's thread list. */
+KIRQL KiAcquireDispatcherLock(void);
+void KiReleaseDispatcherLock(KIRQL old);
+/* scheduler_wake_thread with the dispatcher lock held. */
+void KiWakeThreadLocked(struct thread *thread, ntstatus_t status);
 /* Wakes thread with status if it is waiting; otherwise does nothing. */
 void scheduler_wake_thread(struct thread *thread, ntstatus_t status);
 void wait_queue_init(struct wait_queue *queue);
 
 /* The timer interrupt's part: time, sleepers, quanta. */
 void scheduler_tick(void);
+
+/* Whether the running thread's quantum has run out: it is switched out on its way back
+ * to user mode (scheduler_preempt_now) if the kernel did not preempt it already. */
+static inline bool scheduler_quantum_over(void)
+{
+    return KeGetCurrentPrcb()->quantum_end;
+}
 
 /* On the way back to user mode, once the quantum has run out: switches if anyone waits. */
 void scheduler_preempt_now(void);

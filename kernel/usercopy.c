@@ -24,7 +24,7 @@ ntstatus_t user_probe(vaddr_t address, size_t length)
  */
 static ntstatus_t fault_status(void)
 {
-    ntstatus_t status = trap_last_recovered_fault.status;
+    ntstatus_t status = trap_last_recovered_fault()->status;
 
     return status == STATUS_NO_MEMORY || status == STATUS_IN_PAGE_ERROR
                ? status : STATUS_ACCESS_VIOLATION;

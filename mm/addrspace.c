@@ -20,7 +20,12 @@ struct mm_statistics MmStatistics;
 volatile uint8_t *MmSharedUserData;
 
 struct list_entry MiAddressSpaces;
-struct mm_address_space *MmCurrentSpace = &boot_address_space;
+/*
+ * Guards MiAddressSpaces and the system half of every directory on it, so that a system
+ * PDE made anywhere reaches every address space: a spinlock, after the PFN lock.
+ */
+static struct lock_class address_space_list_lock_class = LOCK_CLASS_SPIN("address space list");
+struct kspin_lock MiAddressSpaceListLock = KSPIN_LOCK_INIT(address_space_list_lock_class);
 static pfn_t shared_user_data_pfn;
 
 static unsigned pde_index(vaddr_t va)
@@ -32,6 +37,8 @@ void MiInitializeAddressSpaces(void)
 {
     struct mm_address_space *system = MmSystemAddressSpace;
 
+    KeGetCurrentPrcb()->current_space = system;
+    KeInitializeGuardedMutex(&system->working_set.lock, &MiProcessWorkingSetClass);
     system->directory = boot_page_directory;
     system->directory_pfn = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
     system->highest_user_address = 0;
@@ -57,27 +64,30 @@ void MiInsertSystemPde(vaddr_t va, mmpte_t pde)
         *pde_of(va) = pde;
         return;
     }
+    KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
     for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next)
         CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index] = pde;
+    KeReleaseSpinLock(&MiAddressSpaceListLock, old);
     MmStatistics.system_pde_updates++;
 }
 
 void MmAdoptSystemAddressSpace(struct mm_address_space *storage)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
 
     *storage = *MmSystemAddressSpace;
+    KeInitializeGuardedMutex(&storage->working_set.lock, &MiProcessWorkingSetClass);
     list_insert_tail(&MiAddressSpaces, &storage->link);
     list_remove(&MmSystemAddressSpace->link);
-    if (MmCurrentSpace == MmSystemAddressSpace)
-        MmCurrentSpace = storage;
+    if (MmCurrentAddressSpace() == MmSystemAddressSpace)
+        KeGetCurrentPrcb()->current_space = storage;
     MmSystemAddressSpace = storage;
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 }
 
 void MiLoadAddressSpace(struct mm_address_space *space)
 {
-    MmCurrentSpace = space;
+    KeGetCurrentPrcb()->current_space = space;
     cpu_write_cr3(pfn_to_paddr(space->directory_pfn));
     MmStatistics.cr3_loads++;
 }
@@ -136,15 +146,15 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
         goto fail;
 
     /* Copy and link in one step, so no system PDE can be made in between and missed. */
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
     for (unsigned i = pde_index(MmSystemRangeStart); i < PTES_PER_TABLE; i++)
         space->directory[i] = MmSystemAddressSpace->directory[i];
     space->directory[pde_index(PTE_BASE)] = pde_make_table(space->directory_pfn, false);
     space->directory[pde_index(HYPER_SPACE)] = pde_make_table(space->hyperspace_pfn, false);
     list_insert_tail(&MiAddressSpaces, &space->link);
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 
-    struct mm_address_space *previous = MmCurrentSpace;
+    struct mm_address_space *previous = MmCurrentAddressSpace();
     MmSwitchAddressSpace(space);
     status = map_shared_user_data();
     MmSwitchAddressSpace(previous);
@@ -165,21 +175,24 @@ fail:
 /* Releases every frame a user page table maps, then the table itself. */
 static void free_user_page_table(pfn_t table_pfn)
 {
+    KIRQL old = MiAcquirePfnLock();
     mmpte_t *table = MiMapPageInHyperSpace(table_pfn);
 
     for (unsigned i = 0; i < PTES_PER_TABLE; i++)
         if (table[i].value != 0)
             MiDeletePteContents(table[i]);
     MiUnmapPageInHyperSpace(table);
+    MiReleasePfnLock(old);
     MiReleasePageReference(table_pfn);
 }
 
 void MmDeleteAddressSpace(struct mm_address_space *space)
 {
-    KASSERT(space != MmCurrentSpace && space != MmSystemAddressSpace);
-    uint32_t flags = cpu_save_disable_interrupts();
+    MI_WORKING_SET_GUARD(&space->working_set);
+    KASSERT(space != MmCurrentAddressSpace() && space != MmSystemAddressSpace);
+    KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
     list_remove(&space->link);
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 
     for (unsigned i = 0; i < pde_index(MmSystemRangeStart); i++) {
         mmpte_t pde = space->directory[i];
@@ -277,7 +290,8 @@ bool MiStartWriteWatch(struct mm_address_space *space, struct mmvad *vad)
 ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16_t flags,
                               uint32_t protection)
 {
-    struct mm_address_space *space = MmCurrentSpace;
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
+    struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start = *base;
 
     size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
@@ -312,7 +326,7 @@ ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16
 /* The PTEs of [va, va + size) inside one VAD of the current space, tables created. */
 static ntstatus_t check_range_in_one_vad(vaddr_t va, uint32_t size)
 {
-    struct mmvad *vad = MiLocateVad(&MmCurrentSpace->vads, va);
+    struct mmvad *vad = MiLocateVad(&MmCurrentAddressSpace()->vads, va);
 
     if (!vad || size == 0 || va + size - 1 < va || va + size - 1 > vad->end)
         return STATUS_CONFLICTING_ADDRESSES;
@@ -324,6 +338,7 @@ static ntstatus_t check_range_in_one_vad(vaddr_t va, uint32_t size)
 
 ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     KASSERT(va % PAGE_SIZE == 0);
     size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
     ntstatus_t status = check_range_in_one_vad(va, size);
@@ -332,7 +347,7 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
     uint32_t pages = 0;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
         pages += pte_of(page)->value == 0;
-    if (!MiChargeCommitment(&MmCurrentSpace->commit_charge, pages))
+    if (!MiChargeCommitment(&MmCurrentAddressSpace()->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
     for (vaddr_t page = va; page - va < size; page += PAGE_SIZE)
         if (pte_of(page)->value == 0)
@@ -342,6 +357,7 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
 
 ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     ntstatus_t status = check_range_in_one_vad(va, PAGE_SIZE);
 
     if (!NT_SUCCESS(status))

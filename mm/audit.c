@@ -104,18 +104,29 @@ static void audit_table(struct mi_audit *audit, const struct mm_address_space *s
 
 void MiAuditAddressSpaces(struct mi_audit *audit)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
 
     *audit = (struct mi_audit){0};
     for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next) {
-        const struct mm_address_space *space =
-            CONTAINING_RECORD(e, struct mm_address_space, link);
+        struct mm_address_space *space = CONTAINING_RECORD(e, struct mm_address_space, link);
+        /*
+         * A space whose working-set lock is held is in the middle of a change (a thread
+         * switched out half-way through a service): it is left for the next audit. Its
+         * PTEs and their frames are then stable under that lock and the PFN lock.
+         */
+        if (!MiTryLockWorkingSet(&space->working_set)) {
+            audit->spaces_busy++;
+            continue;
+        }
+        KIRQL pfn = MiAcquirePfnLock();
         audit->spaces++;
         for (unsigned pde = 0; pde < (MmSystemRangeStart >> PDE_SHIFT); pde++) {
             mmpte_t entry = space->directory[pde];
             if (pte_is_valid(entry))
                 audit_table(audit, space, (vaddr_t)pde << PDE_SHIFT, pte_pfn(entry));
         }
+        MiReleasePfnLock(pfn);
+        MiUnlockWorkingSet(&space->working_set);
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 }

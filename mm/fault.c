@@ -164,6 +164,7 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
         return MiPagedPoolFault(page);
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
+    MI_WORKING_SET_GUARD(&space->working_set);
     for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
         if (attempt > 0) {
             if (MiReusablePages() < MiLowReusablePages)
@@ -172,7 +173,10 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
         }
         /* First, as it may trim this very space: no PTE pointer may be held across it. */
         MiMakeRoomForFault(page);
+        /* The PFN lock keeps a transition PTE's frame from being reused meanwhile. */
+        KIRQL old = MiAcquirePfnLock();
         status = resolve_user_fault(space, address, page, access);
+        MiReleasePfnLock(old);
     }
     return status;
 }

@@ -7,13 +7,13 @@
  * before any page can be allocated: the boot information is read through it.
  */
 #include "arch/cpu.h"
+#include "arch/irql.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
 
-#define HYPERSPACE_SLOTS 32     /* one bit each in slots_in_use */
+#define HYPERSPACE_SLOTS 32     /* per processor: one bit each in its hyperspace_slots */
 
 static mmpte_t boot_hyperspace_table[PTES_PER_TABLE] __attribute__((aligned(PAGE_SIZE)));
-static uint32_t slots_in_use;
 
 void MmInitializeBootMappings(void)
 {
@@ -21,17 +21,27 @@ void MmInitializeBootMappings(void)
     *pde_of(HYPER_SPACE) = pde_make_table(table, false);
 }
 
+/*
+ * A mapping is held at DISPATCH_LEVEL, as NT holds hyperspace: its thread cannot be
+ * switched out (or, with several processors, moved to another) while it uses the slot,
+ * so each processor keeps its own slots in its region and needs no lock for them.
+ */
 void *MiMapPageInHyperSpace(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
-    unsigned slot = __builtin_ctzll(~(uint64_t)slots_in_use);
+    struct kprcb *prcb;
+    KIRQL old = KeGetCurrentIrql();
 
+    if (old < DISPATCH_LEVEL)
+        KeRaiseIrql(DISPATCH_LEVEL);
+    prcb = KeGetCurrentPrcb();
+    unsigned slot = __builtin_ctzll(~(uint64_t)prcb->hyperspace_slots);
     if (slot == HYPERSPACE_SLOTS)
         panic("hyperspace: all %u slots in use", HYPERSPACE_SLOTS);
-    slots_in_use |= 1u << slot;
-    cpu_restore_interrupts(flags);
+    if (prcb->hyperspace_slots == 0)
+        prcb->hyperspace_irql = old;
+    prcb->hyperspace_slots |= 1u << slot;
 
-    vaddr_t va = HYPER_SPACE + slot * PAGE_SIZE;
+    vaddr_t va = HYPER_SPACE + (prcb->number * HYPERSPACE_SLOTS + slot) * PAGE_SIZE;
     *pte_of(va) = pte_make_kernel_local(pfn);
     return (void *)va;
 }
@@ -39,14 +49,15 @@ void *MiMapPageInHyperSpace(pfn_t pfn)
 void MiUnmapPageInHyperSpace(void *address)
 {
     vaddr_t va = (vaddr_t)address;
-    unsigned slot = (va - HYPER_SPACE) / PAGE_SIZE;
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    unsigned slot = (va - HYPER_SPACE) / PAGE_SIZE - prcb->number * HYPERSPACE_SLOTS;
 
-    KASSERT(slot < HYPERSPACE_SLOTS && (slots_in_use & (1u << slot)));
+    KASSERT(slot < HYPERSPACE_SLOTS && (prcb->hyperspace_slots & (1u << slot)));
     *pte_of(va) = pte_zero();
     cpu_invlpg(va);
-    uint32_t flags = cpu_save_disable_interrupts();
-    slots_in_use &= ~(1u << slot);
-    cpu_restore_interrupts(flags);
+    prcb->hyperspace_slots &= ~(1u << slot);
+    if (prcb->hyperspace_slots == 0)
+        KeLowerIrql(prcb->hyperspace_irql);
 }
 
 void MiZeroPhysicalPage(pfn_t pfn)

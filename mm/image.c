@@ -73,6 +73,7 @@ static uint32_t image_page_protection(const struct ldr_image_info *info, uint32_
 
 ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr_t *result)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     uint32_t pages = info->size_of_image / PAGE_SIZE;
     uint32_t taken = 0;
     vaddr_t base;
@@ -168,6 +169,7 @@ out:
 
 ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *result)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t base = section->image_base;
     uint32_t bytes = section->page_count * PAGE_SIZE;

@@ -9,9 +9,13 @@
 uint32_t MmResidentAvailablePages;
 static uint32_t nonpaged_commit;     /* the commit account of what is charged here */
 
+/* MmResidentAvailablePages and the nonpaged commit account; taken before the commit lock. */
+static struct lock_class resident_lock_class = LOCK_CLASS_SPIN("resident available pages");
+static struct kspin_lock resident_lock = KSPIN_LOCK_INIT(resident_lock_class);
+
 ntstatus_t MmChargeNonPagedMemory(uint32_t pages)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&resident_lock);
     ntstatus_t status = STATUS_INSUFFICIENT_RESOURCES;
 
     if (pages <= MmResidentAvailablePages) {
@@ -21,17 +25,17 @@ ntstatus_t MmChargeNonPagedMemory(uint32_t pages)
             status = STATUS_SUCCESS;
         }
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&resident_lock, old);
     return status;
 }
 
 void MmReturnNonPagedMemory(uint32_t pages)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&resident_lock);
 
     MiReturnCommitment(&nonpaged_commit, pages);
     MmResidentAvailablePages += pages;
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&resident_lock, old);
 }
 
 /* Unmaps and frees the frames of stack pages [0, mapped) of the stack at base. */

@@ -3,6 +3,7 @@
  * The memory manager's internals, shared by the files of mm/ and by the in-kernel
  * tests. Nothing outside mm/ and tests/ includes this header.
  */
+#include "ke/spinlock.h"
 #include "arch/mmu.h"
 #include "boot/boot_info.h"
 #include "kernel/ntabi.h"
@@ -155,6 +156,18 @@ extern struct mi_page_list MmFreePageListHead;
 extern struct mi_page_list MmStandbyPageListHead;
 extern struct mi_page_list MmModifiedPageListHead;
 extern uint32_t MiPagesInUse[MI_USE_COUNT];
+
+/*
+ * The PFN lock (NT's): a spinlock, DISPATCH_LEVEL, guarding the PFN database and its page
+ * lists, the prototype PTEs of sections, and the changes to a page's PTE that must agree
+ * with its PFN entry (dirty bits, transition, reset). Order: after the working-set
+ * locks, before the pagefile slots, the system PTEs, hyperspace and the dispatcher.
+ * Unlike NT's, its holder may take it again (only the outermost acquisition takes the
+ * lock; the inner ones count): the list functions below are called both on their own
+ * and from paths that already hold it.
+ */
+KIRQL MiAcquirePfnLock(void);
+void MiReleasePfnLock(KIRQL old);
 
 static inline struct mmpfn *MiGetPfnEntry(pfn_t pfn)
 {
@@ -361,6 +374,36 @@ static inline void MiMakeRoomForFault(vaddr_t page)
 /* The pages of paged pool in memory. */
 extern struct mm_working_set MiSystemWorkingSet;
 
+/* The lock classes of working sets: every process's one class, the system's another. */
+extern struct lock_class MiProcessWorkingSetClass;
+extern struct lock_class MiSystemWorkingSetClass;
+
+/* Takes working_set's lock (again, if this thread holds it: see struct mm_working_set). */
+void MiLockWorkingSet(struct mm_working_set *working_set);
+/* Takes it only if no other thread holds it; never waits. */
+bool MiTryLockWorkingSet(struct mm_working_set *working_set);
+void MiUnlockWorkingSet(struct mm_working_set *working_set);
+
+static inline struct mm_working_set *MiLockWorkingSetGuard(struct mm_working_set *working_set)
+{
+    MiLockWorkingSet(working_set);
+    return working_set;
+}
+
+static inline void MiUnlockWorkingSetGuard(struct mm_working_set **working_set)
+{
+    MiUnlockWorkingSet(*working_set);
+}
+
+/*
+ * Holds working_set's lock from here to the end of the enclosing block, whichever way
+ * it is left (a scope guard): the services have many ways out.
+ */
+#define MI_WORKING_SET_GUARD(working_set)                                               \
+    struct mm_working_set *working_set_guard                                            \
+        __attribute__((cleanup(MiUnlockWorkingSetGuard), unused)) =                     \
+        MiLockWorkingSetGuard(working_set)
+
 /* Sets up the paged pool's address range, after the nonpaged pool works. */
 void MiInitializePagedPool(void);
 /*
@@ -388,13 +431,17 @@ uint32_t MiWriteModifiedPages(uint32_t max);
 
 struct mi_audit {
     uint32_t spaces;
+    uint32_t spaces_busy;           /* left out: their working-set lock was held */
     uint32_t ptes_checked;          /* non-zero user PTEs */
     uint32_t frames_checked;        /* present ones, checked against the PFN database */
     uint32_t shared_mappings;       /* of section pages */
     uint32_t violations;            /* the first few are printed */
 };
 
-/* Checks every address space's user mappings (see audit.c); interrupts off meanwhile. */
+/*
+ * Checks the user mappings of every address space that is not in the middle of a change
+ * (see audit.c), at DISPATCH_LEVEL.
+ */
 void MiAuditAddressSpaces(struct mi_audit *audit);
 
 /* ---- prototypes of section pages (section.c) ---- */
@@ -593,6 +640,7 @@ bool MiProtectionIsWritable(uint32_t protection);
 
 /* Every address space, the system's included (struct mm_address_space.link). */
 extern struct list_entry MiAddressSpaces;
+extern struct kspin_lock MiAddressSpaceListLock;   /* guards it (addrspace.c) */
 
 /* Sets up the system address space and KUSER_SHARED_DATA; needs system PTEs. */
 void MiInitializeAddressSpaces(void);

@@ -3,6 +3,9 @@
  * The memory manager's interface to the rest of the kernel. Names follow NT: Mm* is
  * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
  */
+#include <stddef.h>
+#include "arch/pcr.h"
+#include "ke/mutex.h"
 #include "arch/mmu.h"
 #include "lib/list.h"
 #include "kernel/ntabi.h"
@@ -68,6 +71,16 @@ bool MmGetPhysicalAddress(vaddr_t va, paddr_t *physical);
  * address, in the order the trimmer's clock hand visits them.
  */
 struct mm_working_set {
+    /*
+     * The working-set lock (NT's working-set mutex): a guarded mutex, which its holder
+     * may take again (lock_depth counts). A process's guards the whole user half of its
+     * address space: the VAD tree, the user page tables and this list; the system
+     * working set's guards the paged pool's pages and PTEs. The order: a process's, then
+     * the system's, then the pools, the PFN lock and the spinlocks after it. The trimmer
+     * takes another process's only by attempt (MiTryLockWorkingSet).
+     */
+    struct kguarded_mutex lock;
+    uint32_t lock_depth;
     vaddr_t *entries;
     uint32_t count;
     uint32_t capacity;
@@ -115,8 +128,18 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
 /* Frees every user page, page table, VAD and the directory. space must not be in use. */
 void MmDeleteAddressSpace(struct mm_address_space *space);
 
-/* The address space whose directory CR3 holds; set only through MmSwitchAddressSpace. */
-extern struct mm_address_space *MmCurrentSpace;
+/*
+ * The address space whose directory this processor's CR3 holds (its region keeps it);
+ * set only through MmSwitchAddressSpace.
+ */
+static inline struct mm_address_space *MmCurrentAddressSpace(void)
+{
+    struct mm_address_space *space;
+
+    __asm__ volatile("movl %%fs:%c1, %0"
+                     : "=r"(space) : "i"(offsetof(struct kprcb, current_space)));
+    return space;
+}
 
 /* Loads space's directory into CR3 (MmSwitchAddressSpace's slow path). */
 void MiLoadAddressSpace(struct mm_address_space *space);
@@ -124,13 +147,8 @@ void MiLoadAddressSpace(struct mm_address_space *space);
 /* Makes space the current one (loads CR3 if it is not already: inline, for switches). */
 static inline void MmSwitchAddressSpace(struct mm_address_space *space)
 {
-    if (space != MmCurrentSpace)
+    if (space != MmCurrentAddressSpace())
         MiLoadAddressSpace(space);
-}
-
-static inline struct mm_address_space *MmCurrentAddressSpace(void)
-{
-    return MmCurrentSpace;
 }
 
 /*

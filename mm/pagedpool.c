@@ -55,7 +55,7 @@ void MiInitializePagedPool(void)
 
 vaddr_t MiAllocatePagedPoolPages(uint32_t count)
 {
-    KASSERT(cpu_interrupts_enabled());
+    MI_WORKING_SET_GUARD(&MiSystemWorkingSet);     /* the bitmap and the pages' PTEs */
     uint32_t first = bitmap_find_clear_run(&allocated, count, 0);
 
     if (first == BITMAP_NONE || !MiChargeCommitment(&paged_pool_commit, count))
@@ -69,7 +69,8 @@ vaddr_t MiAllocatePagedPoolPages(uint32_t count)
 
 void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
 {
-    KASSERT(cpu_interrupts_enabled());
+    MI_WORKING_SET_GUARD(&MiSystemWorkingSet);
+    KIRQL old = MiAcquirePfnLock();
     for (uint32_t i = 0; i < count; i++) {
         vaddr_t page = va + i * PAGE_SIZE;
         mmpte_t pte = *pte_of(page);
@@ -83,6 +84,7 @@ void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
             MiDeletePteContents(pte);   /* a page in transition, or a pagefile slot */
         }
     }
+    MiReleasePfnLock(old);
     bitmap_clear_range(&allocated, (va - MmPagedPoolStart) / PAGE_SIZE, count);
     MiReturnCommitment(&paged_pool_commit, count);
 }
@@ -123,6 +125,7 @@ static ntstatus_t get_frame(mmpte_t *pte, pfn_t *pfn)
 ntstatus_t MiPagedPoolFault(vaddr_t va)
 {
     enum { ATTEMPTS = 3 };
+    MI_WORKING_SET_GUARD(&MiSystemWorkingSet);
     pfn_t pfn = PFN_INVALID;
     ntstatus_t status = STATUS_NO_MEMORY;
 
@@ -135,12 +138,15 @@ ntstatus_t MiPagedPoolFault(vaddr_t va)
     for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
         if (attempt > 0)
             MiReclaimMemory(va);
+        /* The PFN lock from the look at the PTE to the new one (see MmAccessFault). */
+        KIRQL old = MiAcquirePfnLock();
         status = get_frame(pte, &pfn);
+        if (NT_SUCCESS(status)) {
+            MiSetPteOwner(pfn, pte);
+            *pte = pte_make_kernel(pfn, true);
+            MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);
+        }
+        MiReleasePfnLock(old);
     }
-    if (!NT_SUCCESS(status))
-        return status;
-    MiSetPteOwner(pfn, pte);
-    *pte = pte_make_kernel(pfn, true);
-    MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);
-    return STATUS_SUCCESS;
+    return status;
 }

@@ -76,11 +76,15 @@ static bool parse_pagefile_option(const char *value, unsigned *disk, uint64_t *b
 
 /* ---- slots ---- */
 
+/* The pagefile's slot bitmap and its counts: taken inside the PFN lock. */
+static struct lock_class slot_lock_class = LOCK_CLASS_SPIN("pagefile slots");
+static struct kspin_lock slot_lock = KSPIN_LOCK_INIT(slot_lock_class);
+
 uint32_t MiAllocatePagefileSlots(uint32_t count)
 {
     if (!MiPagefile.present || count == 0)
         return 0;
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&slot_lock);
     uint32_t first = bitmap_find_clear_run(&slots, count, slot_hint);
     if (first != BITMAP_NONE) {
         bitmap_set_range(&slots, first, count);
@@ -89,19 +93,19 @@ uint32_t MiAllocatePagefileSlots(uint32_t count)
                                            MiPagefile.slots_in_use);
         slot_hint = first + count < MiPagefile.slot_count ? first + count : 1;
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&slot_lock, old);
     return first == BITMAP_NONE ? 0 : first;
 }
 
 void MiReleasePagefileSlot(uint32_t slot)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&slot_lock);
 
     KASSERT(MiPagefile.present && slot > 0 && slot < MiPagefile.slot_count &&
             bitmap_test(&slots, slot));
     bitmap_clear_range(&slots, slot, 1);
     MiPagefile.slots_in_use--;
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&slot_lock, old);
 }
 
 bool MiIsPagefileSlotInUse(uint32_t slot)

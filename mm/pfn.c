@@ -23,6 +23,33 @@ struct mi_fault_injection MiFrameInjection;
 
 static bool pfn_database_ready;
 
+static struct lock_class pfn_lock_class = LOCK_CLASS_SPIN("PFN database");
+static struct kspin_lock pfn_lock = KSPIN_LOCK_INIT(pfn_lock_class);
+static struct kprcb *pfn_lock_owner;   /* the processor holding it */
+static uint32_t pfn_lock_depth;         /* its acquisitions, nested */
+
+KIRQL MiAcquirePfnLock(void)
+{
+    struct kprcb *self = KeGetCurrentPrcb();
+
+    if (pfn_lock_owner == self) {
+        pfn_lock_depth++;
+        return DISPATCH_LEVEL;
+    }
+    KIRQL old = KeAcquireSpinLock(&pfn_lock);
+    pfn_lock_owner = self;
+    pfn_lock_depth = 1;
+    return old;
+}
+
+void MiReleasePfnLock(KIRQL old)
+{
+    if (--pfn_lock_depth == 0) {
+        pfn_lock_owner = NULL;
+        KeReleaseSpinLock(&pfn_lock, old);
+    }
+}
+
 /* ---- the boot allocator ---- */
 
 #define BOOT_ALLOCATION_RUNS 16
@@ -226,12 +253,12 @@ static pfn_t take_standby_page(void)
 static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
                        enum mi_page_use use, bool *zeroed)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     struct mi_page_list *list = first->count ? first : second;
     pfn_t pfn = list->head;
 
     if (MiInjectedFailure(&MiFrameInjection)) {
-        cpu_restore_interrupts(flags);
+        MiReleasePfnLock(old_irql);
         return PFN_INVALID;
     }
     *zeroed = list == &MmZeroedPageListHead;
@@ -241,7 +268,7 @@ static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
         pfn = take_standby_page();
     if (pfn != PFN_INVALID)
         mark_active(pfn, use);
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
     return pfn;
 }
 
@@ -263,7 +290,7 @@ pfn_t MiRemoveZeroPage(enum mi_page_use use)
 
 void MiInsertPageInFreeList(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(pfn <= MmHighestPhysicalPage && entry->location == MI_PAGE_ACTIVE);
@@ -277,22 +304,22 @@ void MiInsertPageInFreeList(pfn_t pfn)
     entry->reference_count = 0;
     entry->use = MI_USE_NONE;
     list_push(&MmFreePageListHead, pfn);
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 void MiAddPageReference(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count < UINT16_MAX);
     entry->reference_count++;
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 void MiReleasePageReference(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count > 0);
@@ -302,7 +329,7 @@ void MiReleasePageReference(pfn_t pfn)
         MiSectionPageUnmapped(pfn);
     else
         MiInsertPageInFreeList(pfn);
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 uint32_t MiPurgeStandbyPages(uint32_t max)
@@ -310,13 +337,13 @@ uint32_t MiPurgeStandbyPages(uint32_t max)
     uint32_t purged = 0;
 
     while (purged < max) {
-        uint32_t flags = cpu_save_disable_interrupts();
+        KIRQL old_irql = MiAcquirePfnLock();
         pfn_t pfn = take_standby_page();
         if (pfn != PFN_INVALID) {
             mark_active(pfn, MI_USE_SYSTEM);
             MiInsertPageInFreeList(pfn);
         }
-        cpu_restore_interrupts(flags);
+        MiReleasePfnLock(old_irql);
         if (pfn == PFN_INVALID)
             break;
         purged++;
@@ -335,7 +362,7 @@ void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte)
 
 void MiInsertTransitionPage(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->pte_frame != PFN_INVALID);
@@ -352,12 +379,12 @@ void MiInsertTransitionPage(pfn_t pfn)
         /* A good copy in the pagefile, or contents nobody wants (MEM_RESET). */
         list_push(&MmStandbyPageListHead, pfn);
     }
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 void MiUnlinkPage(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_STANDBY_PAGE_LIST ||
@@ -365,7 +392,7 @@ void MiUnlinkPage(pfn_t pfn)
     list_unlink(pfn);
     entry->location = MI_PAGE_ACTIVE;
     entry->flink = entry->blink = PFN_INVALID;
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use)
@@ -379,28 +406,26 @@ void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use)
 
 void MiFreeTransitionPage(pfn_t pfn)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
 
     MiUnlinkPage(pfn);
     MiInsertPageInFreeList(pfn);
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 bool MmZeroPageAhead(void)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     bool zeroed = false;
     pfn_t pfn = MmFreePageListHead.head;
 
     if (pfn != PFN_INVALID) {
         list_unlink(pfn);
-        cpu_restore_interrupts(flags);
-        MiZeroPhysicalPage(pfn);        /* off every list meanwhile: no one else sees it */
-        flags = cpu_save_disable_interrupts();
+        MiZeroPhysicalPage(pfn);
         list_push(&MmZeroedPageListHead, pfn);
         zeroed = true;
     }
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
     return zeroed;
 }
 
@@ -456,7 +481,7 @@ void MiResetPage(vaddr_t va)
 
     if (entry->use != MI_USE_PROCESS_PRIVATE)
         return;
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     if (pte_is_valid(*pte) && pte->value & PTE_DIRTY) {
         if (MmCurrentAddressSpace()->write_watch_vads)
             MiCaptureWriteWatch(MmCurrentAddressSpace(), va);
@@ -467,7 +492,7 @@ void MiResetPage(vaddr_t va)
         MiReleasePagefileSlot(entry->pagefile_slot);
     entry->pagefile_slot = 0;
     entry->flags = (entry->flags & ~MI_PFN_MODIFIED) | MI_PFN_RESET;
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }
 
 void MiUndoResetPage(mmpte_t pte)
@@ -478,12 +503,12 @@ void MiUndoResetPage(mmpte_t pte)
     struct mmpfn *entry = MiGetPfnEntry(pfn);
     if (!(entry->flags & MI_PFN_RESET))
         return;
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old_irql = MiAcquirePfnLock();
     bool on_standby = entry->location == MI_STANDBY_PAGE_LIST;
     if (on_standby)
         MiUnlinkPage(pfn);
     entry->flags = (entry->flags & ~MI_PFN_RESET) | MI_PFN_MODIFIED;
     if (on_standby)
         MiInsertTransitionPage(pfn);    /* to the modified list: its contents count again */
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old_irql);
 }

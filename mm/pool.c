@@ -20,6 +20,8 @@
  * interrupts on, so its lists need no more than the kernel being non-preemptive.
  */
 #include "arch/cpu.h"
+#include "ke/mutex.h"
+#include "ke/spinlock.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
@@ -72,18 +74,29 @@ struct pool_large_page {
 
 #define SMALL_BLOCK_LIMIT   ((16u << (SIZE_CLASSES - 1)) - sizeof(struct pool_header))
 
-/* One pool: its pages with a free block, by class, and its totals. */
+/*
+ * One pool: its pages with a free block, by class, and its totals, all guarded by the
+ * pool's lock: a spinlock for the nonpaged pool (usable up to DISPATCH_LEVEL), a guarded
+ * mutex for the paged pool, whose holder may fault its pages back in.
+ */
 struct pool_descriptor {
     enum pool_type type;
+    struct kspin_lock spin_lock;            /* NonPagedPool */
+    struct kguarded_mutex mutex;            /* PagedPool */
     struct pool_page *pages_with_free_blocks[SIZE_CLASSES];
     struct pool_statistics statistics;
 };
 
+static struct lock_class nonpaged_pool_lock_class = LOCK_CLASS_SPIN("nonpaged pool");
+static struct lock_class paged_pool_lock_class = LOCK_CLASS_BLOCKING("paged pool");
+
 struct mi_fault_injection MiPoolInjection;
 
 static struct pool_descriptor pools[] = {
-    [NonPagedPool] = {.type = NonPagedPool},
-    [PagedPool] = {.type = PagedPool},
+    [NonPagedPool] = {.type = NonPagedPool,
+                      .spin_lock = KSPIN_LOCK_INIT(nonpaged_pool_lock_class)},
+    [PagedPool] = {.type = PagedPool,
+                   .mutex = KGUARDED_MUTEX_INIT(pools[PagedPool].mutex, paged_pool_lock_class)},
 };
 
 /* The pool a block or page at va belongs to. */
@@ -92,15 +105,20 @@ static struct pool_descriptor *pool_of(vaddr_t va)
     return &pools[MmIsPagedPoolAddress(va) ? PagedPool : NonPagedPool];
 }
 
-/* Guards a pool's lists: interrupts off for the nonpaged pool, nothing for the paged. */
-static uint32_t pool_lock(const struct pool_descriptor *pool)
+static KIRQL pool_lock(struct pool_descriptor *pool)
 {
-    return pool->type == NonPagedPool ? cpu_save_disable_interrupts() : cpu_read_eflags();
+    if (pool->type == NonPagedPool)
+        return KeAcquireSpinLock(&pool->spin_lock);
+    KeAcquireGuardedMutex(&pool->mutex);
+    return PASSIVE_LEVEL;                   /* unused: the mutex keeps its owner's */
 }
 
-static void pool_unlock(uint32_t flags)
+static void pool_unlock(struct pool_descriptor *pool, KIRQL old)
 {
-    cpu_restore_interrupts(flags);
+    if (pool->type == NonPagedPool)
+        KeReleaseSpinLock(&pool->spin_lock, old);
+    else
+        KeReleaseGuardedMutex(&pool->mutex);
 }
 
 static uint32_t block_size(unsigned size_class)
@@ -241,16 +259,16 @@ static struct pool_page *new_small_page(struct pool_descriptor *pool, unsigned s
 static void *allocate_small(struct pool_descriptor *pool, size_t bytes, uint32_t tag)
 {
     unsigned size_class = size_class_of(bytes);
-    uint32_t flags = pool_lock(pool);
+    KIRQL old = pool_lock(pool);
     struct pool_page *page = pool->pages_with_free_blocks[size_class];
 
     if (!page) {
         /* Mapped with interrupts on: no one else can see the page until it is listed. */
-        pool_unlock(flags);
+        pool_unlock(pool, old);
         page = new_small_page(pool, size_class);
         if (!page)
             return NULL;
-        flags = pool_lock(pool);
+        old = pool_lock(pool);
         class_list_insert(pool, page);
         pool->statistics.pages++;
     }
@@ -265,7 +283,7 @@ static void *allocate_small(struct pool_descriptor *pool, size_t bytes, uint32_t
     block->header = (struct pool_header){tag, bytes, size_class, BLOCK_BUSY};
     pool->statistics.allocations++;
     pool->statistics.bytes_requested += bytes;
-    pool_unlock(flags);
+    pool_unlock(pool, old);
     return &block->header + 1;
 }
 
@@ -304,11 +322,11 @@ static void *allocate_large(struct pool_descriptor *pool, size_t bytes, uint32_t
     struct pool_header *header = (struct pool_header *)(large + 1);
     *header = (struct pool_header){tag, 0, LARGE_BLOCK, BLOCK_BUSY};
 
-    uint32_t flags = pool_lock(pool);
+    KIRQL old = pool_lock(pool);
     pool->statistics.pages += page_count;
     pool->statistics.allocations++;
     pool->statistics.bytes_requested += bytes;
-    pool_unlock(flags);
+    pool_unlock(pool, old);
     return header + 1;
 }
 
@@ -316,7 +334,8 @@ static void *allocate_large(struct pool_descriptor *pool, size_t bytes, uint32_t
 
 void *ExAllocatePoolWithTag(enum pool_type type, size_t bytes, uint32_t tag)
 {
-    KASSERT(type == NonPagedPool || (type == PagedPool && cpu_interrupts_enabled()));
+    KASSERT(type == NonPagedPool ? KeGetCurrentIrql() <= DISPATCH_LEVEL
+                                 : type == PagedPool && KeGetCurrentIrql() <= APC_LEVEL);
     struct pool_descriptor *pool = &pools[type];
     if (MiInjectedFailure(&MiPoolInjection))
         return NULL;
@@ -373,8 +392,8 @@ static struct pool_header *header_of(void *block)
 void ExFreePoolWithTag(void *block, uint32_t tag)
 {
     struct pool_descriptor *pool = pool_of((vaddr_t)block);
-    KASSERT(pool->type == NonPagedPool || cpu_interrupts_enabled());
-    uint32_t flags = pool_lock(pool);
+    KASSERT(KeGetCurrentIrql() <= (pool->type == NonPagedPool ? DISPATCH_LEVEL : APC_LEVEL));
+    KIRQL old = pool_lock(pool);
     struct pool_header *header = header_of(block);
     vaddr_t release;
     uint32_t release_count;
@@ -398,7 +417,7 @@ void ExFreePoolWithTag(void *block, uint32_t tag)
         release = (vaddr_t)free_small(pool, header);
         release_count = 1;
     }
-    pool_unlock(flags);
+    pool_unlock(pool, old);
 
     /* Off every list and out of the count, the pages are no one's: unmapped interrupts on. */
     if (release)
@@ -408,7 +427,7 @@ void ExFreePoolWithTag(void *block, uint32_t tag)
 void ExQueryPoolStatistics(enum pool_type type, struct pool_statistics *out)
 {
     KASSERT(type == NonPagedPool || type == PagedPool);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = pool_lock(&pools[type]);
     *out = pools[type].statistics;
-    cpu_restore_interrupts(flags);
+    pool_unlock(&pools[type], old);
 }

@@ -29,10 +29,12 @@ static void section_destroy(struct object_header *object)
     struct mm_section *section = (struct mm_section *)object;
 
     /* Every view is gone (each held a reference), so no prototype is valid. */
+    KIRQL old = MiAcquirePfnLock();
     for (uint32_t i = 0; i < section->page_count; i++) {
         KASSERT(!pte_is_valid(section->prototypes[i]));
         MiDeletePteContents(section->prototypes[i]);
     }
+    MiReleasePfnLock(old);
     MiReturnCommitment(&section_commit_charge, section->committed_pages);
     if (section->cache_slot)
         *section->cache_slot = NULL;
@@ -177,6 +179,7 @@ ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr
                               uint32_t *size, uint32_t type, uint32_t protection,
                               vaddr_t highest, uint32_t commit_size)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     uint32_t section_bytes = section->page_count * PAGE_SIZE;
     vaddr_t alignment = type & AT_ROUND_TO_PAGE ? PAGE_SIZE : MM_ALLOCATION_GRANULARITY;
@@ -247,6 +250,8 @@ ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr
 /* The frames, charge and reference a view holds go back; its VAD goes. */
 void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
 {
+    KIRQL old_irql = MiAcquirePfnLock();
+
     for (vaddr_t va = vad->start; va - 1 < vad->end; va += PAGE_SIZE) {
         mmpte_t *pte = MiGetPte(va, false);
         if (!pte) {
@@ -259,12 +264,14 @@ void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
         MiWriteUserPte(va, pte_zero());
         MiDeletePteContents(old);
     }
+    MiReleasePfnLock(old_irql);
     MiReturnCommitment(&space->commit_charge, vad->commit_charge);
     MiDeleteVad(space, vad);
 }
 
 ntstatus_t MmUnmapViewOfSection(vaddr_t base)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     struct mmvad *vad = MiLocateVad(&space->vads, base);
 
@@ -317,7 +324,7 @@ ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection)
 {
     struct mm_section *section = vad->owner;
     uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = MiAcquirePfnLock();     /* the prototype PTEs are the PFN lock's */
     ntstatus_t status = make_prototype_valid(section, index);
 
     if (NT_SUCCESS(status)) {
@@ -325,7 +332,7 @@ ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection)
                                               protection));
         MmStatistics.section_faults++;
     }
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old);
     return status;
 }
 

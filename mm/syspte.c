@@ -43,9 +43,13 @@ void MiInitializeSystemPtes(void)
     }
 }
 
+/* The bitmap of system PTEs and its counts. */
+static struct lock_class system_pte_lock_class = LOCK_CLASS_SPIN("system PTEs");
+static struct kspin_lock system_pte_lock = KSPIN_LOCK_INIT(system_pte_lock_class);
+
 vaddr_t MiReserveSystemPtes(uint32_t count)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&system_pte_lock);
     vaddr_t va = 0;
     uint32_t index = bitmap_find_clear_run(&system_ptes, count, lowest_free);
 
@@ -56,13 +60,13 @@ vaddr_t MiReserveSystemPtes(uint32_t count)
             lowest_free += count;
         va = MmSystemRangeStart + index * PAGE_SIZE;
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&system_pte_lock, old);
     return va;
 }
 
 void MiReleaseSystemPtes(vaddr_t va, uint32_t count)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&system_pte_lock);
     uint32_t index = index_of(va);
 
     KASSERT(va >= MmSystemRangeStart && index + count <= system_ptes.size);
@@ -71,7 +75,7 @@ void MiReleaseSystemPtes(vaddr_t va, uint32_t count)
     bitmap_clear_range(&system_ptes, index, count);
     free_system_ptes += count;
     lowest_free = MIN(lowest_free, index);
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&system_pte_lock, old);
 }
 
 uint32_t MiFreeSystemPtes(void)

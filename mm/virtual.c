@@ -76,9 +76,13 @@ uint32_t MiPteProtection(mmpte_t pte)
 
 /* ---- commit charge ---- */
 
+/* The commit charge: the machine's total and peak, and every account charged against it. */
+static struct lock_class commit_lock_class = LOCK_CLASS_SPIN("commit charge");
+static struct kspin_lock commit_lock = KSPIN_LOCK_INIT(commit_lock_class);
+
 bool MiChargeCommitment(uint32_t *account, uint32_t pages)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&commit_lock);
     bool ok = pages <= MmTotalCommitLimit - MmTotalCommittedPages;
 
     if (ok) {
@@ -86,18 +90,18 @@ bool MiChargeCommitment(uint32_t *account, uint32_t pages)
         MmPeakCommitment = MAX(MmPeakCommitment, MmTotalCommittedPages);
         *account += pages;
     }
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&commit_lock, old);
     return ok;
 }
 
 void MiReturnCommitment(uint32_t *account, uint32_t pages)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = KeAcquireSpinLock(&commit_lock);
 
     KASSERT(pages <= *account && pages <= MmTotalCommittedPages);
     MmTotalCommittedPages -= pages;
     *account -= pages;
-    cpu_restore_interrupts(flags);
+    KeReleaseSpinLock(&commit_lock, old);
 }
 
 /* ---- user PTEs, with the count of used entries in each page table ---- */
@@ -166,6 +170,8 @@ void MiWriteUserPte(vaddr_t va, mmpte_t value)
 static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_t end)
 {
     uint32_t pages = 0;
+    /* The PFN lock: a transition PTE's frame may not be taken for reuse meanwhile. */
+    KIRQL old_irql = MiAcquirePfnLock();
 
     for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
         mmpte_t *pte = MiGetPte(va, false);
@@ -176,6 +182,7 @@ static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_
         MiDeletePteContents(old);
         pages++;
     }
+    MiReleasePfnLock(old_irql);
     MiReturnCommitment(&space->commit_charge, pages);
 }
 
@@ -372,10 +379,12 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
 /* A committed page out of memory loses its contents: demand zero again. */
 static void drop_page(vaddr_t va)
 {
+    KIRQL old_irql = MiAcquirePfnLock();
     mmpte_t old = *pte_of(va);
 
     MiWriteUserPte(va, MiMakeDemandZeroPte(MiPteProtection(old)));
     MiDeletePteContents(old);
+    MiReleasePfnLock(old_irql);
 }
 
 /*
@@ -436,6 +445,7 @@ ntstatus_t MmCheckAllocationType(uint32_t type, uint32_t protection)
 ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
                                    uint32_t protection, vaddr_t highest)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     ntstatus_t status = MmCheckAllocationType(type, protection);
 
@@ -462,6 +472,7 @@ ntstatus_t MmAllocateVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type,
 
 ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start, end;
 
@@ -711,6 +722,7 @@ static ntstatus_t commit_view(struct mm_address_space *space, struct mmvad *vad,
 ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protection,
                                   uint32_t *old_protection)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start, end;
     ntstatus_t status;
@@ -773,6 +785,7 @@ static uint32_t page_protection(const struct mmvad *vad, vaddr_t va)
 
 ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
 
@@ -812,6 +825,7 @@ ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_informat
 
 ntstatus_t MmCreateUserStack(uint32_t commit, vaddr_t *base, vaddr_t *top)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     ntstatus_t status;
 
     commit = ALIGN_UP(MAX(commit, (uint32_t)PAGE_SIZE), (uint32_t)PAGE_SIZE);
@@ -833,6 +847,7 @@ ntstatus_t MmCreateUserStack(uint32_t commit, vaddr_t *base, vaddr_t *top)
 
 void MmDeleteUserStack(vaddr_t base)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     struct mmvad *vad = MiLocateVad(&space->vads, base);
 
@@ -891,11 +906,11 @@ static ntstatus_t check_lockable(struct mm_address_space *space, vaddr_t start, 
 static ntstatus_t lock_page(struct mm_address_space *space, vaddr_t va)
 {
     for (;;) {
-        uint32_t flags = cpu_save_disable_interrupts();
+        KIRQL old = MiAcquirePfnLock();     /* no trim between the look and the lock */
         mmpte_t *pte = MiGetPte(va, false);
         bool present = pte && MiIsPresentPte(*pte);
         bool locked = present && MiLockWorkingSetEntry(&space->working_set, va, true);
-        cpu_restore_interrupts(flags);
+        MiReleasePfnLock(old);
         if (locked)
             return STATUS_SUCCESS;
         if (present)
@@ -908,6 +923,7 @@ static ntstatus_t lock_page(struct mm_address_space *space, vaddr_t va)
 
 ntstatus_t MmLockVirtualMemory(vaddr_t *base, uint32_t *size)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start, end;
 
@@ -925,6 +941,7 @@ ntstatus_t MmLockVirtualMemory(vaddr_t *base, uint32_t *size)
 
 ntstatus_t MmUnlockVirtualMemory(vaddr_t *base, uint32_t *size)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start, end;
 
@@ -961,7 +978,7 @@ static bool page_written(struct mmvad *vad, vaddr_t va, bool reset)
 {
     uint32_t bit = (va - vad->write_watch_base) / PAGE_SIZE;
     mmpte_t *pte = MiGetPte(va, false);
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = MiAcquirePfnLock();
     bool dirty = pte && pte_is_valid(*pte) && pte->value & PTE_DIRTY;
     bool written = dirty || vad->write_watch[bit / 32] & (1u << (bit % 32));
 
@@ -973,7 +990,7 @@ static bool page_written(struct mmvad *vad, vaddr_t va, bool reset)
             cpu_invlpg(va);
         }
     }
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old);
     return written;
 }
 
@@ -994,6 +1011,7 @@ static struct mmvad *write_watch_vad(vaddr_t base, uint32_t size, vaddr_t *start
 uint32_t MmGetWriteWatch(vaddr_t base, uint32_t size, bool reset, vaddr_t *cursor,
                          vaddr_t *addresses, uint32_t capacity, ntstatus_t *status)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     vaddr_t start, end;
     struct mmvad *vad = write_watch_vad(base, size, &start, &end);
     uint32_t found = 0;
@@ -1011,6 +1029,7 @@ uint32_t MmGetWriteWatch(vaddr_t base, uint32_t size, bool reset, vaddr_t *curso
 
 ntstatus_t MmResetWriteWatch(vaddr_t base, uint32_t size)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     vaddr_t start, end;
     struct mmvad *vad = write_watch_vad(base, size, &start, &end);
 
@@ -1026,6 +1045,7 @@ ntstatus_t MmResetWriteWatch(vaddr_t base, uint32_t size)
 ntstatus_t MmQueryRegionInformation(vaddr_t address,
                                     struct nt_memory_region_information *info)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_address_space *space = MmCurrentAddressSpace();
     struct mmvad *vad;
 
@@ -1060,8 +1080,9 @@ static uint32_t nt_protection_mask(uint32_t protection)
 
 uint32_t MmQueryWorkingSet(uint32_t *blocks, uint32_t first, uint32_t capacity)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     const struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
-    uint32_t flags = cpu_save_disable_interrupts();
+    KIRQL old = MiAcquirePfnLock();
     uint32_t count = working_set->count;
 
     for (uint32_t i = 0; i < capacity && first + i < count; i++) {
@@ -1074,6 +1095,6 @@ uint32_t MmQueryWorkingSet(uint32_t *blocks, uint32_t first, uint32_t capacity)
                      MIN(entry->reference_count, 7u) << NT_WORKING_SET_SHARE_COUNT_SHIFT;
         blocks[i] = block;
     }
-    cpu_restore_interrupts(flags);
+    MiReleasePfnLock(old);
     return count;
 }

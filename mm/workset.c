@@ -24,15 +24,52 @@
 
 #define TAG_WORKING_SET 0x6c736b57  /* 'Wksl' */
 
+/* ---- the lock ---- */
+
+struct lock_class MiProcessWorkingSetClass = LOCK_CLASS_BLOCKING("process working set");
+struct lock_class MiSystemWorkingSetClass = LOCK_CLASS_BLOCKING("system working set");
+
+void MiLockWorkingSet(struct mm_working_set *working_set)
+{
+    if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
+        working_set->lock_depth++;
+        return;
+    }
+    KeAcquireGuardedMutex(&working_set->lock);
+    working_set->lock_depth = 1;
+}
+
+bool MiTryLockWorkingSet(struct mm_working_set *working_set)
+{
+    if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
+        working_set->lock_depth++;
+        return true;
+    }
+    if (!KeTryToAcquireGuardedMutex(&working_set->lock))
+        return false;
+    working_set->lock_depth = 1;
+    return true;
+}
+
+void MiUnlockWorkingSet(struct mm_working_set *working_set)
+{
+    KASSERT(KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread()));
+    if (--working_set->lock_depth == 0)
+        KeReleaseGuardedMutex(&working_set->lock);
+}
+
 /* ---- the list ---- */
 
 bool MiInitializeWorkingSet(struct mm_working_set *working_set)
 {
+    struct lock_class *class = working_set == &MiSystemWorkingSet ? &MiSystemWorkingSetClass
+                                                                  : &MiProcessWorkingSetClass;
     *working_set = (struct mm_working_set){
         .minimum = MI_DEFAULT_WORKING_SET_MINIMUM,
         .maximum = MI_DEFAULT_WORKING_SET_MAXIMUM,
         .capacity = MI_DEFAULT_WORKING_SET_MAXIMUM + 1,
     };
+    KeInitializeGuardedMutex(&working_set->lock, class);
     working_set->entries = ExAllocatePoolWithTag(NonPagedPool,
                                                  working_set->capacity * sizeof(vaddr_t),
                                                  TAG_WORKING_SET);
@@ -180,11 +217,13 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
 
 uint32_t MiTrimWorkingSet(uint32_t target, bool age)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     return trim(&MmCurrentAddressSpace()->working_set, target, age, 0, evict_user_page);
 }
 
 ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
 
     if (minimum_bytes == 0xFFFFFFFFu && maximum_bytes == 0xFFFFFFFFu) {
@@ -210,6 +249,7 @@ ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes
 
 uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age)
 {
+    MI_WORKING_SET_GUARD(&MiSystemWorkingSet);
     return trim(&MiSystemWorkingSet, target, age, 0, MiEvictPagedPoolPage);
 }
 
@@ -239,42 +279,70 @@ static bool enough_pages(void)
 }
 
 /*
+ * Trims every address space whose working-set lock can be had at once (held means in
+ * use: it is left alone this time) towards target(space), the pages at keep excepted.
+ * It runs at DISPATCH_LEVEL, with the list of address spaces held: each space is
+ * trimmed in its own address space, and no thread switch may come between the CR3 load
+ * and the switch back. Until enough pages are reusable, when until_enough.
+ */
+static void trim_address_spaces(uint32_t (*target)(const struct mm_working_set *, unsigned),
+                                unsigned pass, vaddr_t keep, bool until_enough)
+{
+    KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
+    struct mm_address_space *current = MmCurrentAddressSpace();
+
+    for (struct list_entry *e = MiAddressSpaces.next;
+         e != &MiAddressSpaces && !(until_enough && enough_pages()); e = e->next) {
+        struct mm_address_space *space = CONTAINING_RECORD(e, struct mm_address_space, link);
+        if (space->working_set.count == 0 || !MiTryLockWorkingSet(&space->working_set))
+            continue;
+        MmSwitchAddressSpace(space);
+        trim(&space->working_set, target(&space->working_set, pass), pass == 0,
+             space == current ? keep : 0, evict_user_page);
+        MiUnlockWorkingSet(&space->working_set);
+    }
+    MmSwitchAddressSpace(current);
+    KeReleaseSpinLock(&MiAddressSpaceListLock, old);
+}
+
+/* The system working set likewise (its lock taken by attempt). */
+static void trim_system_working_set(uint32_t target, bool age, vaddr_t keep)
+{
+    if (!MiTryLockWorkingSet(&MiSystemWorkingSet))
+        return;
+    trim(&MiSystemWorkingSet, target, age, keep, MiEvictPagedPoolPage);
+    MiUnlockWorkingSet(&MiSystemWorkingSet);
+}
+
+/* The first two passes leave a working set its minimum; the third, nothing unlocked. */
+static uint32_t pass_target(const struct mm_working_set *working_set, unsigned pass)
+{
+    return pass < 2 ? working_set->minimum : 0;
+}
+
+static uint32_t nothing_left(const struct mm_working_set *working_set, unsigned pass)
+{
+    (void)working_set, (void)pass;
+    return 0;
+}
+
+/*
  * Trims every working set, its pages not used lately first, towards its minimum, then
  * (only if that was not enough) towards nothing but what is in use.
  */
 static void trim_working_sets(vaddr_t keep)
 {
-    struct mm_address_space *current = MmCurrentAddressSpace();
-
     for (unsigned pass = 0; pass < 3 && !enough_pages(); pass++) {
-        for (struct list_entry *e = MiAddressSpaces.next;
-             e != &MiAddressSpaces && !enough_pages(); e = e->next) {
-            struct mm_address_space *space = CONTAINING_RECORD(e, struct mm_address_space, link);
-            if (space->working_set.count == 0)
-                continue;
-            uint32_t target = pass < 2 ? space->working_set.minimum : 0;
-            MmSwitchAddressSpace(space);
-            trim(&space->working_set, target, pass == 0, space == current ? keep : 0,
-                 evict_user_page);
-        }
+        trim_address_spaces(pass_target, pass, keep, true);
         if (!enough_pages())
-            trim(&MiSystemWorkingSet, pass < 2 ? MiSystemWorkingSet.minimum : 0, pass == 0,
-                 keep, MiEvictPagedPoolPage);
+            trim_system_working_set(pass_target(&MiSystemWorkingSet, pass), pass == 0, keep);
     }
-    MmSwitchAddressSpace(current);
 }
 
 void MiReclaimMemory(vaddr_t keep)
 {
-    struct mm_address_space *current = MmCurrentAddressSpace();
-
-    for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next) {
-        struct mm_address_space *space = CONTAINING_RECORD(e, struct mm_address_space, link);
-        MmSwitchAddressSpace(space);
-        trim(&space->working_set, 0, false, space == current ? keep : 0, evict_user_page);
-    }
-    MmSwitchAddressSpace(current);
-    trim(&MiSystemWorkingSet, 0, false, keep, MiEvictPagedPoolPage);
+    trim_address_spaces(nothing_left, 1, keep, false);
+    trim_system_working_set(0, false, keep);
     MiWriteModifiedPages(MmModifiedPageListHead.count);
 }
 
@@ -283,6 +351,8 @@ uint32_t MiWriteModifiedPages(uint32_t max)
     pfn_t frames[MI_PAGEFILE_BATCH];
     uint32_t written = 0;
 
+    /* The PFN lock throughout: the batch must stay on the modified list while it is written. */
+    KIRQL old = MiAcquirePfnLock();
     while (written < max && MmModifiedPageListHead.count && MiPagefile.present) {
         uint32_t count = MIN(MIN((uint32_t)MI_PAGEFILE_BATCH, max - written),
                              MmModifiedPageListHead.count);
@@ -312,6 +382,7 @@ uint32_t MiWriteModifiedPages(uint32_t max)
         }
         written += count;
     }
+    MiReleasePfnLock(old);
     return written;
 }
 

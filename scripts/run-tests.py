@@ -124,7 +124,7 @@ PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
 # few CPU models and memory sizes run everything.
-CORE = "test=cpu,split,cmdline,memmap,pfn,paging,syspte,pool,fault"
+CORE = "test=cpu,split,sync,cmdline,memmap,pfn,paging,syspte,pool,fault"
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
@@ -243,6 +243,15 @@ MATRIX = [
     # Paged pool touched with interrupts off: stopped and named, not a hang.
     Boot("crash-paged-pool",    KERNEL, "crash=paged-pool-interrupts-off", 32, 0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* PANIC: paged pool at 0x[0-9a-f]{8} touched with interrupts off"]),
+    Boot("crash-paged-pool-at-dispatch", KERNEL, "crash=paged-pool-at-dispatch", 32, 0x80000000,
+         0x7FFEFFFF, crash=True,
+         log=[r"\*\*\* PANIC: IRQL_NOT_LESS_OR_EQUAL: write of pageable address 0x[0-9a-f]{8} "
+              r"at IRQL 2"]),
+    Boot("crash-lock-order",    KERNEL, "crash=lock-order-inversion", 32, 0x80000000, 0x7FFEFFFF,
+         crash=True,
+         log=[r"\*\*\* STOP: lock checker: lock order inversion: crash lock 1 taken while "
+              r"holding crash lock 2", r"locks held, innermost last:",
+              r"crash lock 2 \(lock at 0x[0-9a-f]{8}"]),
     Boot("crash-divide-error",  KERNEL, "crash=divide-error",         32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
 ]
@@ -380,6 +389,17 @@ def boot_modules(boot, args):
     return own + list(args.modules)
 
 
+# Every test boot runs with the kernel's checkers on (the lock checker: ke/lockcheck.c),
+# as drivers are tested under Driver Verifier; `make run` and `make bench` run without.
+# Last on the line, so that a boot that tests the line's own length cuts it, not them.
+VERIFIER_OPTION = "verifier"
+
+
+def kernel_command_line(boot):
+    """The command line a boot hands the kernel: its own, then the checkers' option."""
+    return boot.cmdline + " " + VERIFIER_OPTION if boot.cmdline else VERIFIER_OPTION
+
+
 def smbios_argument(boot):
     """QEMU's -smbios value that hands a GRUB boot its kernel options and memory cut.
 
@@ -387,7 +407,8 @@ def smbios_argument(boot):
     (type 1) when its manufacturer is "ntmm-test": the serial number is the command
     line, the SKU and family the range to cut. QEMU's option syntax doubles commas.
     """
-    fields = ["type=1", "manufacturer=ntmm-test", "serial=" + boot.cmdline.replace(",", ",,")]
+    fields = ["type=1", "manufacturer=ntmm-test",
+              "serial=" + kernel_command_line(boot).replace(",", ",,")]
     if boot.cut:
         fields += ["sku=" + boot.cut[0], "family=" + boot.cut[1]]
     return ",".join(fields)
@@ -401,7 +422,7 @@ def qemu_command(boot, args, log_path):
     elif boot.boot == ISO:
         cmd += ["-cdrom", args.iso, "-boot", "d", "-smbios", smbios_argument(boot)]
     else:
-        cmd += ["-kernel", args.kernel, "-append", boot.cmdline]
+        cmd += ["-kernel", args.kernel, "-append", kernel_command_line(boot)]
         modules = boot_modules(boot, args)
         if modules:
             cmd += ["-initrd", initrd_argument(modules)]

@@ -5,6 +5,8 @@
  * code, never triple-fault.
  */
 #include "arch/cpu.h"
+#include "arch/irql.h"
+#include "ke/spinlock.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "lib/string.h"
@@ -24,6 +26,25 @@ static unsigned recurse(unsigned depth)
     if (depth == UINT32_MAX)
         return frame[0];
     return recurse(depth + 1) + frame[0];
+}
+
+/* Two locks taken in both orders, with the checker on: it must stop the machine. */
+static void crash_lock_order_inversion(void)
+{
+    static struct lock_class first_class = LOCK_CLASS_SPIN("crash lock 1");
+    static struct lock_class second_class = LOCK_CLASS_SPIN("crash lock 2");
+    static struct kspin_lock first = KSPIN_LOCK_INIT(first_class);
+    static struct kspin_lock second = KSPIN_LOCK_INIT(second_class);
+
+    lockcheck_enable();
+    KIRQL old = KeAcquireSpinLock(&first);
+    KIRQL inner = KeAcquireSpinLock(&second);
+    KeReleaseSpinLock(&second, inner);
+    KeReleaseSpinLock(&first, old);
+    old = KeAcquireSpinLock(&second);
+    inner = KeAcquireSpinLock(&first);
+    KeReleaseSpinLock(&first, inner);
+    KeReleaseSpinLock(&second, old);
 }
 
 NORETURN void ktest_crash(const char *what, size_t length)
@@ -46,7 +67,16 @@ NORETURN void ktest_crash(const char *what, size_t length)
         MiTrimSystemWorkingSet(0, false);
         cpu_disable_interrupts();
         *paged = 1;
+    } else if (length == 22 && strncasecmp(what, "paged-pool-at-dispatch", 22) == 0) {
+        /* NT's IRQL_NOT_LESS_OR_EQUAL: pageable memory touched where no thread may wait. */
+        volatile uint32_t *paged = ExAllocatePoolWithTag(PagedPool, 16, 0x68737243);
+        MiTrimSystemWorkingSet(0, false);
+        KeRaiseIrql(DISPATCH_LEVEL);
+        *paged = 1;
+    } else if (length == 20 && strncasecmp(what, "lock-order-inversion", 20) == 0) {
+        crash_lock_order_inversion();
     }
-    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, panic or "
-          "paged-pool-interrupts-off", (int)length, what);
+    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, panic, "
+          "paged-pool-interrupts-off, paged-pool-at-dispatch or lock-order-inversion",
+          (int)length, what);
 }

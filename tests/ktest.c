@@ -1,5 +1,6 @@
 #include <stdarg.h>
 
+#include "arch/irql.h"
 #include "kernel/console.h"
 #include "lib/format.h"
 #include "kernel/process.h"
@@ -10,6 +11,7 @@
 static const struct ktest_suite *const all_suites[] = {
     &cpu_suite,
     &split_suite,
+    &sync_suite,
     &cmdline_suite,
     &memmap_suite,
     &multiboot_suite,
@@ -127,6 +129,12 @@ static unsigned run_suite(const struct ktest_suite *suite, unsigned number)
             ktest_diag(&t, "the case ended attached to a process");
             t.failed = true;
             process_detach();
+        }
+        if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
+            /* Nor at a raised IRQL, where the next would wrongly be refused waits and faults. */
+            ktest_diag(&t, "the case ended at IRQL %u", KeGetCurrentIrql());
+            t.failed = true;
+            KeLowerIrql(PASSIVE_LEVEL);
         }
         if (t.failed)
             failed++;

@@ -46,6 +46,16 @@ ntstatus_t start_program(const char *program, const char *arguments, struct proc
     return loader_start_module(program, strlen(program), command_line, length, process);
 }
 
+ntstatus_t start_program_suspended(const char *program, const char *arguments,
+                                   struct process **process)
+{
+    char command_line[160];
+    size_t length = ksnprintf(command_line, sizeof(command_line), "%s %s", program, arguments);
+
+    return loader_start_module_suspended(program, strlen(program), command_line, length,
+                                         process);
+}
+
 ntstatus_t run_program(const char *program, const char *arguments,
                        struct nt_process_exception_information *exception)
 {

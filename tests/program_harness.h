@@ -32,6 +32,9 @@ bool have_module(struct ktest *t, const char *name);
 
 /* Starts "program arguments" from its module; the caller waits and dereferences. */
 ntstatus_t start_program(const char *program, const char *arguments, struct process **process);
+/* The same, its main thread held until process_resume (or its process's end). */
+ntstatus_t start_program_suspended(const char *program, const char *arguments,
+                                   struct process **process);
 
 /*
  * Runs "program arguments" to its end: its exit status (and, if asked, how it faulted),

@@ -11,14 +11,14 @@
 
 static void expect_fault(struct ktest *t, vaddr_t address, uint32_t error_code)
 {
-    KT_EXPECT_EQ(t, TRAP_PAGE_FAULT, trap_last_recovered_fault.vector);
-    KT_EXPECT_EQ(t, address, trap_last_recovered_fault.address);
-    KT_EXPECT_EQ(t, error_code, trap_last_recovered_fault.error_code);
+    KT_EXPECT_EQ(t, TRAP_PAGE_FAULT, trap_last_recovered_fault()->vector);
+    KT_EXPECT_EQ(t, address, trap_last_recovered_fault()->address);
+    KT_EXPECT_EQ(t, error_code, trap_last_recovered_fault()->error_code);
 }
 
 static void forget_last_fault(void)
 {
-    trap_last_recovered_fault = (struct trap_recovered_fault){0};
+    *trap_last_recovered_fault() = (struct trap_recovered_fault){0};
 }
 
 /* An address in system PTE space that nothing has mapped. */
@@ -104,7 +104,7 @@ static void clean_copy_succeeds(struct ktest *t)
     forget_last_fault();
     KT_EXPECT_EQ(t, 0, arch_copy_checked(&to, &from, sizeof(to)));
     KT_EXPECT_EQ(t, 0xC0FFEE, to);
-    KT_EXPECT_EQ(t, 0, trap_last_recovered_fault.vector);
+    KT_EXPECT_EQ(t, 0, trap_last_recovered_fault()->vector);
 }
 
 static const struct ktest_case cases[] = {

@@ -9,6 +9,7 @@
  */
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
+#include "arch/irql.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
 #include "lib/format.h"
@@ -243,6 +244,7 @@ static void race_inside_copy(vaddr_t address, size_t length)
 
     /* Only a process's own racer pages; not while attached, nor with interrupts off. */
     if (last < FUZZ_RACE_IN || address >= FUZZ_RACE_END || !cpu_interrupts_enabled() ||
+        KeGetCurrentIrql() >= DISPATCH_LEVEL ||
         MmCurrentAddressSpace() != &process_current()->space)
         return;
     race.copies++;

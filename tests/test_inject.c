@@ -189,7 +189,7 @@ static void fault_without_frame_is_retried(struct ktest *t)
     uint32_t fired = MiFrameInjection.fired;
     MiFrameInjection = (struct mi_fault_injection){1, 0, 1};    /* every one, from now */
     bool failed = arch_copy_checked((void *)(base + 2 * PAGE_SIZE), &value, 4) != 0;
-    ntstatus_t exhausted = trap_last_recovered_fault.status;
+    ntstatus_t exhausted = trap_last_recovered_fault()->status;
     MiFrameInjection = (struct mi_fault_injection){0, 0, 0};
     release(base);
     process_detach();

@@ -377,8 +377,10 @@ static void failed_read_ends_only_that_process(struct ktest *t)
     if (!have_module(t, "fault.exe") || !have_module(t, "hello.exe"))
         KT_SKIP(t, "fault.exe or hello.exe not loaded");
     take_snapshot(&before);
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("fault.exe", "read 0x30000000", &victim));
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("hello.exe", "", &bystander));
+    /* Held until their pages are set up: the victim must find its page in the pagefile. */
+    KT_ASSERT_EQ(t, STATUS_SUCCESS,
+                 start_program_suspended("fault.exe", "read 0x30000000", &victim));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program_suspended("hello.exe", "", &bystander));
 
     process_attach(victim);
     vaddr_t base = FAULT_PAGE;
@@ -396,6 +398,8 @@ static void failed_read_ends_only_that_process(struct ktest *t)
     /* Only that slot fails: both programs' own pages come back from the pagefile too. */
     uint32_t errors = MmStatistics.in_page_errors;
     MiMakePagefileSlotUnreadable(MiPagefilePteSlot(pte));
+    process_resume(victim);
+    process_resume(bystander);
     process_wait(victim, WAIT_FOREVER);
     process_wait(bystander, WAIT_FOREVER);
     MiMakePagefileSlotUnreadable(0);

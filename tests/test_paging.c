@@ -133,7 +133,7 @@ static void no_stale_translation_after_unmap(struct ktest *t)
 
     MiUnmapRange(page.va, PAGE_SIZE);
     KT_EXPECT(t, !read_checked(page.va, &value));
-    KT_EXPECT_EQ(t, page.va, trap_last_recovered_fault.address);
+    KT_EXPECT_EQ(t, page.va, trap_last_recovered_fault()->address);
 
     pfn_t other = MiRemoveAnyPage(MI_USE_SYSTEM);
     KT_ASSERT(t, other != PFN_INVALID);

@@ -119,15 +119,15 @@ static void threads_of_one_process_switch_without_cr3_loads(struct ktest *t)
     volatile bool done = false;
 
     take_snapshot(&before);
-    uint64_t switches = scheduler_statistics.switches;
+    uint64_t switches = scheduler_statistics().context_switches;
     uint32_t cr3_loads = MmStatistics.cr3_loads;
     KT_ASSERT_EQ(t, STATUS_SUCCESS,
-                 thread_create(&system_process, yield_rounds, (void *)&done, 0, 0, NULL));
+                 thread_create(&system_process, yield_rounds, (void *)&done, 0, 0, false, NULL));
     for (unsigned i = 0; !done && i < 10 * PING_PONG_ROUNDS; i++)
         scheduler_yield();
     scheduler_yield();      /* once more, so that the ended thread is reaped */
     KT_EXPECT(t, done);
-    KT_EXPECT(t, scheduler_statistics.switches - switches >= 2 * PING_PONG_ROUNDS);
+    KT_EXPECT(t, scheduler_statistics().context_switches - switches >= 2 * PING_PONG_ROUNDS);
     KT_EXPECT_EQ(t, 0, MmStatistics.cr3_loads - cr3_loads);
     expect_nothing_leaked(t, &before);
 }
@@ -149,7 +149,7 @@ static uint8_t *copy_module(const char *name, size_t *size)
 static ntstatus_t load(const uint8_t *file, size_t size)
 {
     struct process *process;
-    ntstatus_t status = loader_start_image(file, size, "damaged", "damaged", 7, NULL,
+    ntstatus_t status = loader_start_image(file, size, "damaged", "damaged", 7, NULL, false,
                                            &process);
 
     if (NT_SUCCESS(status)) {
@@ -239,8 +239,7 @@ static vaddr_t find_image_page(struct process *process, vaddr_t base, uint32_t p
 /*
  * Two processes from one module share its image frame for frame: code and read-only
  * pages for good, writable pages until one writes, which gives it a private copy.
- * (Neither process runs meanwhile: the kernel is not preempted, and this thread does
- * not wait until the end.)
+ * (Neither process runs meanwhile: both are created suspended, and end so.)
  */
 static void image_pages_shared_and_copy_on_write(struct ktest *t)
 {
@@ -251,8 +250,8 @@ static void image_pages_shared_and_copy_on_write(struct ktest *t)
     if (!have_module(t, "hello.exe"))
         KT_SKIP(t, "hello.exe not loaded");
     take_snapshot(&before);
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("hello.exe", "a", &a));
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("hello.exe", "b", &b));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program_suspended("hello.exe", "a", &a));
+    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program_suspended("hello.exe", "b", &b));
     vaddr_t base = 0x400000;
     vaddr_t code = find_image_page(a, base, PAGE_EXECUTE_READ);
     vaddr_t data = find_image_page(a, base, PAGE_WRITECOPY);
@@ -354,9 +353,9 @@ static void sixteen_processes_see_only_their_own_memory(struct ktest *t)
     if (!have_module(t, "isolation.exe"))
         KT_SKIP(t, "isolation.exe not loaded");
     take_snapshot(&before);
-    uint64_t switches = scheduler_statistics.switches;
+    uint64_t switches = scheduler_statistics().context_switches;
     uint32_t cr3_loads = MmStatistics.cr3_loads;
-    uint64_t preemptions = scheduler_statistics.preemptions;
+    uint64_t preemptions = scheduler_statistics().preemptions;
     for (unsigned i = 0; i < ISOLATION_PROCESSES; i++) {
         runs[i].program = "isolation.exe";
         ksnprintf(runs[i].arguments, sizeof(runs[i].arguments), "%u %u", i,
@@ -368,9 +367,9 @@ static void sixteen_processes_see_only_their_own_memory(struct ktest *t)
             ktest_diag(t, "isolation process %u ended with 0x%08x", i,
                        (uint32_t)runs[i].status);
     KT_EXPECT_EQ(t, 0, failed);
-    switches = scheduler_statistics.switches - switches;
+    switches = scheduler_statistics().context_switches - switches;
     cr3_loads = MmStatistics.cr3_loads - cr3_loads;
-    preemptions = scheduler_statistics.preemptions - preemptions;
+    preemptions = scheduler_statistics().preemptions - preemptions;
     ktest_diag(t, "%u switches, %u CR3 loads, %u preemptions", (uint32_t)switches, cr3_loads,
                (uint32_t)preemptions);
     KT_EXPECT(t, switches >= ISOLATION_PROCESSES * ISOLATION_ITERATIONS);

@@ -176,7 +176,7 @@ static void section_lifetime_and_unmap(struct ktest *t)
     KT_EXPECT_EQ(t, STATUS_NOT_MAPPED_VIEW, unmap(p.a, VIEW_A));
     process_attach(p.a);
     KT_EXPECT(t, arch_copy_checked(&value, (const void *)(VIEW_A + 8), 4) != 0);
-    KT_EXPECT_EQ(t, VIEW_A + 8, trap_last_recovered_fault.address);
+    KT_EXPECT_EQ(t, VIEW_A + 8, trap_last_recovered_fault()->address);
     process_detach();
     KT_EXPECT_EQ(t, 42, peek(p.b, VIEW_B + 8));                 /* still there for B */
     KT_EXPECT_EQ(t, committed + 4, MmTotalCommittedPages);

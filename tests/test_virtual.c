@@ -456,11 +456,11 @@ static void fault_at_exact_address_after_free(struct ktest *t)
     KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_to(base + PAGE_SIZE + 0x10, &value, 4));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, decommit(base + PAGE_SIZE, PAGE_SIZE));
     KT_EXPECT(t, arch_copy_checked(&value, (void *)(base + PAGE_SIZE + 0x10), 4) != 0);
-    KT_EXPECT_EQ(t, base + PAGE_SIZE + 0x10, trap_last_recovered_fault.address);
+    KT_EXPECT_EQ(t, base + PAGE_SIZE + 0x10, trap_last_recovered_fault()->address);
     KT_EXPECT_EQ(t, STATUS_SUCCESS, user_copy_to(base + 3 * PAGE_SIZE, &value, 4));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, release(base));
     KT_EXPECT(t, arch_copy_checked(&value, (void *)(base + 3 * PAGE_SIZE), 4) != 0);
-    KT_EXPECT_EQ(t, base + 3 * PAGE_SIZE, trap_last_recovered_fault.address);
+    KT_EXPECT_EQ(t, base + 3 * PAGE_SIZE, trap_last_recovered_fault()->address);
     scratch_end(t, &s);
 }
 

@@ -1,0 +1,89 @@
+/*
+ * The IRQL on a machine with the 8259 PIC, done lazily as NT's PIC HAL does: raising
+ * and lowering only store the level; the controller's mask changes only when an
+ * interrupt actually arrives at or below the current level (it is then masked and noted)
+ * and when the level falls below it again (it then runs, and is unmasked).
+ */
+#include "arch/cpu.h"
+#include "arch/irql.h"
+#include "arch/pic.h"
+
+static void (*line_handlers[PIC_IRQ_COUNT])(void);
+static void (*dispatch_handler)(void);
+
+void hal_set_dispatch_handler(void (*handler)(void))
+{
+    dispatch_handler = handler;
+}
+
+void hal_connect_interrupt(unsigned irq, void (*handler)(void))
+{
+    line_handlers[irq] = handler;
+    pic_unmask(irq);
+}
+
+static unsigned line_of_irql(KIRQL level)
+{
+    return level == CLOCK_LEVEL ? 0 : PROFILE_LEVEL - level;
+}
+
+/* Runs one held-back interrupt of level, interrupts off on entry and on return. */
+static void run_pending(struct kprcb *prcb, KIRQL level)
+{
+    prcb->pending_interrupts &= ~(1u << level);
+    prcb->irql = level;
+    if (level == DISPATCH_LEVEL) {
+        prcb->statistics.dispatch_interrupts++;
+        cpu_enable_interrupts();
+        dispatch_handler();
+    } else {
+        unsigned irq = line_of_irql(level);
+        cpu_enable_interrupts();
+        if (line_handlers[irq])
+            line_handlers[irq]();
+        cpu_disable_interrupts();
+        pic_unmask(irq);
+    }
+    cpu_disable_interrupts();
+}
+
+void hal_deliver_pending(KIRQL new_irql)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    for (;;) {
+        /* Read again each time: the dispatch handler may have switched threads (and CPUs). */
+        struct kprcb *prcb = KeGetCurrentPrcb();
+        uint32_t above = prcb->pending_interrupts & (~1u << new_irql);
+        if (above == 0) {
+            prcb->irql = new_irql;
+            break;
+        }
+        run_pending(prcb, (KIRQL)(31 - __builtin_clz(above)));
+    }
+    cpu_restore_interrupts(flags);
+}
+
+void hal_interrupt(unsigned irq)
+{
+    if (!pic_acknowledge(irq))
+        return;                             /* spurious: nothing was asserted */
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    KIRQL level = hal_irql_of_line(irq);
+    KIRQL old = prcb->irql;
+
+    prcb->statistics.interrupts++;
+    if (level <= old) {
+        /* Held back: masked until the IRQL falls below the line's level. */
+        pic_mask(irq);
+        prcb->pending_interrupts |= 1u << level;
+        prcb->statistics.deferred_interrupts++;
+        return;
+    }
+    prcb->irql = level;
+    cpu_enable_interrupts();                /* a line of a higher level may interrupt this one */
+    if (line_handlers[irq])
+        line_handlers[irq]();
+    cpu_disable_interrupts();
+    KeLowerIrql(old);
+}

@@ -1,0 +1,69 @@
+#pragma once
+/*
+ * Spinlocks, as NT has them. Acquiring one raises the IRQL to DISPATCH_LEVEL (an
+ * interrupt spinlock, for data an interrupt handler shares, to its line's level) so that
+ * neither the dispatcher nor a lower interrupt can take the processor from the holder;
+ * with several processors the lock word then keeps the others out. On one processor
+ * the lock costs only the IRQL change: the word is there for many.
+ */
+#include "arch/irql.h"
+#include "ke/lockcheck.h"
+#include "lib/types.h"
+
+/* Processors this build can run; one until application processors are started. */
+#define KE_MAX_PROCESSORS 1
+
+struct kspin_lock {
+    volatile uint32_t locked;       /* nonzero while held (on several processors) */
+    struct lock_class *class;
+};
+
+#define KSPIN_LOCK_INIT(class_) {.locked = 0, .class = &(class_)}
+
+static inline void ke_spin_lock_word(struct kspin_lock *lock)
+{
+    if (KE_MAX_PROCESSORS > 1)
+        while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE))
+            while (lock->locked)
+                __builtin_ia32_pause();
+}
+
+static inline void ke_spin_unlock_word(struct kspin_lock *lock)
+{
+    if (KE_MAX_PROCESSORS > 1)
+        __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+}
+
+/* Takes lock at DISPATCH_LEVEL; returns the IRQL to hand back to KeReleaseSpinLock. */
+static inline KIRQL KeAcquireSpinLock(struct kspin_lock *lock)
+{
+    KIRQL old = KeGetCurrentIrql();
+
+    hal_set_irql(DISPATCH_LEVEL);       /* first: nothing may come between the check and it */
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_acquire(lock->class, lock, old, false, (vaddr_t)__builtin_return_address(0));
+    ke_spin_lock_word(lock);
+    return old;
+}
+
+static inline void KeReleaseSpinLock(struct kspin_lock *lock, KIRQL old)
+{
+    ke_spin_unlock_word(lock);
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_release(lock->class, lock, old);
+    KeLowerIrql(old);
+}
+
+/* The same for an interrupt spinlock: at its class's device level. */
+static inline KIRQL KeAcquireInterruptSpinLock(struct kspin_lock *lock)
+{
+    KIRQL old = KeGetCurrentIrql();
+
+    hal_set_irql(lock->class->irql);
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_acquire(lock->class, lock, old, false, (vaddr_t)__builtin_return_address(0));
+    ke_spin_lock_word(lock);
+    return old;
+}
+
+#define KeReleaseInterruptSpinLock KeReleaseSpinLock
