@@ -1,8 +1,8 @@
 #include "arch/descriptors.h"
+#include "arch/layout.h"
 #include "arch/pic.h"
 #include "arch/trap.h"
-#include "kernel/ntabi.h"
-#include "mm/layout.h"
+#include "lib/ntabi.h"
 
 struct segment_descriptor {
     uint16_t limit_low;
@@ -43,7 +43,7 @@ struct descriptor_pointer {
 #define DOUBLE_FAULT_STACK  (2 * PAGE_SIZE)
 
 _Static_assert(USER_CODE_SELECTOR == NT_USER_CODE_SELECTOR &&
-               USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "kernel/ntabi.h tells ring 3 these");
+               USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "lib/ntabi.h tells ring 3 these");
 
 static struct segment_descriptor gdt[GDT_ENTRIES];
 static struct gate_descriptor idt[256];

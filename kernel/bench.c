@@ -9,9 +9,9 @@
 #include "arch/cpu.h"
 #include "arch/machine.h"
 #include "kernel/bench.h"
-#include "kernel/console.h"
 #include "kernel/loader.h"
 #include "kernel/process.h"
+#include "lib/console.h"
 #include "lib/string.h"
 #include "mm/mi.h"
 

@@ -1,7 +1,6 @@
-#include "arch/cpu.h"
 #include "kernel/object.h"
-#include "kernel/panic.h"
 #include "kernel/usercopy.h"
+#include "lib/panic.h"
 
 #define HANDLE_STEP 4
 
@@ -32,23 +31,6 @@ static const struct object_access type_access[] = {
         .valid = SECTION_ALL_ACCESS | SYNCHRONIZE,
     },
 };
-
-void object_reference(struct object_header *object)
-{
-    uint32_t flags = cpu_save_disable_interrupts();
-    object->references++;
-    cpu_restore_interrupts(flags);
-}
-
-void object_dereference(struct object_header *object)
-{
-    uint32_t flags = cpu_save_disable_interrupts();
-    KASSERT(object->references > 0);
-    bool last = --object->references == 0;
-    cpu_restore_interrupts(flags);
-    if (last)
-        object->destroy(object);
-}
 
 /*
  * The rights Windows 10 (8.1 on) grants with others on a process: the limited query and

@@ -1,24 +1,13 @@
 #pragma once
 /*
- * Kernel objects and handles. An object starts with a struct object_header that counts
- * references (handles, and kernel pointers that keep it alive); the last reference
- * destroys it. Each process has a handle table mapping handles to objects, each handle
- * with the access it was granted when it was made (an ACCESS_MASK, kernel/ntabi.h).
+ * Handles. Each process has a handle table mapping handles to objects (each starting
+ * with a struct object_header, lib/object_header.h), each handle with the access it was
+ * granted when it was made (an ACCESS_MASK, lib/ntabi.h).
  */
-#include "kernel/ntabi.h"
-#include "kernel/ntstatus.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/object_header.h"
 #include "lib/types.h"
-
-enum object_type {
-    OBJECT_PROCESS = 1,
-    OBJECT_SECTION,
-};
-
-struct object_header {
-    enum object_type type;
-    uint32_t references;
-    void (*destroy)(struct object_header *object);
-};
 
 #define HANDLE_TABLE_SIZE 64
 
@@ -31,9 +20,6 @@ struct handle_table {
     struct handle_entry entries[HANDLE_TABLE_SIZE];
     uint32_t last_closed;           /* the slot freed last, plus 1 (0: none): reused first */
 };
-
-void object_reference(struct object_header *object);
-void object_dereference(struct object_header *object);
 
 /*
  * The access a handle to an object of type keeps when desired is asked for: the generic

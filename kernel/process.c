@@ -1,6 +1,6 @@
 #include "arch/cpu.h"
-#include "kernel/console.h"
-#include "kernel/panic.h"
+#include "lib/console.h"
+#include "lib/panic.h"
 #include "kernel/process.h"
 #include "lib/string.h"
 #include "mm/pool.h"

@@ -6,7 +6,7 @@
 #include "arch/context.h"
 #include "arch/cpu.h"
 #include "arch/pit.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
 #include "lib/string.h"

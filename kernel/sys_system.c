@@ -2,7 +2,7 @@
 #include "arch/cpu.h"
 #include "arch/pit.h"
 #include "arch/trap.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"

@@ -3,7 +3,7 @@
  * copy of the arguments from the caller's stack (probed like any user pointer), and
  * the capture of UNICODE_STRING arguments.
  */
-#include "kernel/ntabi.h"
+#include "lib/ntabi.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
 

@@ -1,6 +1,6 @@
 #pragma once
-/* System services: `int 0x2E` (kernel/ntabi.h describes the calling convention). */
-#include "kernel/ntstatus.h"
+/* System services: `int 0x2E` (lib/ntabi.h describes the calling convention). */
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 /* System calls made since boot. */

@@ -7,7 +7,7 @@
  * threads.
  */
 #include "lib/list.h"
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 struct process;

@@ -16,7 +16,7 @@
  * preemptive), so it sees every space at rest.
  */
 #include "arch/cpu.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "mm/mi.h"
 
 #define REPORTED_AT_MOST 8

@@ -14,7 +14,7 @@
  *   - anything else is an access violation.
  * The same rules hold for kernel code touching user memory on a process's behalf.
  */
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 /* Moves a stack's guard page below the one just touched, if the reservation allows. */
@@ -175,4 +175,23 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
         status = resolve_user_fault(space, address, page, access);
     }
     return status;
+}
+
+/*
+ * arch/trap.c's page-fault handler: the CPU's facts in, MmAccessFault's answer out. A
+ * paged pool page may have to be read back from disk, which waits for an interrupt, so
+ * kernel code that touches paged pool with interrupts off is a bug, stopped here.
+ */
+ntstatus_t MmTrapPageFault(const struct trap_page_fault *fault)
+{
+    static const enum mm_access access[] = {
+        [TRAP_ACCESS_READ] = MM_ACCESS_READ,
+        [TRAP_ACCESS_WRITE] = MM_ACCESS_WRITE,
+        [TRAP_ACCESS_EXECUTE] = MM_ACCESS_EXECUTE,
+    };
+
+    if (!fault->user && MmIsPagedPoolAddress(fault->address) && !fault->interrupts_enabled)
+        panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
+              "runs with interrupts off must use nonpaged pool", fault->address, fault->eip);
+    return MmAccessFault(fault->address, access[fault->access], fault->user);
 }

@@ -7,7 +7,7 @@
  * before any page can be allocated: the boot information is read through it.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 #define HYPERSPACE_SLOTS 32     /* one bit each in slots_in_use */

@@ -4,8 +4,8 @@
  * at its preferred base, and then the same frames are mapped into the process page by
  * page with the protection of the section each page belongs to.
  */
-#include "kernel/object.h"
-#include "kernel/pe_image.h"
+#include "lib/object_header.h"
+#include "mm/pe_image.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 

@@ -5,8 +5,8 @@
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/machine.h"
-#include "kernel/console.h"
-#include "kernel/panic.h"
+#include "lib/console.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 struct mi_system_region MiSystemRegions[MI_MAX_SYSTEM_REGIONS];
@@ -103,6 +103,7 @@ static void MiInitializeCommitLimit(void)
 
 void MmInitSystem(const struct boot_info *boot)
 {
+    trap_set_page_fault_handler(MmTrapPageFault);
     MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
     if (physical_memory.runs_dropped)
         kprintf("mm: warning: memory map has more than %u separate RAM runs; %u ignored\n",

@@ -5,9 +5,9 @@
  */
 #include "arch/mmu.h"
 #include "boot/boot_info.h"
-#include "kernel/ntabi.h"
+#include "lib/ntabi.h"
 #include "lib/string.h"
-#include "mm/layout.h"
+#include "arch/layout.h"
 #include "mm/mm.h"
 
 /* ---- the split (split.c) ---- */

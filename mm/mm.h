@@ -4,10 +4,11 @@
  * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
  */
 #include "arch/mmu.h"
+#include "arch/trap.h"
 #include "lib/list.h"
-#include "kernel/ntabi.h"
-#include "kernel/ntstatus.h"
-#include "kernel/object.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/object_header.h"
 #include "lib/types.h"
 #include "mm/vad.h"
 
@@ -371,3 +372,5 @@ static inline bool MmIsPagedPoolAddress(vaddr_t address)
  * kernel access means).
  */
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode);
+/* The page-fault handler MmInitSystem registers with arch/trap.c. */
+ntstatus_t MmTrapPageFault(const struct trap_page_fault *fault);

@@ -13,7 +13,7 @@
  */
 #include "arch/cpu.h"
 #include "lib/bitmap.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 

@@ -18,10 +18,10 @@
 #include "arch/ata.h"
 #include "arch/cpu.h"
 #include "lib/bitmap.h"
-#include "kernel/cmdline.h"
-#include "kernel/console.h"
+#include "lib/cmdline.h"
+#include "lib/console.h"
 #include "lib/format.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 

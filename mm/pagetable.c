@@ -4,7 +4,7 @@
  * no physical address of a page table is ever dereferenced.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 mmpte_t *MiGetPte(vaddr_t va, bool create)

@@ -8,7 +8,7 @@
  * handed out are recorded and marked in use when the database is built.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 pfn_t MmHighestPhysicalPage;

@@ -20,7 +20,7 @@
  * interrupts on, so its lists need no more than the kernel being non-preemptive.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 

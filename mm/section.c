@@ -14,7 +14,7 @@
  * process a private copy, and that page leaves the section for good in this view.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 

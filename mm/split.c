@@ -11,8 +11,8 @@
  * ever shared between user and system space. As on Windows, /USERVA means nothing
  * without /3GB.
  */
-#include "kernel/cmdline.h"
-#include "kernel/console.h"
+#include "lib/cmdline.h"
+#include "lib/console.h"
 #include "lib/format.h"
 #include "mm/mi.h"
 

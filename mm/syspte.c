@@ -7,7 +7,7 @@
  */
 #include "arch/cpu.h"
 #include "lib/bitmap.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 /* System space is at most 2 GB: 512 K pages. */

@@ -10,7 +10,7 @@
  */
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 
 uint32_t MmTotalCommittedPages;

@@ -18,7 +18,7 @@
  * page back with no I/O at all.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 

@@ -5,12 +5,13 @@
  * code, never triple-fault.
  */
 #include "arch/cpu.h"
-#include "kernel/console.h"
-#include "kernel/panic.h"
+#include "lib/console.h"
+#include "lib/panic.h"
 #include "lib/string.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
 #include "tests/ktest.h"
+#include "kernel/boot_command.h"
 
 /*
  * Recurses until the boot stack runs into its guard page. The depth test can never end
@@ -25,6 +26,8 @@ static unsigned recurse(unsigned depth)
         return frame[0];
     return recurse(depth + 1) + frame[0];
 }
+
+BOOT_COMMAND(crash_command, "crash", ktest_crash);
 
 NORETURN void ktest_crash(const char *what, size_t length)
 {

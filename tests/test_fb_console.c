@@ -394,8 +394,8 @@ static void unsupported_geometry_refused(struct ktest *t)
     KT_EXPECT(t, !fb_screen_init(&screen, untouched, &g));
     for (unsigned i = 0; i < sizeof(untouched); i++)
         KT_EXPECT_EQ(t, SENTINEL, untouched[i]);
-    KT_EXPECT(t, !fb_console_init(0xFD000000, &g));
-    KT_EXPECT(t, !fb_console_init(0xFFFFF000, &good));     /* runs past 4 GB */
+    KT_EXPECT(t, !fb_console_init(0xFD000000, &g, MmMapIoSpace));
+    KT_EXPECT(t, !fb_console_init(0xFFFFF000, &good, MmMapIoSpace));     /* runs past 4 GB */
     KT_EXPECT_EQ(t, free_ptes, MiFreeSystemPtes());
 }
 

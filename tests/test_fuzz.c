@@ -10,7 +10,7 @@
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
 #include "boot/boot_info.h"
-#include "kernel/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "kernel/usercopy.h"

@@ -11,7 +11,7 @@
 #include "arch/copy_checked.h"
 #include "arch/trap.h"
 #include "lib/format.h"
-#include "kernel/ntabi.h"
+#include "lib/ntabi.h"
 #include "kernel/syscall.h"
 #include "mm/mi.h"
 #include "mm/pool.h"

@@ -249,7 +249,7 @@ static void io_space_mapping_uncached(struct ktest *t)
 }
 
 /*
- * The entry format is defined once (mm/layout.h) and the rest derived from it: the derived
+ * The entry format is defined once (arch/layout.h) and the rest derived from it: the derived
  * values are NT's for x86 without PAE, and the hardware walks the self-map they give.
  */
 static void entry_format_derives_nt_layout(struct ktest *t)

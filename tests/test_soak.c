@@ -14,7 +14,7 @@
 #include "arch/cpu_features.h"
 #include "arch/pit.h"
 #include "boot/boot_info.h"
-#include "kernel/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/format.h"
 #include "kernel/thread.h"
 #include "mm/mi.h"

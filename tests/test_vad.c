@@ -3,7 +3,7 @@
  * answers, including at the edges of the 32-bit space, and after every change the tree
  * is a sorted, non-overlapping AVL tree whose parent links, balances and count are right.
  */
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/mi.h"
 #include "mm/vad.h"
 #include "tests/ktest.h"

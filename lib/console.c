@@ -1,12 +1,12 @@
 #include <stdarg.h>
 
-#include "arch/cpu.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/format.h"
 
 #define CONSOLE_MAX_OUTPUTS 4
 #define CONSOLE_HISTORY     8192
 
+static const struct console_lock *lock;    /* NULL until set: early boot has one writer */
 static const struct console_output *outputs[CONSOLE_MAX_OUTPUTS];
 static unsigned output_count;
 
@@ -17,6 +17,22 @@ static size_t history_length;
 /* Where the output stands: at the start of a line, or inside one of line_owner's. */
 static bool at_line_start = true;
 static uint32_t line_owner;         /* 0: the kernel; else the process id */
+
+void console_set_lock(const struct console_lock *console_lock)
+{
+    lock = console_lock;
+}
+
+static uint32_t console_acquire(void)
+{
+    return lock ? lock->acquire() : 0;
+}
+
+static void console_release(uint32_t state)
+{
+    if (lock)
+        lock->release(state);
+}
 
 static void output_locked(const char *text, size_t length)
 {
@@ -32,13 +48,13 @@ static void output_locked(const char *text, size_t length)
 
 void console_attach(const struct console_output *output)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    uint32_t state = console_acquire();
 
     if (output_count < CONSOLE_MAX_OUTPUTS) {
         outputs[output_count++] = output;
         output->write(history, history_length);
     }
-    cpu_restore_interrupts(flags);
+    console_release(state);
 }
 
 /* Ends a line that another writer left unfinished, so that owner's text starts a line. */
@@ -62,16 +78,15 @@ static void console_write_locked(const char *text, size_t length)
 
 void console_write(const char *text, size_t length)
 {
-    /* One CPU: keeping interrupts off keeps a line from being split by another. */
-    uint32_t flags = cpu_save_disable_interrupts();
+    uint32_t state = console_acquire();
 
     console_write_locked(text, length);
-    cpu_restore_interrupts(flags);
+    console_release(state);
 }
 
 void console_write_user(uint32_t process_id, const char *text, size_t length)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    uint32_t state = console_acquire();
 
     while (length) {
         size_t piece = 0;
@@ -87,7 +102,7 @@ void console_write_user(uint32_t process_id, const char *text, size_t length)
         text += piece;
         length -= piece;
     }
-    cpu_restore_interrupts(flags);
+    console_release(state);
 }
 
 static void console_sink(void *context, const char *text, size_t length)
@@ -98,11 +113,11 @@ static void console_sink(void *context, const char *text, size_t length)
 
 void kprintf(const char *fmt, ...)
 {
-    uint32_t flags = cpu_save_disable_interrupts();
+    uint32_t state = console_acquire();
     va_list args;
 
     va_start(args, fmt);
     format_v(console_sink, NULL, fmt, args);
     va_end(args);
-    cpu_restore_interrupts(flags);
+    console_release(state);
 }
