@@ -42,7 +42,15 @@ static const char *const exception_names[TRAP_EXCEPTION_COUNT] = {
 _Static_assert(TRAP_IRQ_BASE == PIC_VECTOR_BASE, "the PIC delivers IRQs where the IDT expects");
 
 static void (*irq_handlers[PIC_IRQ_COUNT])(void);
-static trap_page_fault_handler_t *page_fault_handler;
+/* Until the memory manager registers its handler, no fault is resolved. */
+static __attribute__((regparm(1))) ntstatus_t
+unresolved_page_fault(const struct trap_page_fault *fault)
+{
+    (void)fault;
+    return STATUS_ACCESS_VIOLATION;
+}
+
+static trap_page_fault_handler_t *page_fault_handler = unresolved_page_fault;
 static struct trap_handlers handlers;   /* a copy: the system-service call is one load shorter */
 
 void trap_set_page_fault_handler(trap_page_fault_handler_t *handler)
@@ -107,15 +115,12 @@ static void trap_page_fault(struct trap_frame *frame)
     bool user = trap_from_user(frame);
     struct trap_page_fault fault = {
         .address = address,
-        .access = write ? TRAP_ACCESS_WRITE
-                        : frame->error_code & PF_INSTRUCTION ? TRAP_ACCESS_EXECUTE
-                                                             : TRAP_ACCESS_READ,
+        .access = frame->error_code & (PF_WRITE | PF_INSTRUCTION),
         .user = user,
         .interrupts_enabled = frame->eflags & EFLAGS_IF,
         .eip = frame->eip,
     };
-    ntstatus_t status = page_fault_handler ? page_fault_handler(&fault)
-                                           : STATUS_ACCESS_VIOLATION;
+    ntstatus_t status = page_fault_handler(&fault);
     if (NT_SUCCESS(status))
         return;
     if (user) {
@@ -205,10 +210,7 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
 {
     if (frame->vector == TRAP_SYSCALL && !(frame->eflags & EFLAGS_VM)) {
         /* The hot path first: a system service, always from user mode. */
-        cpu_enable_interrupts();
         frame->eax = handlers.system_service(frame->eax, frame->edx);
-        cpu_disable_interrupts();
-        handlers.return_to_user();
         return;
     }
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include "arch/cpu.h"
+#include "arch/mmu.h"
 #include "lib/ntstatus.h"
 #include "lib/types.h"
 
@@ -63,11 +64,15 @@ static inline bool trap_from_user(const struct trap_frame *frame)
     return (frame->cs & 3) != 0 || (frame->eflags & EFLAGS_VM) != 0;
 }
 
-/* What the CPU says about a page fault: facts only; deciding what they mean is mm/'s. */
+/*
+ * What the CPU says about a page fault: facts only; deciding what they mean is mm/'s.
+ * The access kinds are the error code's own bits (SDM vol. 3A, 4.7), so decoding them is
+ * one mask on every fault's path; an instruction fetch is reported only with NX or SMEP.
+ */
 enum trap_access {
-    TRAP_ACCESS_READ,
-    TRAP_ACCESS_WRITE,
-    TRAP_ACCESS_EXECUTE,        /* reported only when NX or SMEP is on (SDM vol. 3A, 4.7) */
+    TRAP_ACCESS_READ = 0,
+    TRAP_ACCESS_WRITE = PF_WRITE,
+    TRAP_ACCESS_EXECUTE = PF_INSTRUCTION,
 };
 
 struct trap_page_fault {
@@ -81,9 +86,11 @@ struct trap_page_fault {
 /*
  * Resolves a page fault: STATUS_SUCCESS when the access may be retried, otherwise why
  * not (an exception for user mode, recovery or a stop for kernel mode). The memory
- * manager registers it at init; until then every fault is unresolved.
+ * manager registers it at init; until then every fault is unresolved. The facts come in
+ * EAX (regparm), as trap_dispatch's frame does: this is every fault's path.
  */
-typedef ntstatus_t trap_page_fault_handler_t(const struct trap_page_fault *fault);
+typedef ntstatus_t trap_page_fault_handler_t(const struct trap_page_fault *fault)
+    __attribute__((regparm(1)));
 void trap_set_page_fault_handler(trap_page_fault_handler_t *handler);
 
 /*
@@ -92,7 +99,11 @@ void trap_set_page_fault_handler(trap_page_fault_handler_t *handler);
  * or system-service policy.
  */
 struct trap_handlers {
-    /* A system service (int 0x2E), called with interrupts on: the status for EAX. */
+    /*
+     * A system service (int 0x2E: number in EAX, arguments at EDX), called with
+     * interrupts off as the gate leaves them: the status for EAX, returned with
+     * interrupts off and the way back to user mode done (one call on the hot path).
+     */
     ntstatus_t (*system_service)(uint32_t number, vaddr_t arguments);
     /* The way back to user mode, with interrupts off: where threads are preempted and killed. */
     void (*return_to_user)(void);

@@ -95,9 +95,19 @@ ntstatus_t NtContinue(const uint32_t *arguments)
     return (ntstatus_t)context.eax;
 }
 
-static void return_to_user(void)
+static __attribute__((noinline)) void return_to_user_slow(void)
 {
     process_return_to_user();
+}
+
+/*
+ * arch/trap.c calls this after every trap from user mode: the common case (nothing to
+ * do) is tested first with no call made, so that it costs no stack frame.
+ */
+static void return_to_user(void)
+{
+    if (scheduler_need_reschedule || thread_current()->process->terminating)
+        return_to_user_slow();
 }
 
 /* The process of a frame in virtual-8086 mode ends (arch/trap.c says why). */
@@ -119,7 +129,7 @@ static vaddr_t current_highest_user_address(void)
 void exception_init(void)
 {
     static const struct trap_handlers handlers = {
-        .system_service = syscall_dispatch,
+        .system_service = syscall_trap,
         .return_to_user = return_to_user,
         .user_exception = exception_dispatch,
         .virtual_8086 = end_virtual_8086_process,

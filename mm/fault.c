@@ -153,7 +153,8 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
  * none fails, with STATUS_NO_MEMORY. Each attempt leaves the PTE as it found it or
  * resolved, so a retry starts from a state the rules above know.
  */
-ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
+static inline __attribute__((always_inline)) ntstatus_t
+access_fault(vaddr_t address, enum mm_access access, bool user_mode)
 {
     enum { ATTEMPTS = 2 };
     struct mm_address_space *space = MmCurrentAddressSpace();
@@ -177,21 +178,21 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
     return status;
 }
 
-/*
- * arch/trap.c's page-fault handler: the CPU's facts in, MmAccessFault's answer out. A
- * paged pool page may have to be read back from disk, which waits for an interrupt, so
- * kernel code that touches paged pool with interrupts off is a bug, stopped here.
- */
-ntstatus_t MmTrapPageFault(const struct trap_page_fault *fault)
+ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
 {
-    static const enum mm_access access[] = {
-        [TRAP_ACCESS_READ] = MM_ACCESS_READ,
-        [TRAP_ACCESS_WRITE] = MM_ACCESS_WRITE,
-        [TRAP_ACCESS_EXECUTE] = MM_ACCESS_EXECUTE,
-    };
+    return access_fault(address, access, user_mode);
+}
 
+/*
+ * arch/trap.c's page-fault handler: the CPU's facts in, MmAccessFault's answer out (its
+ * body inlined, as this is every fault's path). A paged pool page may have to be read
+ * back from disk, which waits for an interrupt, so kernel code that touches paged pool
+ * with interrupts off is a bug, stopped here.
+ */
+__attribute__((regparm(1))) ntstatus_t MmTrapPageFault(const struct trap_page_fault *fault)
+{
     if (!fault->user && MmIsPagedPoolAddress(fault->address) && !fault->interrupts_enabled)
         panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
               "runs with interrupts off must use nonpaged pool", fault->address, fault->eip);
-    return MmAccessFault(fault->address, access[fault->access], fault->user);
+    return access_fault(fault->address, (enum mm_access)fault->access, fault->user);
 }

@@ -351,10 +351,11 @@ struct mm_statistics {
 };
 extern struct mm_statistics MmStatistics;
 
+/* The same values as arch/'s page-fault facts, so that a fault's access passes unchanged. */
 enum mm_access {
-    MM_ACCESS_READ,
-    MM_ACCESS_WRITE,
-    MM_ACCESS_EXECUTE,
+    MM_ACCESS_READ = TRAP_ACCESS_READ,
+    MM_ACCESS_WRITE = TRAP_ACCESS_WRITE,
+    MM_ACCESS_EXECUTE = TRAP_ACCESS_EXECUTE,
 };
 
 /* The paged pool's range: [MmPagedPoolStart, MmPagedPoolEnd); empty before boot sets it. */
@@ -373,4 +374,4 @@ static inline bool MmIsPagedPoolAddress(vaddr_t address)
  */
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode);
 /* The page-fault handler MmInitSystem registers with arch/trap.c. */
-ntstatus_t MmTrapPageFault(const struct trap_page_fault *fault);
+trap_page_fault_handler_t MmTrapPageFault;
