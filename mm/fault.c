@@ -14,8 +14,22 @@
  *   - anything else is an access violation.
  * The same rules hold for kernel code touching user memory on a process's behalf.
  */
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
 #include "lib/panic.h"
-#include "mm/mi.h"
+#include "mm/addrspace.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/section.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 /* Moves a stack's guard page below the one just touched, if the reservation allows. */
 static ntstatus_t extend_stack(struct mm_address_space *space, struct mmvad *vad,

@@ -7,8 +7,13 @@
  * before any page can be allocated: the boot information is read through it.
  */
 #include "arch/cpu.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "lib/panic.h"
-#include "mm/mi.h"
+#include "lib/string.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/mm.h"
 
 #define HYPERSPACE_SLOTS 32     /* one bit each in slots_in_use */
 

@@ -4,10 +4,20 @@
  */
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/layout.h"
 #include "arch/machine.h"
+#include "arch/mmu.h"
+#include "boot/boot_info.h"
 #include "lib/console.h"
 #include "lib/panic.h"
-#include "mm/mi.h"
+#include "mm/addrspace.h"
+#include "mm/init.h"
+#include "mm/memmap.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
+#include "mm/workset.h"
 
 struct mi_system_region MiSystemRegions[MI_MAX_SYSTEM_REGIONS];
 unsigned MiSystemRegionCount;

@@ -1,7 +1,8 @@
 #pragma once
 /*
  * The memory manager's interface to the rest of the kernel. Names follow NT: Mm* is
- * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
+ * public, Mi* (the other headers of mm/, one per module) is internal to mm/
+ * and its tests.
  */
 #include "arch/mmu.h"
 #include "arch/trap.h"
@@ -161,7 +162,7 @@ struct mm_section {
     bool reserve;                   /* SEC_RESERVE: pages are committed through views */
     uint32_t cache;                 /* SEC_NOCACHE, SEC_WRITECOMBINE: every view's pages'
                                        PAGE_NOCACHE or PAGE_WRITECOMBINE; else 0 */
-    mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/mi.h) */
+    mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/pte_format.h) */
     /* An image section: the image laid out at image_base, each page's own protection. */
     vaddr_t image_base;
     uint16_t *page_protection;

@@ -20,9 +20,17 @@
  * interrupts on, so its lists need no more than the kernel being non-preemptive.
  */
 #include "arch/cpu.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntstatus.h"
 #include "lib/panic.h"
-#include "mm/mi.h"
+#include "mm/inject.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/syspte.h"
 
 #define POOL_PAGE_USE       MI_USE_NONPAGED_POOL
 

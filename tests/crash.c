@@ -5,13 +5,14 @@
  * code, never triple-fault.
  */
 #include "arch/cpu.h"
+#include "boot/boot_info.h"
+#include "kernel/boot_command.h"
 #include "lib/console.h"
 #include "lib/panic.h"
 #include "lib/string.h"
-#include "mm/mi.h"
 #include "mm/pool.h"
+#include "mm/workset.h"
 #include "tests/ktest.h"
-#include "kernel/boot_command.h"
 
 /*
  * Recurses until the boot stack runs into its guard page. The depth test can never end

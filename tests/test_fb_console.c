@@ -4,7 +4,14 @@
  * wrap, the control characters, scrolling, and the geometries it must refuse.
  */
 #include "arch/fb_console.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntstatus.h"
+#include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 /* 10 x 3 cells with 2 pixel rows to spare, and padding past the end of each row. */

@@ -6,8 +6,17 @@
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "arch/trap.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 static bool read_checked(vaddr_t va, uint32_t *value)
