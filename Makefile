@@ -39,18 +39,14 @@ SOURCES  := \
 	arch/trap.c \
 	arch/trap_entry.S \
 	arch/vga_text.c \
-	ke/lockcheck.c \
+	arch/lockcheck.c \
 	kernel/bench.c \
-	kernel/cmdline.c \
-	kernel/console.c \
 	kernel/exception.c \
 	kernel/isolation_probe.c \
 	kernel/loader.c \
 	kernel/main.c \
 	kernel/modules.c \
 	kernel/object.c \
-	kernel/panic.c \
-	kernel/pe_image.c \
 	kernel/process.c \
 	kernel/scheduler.c \
 	kernel/shared_data.c \
@@ -63,7 +59,11 @@ SOURCES  := \
 	kernel/syscall.c \
 	kernel/usercopy.c \
 	lib/bitmap.c \
+	lib/cmdline.c \
+	lib/console.c \
 	lib/format.c \
+	lib/object_header.c \
+	lib/panic.c \
 	lib/string.c \
 	mm/addrspace.c \
 	mm/audit.c \
@@ -76,6 +76,7 @@ SOURCES  := \
 	mm/pagedpool.c \
 	mm/pagefile.c \
 	mm/pagetable.c \
+	mm/pe_image.c \
 	mm/pfn.c \
 	mm/pool.c \
 	mm/section.c \
@@ -185,8 +186,8 @@ $(BUILD)/arch/fb_font.o: $(BUILD)/arch/fb_font.c | deps
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# linker.ld takes its addresses from mm/layout.h through the preprocessor.
-$(BUILD)/linker.ld: linker.ld mm/layout.h | deps
+# linker.ld takes its addresses from arch/layout.h through the preprocessor.
+$(BUILD)/linker.ld: linker.ld arch/layout.h | deps
 	@mkdir -p $(BUILD)
 	$(Q)$(CPP) -P -undef -nostdinc -I. -D__ASSEMBLER__ -x c $< -o $@
 

@@ -10,9 +10,8 @@
 #include "arch/ata.h"
 #include "arch/cpu.h"
 #include "arch/pit.h"
-#include "ke/spinlock.h"
-#include "kernel/console.h"
-#include "kernel/thread.h"
+#include "arch/spinlock.h"
+#include "lib/console.h"
 #include "lib/string.h"
 
 /* The Command Block registers, as offsets from the channel's base port ("I/O registers"). */
@@ -136,9 +135,11 @@ static uint8_t wait_not_busy(const struct channel *c)
  * wait, by the clock, until it shows a status or a packet device's signature, for at
  * most RESET_FINISH_MS (a channel without device 0 waits that long, once, at boot).
  */
+static const volatile uint64_t *clock;   /* the system clock's ticks (ata_initialize) */
+
 static void wait_for_reset_to_finish(const struct channel *c)
 {
-    uint64_t start = scheduler_ticks;
+    uint64_t start = *clock;
     uint32_t reads = RESET_FINISH_MS * READS_PER_MS;
 
     while (io_in8(c->base + REG_STATUS) == 0 &&
@@ -146,8 +147,7 @@ static void wait_for_reset_to_finish(const struct channel *c)
              io_in8(c->base + REG_LBA_HIGH) == ATAPI_SIGNATURE_HIGH)) {
         /* By the timer when it ticks (interrupts on, below its IRQL), else by counting reads. */
         bool ticking = cpu_interrupts_enabled() && KeGetCurrentIrql() < CLOCK_LEVEL;
-        if (ticking ? scheduler_ticks - start >= RESET_FINISH_MS * PIT_HZ / 1000
-                    : reads-- == 0)
+        if (ticking ? *clock - start >= RESET_FINISH_MS * PIT_HZ / 1000 : reads-- == 0)
             break;
     }
 }
@@ -273,8 +273,9 @@ static void probe_device(unsigned index)
             disk->lba48 ? "LBA48" : "LBA28", disk->pio32 ? "32-bit" : "16-bit");
 }
 
-void ata_initialize(void)
+void ata_initialize(const volatile uint64_t *clock_ticks)
 {
+    clock = clock_ticks;
     for (unsigned n = 0; n < ARRAY_SIZE(channels); n++) {
         const struct channel *c = &channels[n];
         if (io_in8(c->base + REG_STATUS) == ST_FLOATING)

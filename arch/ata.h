@@ -5,7 +5,7 @@
  * driver works with the CPU's interrupts on or off, the page-fault path included.
  * Four possible devices: hd0 and hd1 (primary master, slave), hd2 and hd3 (secondary).
  */
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 #define ATA_DEVICES     4
@@ -33,8 +33,12 @@ struct ata_statistics {
 
 extern struct ata_statistics ata_statistics;
 
-/* Finds the ATA disks on both channels and prints one line for each; ATAPI is skipped. */
-void ata_initialize(void);
+/*
+ * Finds the ATA disks on both channels and prints one line for each; ATAPI is skipped.
+ * clock_ticks is the system clock (PIT_HZ ticks a second, moving while interrupts are
+ * on), which the driver waits by; the scheduler keeps it, a layer above this one.
+ */
+void ata_initialize(const volatile uint64_t *clock_ticks);
 
 /* Disk hd<index>, or NULL when it is absent or index is not below ATA_DEVICES. */
 const struct ata_disk *ata_disk(unsigned index);

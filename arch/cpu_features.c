@@ -2,7 +2,7 @@
 #include "arch/cpu_features.h"
 #include "arch/mmu.h"
 #include "arch/pit.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/string.h"
 
 /* CPUID leaf 1, EDX (Intel SDM vol. 2A, CPUID, table 3-11). */

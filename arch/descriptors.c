@@ -1,9 +1,9 @@
 #include "arch/descriptors.h"
+#include "arch/layout.h"
 #include "arch/pcr.h"
 #include "arch/pic.h"
 #include "arch/trap.h"
-#include "kernel/ntabi.h"
-#include "mm/layout.h"
+#include "lib/ntabi.h"
 
 struct segment_descriptor {
     uint16_t limit_low;
@@ -45,7 +45,7 @@ struct descriptor_pointer {
 #define DOUBLE_FAULT_STACK  (2 * PAGE_SIZE)
 
 _Static_assert(USER_CODE_SELECTOR == NT_USER_CODE_SELECTOR &&
-               USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "kernel/ntabi.h tells ring 3 these");
+               USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "lib/ntabi.h tells ring 3 these");
 
 _Static_assert(GDT_PCR == 0x30, "trap_entry.S loads FS with 0x30");
 

@@ -4,9 +4,8 @@
  * Only the cell a character lands in is drawn; scrolling moves the pixel rows up.
  */
 #include "arch/fb_console.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/string.h"
-#include "mm/mm.h"
 
 _Static_assert(FB_FONT_WIDTH <= 8, "fb_font_glyphs holds one byte per pixel row");
 
@@ -186,7 +185,8 @@ static void fb_console_write(const char *text, size_t length)
 
 static const struct console_output fb_console_output = {"framebuffer", fb_console_write};
 
-bool fb_console_init(paddr_t address, const struct fb_geometry *geometry)
+bool fb_console_init(paddr_t address, const struct fb_geometry *geometry,
+                     void *(*map_device)(paddr_t address, size_t length))
 {
     if (console_attached || !fb_geometry_is_supported(geometry))
         return false;
@@ -194,10 +194,10 @@ bool fb_console_init(paddr_t address, const struct fb_geometry *geometry)
     if ((uint64_t)address + length > (uint64_t)UINT32_MAX + 1)
         return false;
     /*
-     * MmMapIoSpace maps it uncached, which makes the scroll's reads slow on real
+     * map_device maps it uncached, which makes the scroll's reads slow on real
      * hardware; write-combining would need the PAT, which the kernel does not program.
      */
-    uint8_t *pixels = MmMapIoSpace(address, length);
+    uint8_t *pixels = map_device(address, length);
     if (!pixels)
         return false;
     fb_screen_init(&console_screen, pixels, geometry);  /* cannot fail: checked above */

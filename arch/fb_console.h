@@ -91,10 +91,11 @@ bool fb_screen_init(struct fb_screen *screen, uint8_t *pixels,
 void fb_screen_write(struct fb_screen *screen, const char *text, size_t length);
 
 /*
- * Maps the framebuffer at physical address (below 4 GB, geometry->pitch * height bytes),
- * clears it and attaches it to the console, which replays the boot so far. Returns
- * false, having mapped nothing, for a geometry fb_geometry_is_supported refuses, a
- * range that wraps past 4 GB, when system PTEs run out, or on a second call.
- * Call once memory management is up.
+ * Maps the framebuffer at physical address (below 4 GB, geometry->pitch * height bytes)
+ * with map_device (MmMapIoSpace: the memory manager is a layer above this one), clears
+ * it and attaches it to the console, which replays the boot so far. Returns false,
+ * having mapped nothing, for a geometry fb_geometry_is_supported refuses, a range that
+ * wraps past 4 GB, when map_device fails, or on a second call.
  */
-bool fb_console_init(paddr_t address, const struct fb_geometry *geometry);
+bool fb_console_init(paddr_t address, const struct fb_geometry *geometry,
+                     void *(*map_device)(paddr_t address, size_t length));

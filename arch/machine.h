@@ -10,3 +10,9 @@
 #define MACHINE_EXIT_FAILURE 0x11   /* QEMU exits with 35 */
 
 NORETURN void machine_exit(uint32_t code);
+
+/*
+ * Gives lib/'s console and panic what they need of this machine (interrupt masking, the
+ * way to stop); the first thing the kernel does.
+ */
+void machine_init(void);

@@ -8,14 +8,14 @@
  * for software to use; its formats belong to the memory manager, which gives each its
  * own constructor.
  */
+#include "arch/layout.h"
 #include "lib/types.h"
-#include "mm/layout.h"
 
 typedef struct mmpte {
     uint32_t value;
 } mmpte_t;
 
-_Static_assert(sizeof(mmpte_t) == PTE_SIZE, "an entry is PTE_SIZE bytes (mm/layout.h)");
+_Static_assert(sizeof(mmpte_t) == PTE_SIZE, "an entry is PTE_SIZE bytes (arch/layout.h)");
 _Static_assert(PTES_PER_TABLE * PTE_SIZE == PAGE_SIZE, "a table is one page of entries");
 
 /* Bits of a present PTE or PDE (SDM vol. 3A, tables 4-5 and 4-6). */
@@ -36,6 +36,7 @@ _Static_assert(PTES_PER_TABLE * PTE_SIZE == PAGE_SIZE, "a table is one page of e
 #define PF_WRITE            0x2u
 #define PF_USER             0x4u
 #define PF_RESERVED_BIT     0x8u
+#define PF_INSTRUCTION      0x10u   /* I/D: an instruction fetch; only with NX or SMEP on */
 
 /*
  * PTE_GLOBAL when the CPU has PGE and it is on, 0 otherwise: CPUs before the P6 treat

@@ -44,7 +44,7 @@ struct kprcb {
     uint32_t pending_interrupts;
     /* Where a fault that kernel code recovers from is recorded: the running thread's. */
     struct trap_recovered_fault *recovered_fault;
-    /* The locks the running thread holds, as the lock checker sees them (ke/lockcheck.c). */
+    /* The locks the running thread holds, as the lock checker sees them (arch/lockcheck.c). */
     struct lock_held_set *held_locks;
     /* Hyperspace slots this processor has mapped (mm/hyperspace.c): its own, no lock. */
     uint32_t hyperspace_slots;

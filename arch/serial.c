@@ -5,7 +5,7 @@
  */
 #include "arch/cpu.h"
 #include "arch/serial.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 
 #define COM1                0x3F8
 #define UART_DATA           0   /* with DLAB = 1: divisor low byte */

@@ -1,7 +1,9 @@
 /*
  * The i386 side of traps. For a page fault this file only reads CR2 and decodes the
- * error code; deciding what the fault means is the memory manager's (MmAccessFault).
- * A fault the kernel did not expect ends in a report and a stop.
+ * error code into facts (struct trap_page_fault) for the handler the memory manager
+ * registered, which decides what they mean; system services and user-mode exceptions go
+ * to the handlers the kernel registered (struct trap_handlers). This file includes
+ * nothing above arch/. A fault the kernel did not expect ends in a report and a stop.
  */
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
@@ -11,12 +13,8 @@
 #include "arch/mmu.h"
 #include "arch/pic.h"
 #include "arch/trap.h"
-#include "kernel/console.h"
-#include "kernel/exception.h"
-#include "kernel/panic.h"
-#include "kernel/process.h"
-#include "kernel/syscall.h"
-#include "mm/mm.h"
+#include "lib/console.h"
+#include "lib/panic.h"
 
 /* Where kernel code that may fault wants to resume (see copy_checked.S). */
 struct exception_table_entry {
@@ -42,6 +40,27 @@ static const char *const exception_names[TRAP_EXCEPTION_COUNT] = {
 };
 
 _Static_assert(TRAP_IRQ_BASE == PIC_VECTOR_BASE, "the PIC delivers IRQs where the IDT expects");
+
+/* Until the memory manager registers its handler, no fault is resolved. */
+static __attribute__((regparm(1))) ntstatus_t
+unresolved_page_fault(const struct trap_page_fault *fault)
+{
+    (void)fault;
+    return STATUS_ACCESS_VIOLATION;
+}
+
+static trap_page_fault_handler_t *page_fault_handler = unresolved_page_fault;
+static struct trap_handlers handlers;   /* a copy: the system-service call is one load shorter */
+
+void trap_set_page_fault_handler(trap_page_fault_handler_t *handler)
+{
+    page_fault_handler = handler;
+}
+
+void trap_set_handlers(const struct trap_handlers *user_handlers)
+{
+    handlers = *user_handlers;
+}
 
 static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_t cr2)
 {
@@ -88,29 +107,22 @@ static void trap_page_fault(struct trap_frame *frame)
 
     trap_page_fault_count++;
     bool user = trap_from_user(frame);
-    KIRQL irql = KeGetCurrentIrql();
-    /* Bringing a paged pool page back may mean waiting for the disk: not with IF clear. */
-    if (!user && MmIsPagedPoolAddress(address) && !(frame->eflags & EFLAGS_IF))
-        panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
-              "runs with interrupts off must use nonpaged pool", address, frame->eip);
-    /*
-     * Nor at DISPATCH_LEVEL or above, where no thread may wait: NT's bug check 0xA for
-     * any fault on pageable memory (user space, paged pool) there, resolvable or not.
-     */
-    if (irql >= DISPATCH_LEVEL && (address < MmSystemRangeStart || MmIsPagedPoolAddress(address)))
-        panic("IRQL_NOT_LESS_OR_EQUAL: %s of pageable address 0x%08x at IRQL %u (EIP "
-              "0x%08x); code at DISPATCH_LEVEL or above touches only nonpaged memory",
-              write ? "write" : "read", address, irql, frame->eip);
-
+    struct trap_page_fault fault = {
+        .address = address,
+        .access = frame->error_code & (PF_WRITE | PF_INSTRUCTION),
+        .user = user,
+        .interrupts_enabled = frame->eflags & EFLAGS_IF,
+        .eip = frame->eip,
+    };
     /* The fault runs with interrupts as the code that took it had them. */
-    if (frame->eflags & EFLAGS_IF)
+    if (fault.interrupts_enabled)
         cpu_enable_interrupts();
-    ntstatus_t status = MmAccessFault(address, write ? MM_ACCESS_WRITE : MM_ACCESS_READ, user);
+    ntstatus_t status = page_fault_handler(&fault);
     cpu_disable_interrupts();
     if (NT_SUCCESS(status))
         return;
     if (user) {
-        exception_dispatch(frame, status, true, write, address);
+        handlers.user_exception(frame, status, true, write, address);
         return;
     }
     if (trap_fixup(frame, address, status))
@@ -126,7 +138,7 @@ static ntstatus_t general_protection_status(const struct trap_frame *frame)
 {
     uint8_t code[2] = {0, 0};
 
-    if (frame->eip > MmCurrentAddressSpace()->highest_user_address - 1 ||
+    if (frame->eip > handlers.highest_user_address() - 1 ||
         arch_copy_checked(code, (const void *)frame->eip, sizeof(code)) != 0)
         return STATUS_ACCESS_VIOLATION;
     switch (code[0]) {
@@ -180,23 +192,15 @@ static ntstatus_t user_exception_status(struct trap_frame *frame)
  */
 static NORETURN void end_virtual_8086_process(const struct trap_frame *frame)
 {
-    struct process *process = process_current();
-
     trap_virtual_8086_count++;
-    kprintf("process %s (%u): in virtual-8086 mode at %04x:%04x, which an iret from ring 3 "
-            "cannot enter on a real processor (the emulator let it)\n", process->name,
-            process->id, frame->cs & 0xFFFF, frame->eip & 0xFFFF);
-    process_raise_fatal_exception(STATUS_ACCESS_VIOLATION, frame->eip, false, false, 0);
+    handlers.virtual_8086(frame);
 }
 
 __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
 {
     if (frame->vector == TRAP_SYSCALL && !(frame->eflags & EFLAGS_VM)) {
         /* The hot path first: a system service, always from user mode. */
-        cpu_enable_interrupts();
-        frame->eax = syscall_dispatch(frame->eax, frame->edx);
-        cpu_disable_interrupts();
-        process_return_to_user();
+        frame->eax = handlers.system_service(frame->eax, frame->edx);
         return;
     }
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)
@@ -206,7 +210,7 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
     else if (frame->vector == TRAP_PAGE_FAULT)
         trap_page_fault(frame);
     else if (trap_from_user(frame))
-        exception_dispatch(frame, user_exception_status(frame), false, false, 0);
+        handlers.user_exception(frame, user_exception_status(frame), false, false, 0);
     else if (frame->vector == TRAP_DEBUG)
         /*
          * A single step that slipped into ring 0: TF set by `popf` and then `pop ss` or
@@ -221,7 +225,7 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
     if (trap_from_user(frame)) {
         if (frame->eflags & EFLAGS_VM)
             end_virtual_8086_process(frame);    /* an interrupt came in that mode */
-        process_return_to_user();
+        handlers.return_to_user();
     }
 }
 

@@ -5,8 +5,9 @@
  */
 #include <stddef.h>
 #include "arch/cpu.h"
+#include "arch/mmu.h"
 #include "arch/pcr.h"
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 #define TRAP_EXCEPTION_COUNT 32
@@ -41,7 +42,7 @@ _Static_assert(offsetof(struct trap_frame, eip) == 56, "trap_entry.S frame layou
 /* The entry points trap_entry.S makes, one per vector below TRAP_STUB_COUNT. */
 extern const uint32_t trap_stubs[TRAP_STUB_COUNT];
 extern const char trap_null_interrupt[];
-#define TRAP_NULL_INTERRUPT  0x2D   /* int 0x2D: a bare iret (kernel/ntabi.h) */
+#define TRAP_NULL_INTERRUPT  0x2D   /* int 0x2D: a bare iret (lib/ntabi.h) */
 
 /* Every page fault taken, resolved or not. */
 extern uint32_t trap_page_fault_count;
@@ -63,6 +64,63 @@ static inline bool trap_from_user(const struct trap_frame *frame)
 {
     return (frame->cs & 3) != 0 || (frame->eflags & EFLAGS_VM) != 0;
 }
+
+/*
+ * What the CPU says about a page fault: facts only; deciding what they mean is mm/'s.
+ * The access kinds are the error code's own bits (SDM vol. 3A, 4.7), so decoding them is
+ * one mask on every fault's path; an instruction fetch is reported only with NX or SMEP.
+ */
+enum trap_access {
+    TRAP_ACCESS_READ = 0,
+    TRAP_ACCESS_WRITE = PF_WRITE,
+    TRAP_ACCESS_EXECUTE = PF_INSTRUCTION,
+};
+
+struct trap_page_fault {
+    vaddr_t address;            /* CR2 */
+    enum trap_access access;
+    bool user;                  /* the interrupted code ran in user mode (trap_from_user) */
+    bool interrupts_enabled;    /* EFLAGS.IF of the interrupted code */
+    vaddr_t eip;                /* the instruction that faulted */
+};
+
+/*
+ * Resolves a page fault: STATUS_SUCCESS when the access may be retried, otherwise why
+ * not (an exception for user mode, recovery or a stop for kernel mode). The memory
+ * manager registers it at init; until then every fault is unresolved. The facts come in
+ * EAX (regparm), as trap_dispatch's frame does: this is every fault's path.
+ */
+typedef ntstatus_t trap_page_fault_handler_t(const struct trap_page_fault *fault)
+    __attribute__((regparm(1)));
+void trap_set_page_fault_handler(trap_page_fault_handler_t *handler);
+
+/*
+ * What the layers above do with a trap from user mode, registered once by the kernel at
+ * init (kernel/exception.c): arch turns the trap into these calls and knows no process
+ * or system-service policy.
+ */
+struct trap_handlers {
+    /*
+     * A system service (int 0x2E: number in EAX, arguments at EDX), called with
+     * interrupts off as the gate leaves them: the status for EAX, returned with
+     * interrupts off and the way back to user mode done (one call on the hot path).
+     */
+    ntstatus_t (*system_service)(uint32_t number, vaddr_t arguments);
+    /* The way back to user mode, with interrupts off: where threads are preempted and killed. */
+    void (*return_to_user)(void);
+    /*
+     * An exception raised by the user-mode code of frame: rewrites frame so that the
+     * return to user mode enters the process's dispatcher, or ends the process.
+     */
+    void (*user_exception)(struct trap_frame *frame, ntstatus_t status, bool has_address,
+                           bool write, vaddr_t address);
+    /* A frame in virtual-8086 mode, which ring 3 cannot enter on a real processor: ends the process. */
+    void (*virtual_8086)(const struct trap_frame *frame) __attribute__((noreturn));
+    /* The highest address the current process may use (a #GP's EIP is read below it). */
+    vaddr_t (*highest_user_address)(void);
+};
+
+void trap_set_handlers(const struct trap_handlers *handlers);
 
 /* The double-fault task's entry (see descriptors.c). */
 NORETURN void trap_double_fault_task(void);

@@ -5,9 +5,8 @@
  */
 #include "arch/cpu.h"
 #include "arch/vga_text.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/string.h"
-#include "mm/mm.h"
 
 #define VGA_TEXT_PHYSICAL   0xB8000
 #define VGA_COLUMNS         80
@@ -61,9 +60,9 @@ static void vga_write(const char *text, size_t length)
 
 static const struct console_output vga_output = {"vga", vga_write};
 
-void vga_text_console_init(void)
+void vga_text_console_init(void *(*map_device)(paddr_t address, size_t length))
 {
-    screen = MmMapIoSpace(VGA_TEXT_PHYSICAL, VGA_COLUMNS * VGA_ROWS * 2);
+    screen = map_device(VGA_TEXT_PHYSICAL, VGA_COLUMNS * VGA_ROWS * 2);
     if (!screen)
         return;
     for (unsigned i = 0; i < VGA_COLUMNS * VGA_ROWS; i++)

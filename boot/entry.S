@@ -13,7 +13,7 @@
  *   void kernel_main(uint32_t boot_magic, paddr_t boot_info);
  * The memory manager removes the identity map once it has copied the boot information.
  */
-#include "mm/layout.h"
+#include "arch/layout.h"
 
 #define PHYS(symbol)        ((symbol) - KERNEL_WINDOW)
 #define PDE_RW_PRESENT      0x3

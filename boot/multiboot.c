@@ -6,10 +6,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "arch/layout.h"
 #include "boot/boot_parse.h"
 #include "lib/format.h"
 #include "lib/string.h"
-#include "mm/layout.h"
 
 #define MB1_INFO_MEMORY         (1u << 0)
 #define MB1_INFO_COMMAND_LINE   (1u << 2)

@@ -6,7 +6,7 @@
  * Taken below DISPATCH_LEVEL only, and never while a spinlock is held.
  */
 #include "arch/irql.h"
-#include "ke/lockcheck.h"
+#include "arch/lockcheck.h"
 #include "lib/list.h"
 
 struct thread;

@@ -8,13 +8,20 @@
  */
 #include "arch/cpu.h"
 #include "arch/irql.h"
+#include "arch/layout.h"
 #include "arch/machine.h"
 #include "kernel/bench.h"
-#include "kernel/console.h"
 #include "kernel/loader.h"
 #include "kernel/process.h"
+#include "lib/console.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
 #include "lib/string.h"
-#include "mm/mi.h"
+#include "mm/hyperspace.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
+#include "mm/workset.h"
 
 #define BATCH   100
 #define SAMPLES 31

@@ -7,10 +7,12 @@
  */
 #include "arch/descriptors.h"
 #include "kernel/exception.h"
-#include "kernel/ntabi.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
+#include "lib/console.h"
+#include "lib/ntabi.h"
+#include "mm/mm.h"
 
 static struct nt_context context_of(const struct trap_frame *frame)
 {
@@ -91,4 +93,48 @@ ntstatus_t NtContinue(const uint32_t *arguments)
     frame->user_ss = USER_DATA_SELECTOR;
     thread_current()->in_exception_dispatcher = false;
     return (ntstatus_t)context.eax;
+}
+
+static __attribute__((noinline)) void return_to_user_slow(void)
+{
+    process_return_to_user();
+}
+
+/*
+ * arch/trap.c calls this after every trap from user mode: the common case (nothing to
+ * do) is tested first with no call made, so that it costs no stack frame.
+ */
+static void return_to_user(void)
+{
+    if (scheduler_quantum_over() || thread_current()->process->terminating)
+        return_to_user_slow();
+}
+
+/* The process of a frame in virtual-8086 mode ends (arch/trap.c says why). */
+static NORETURN void end_virtual_8086_process(const struct trap_frame *frame)
+{
+    struct process *process = process_current();
+
+    kprintf("process %s (%u): in virtual-8086 mode at %04x:%04x, which an iret from ring 3 "
+            "cannot enter on a real processor (the emulator let it)\n", process->name,
+            process->id, frame->cs & 0xFFFF, frame->eip & 0xFFFF);
+    process_raise_fatal_exception(STATUS_ACCESS_VIOLATION, frame->eip, false, false, 0);
+}
+
+static vaddr_t current_highest_user_address(void)
+{
+    return MmCurrentAddressSpace()->highest_user_address;
+}
+
+void exception_init(void)
+{
+    static const struct trap_handlers handlers = {
+        .system_service = syscall_trap,
+        .return_to_user = return_to_user,
+        .user_exception = exception_dispatch,
+        .virtual_8086 = end_virtual_8086_process,
+        .highest_user_address = current_highest_user_address,
+    };
+
+    trap_set_handlers(&handlers);
 }

@@ -1,10 +1,10 @@
 #pragma once
 /*
- * User-mode exceptions (kernel/ntabi.h describes the contract): a fault in user mode is
+ * User-mode exceptions (lib/ntabi.h describes the contract): a fault in user mode is
  * handed to the process's dispatcher if it has one, otherwise it ends the process.
  */
 #include "arch/trap.h"
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 /*
@@ -13,3 +13,6 @@
  */
 void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_address,
                         bool write, vaddr_t address);
+
+/* Registers the kernel's side of traps from user mode with arch/trap.c. */
+void exception_init(void);

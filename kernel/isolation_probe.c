@@ -8,11 +8,11 @@
  */
 #include "arch/cpu.h"
 #include "arch/trap.h"
-#include "kernel/console.h"
 #include "kernel/isolation_probe.h"
 #include "kernel/process.h"
-#include "lib/string.h"
 #include "kernel/usercopy.h"
+#include "lib/console.h"
+#include "lib/string.h"
 #include "mm/pool.h"
 
 #define TAG_PROBE           0x626f7250  /* 'Prob' */

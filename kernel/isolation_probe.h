@@ -3,7 +3,7 @@
  * What the processor under the kernel does with isolation where a real one never fails:
  * checked at boot, from ring 3, and reported (see README, "Security").
  */
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 enum isolation_probe_result {

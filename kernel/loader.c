@@ -2,13 +2,13 @@
  * The process loader: image, stack, parameters, main thread. It works attached to the
  * new process, so that its user space is the current one while it is being built.
  */
+#include "arch/layout.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
-#include "kernel/pe_image.h"
-#include "lib/string.h"
 #include "kernel/usercopy.h"
-#include "mm/layout.h"
+#include "lib/string.h"
 #include "mm/mm.h"
+#include "mm/pe_image.h"
 #include "mm/pool.h"
 
 #define COMMAND_LINE_MAX        1024

@@ -17,17 +17,19 @@
 #include "arch/trap.h"
 #include "arch/vga_text.h"
 #include "boot/boot_info.h"
-#include "ke/lockcheck.h"
+#include "arch/lockcheck.h"
 #include "kernel/bench.h"
-#include "kernel/cmdline.h"
-#include "kernel/console.h"
+#include "kernel/boot_command.h"
+#include "kernel/exception.h"
 #include "kernel/isolation_probe.h"
 #include "kernel/loader.h"
-#include "kernel/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
+#include "lib/cmdline.h"
+#include "lib/console.h"
+#include "lib/panic.h"
+#include "lib/string.h"
 #include "mm/mm.h"
-#include "tests/ktest.h"
 
 #define MULTIBOOT1_BOOT_MAGIC 0x2BADB002    /* in EAX at entry (Multiboot 0.6.96, 3.2) */
 #define MULTIBOOT2_BOOT_MAGIC 0x36D76289    /* in EAX at entry (Multiboot2 2.0, 3.3) */
@@ -99,7 +101,8 @@ static void framebuffer_console_init(const struct boot_framebuffer *fb)
         .green_position = fb->green_position, .green_size = fb->green_size,
         .blue_position = fb->blue_position, .blue_size = fb->blue_size,
     };
-    bool drawn = fb->address <= UINT32_MAX && fb_console_init((paddr_t)fb->address, &geometry);
+    bool drawn = fb->address <= UINT32_MAX &&
+                 fb_console_init((paddr_t)fb->address, &geometry, MmMapIoSpace);
     kprintf("framebuffer: %ux%u, %u bpp at 0x%llx: %s\n", fb->width, fb->height, fb->bpp,
             (unsigned long long)fb->address, drawn ? "text console" : "cannot draw text on it");
 }
@@ -151,14 +154,29 @@ static void run_programs(const struct cmdline_word *list)
     }
 }
 
+/* Runs the boot command named option (kernel/boot_command.h) when the command line has it. */
+static void run_boot_command(const char *name)
+{
+    struct cmdline_word option;
+
+    if (!cmdline_find(kernel_boot_info.command_line, name, &option))
+        return;
+    for (const struct boot_command *command = __start_boot_commands;
+         command < __stop_boot_commands; command++)
+        if (strcmp(command->option, name) == 0)
+            command->run(option.value, option.value_length);
+}
+
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);
 
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
 {
     descriptors_init();                 /* first: everything reads the processor's region */
     scheduler_adopt_boot_code();
+    machine_init();
     serial_console_init();
     kprintf("NT memory-model kernel for i386\n");
+    exception_init();
     cpu_features_init();
     MmInitializeBootMappings();
 
@@ -185,24 +203,20 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     MmInitializeSplit(kernel_boot_info.command_line);
     MmInitSystem(&kernel_boot_info);
     if (kernel_boot_info.vga_text)
-        vga_text_console_init();
+        vga_text_console_init(MmMapIoSpace);
     else
         framebuffer_console_init(&kernel_boot_info.framebuffer);
     cpu_features_print();
     MmPrintBootReport();
     start_multitasking();
-    ata_initialize();
+    ata_initialize(&scheduler_ticks);
     MmInitializePagefile(kernel_boot_info.command_line);
     isolation_probe_all();
 
-    if (cmdline_find(kernel_boot_info.command_line, "crash", &option))
-        ktest_crash(option.value, option.value_length);
+    run_boot_command("crash");
     if (cmdline_find(kernel_boot_info.command_line, "bench", &option))
         bench_run();
-    if (cmdline_find(kernel_boot_info.command_line, "test", &option)) {
-        unsigned failed = ktest_run(option.value, option.value_length);
-        machine_exit(failed ? MACHINE_EXIT_FAILURE : MACHINE_EXIT_SUCCESS);
-    }
+    run_boot_command("test");
     if (cmdline_find(kernel_boot_info.command_line, "run", &option))
         run_programs(&option);
     kprintf("boot complete: the machine is idle\n");

@@ -1,7 +1,7 @@
-#include "arch/cpu.h"
+#include "arch/spinlock.h"
 #include "kernel/object.h"
-#include "kernel/panic.h"
 #include "kernel/usercopy.h"
+#include "lib/panic.h"
 
 #define HANDLE_STEP 4
 
@@ -32,19 +32,6 @@ static const struct object_access type_access[] = {
         .valid = SECTION_ALL_ACCESS | SYNCHRONIZE,
     },
 };
-
-void object_reference(struct object_header *object)
-{
-    __atomic_add_fetch(&object->references, 1, __ATOMIC_RELAXED);
-}
-
-void object_dereference(struct object_header *object)
-{
-    KASSERT(object->references > 0);
-    bool last = __atomic_sub_fetch(&object->references, 1, __ATOMIC_ACQ_REL) == 0;
-    if (last)
-        object->destroy(object);
-}
 
 /*
  * The rights Windows 10 (8.1 on) grants with others on a process: the limited query and

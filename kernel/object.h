@@ -1,25 +1,14 @@
 #pragma once
 /*
- * Kernel objects and handles. An object starts with a struct object_header that counts
- * references (handles, and kernel pointers that keep it alive); the last reference
- * destroys it. Each process has a handle table mapping handles to objects, each handle
- * with the access it was granted when it was made (an ACCESS_MASK, kernel/ntabi.h).
+ * Handles. Each process has a handle table mapping handles to objects (each starting
+ * with a struct object_header, lib/object_header.h), each handle with the access it was
+ * granted when it was made (an ACCESS_MASK, lib/ntabi.h).
  */
-#include "ke/spinlock.h"
-#include "kernel/ntabi.h"
-#include "kernel/ntstatus.h"
+#include "arch/spinlock.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/object_header.h"
 #include "lib/types.h"
-
-enum object_type {
-    OBJECT_PROCESS = 1,
-    OBJECT_SECTION,
-};
-
-struct object_header {
-    enum object_type type;
-    uint32_t references;
-    void (*destroy)(struct object_header *object);
-};
 
 #define HANDLE_TABLE_SIZE 64
 
@@ -41,9 +30,6 @@ struct handle_table {
 
 /* Makes table empty, with its lock (every table starts here). */
 void handle_table_init(struct handle_table *table);
-
-void object_reference(struct object_header *object);
-void object_dereference(struct object_header *object);
 
 /*
  * The access a handle to an object of type keeps when desired is asked for: the generic

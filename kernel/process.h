@@ -5,7 +5,7 @@
  * process object itself when the last handle to it is closed.
  */
 #include "lib/list.h"
-#include "kernel/ntabi.h"
+#include "lib/ntabi.h"
 #include "kernel/object.h"
 #include "kernel/thread.h"
 #include "mm/mm.h"

@@ -1,10 +1,10 @@
 /*
  * KUSER_SHARED_DATA, written through the kernel's own alias of the page. Field offsets
- * are NT's (kernel/ntabi.h). A KSYSTEM_TIME is written High2Time, LowPart, High1Time,
+ * are NT's (lib/ntabi.h). A KSYSTEM_TIME is written High2Time, LowPart, High1Time,
  * so a reader that sees High1Time == High2Time knows LowPart belongs to them.
  */
 #include "arch/pit.h"
-#include "kernel/ntabi.h"
+#include "lib/ntabi.h"
 #include "kernel/shared_data.h"
 #include "mm/mm.h"
 

@@ -14,7 +14,7 @@
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
-#include "mm/layout.h"
+#include "arch/layout.h"
 #include "mm/mm.h"
 #include "mm/pool.h"
 

@@ -1,6 +1,6 @@
 /* The process services: start, open, wait, query, terminate, close, yield. */
 #include "arch/pit.h"
-#include "mm/layout.h"
+#include "arch/layout.h"
 #include "kernel/loader.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"

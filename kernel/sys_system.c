@@ -1,12 +1,16 @@
 /* The system services: console output and system information. */
 #include "arch/cpu.h"
+#include "arch/layout.h"
 #include "arch/pit.h"
 #include "arch/trap.h"
-#include "kernel/console.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
-#include "mm/mi.h"
+#include "lib/console.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
 
 #define DISPLAY_MAX 1024
 

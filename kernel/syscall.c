@@ -3,9 +3,11 @@
  * copy of the arguments from the caller's stack (probed like any user pointer), and
  * the capture of UNICODE_STRING arguments.
  */
-#include "kernel/ntabi.h"
+#include "arch/cpu.h"
+#include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
+#include "lib/ntabi.h"
 
 #define MAX_ARGUMENTS 10
 
@@ -76,7 +78,8 @@ static __attribute__((noinline)) ntstatus_t call_observed_service(uint32_t numbe
     return status;
 }
 
-ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
+/* Runs service number with its arguments at user address arguments; the NTSTATUS back. */
+static ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
 {
     syscall_count++;
     if (number >= NT_SERVICE_COUNT || !services[number].handler)
@@ -84,6 +87,16 @@ ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments)
     if (__builtin_expect(syscall_observer != NULL, 0))
         return call_observed_service(number, arguments);
     return call_service(&services[number], arguments);
+}
+
+/* One function with the dispatch inlined: the hot path of every system service. */
+ntstatus_t syscall_trap(uint32_t number, vaddr_t arguments)
+{
+    cpu_enable_interrupts();
+    ntstatus_t status = syscall_dispatch(number, arguments);
+    cpu_disable_interrupts();
+    process_return_to_user();
+    return status;
 }
 
 ntstatus_t syscall_probe_information(vaddr_t buffer, uint32_t length, vaddr_t return_length)

@@ -1,6 +1,6 @@
 #pragma once
-/* System services: `int 0x2E` (kernel/ntabi.h describes the calling convention). */
-#include "kernel/ntstatus.h"
+/* System services: `int 0x2E` (lib/ntabi.h describes the calling convention). */
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 /* System calls made since boot. */
@@ -13,8 +13,13 @@ extern uint32_t syscall_count;
  */
 extern void (*syscall_observer)(uint32_t number, bool returning, ntstatus_t status);
 
-/* Runs service number with its arguments at user address arguments; the NTSTATUS back. */
-ntstatus_t syscall_dispatch(uint32_t number, vaddr_t arguments);
+/*
+ * arch/trap.c's system-service handler (int 0x2E, interrupts off as the gate leaves them):
+ * runs service number with its arguments at user address arguments, interrupts on, and
+ * returns its NTSTATUS with interrupts off again and the thread ready to go back to user
+ * mode (preempted or ended there if it must be).
+ */
+ntstatus_t syscall_trap(uint32_t number, vaddr_t arguments);
 
 /* The services, each taking its arguments already copied into the kernel. */
 ntstatus_t NtTerminateProcess(const uint32_t *arguments);

@@ -10,10 +10,10 @@
 #include "arch/irql.h"
 #include "arch/pcr.h"
 #include "arch/trap.h"
-#include "ke/lockcheck.h"
+#include "arch/lockcheck.h"
 #include "ke/mutex.h"
-#include "kernel/ntstatus.h"
 #include "lib/list.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 struct process;

@@ -1,7 +1,7 @@
 #include "arch/copy_checked.h"
 #include "arch/trap.h"
 #include "kernel/usercopy.h"
-#include "mm/layout.h"
+#include "arch/layout.h"
 #include "mm/mm.h"
 
 void (*user_copy_race)(vaddr_t address, size_t length);

@@ -7,7 +7,7 @@
  * stopping the kernel. The kernel never reads or writes its own memory on a user's
  * behalf.
  */
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 /* STATUS_SUCCESS when [address, address + length) may be touched by the current process. */

@@ -7,9 +7,26 @@
  * one has.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
+#include "lib/list.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/addrspace.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte_format.h"
+#include "mm/syspte.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 #define TAG_VAD 0x20646156  /* 'Vad ' */
 #define TAG_WRITE_WATCH 0x68635757  /* 'WWch' */

@@ -16,8 +16,19 @@
  * preemptive), so it sees every space at rest.
  */
 #include "arch/cpu.h"
-#include "kernel/console.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
+#include "lib/console.h"
+#include "lib/list.h"
+#include "mm/addrspace.h"
+#include "mm/audit.h"
+#include "mm/hyperspace.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/workset.h"
 
 #define REPORTED_AT_MOST 8
 

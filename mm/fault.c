@@ -14,8 +14,23 @@
  *   - anything else is an access violation.
  * The same rules hold for kernel code touching user memory on a process's behalf.
  */
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/irql.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "mm/addrspace.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/section.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 /* Moves a stack's guard page below the one just touched, if the reservation allows. */
 static ntstatus_t extend_stack(struct mm_address_space *space, struct mmvad *vad,
@@ -153,7 +168,8 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
  * none fails, with STATUS_NO_MEMORY. Each attempt leaves the PTE as it found it or
  * resolved, so a retry starts from a state the rules above know.
  */
-ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
+static inline __attribute__((always_inline)) ntstatus_t
+access_fault(vaddr_t address, enum mm_access access, bool user_mode)
 {
     enum { ATTEMPTS = 2 };
     struct mm_address_space *space = MmCurrentAddressSpace();
@@ -179,4 +195,35 @@ ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
         MiReleasePfnLock(old);
     }
     return status;
+}
+
+ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)
+{
+    return access_fault(address, access, user_mode);
+}
+
+/*
+ * arch/trap.c's page-fault handler: the CPU's facts in, MmAccessFault's answer out (its
+ * body inlined, as this is every fault's path). A paged pool page may have to be read
+ * back from disk, which waits for an interrupt, so kernel code that touches paged pool
+ * with interrupts off is a bug, stopped here.
+ */
+__attribute__((regparm(1))) ntstatus_t MmTrapPageFault(const struct trap_page_fault *fault)
+{
+    KIRQL irql = KeGetCurrentIrql();
+
+    if (!fault->user && MmIsPagedPoolAddress(fault->address) && !fault->interrupts_enabled)
+        panic("paged pool at 0x%08x touched with interrupts off (EIP 0x%08x); code that "
+              "runs with interrupts off must use nonpaged pool", fault->address, fault->eip);
+    /*
+     * Nor at DISPATCH_LEVEL or above, where no thread may wait: NT's bug check 0xA for
+     * any fault on pageable memory (user space, paged pool) there, resolvable or not.
+     */
+    if (irql >= DISPATCH_LEVEL &&
+        (fault->address < MmSystemRangeStart || MmIsPagedPoolAddress(fault->address)))
+        panic("IRQL_NOT_LESS_OR_EQUAL: %s of pageable address 0x%08x at IRQL %u (EIP "
+              "0x%08x); code at DISPATCH_LEVEL or above touches only nonpaged memory",
+              fault->access == TRAP_ACCESS_WRITE ? "write" : "read", fault->address, irql,
+              fault->eip);
+    return access_fault(fault->address, (enum mm_access)fault->access, fault->user);
 }

@@ -8,8 +8,13 @@
  */
 #include "arch/cpu.h"
 #include "arch/irql.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/mm.h"
 
 #define HYPERSPACE_SLOTS 32     /* per processor: one bit each in its hyperspace_slots */
 

@@ -4,10 +4,22 @@
  * at its preferred base, and then the same frames are mapped into the process page by
  * page with the protection of the section each page belongs to.
  */
-#include "kernel/object.h"
-#include "kernel/pe_image.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/object_header.h"
+#include "mm/addrspace.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pe_image.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/section.h"
+#include "mm/syspte.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 #define TAG_IMAGE 0x67616d49    /* 'Imag' */
 

@@ -4,10 +4,20 @@
  */
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/layout.h"
 #include "arch/machine.h"
-#include "kernel/console.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/mmu.h"
+#include "boot/boot_info.h"
+#include "lib/console.h"
+#include "lib/panic.h"
+#include "mm/addrspace.h"
+#include "mm/init.h"
+#include "mm/memmap.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
+#include "mm/workset.h"
 
 struct mi_system_region MiSystemRegions[MI_MAX_SYSTEM_REGIONS];
 unsigned MiSystemRegionCount;
@@ -103,6 +113,7 @@ static void MiInitializeCommitLimit(void)
 
 void MmInitSystem(const struct boot_info *boot)
 {
+    trap_set_page_fault_handler(MmTrapPageFault);
     MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
     if (physical_memory.runs_dropped)
         kprintf("mm: warning: memory map has more than %u separate RAM runs; %u ignored\n",

@@ -4,7 +4,15 @@
  * instead of running over whatever lies below. And the charge for such memory.
  */
 #include "arch/cpu.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
+#include "mm/virtual.h"
 
 uint32_t MmResidentAvailablePages;
 static uint32_t nonpaged_commit;     /* the commit account of what is charged here */

@@ -7,7 +7,10 @@
  * bytes are. The result is sorted, does not overlap, and lies below 4 GB; RAM above
  * 4 GB is counted but not used (a 32-bit PTE cannot name it).
  */
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "boot/boot_info.h"
+#include "lib/string.h"
+#include "mm/memmap.h"
 
 #define FOUR_GB 0x100000000ull
 

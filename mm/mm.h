@@ -1,16 +1,18 @@
 #pragma once
 /*
  * The memory manager's interface to the rest of the kernel. Names follow NT: Mm* is
- * public, Mi* (mm/mi.h) is internal to mm/ and its tests.
+ * public, Mi* (the other headers of mm/, one per module) is internal to mm/
+ * and its tests.
  */
 #include <stddef.h>
 #include "arch/pcr.h"
 #include "ke/mutex.h"
 #include "arch/mmu.h"
+#include "arch/trap.h"
 #include "lib/list.h"
-#include "kernel/ntabi.h"
-#include "kernel/ntstatus.h"
-#include "kernel/object.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/object_header.h"
 #include "lib/types.h"
 #include "mm/vad.h"
 
@@ -178,7 +180,7 @@ struct mm_section {
     bool reserve;                   /* SEC_RESERVE: pages are committed through views */
     uint32_t cache;                 /* SEC_NOCACHE, SEC_WRITECOMBINE: every view's pages'
                                        PAGE_NOCACHE or PAGE_WRITECOMBINE; else 0 */
-    mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/mi.h) */
+    mmpte_t *prototypes;            /* one prototype PTE per page (formats: mm/pte_format.h) */
     /* An image section: the image laid out at image_base, each page's own protection. */
     vaddr_t image_base;
     uint16_t *page_protection;
@@ -368,10 +370,11 @@ struct mm_statistics {
 };
 extern struct mm_statistics MmStatistics;
 
+/* The same values as arch/'s page-fault facts, so that a fault's access passes unchanged. */
 enum mm_access {
-    MM_ACCESS_READ,
-    MM_ACCESS_WRITE,
-    MM_ACCESS_EXECUTE,
+    MM_ACCESS_READ = TRAP_ACCESS_READ,
+    MM_ACCESS_WRITE = TRAP_ACCESS_WRITE,
+    MM_ACCESS_EXECUTE = TRAP_ACCESS_EXECUTE,
 };
 
 /* The paged pool's range: [MmPagedPoolStart, MmPagedPoolEnd); empty before boot sets it. */
@@ -389,3 +392,5 @@ static inline bool MmIsPagedPoolAddress(vaddr_t address)
  * kernel access means).
  */
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode);
+/* The page-fault handler MmInitSystem registers with arch/trap.c. */
+trap_page_fault_handler_t MmTrapPageFault;

@@ -12,10 +12,23 @@
  * pool stays the only pool for such code.
  */
 #include "arch/cpu.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "lib/bitmap.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte_format.h"
+#include "mm/syspte.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 #define TAG_PAGED_POOL_MAP  0x6d506150  /* 'PaPm' */
 #define PAGED_POOL_MAX_PAGES 8192       /* 32 MB of address space at most */

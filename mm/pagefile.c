@@ -17,13 +17,24 @@
  */
 #include "arch/ata.h"
 #include "arch/cpu.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
 #include "lib/bitmap.h"
-#include "kernel/cmdline.h"
-#include "kernel/console.h"
+#include "lib/cmdline.h"
+#include "lib/console.h"
 #include "lib/format.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/inject.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte_format.h"
+#include "mm/syspte.h"
 
 #define TAG_PAGEFILE        0x66676150  /* 'Pagf' */
 #define SECTORS_PER_PAGE    (PAGE_SIZE / ATA_SECTOR_SIZE)

@@ -4,8 +4,16 @@
  * no physical address of a page table is ever dereferenced.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/addrspace.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
 
 mmpte_t *MiGetPte(vaddr_t va, bool create)
 {

@@ -8,8 +8,25 @@
  * handed out are recorded and marked in use when the database is built.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
+#include "boot/boot_info.h"
+#include "lib/list.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/inject.h"
+#include "mm/memmap.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/section.h"
+#include "mm/virtual.h"
 
 pfn_t MmHighestPhysicalPage;
 uint32_t MmNumberOfPhysicalPages;

@@ -20,11 +20,19 @@
  * interrupts on, so its lists need no more than the kernel being non-preemptive.
  */
 #include "arch/cpu.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "ke/mutex.h"
-#include "ke/spinlock.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/spinlock.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "mm/inject.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/syspte.h"
 
 #define POOL_PAGE_USE       MI_USE_NONPAGED_POOL
 

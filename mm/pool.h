@@ -6,6 +6,7 @@
  * so only code running with interrupts on may allocate, free or touch it.
  */
 #include "lib/types.h"
+#include "mm/inject.h"
 
 enum pool_type {
     NonPagedPool = 0,   /* always resident; usable with interrupts off */
@@ -29,3 +30,6 @@ void ExFreePoolWithTag(void *block, uint32_t tag);
 
 /* How much of the pool of the given type is in use now. */
 void ExQueryPoolStatistics(enum pool_type type, struct pool_statistics *out);
+
+/* Pool allocations made to fail (tests; mm/inject.h). */
+extern struct mi_fault_injection MiPoolInjection;

@@ -1,7 +1,7 @@
 /*
  * Sections: memory that several address spaces share, mapped into each as views.
  *
- * A section holds one prototype PTE per page (formats in mm/mi.h): zero while the page
+ * A section holds one prototype PTE per page (formats in mm/pte_format.h): zero while the page
  * has never been touched (demand zero), valid while some view maps its frame, transition
  * while the frame sits on the standby or modified list, in-pagefile once it was written
  * out and its frame reused. A view is a VAD of type MI_VAD_MAPPED whose owner is the
@@ -14,9 +14,24 @@
  * process a private copy, and that page leaves the section for good in this view.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/addrspace.h"
+#include "mm/hyperspace.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte_format.h"
+#include "mm/section.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 #define TAG_SECTION     0x74636553  /* 'Sect' */
 #define TAG_PROTOTYPES  0x746f7250  /* 'Prot' */

@@ -11,10 +11,13 @@
  * ever shared between user and system space. As on Windows, /USERVA means nothing
  * without /3GB.
  */
-#include "kernel/cmdline.h"
-#include "kernel/console.h"
+#include "arch/layout.h"
+#include "lib/cmdline.h"
+#include "lib/console.h"
 #include "lib/format.h"
-#include "mm/mi.h"
+#include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/split.h"
 
 vaddr_t MmSystemRangeStart;
 vaddr_t MmHighestUserAddress;

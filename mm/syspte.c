@@ -6,9 +6,16 @@
  * above. One bit per page of system space, set when the page is taken.
  */
 #include "arch/cpu.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
 #include "lib/bitmap.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/syspte.h"
 
 /* System space is at most 2 GB: 512 K pages. */
 #define MAX_SYSTEM_PAGES (0x80000000u / PAGE_SIZE)

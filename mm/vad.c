@@ -2,8 +2,8 @@
  * The VAD tree: an intrusive AVL tree with parent pointers, so that every operation is
  * a loop (a walk down, then a retrace up) and none recurses.
  */
-#include "kernel/panic.h"
-#include "mm/layout.h"
+#include "lib/panic.h"
+#include "arch/layout.h"
 #include "mm/vad.h"
 
 /* Puts new_child where old_child hangs under parent (the root when parent is NULL). */

@@ -10,8 +10,23 @@
  */
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/addrspace.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/section.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 uint32_t MmTotalCommittedPages;
 uint32_t MmTotalCommitLimit;

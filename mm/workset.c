@@ -18,9 +18,23 @@
  * page back with no I/O at all.
  */
 #include "arch/cpu.h"
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "arch/spinlock.h"
+#include "lib/list.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "lib/string.h"
+#include "mm/addrspace.h"
+#include "mm/mm.h"
+#include "mm/pagedpool.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte_format.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 
 #define TAG_WORKING_SET 0x6c736b57  /* 'Wksl' */
 

@@ -5,6 +5,10 @@
     others, itself.
   - lib/ stands alone: nothing in lib/ includes a file outside lib/ (the C library's own
     headers aside), so every layer can use it and it uses none of them.
+  - The folders are layers, bottom up: lib, arch, boot, ke, mm, kernel, tests. A file
+    includes files of its own folder and of folders below it, never of one above, so no
+    include cycle can run between folders either. A folder not in the list is refused;
+    one in the list need not exist (ke/ may come later).
 
 Exits 0 when the rules hold, 1 with each broken rule on a line of its own.
 `--selftest` plants each kind of mistake in a scratch tree and checks that it is found.
@@ -14,14 +18,14 @@ import re
 import sys
 import tempfile
 
-FOLDERS = ("arch", "boot", "kernel", "lib", "mm", "tests")
+LAYERS = ("lib", "arch", "boot", "ke", "mm", "kernel", "tests")    # bottom up
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 def read_includes(root):
     """{file: [included project files]} for every source under the folders."""
     includes = {}
-    for folder in FOLDERS:
+    for folder in LAYERS:
         for directory, _, names in os.walk(os.path.join(root, folder)):
             for name in names:
                 if not name.endswith((".c", ".h", ".S")):
@@ -62,11 +66,25 @@ def lib_escapes(includes):
             if path.startswith("lib/") and not included.startswith("lib/")]
 
 
+def layer_violations(includes):
+    """(file, include) for each include of a file in a higher layer, or in no layer."""
+    rank = {folder: level for level, folder in enumerate(LAYERS)}
+
+    def layer(path):
+        return rank.get(path.split("/")[0], len(LAYERS))
+
+    return [(path, included) for path, deps in sorted(includes.items())
+            for included in deps if layer(included) > layer(path)]
+
+
 def check(root):
     includes = read_includes(root)
     problems = ["include cycle: " + " -> ".join(cycle) for cycle in header_cycles(includes)]
     problems += ["%s includes %s: lib/ must include nothing outside lib/" % escape
                  for escape in lib_escapes(includes)]
+    problems += ["%s includes %s: a layer includes only its own folder and those below "
+                 "(%s)" % (path, included, " < ".join(LAYERS))
+                 for path, included in layer_violations(includes)]
     return problems
 
 
@@ -79,18 +97,26 @@ def selftest():
                 out.write(text)
         return root
 
-    clean = {"lib/a.h": "#include <stddef.h>\n", "kernel/b.h": '#include "lib/a.h"\n',
-             "mm/c.c": '#include "kernel/b.h"\n#include "lib/a.h"\n'}
-    cycle = dict(clean, **{"kernel/b.h": '#include "mm/d.h"\n',
-                           "mm/d.h": '#include "kernel/e.h"\n',
-                           "kernel/e.h": '#include "kernel/b.h"\n'})
-    escape = dict(clean, **{"lib/f.c": '#include "kernel/b.h"\n'})
+    clean = {"lib/a.h": "#include <stddef.h>\n", "mm/b.h": '#include "lib/a.h"\n',
+             "kernel/c.c": '#include "mm/b.h"\n#include "lib/a.h"\n'}
+    cycle = dict(clean, **{"mm/b.h": '#include "mm/d.h"\n',
+                           "mm/d.h": '#include "mm/e.h"\n',
+                           "mm/e.h": '#include "mm/b.h"\n'})
+    escape = dict(clean, **{"lib/f.c": '#include "mm/b.h"\n'})
+    upward = dict(clean, **{"arch/g.c": '#include "mm/h.h"\n', "mm/h.h": ""})
+    sideways = dict(clean, **{"mm/i.c": '#include "drivers/j.h"\n', "drivers/j.h": ""})
+    layered = dict(clean, **{"ke/k.h": '#include "arch/l.h"\n', "arch/l.h": "",
+                             "boot/m.c": '#include "arch/l.h"\n#include "lib/a.h"\n',
+                             "tests/n.c": '#include "mm/b.h"\n#include "ke/k.h"\n'})
     failures = 0
-    for name, files, expected in (("clean", clean, 0), ("cycle", cycle, 1),
-                                  ("escape", escape, 1)):
+    for name, files, expected, words in (("clean", clean, 0, ""),
+                                         ("cycle", cycle, 1, "include cycle"),
+                                         ("escape", escape, 2, "lib/ must include"),
+                                         ("upward", upward, 1, "arch/g.c includes mm/h.h"),
+                                         ("sideways", sideways, 1, "drivers/j.h"),
+                                         ("layered", layered, 0, "")):
         found = check(tree(files))
-        if len(found) != expected or (expected and name not in found[0] and
-                                      "lib/" not in found[0]):
+        if len(found) != expected or (expected and not any(words in f for f in found)):
             print("selftest %s: expected %d problem(s), found %r" % (name, expected, found))
             failures += 1
     return failures

@@ -37,7 +37,7 @@ def clean_lines(text):
 
 
 # The kernel starts every line a user program writes with the program's process id and
-# "| " (kernel/console.h), and none of its own lines so. Only the kernel's lines decide a
+# "| " (lib/console.h), and none of its own lines so. Only the kernel's lines decide a
 # verdict: whatever a program prints cannot pass for them.
 USER_LINE_RE = re.compile(r"^ *\d+\|( |$)")   # an empty program line ends at the bar
 

@@ -6,12 +6,14 @@
  */
 #include "arch/cpu.h"
 #include "arch/irql.h"
-#include "ke/spinlock.h"
-#include "kernel/console.h"
-#include "kernel/panic.h"
+#include "boot/boot_info.h"
+#include "arch/spinlock.h"
+#include "kernel/boot_command.h"
+#include "lib/console.h"
+#include "lib/panic.h"
 #include "lib/string.h"
-#include "mm/mi.h"
 #include "mm/pool.h"
+#include "mm/workset.h"
 #include "tests/ktest.h"
 
 /*
@@ -46,6 +48,8 @@ static void crash_lock_order_inversion(void)
     KeReleaseSpinLock(&first, inner);
     KeReleaseSpinLock(&second, old);
 }
+
+BOOT_COMMAND(crash_command, "crash", ktest_crash);
 
 NORETURN void ktest_crash(const char *what, size_t length)
 {

@@ -1,12 +1,14 @@
 #include <stdarg.h>
 
 #include "arch/irql.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/format.h"
 #include "kernel/process.h"
 #include "lib/string.h"
 #include "tests/ktest.h"
 #include "tests/suites.h"
+#include "kernel/boot_command.h"
+#include "arch/machine.h"
 
 static const struct ktest_suite *const all_suites[] = {
     &cpu_suite,
@@ -146,6 +148,16 @@ static unsigned run_suite(const struct ktest_suite *suite, unsigned number)
     kprintf("%s %u %s\n", failed ? "not ok" : "ok", number, suite->name);
     return failed;
 }
+
+/* test=SUITE,SUITE: runs them and leaves the machine with the result. */
+static NORETURN void test_command(const char *filter, size_t filter_length)
+{
+    unsigned failed = ktest_run(filter, filter_length);
+
+    machine_exit(failed ? MACHINE_EXIT_FAILURE : MACHINE_EXIT_SUCCESS);
+}
+
+BOOT_COMMAND(test_boot_command, "test", test_command);
 
 unsigned ktest_run(const char *filter, size_t filter_length)
 {

@@ -7,8 +7,8 @@
  * up. Used by tests/test_pe_image.c (parsing) and tests/test_pe_layout.c (layout,
  * relocation, protection).
  */
-#include "kernel/ntabi.h"
-#include "kernel/pe_image.h"
+#include "lib/ntabi.h"
+#include "mm/pe_image.h"
 #include "tests/ktest.h"
 
 /* The MS-DOS header (PE/COFF 3.1) and where the builder puts the PE headers. */

@@ -1,7 +1,13 @@
-#include "lib/format.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
-#include "mm/mi.h"
+#include "lib/format.h"
+#include "lib/ntstatus.h"
+#include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
+#include "mm/pool.h"
+#include "mm/syspte.h"
 #include "tests/program_harness.h"
 
 void take_snapshot(struct resources *r)

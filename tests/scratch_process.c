@@ -1,4 +1,7 @@
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
 #include "tests/scratch_process.h"
 
 bool scratch_begin(struct ktest *t, struct scratch *s, const char *name)

@@ -5,8 +5,15 @@
  * its silence means something.
  */
 #include "arch/copy_checked.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "lib/format.h"
-#include "mm/mi.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "mm/audit.h"
+#include "mm/mm.h"
+#include "mm/pfn.h"
+#include "mm/virtual.h"
 #include "tests/program_harness.h"
 #include "tests/scratch_process.h"
 #include "tests/user/tokens.h"

@@ -1,8 +1,8 @@
 /*
- * The command line's words (kernel/cmdline.c): names and values, numbers that fit or
+ * The command line's words (lib/cmdline.c): names and values, numbers that fit or
  * do not, and which words the kernel knows, so that the boot can warn of the others.
  */
-#include "kernel/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/string.h"
 #include "tests/ktest.h"
 

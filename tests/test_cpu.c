@@ -4,8 +4,14 @@
  */
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/layout.h"
 #include "arch/mmu.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "lib/string.h"
+#include "mm/hyperspace.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 #define EDX_PSE (1u << 3)

@@ -4,9 +4,14 @@
  * of stopping the machine.
  */
 #include "arch/copy_checked.h"
+#include "arch/layout.h"
 #include "arch/mmu.h"
 #include "arch/trap.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "lib/string.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 static void expect_fault(struct ktest *t, vaddr_t address, uint32_t error_code)

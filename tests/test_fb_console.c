@@ -4,7 +4,14 @@
  * wrap, the control characters, scrolling, and the geometries it must refuse.
  */
 #include "arch/fb_console.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntstatus.h"
+#include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 /* 10 x 3 cells with 2 pixel rows to spare, and padding past the end of each row. */
@@ -394,8 +401,8 @@ static void unsupported_geometry_refused(struct ktest *t)
     KT_EXPECT(t, !fb_screen_init(&screen, untouched, &g));
     for (unsigned i = 0; i < sizeof(untouched); i++)
         KT_EXPECT_EQ(t, SENTINEL, untouched[i]);
-    KT_EXPECT(t, !fb_console_init(0xFD000000, &g));
-    KT_EXPECT(t, !fb_console_init(0xFFFFF000, &good));     /* runs past 4 GB */
+    KT_EXPECT(t, !fb_console_init(0xFD000000, &g, MmMapIoSpace));
+    KT_EXPECT(t, !fb_console_init(0xFFFFF000, &good, MmMapIoSpace));     /* runs past 4 GB */
     KT_EXPECT_EQ(t, free_ptes, MiFreeSystemPtes());
 }
 

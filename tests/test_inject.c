@@ -9,12 +9,18 @@
  * and pagefile slot back where it was.
  */
 #include "arch/copy_checked.h"
+#include "arch/layout.h"
 #include "arch/trap.h"
-#include "lib/format.h"
-#include "kernel/ntabi.h"
 #include "kernel/syscall.h"
-#include "mm/mi.h"
+#include "lib/format.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "mm/inject.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/workset.h"
 #include "tests/program_harness.h"
 
 #define MAX_STEPS 400       /* more allocations than any path here makes */

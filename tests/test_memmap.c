@@ -2,7 +2,10 @@
  * MiBuildPhysicalMemory: firmware memory maps, well-formed and not, into sorted runs of
  * whole pages below 4 GB.
  */
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "boot/boot_info.h"
+#include "lib/string.h"
+#include "mm/memmap.h"
 #include "tests/ktest.h"
 
 #define RESERVED        2

@@ -5,7 +5,7 @@
  */
 #include "boot/boot_info.h"
 #include "lib/string.h"
-#include "mm/layout.h"
+#include "arch/layout.h"
 #include "tests/fake_memory.h"
 #include "tests/ktest.h"
 

@@ -9,7 +9,11 @@
  * skipped, not passed.
  */
 #include "lib/format.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
+#include "mm/virtual.h"
 #include "tests/program_harness.h"
 
 #define PAGESTRESS_PROGRAM  "pagestress.exe"

@@ -6,8 +6,17 @@
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "arch/trap.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 static bool read_checked(vaddr_t va, uint32_t *value)
@@ -249,7 +258,7 @@ static void io_space_mapping_uncached(struct ktest *t)
 }
 
 /*
- * The entry format is defined once (mm/layout.h) and the rest derived from it: the derived
+ * The entry format is defined once (arch/layout.h) and the rest derived from it: the derived
  * values are NT's for x86 without PAE, and the hardware walks the self-map they give.
  */
 static void entry_format_derives_nt_layout(struct ktest *t)

@@ -3,8 +3,8 @@
  * tests/pe_builder.h, breaks one thing in it, and the parser must refuse exactly the
  * broken ones and report every field of the others.
  */
-#include "kernel/ntabi.h"
-#include "kernel/pe_image.h"
+#include "lib/ntabi.h"
+#include "mm/pe_image.h"
 #include "lib/string.h"
 #include "tests/ktest.h"
 #include "tests/pe_builder.h"

@@ -4,8 +4,8 @@
  * bases (and must refuse a broken relocation table without changing a byte), and
  * LdrSectionProtection and LdrPageProtection give each page the access its section asks.
  */
-#include "kernel/ntabi.h"
-#include "kernel/pe_image.h"
+#include "lib/ntabi.h"
+#include "mm/pe_image.h"
 #include "lib/string.h"
 #include "tests/ktest.h"
 #include "tests/pe_builder.h"

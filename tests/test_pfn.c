@@ -3,7 +3,14 @@
  * pages come and go in O(1), nothing the boot still uses is ever free, and every free
  * page can be handed out exactly once.
  */
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "boot/boot_info.h"
+#include "lib/string.h"
+#include "mm/hyperspace.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pfn.h"
 #include "tests/ktest.h"
 
 static uint32_t walk_list(struct ktest *t, const struct mi_page_list *list)

@@ -4,8 +4,10 @@
  * out of memory gives NULL and changes nothing. Every case leaves the pool and the free
  * frames as it found them.
  */
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 #define TAG_TEST    0x74736554  /* 'Test' */

@@ -5,13 +5,22 @@
  * hands over as modules; without them the cases are skipped, not passed.
  */
 #include "arch/copy_checked.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "arch/pit.h"
-#include "lib/format.h"
+#include "boot/boot_info.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
 #include "kernel/usercopy.h"
-#include "mm/mi.h"
+#include "lib/format.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "lib/string.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
 #include "mm/pool.h"
+#include "mm/syspte.h"
+#include "mm/vad.h"
 #include "tests/program_harness.h"
 
 NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);

@@ -5,10 +5,15 @@
  * no translation behind.
  */
 #include "arch/copy_checked.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "arch/trap.h"
 #include "kernel/process.h"
 #include "kernel/usercopy.h"
-#include "mm/mi.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
+#include "mm/pfn.h"
 #include "tests/ktest.h"
 
 #define VIEW_A 0x10000000

@@ -14,10 +14,14 @@
 #include "arch/cpu_features.h"
 #include "arch/pit.h"
 #include "boot/boot_info.h"
-#include "kernel/cmdline.h"
-#include "lib/format.h"
 #include "kernel/thread.h"
-#include "mm/mi.h"
+#include "lib/cmdline.h"
+#include "lib/format.h"
+#include "lib/ntstatus.h"
+#include "mm/audit.h"
+#include "mm/mm.h"
+#include "mm/pagefile.h"
+#include "mm/pfn.h"
 #include "tests/program_harness.h"
 
 #define SOAK_PROCESSES  3

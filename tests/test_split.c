@@ -2,7 +2,13 @@
  * The split: every command-line form of docs/memory-model.md 1.1, good and bad, and
  * the live split against the rest of the running kernel.
  */
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pte_format.h"
+#include "mm/split.h"
 #include "tests/ktest.h"
 
 struct split_case {

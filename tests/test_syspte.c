@@ -2,7 +2,11 @@
  * System PTEs and the map of system space: the regions follow the split, do not
  * overlap, and the allocator hands out disjoint runs inside its own regions only.
  */
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "lib/string.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/syspte.h"
 #include "tests/ktest.h"
 
 static uint64_t region_end(const struct mi_system_region *r)

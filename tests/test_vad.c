@@ -3,8 +3,14 @@
  * answers, including at the edges of the 32-bit space, and after every change the tree
  * is a sorted, non-overlapping AVL tree whose parent links, balances and count are right.
  */
-#include "kernel/panic.h"
-#include "mm/mi.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/ntstatus.h"
+#include "lib/panic.h"
+#include "mm/mm.h"
+#include "mm/pagetable.h"
+#include "mm/pfn.h"
+#include "mm/syspte.h"
 #include "mm/vad.h"
 #include "tests/ktest.h"
 

@@ -6,10 +6,19 @@
  */
 #include "arch/copy_checked.h"
 #include "arch/cpu_features.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "arch/trap.h"
 #include "kernel/process.h"
 #include "kernel/usercopy.h"
-#include "mm/mi.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
+#include "mm/pfn.h"
+#include "mm/pte_format.h"
+#include "mm/vad.h"
+#include "mm/virtual.h"
+#include "mm/workset.h"
 #include "tests/scratch_process.h"
 
 #define GRANULE MM_ALLOCATION_GRANULARITY

@@ -5,8 +5,10 @@
  * checks that every frame and pool block the process had is back. Without the programs
  * (boot modules) the cases are skipped, not passed.
  */
+#include "arch/layout.h"
 #include "lib/format.h"
-#include "mm/mi.h"
+#include "lib/ntstatus.h"
+#include "mm/mm.h"
 #include "tests/program_harness.h"
 
 /* Runs program, which must exit with expected, and leave nothing behind. */

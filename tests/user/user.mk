@@ -13,9 +13,9 @@ USER_BUILD   := $(BUILD)/user
 USER_CFLAGS  := -std=gnu11 -march=i486 -O2 -ffreestanding -fno-asynchronous-unwind-tables \
                 -fno-stack-protector -mgeneral-regs-only -fno-strict-aliasing \
                 -fno-delete-null-pointer-checks -Wall -Wextra -Werror -I.
-# The stubs take the service numbers from kernel/ntabi.h; -imacros keeps only its macros,
+# The stubs take the service numbers from lib/ntabi.h; -imacros keeps only its macros,
 # as its C declarations would not assemble.
-USER_ASFLAGS := -I. -D__ASSEMBLER__ -imacros kernel/ntabi.h
+USER_ASFLAGS := -I. -D__ASSEMBLER__ -imacros lib/ntabi.h
 # --dynamicbase makes ld write base relocations (.reloc) so that the kernel can move an
 # image; libgcc brings ___chkstk_ms, which touches each page of a big stack frame in turn,
 # so that the stack grows through its guard page as on NT.

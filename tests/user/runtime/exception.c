@@ -1,4 +1,4 @@
-/* The exception dispatcher of kernel/ntabi.h, which hands each fault to a C handler. */
+/* The exception dispatcher of lib/ntabi.h, which hands each fault to a C handler. */
 #include "tests/user/runtime/rt.h"
 
 /* jump.S stores the registers at these offsets. */

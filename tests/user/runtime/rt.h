@@ -2,8 +2,8 @@
 /*
  * The runtime of the user-mode test programs: system-service stubs, strings, formatted
  * output, arguments, checks, virtual-memory helpers and an exception dispatcher. It
- * knows the kernel only through the system-call ABI (kernel/ntabi.h) and the NTSTATUS
- * values (kernel/ntstatus.h).
+ * knows the kernel only through the system-call ABI (lib/ntabi.h) and the NTSTATUS
+ * values (lib/ntstatus.h).
  *
  * A program defines main(); rt_entry (entry.c) calls it with the command line split into
  * words and ends the process with its return value as the exit status.
@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/ntabi.h"
-#include "kernel/ntstatus.h"
+#include "lib/ntabi.h"
+#include "lib/ntstatus.h"
 
 /* --- System services (syscall.S): NT's names and argument order, cdecl. --- */
 
@@ -79,7 +79,7 @@ ntstatus_t NtProtectVirtualMemory(nt_handle_t process, void **base_address, size
 ntstatus_t NtQueryVirtualMemory(nt_handle_t process, const void *base_address,
                                 unsigned int info_class, void *buffer, size_t length,
                                 size_t *return_length);
-/* Names the process's exception dispatcher (kernel/ntabi.h); NULL removes it. */
+/* Names the process's exception dispatcher (lib/ntabi.h); NULL removes it. */
 ntstatus_t NtSetExceptionHandler(void (*dispatcher)(struct nt_exception_record *record,
                                                     struct nt_context *context));
 /* Loads context into the registers and runs on there; returns only if it cannot. */

@@ -3,8 +3,8 @@
  *     ntstatus_t NtClose(nt_handle_t object);
  *     ntstatus_t rt_syscall(unsigned int service, ...);
  * They are cdecl: the caller pushed the arguments and removes them, so the first one is
- * at ESP + 4 on entry, which is where kernel/ntabi.h wants EDX to point. The service
- * numbers come from kernel/ntabi.h, which the build passes with -imacros (only its
+ * at ESP + 4 on entry, which is where lib/ntabi.h wants EDX to point. The service
+ * numbers come from lib/ntabi.h, which the build passes with -imacros (only its
  * macros, because its C declarations would not assemble). i686 PE symbols of C functions
  * carry a leading underscore.
  */

@@ -4,7 +4,7 @@
  * relocation. The parser decides everything the loader builds from; the loader trusts
  * only a struct ldr_image_info that LdrParseImage filled in from the same bytes.
  */
-#include "kernel/ntstatus.h"
+#include "lib/ntstatus.h"
 #include "lib/types.h"
 
 #define LDR_MAX_SECTIONS    16

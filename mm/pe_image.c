@@ -5,11 +5,11 @@
  * aligned, and only after the bytes are known to lie inside it; offsets and sizes are
  * added in 64 bits so that no sum can wrap.
  */
-#include "kernel/pe_image.h"
+#include "mm/pe_image.h"
 
-#include "kernel/ntabi.h"
+#include "lib/ntabi.h"
 #include "lib/string.h"
-#include "mm/layout.h"
+#include "arch/layout.h"
 
 /* 3.1 "MS-DOS Stub": an MS-DOS header whose field at 0x3C locates the PE signature. */
 #define IMAGE_DOS_SIGNATURE     0x5A4D      /* "MZ" */

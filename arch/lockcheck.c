@@ -5,10 +5,11 @@
  */
 #include <stdarg.h>
 
+#include "arch/irql.h"
 #include "arch/machine.h"
 #include "arch/pcr.h"
-#include "kernel/console.h"
-#include "ke/lockcheck.h"
+#include "lib/console.h"
+#include "arch/lockcheck.h"
 #include "lib/format.h"
 
 #define CLASSES_MAX 64

@@ -1,33 +1,12 @@
 #include <stdarg.h>
 
-#include "ke/spinlock.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/format.h"
 
 #define CONSOLE_MAX_OUTPUTS 4
 #define CONSOLE_HISTORY     8192
 
-/*
- * The console lock: HIGH_LEVEL, so that an interrupt handler or a stop report can print
- * at any IRQL, and a line is never split by another writer. Outside the lock checker,
- * which reports through it.
- */
-static struct lock_class console_lock_class = LOCK_CLASS_INTERRUPT("console", HIGH_LEVEL);
-static struct kspin_lock console_lock = KSPIN_LOCK_INIT(console_lock_class);
-
-static KIRQL console_lock_acquire(void)
-{
-    KIRQL old = KeRaiseIrql(HIGH_LEVEL);
-    ke_spin_lock_word(&console_lock);
-    return old;
-}
-
-static void console_lock_release(KIRQL old)
-{
-    ke_spin_unlock_word(&console_lock);
-    KeLowerIrql(old);
-}
-
+static const struct console_lock *lock;    /* NULL until set: early boot has one writer */
 static const struct console_output *outputs[CONSOLE_MAX_OUTPUTS];
 static unsigned output_count;
 
@@ -38,6 +17,22 @@ static size_t history_length;
 /* Where the output stands: at the start of a line, or inside one of line_owner's. */
 static bool at_line_start = true;
 static uint32_t line_owner;         /* 0: the kernel; else the process id */
+
+void console_set_lock(const struct console_lock *console_lock)
+{
+    lock = console_lock;
+}
+
+static uint32_t console_acquire(void)
+{
+    return lock ? lock->acquire() : 0;
+}
+
+static void console_release(uint32_t state)
+{
+    if (lock)
+        lock->release(state);
+}
 
 static void output_locked(const char *text, size_t length)
 {
@@ -53,13 +48,13 @@ static void output_locked(const char *text, size_t length)
 
 void console_attach(const struct console_output *output)
 {
-    KIRQL old = console_lock_acquire();
+    uint32_t state = console_acquire();
 
     if (output_count < CONSOLE_MAX_OUTPUTS) {
         outputs[output_count++] = output;
         output->write(history, history_length);
     }
-    console_lock_release(old);
+    console_release(state);
 }
 
 /* Ends a line that another writer left unfinished, so that owner's text starts a line. */
@@ -83,15 +78,15 @@ static void console_write_locked(const char *text, size_t length)
 
 void console_write(const char *text, size_t length)
 {
-    KIRQL old = console_lock_acquire();
+    uint32_t state = console_acquire();
 
     console_write_locked(text, length);
-    console_lock_release(old);
+    console_release(state);
 }
 
 void console_write_user(uint32_t process_id, const char *text, size_t length)
 {
-    KIRQL old = console_lock_acquire();
+    uint32_t state = console_acquire();
 
     while (length) {
         size_t piece = 0;
@@ -107,7 +102,7 @@ void console_write_user(uint32_t process_id, const char *text, size_t length)
         text += piece;
         length -= piece;
     }
-    console_lock_release(old);
+    console_release(state);
 }
 
 static void console_sink(void *context, const char *text, size_t length)
@@ -118,11 +113,11 @@ static void console_sink(void *context, const char *text, size_t length)
 
 void kprintf(const char *fmt, ...)
 {
-    KIRQL old = console_lock_acquire();
+    uint32_t state = console_acquire();
     va_list args;
 
     va_start(args, fmt);
     format_v(console_sink, NULL, fmt, args);
     va_end(args);
-    console_lock_release(old);
+    console_release(state);
 }

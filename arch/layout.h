@@ -36,6 +36,11 @@
  *
  * Constants here are plain hexadecimal with no C suffixes, so that the linker script
  * and assembly can use them as they are.
+ *
+ * The header lives in arch/ because this layout is the i386 one: the entry format, the
+ * self-map's place and the window the first page tables build follow from the MMU, and
+ * boot/ and arch/ need them before the memory manager exists (NT keeps these addresses in
+ * its i386 headers too). mm/ reads them from here and knows no other MMU fact.
  */
 
 #define PAGE_SHIFT              12

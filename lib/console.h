@@ -11,6 +11,18 @@ struct console_output {
     void (*write)(const char *text, size_t length);
 };
 
+/*
+ * How writers are kept from splitting each other's lines: acquire returns a state that
+ * release takes back. lib/ cannot mask interrupts itself, so the layer that can sets
+ * it once, early in boot (arch/machine.c); until then there is one writer.
+ */
+struct console_lock {
+    uint32_t (*acquire)(void);
+    void (*release)(uint32_t state);
+};
+
+void console_set_lock(const struct console_lock *lock);
+
 /* Adds an output; it first receives whatever was written before it came. */
 void console_attach(const struct console_output *output);
 

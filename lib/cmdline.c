@@ -1,4 +1,4 @@
-#include "kernel/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/string.h"
 
 static bool is_blank(char c)

@@ -7,7 +7,7 @@
  * the lock costs only the IRQL change: the word is there for many.
  */
 #include "arch/irql.h"
-#include "ke/lockcheck.h"
+#include "arch/lockcheck.h"
 #include "lib/types.h"
 
 /* Processors this build can run; one until application processors are started. */

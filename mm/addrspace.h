@@ -1,0 +1,39 @@
+#pragma once
+/* Address spaces: the list of them, their VADs, system PDEs (addrspace.c). */
+#include "arch/spinlock.h"
+#include "arch/mmu.h"
+#include "lib/list.h"
+#include "lib/types.h"
+#include "mm/mm.h"
+#include "mm/vad.h"
+
+/* True when a PAGE_* protection lets user mode write. */
+bool MiProtectionIsWritable(uint32_t protection);
+
+/* Every address space, the system's included (struct mm_address_space.link). */
+extern struct list_entry MiAddressSpaces;
+extern struct kspin_lock MiAddressSpaceListLock;   /* guards it (addrspace.c) */
+
+/* Sets up the system address space and KUSER_SHARED_DATA; needs system PTEs. */
+void MiInitializeAddressSpaces(void);
+
+/*
+ * Unlinks and frees a VAD (its pages must be gone already, or go with the space); a
+ * view's section loses the view's reference.
+ */
+void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad);
+/*
+ * Takes [start, end) (whole pages) out of private reservation vad: the VAD goes, shrinks,
+ * or splits in two around the hole, each part a reservation of its own (as NT's
+ * NtFreeVirtualMemory leaves it). Its pages must be decommitted already, or be so right
+ * after. False, nothing changed, when the pool has no room for a second VAD.
+ */
+bool MiReleaseVadRange(struct mm_address_space *space, struct mmvad *vad, vaddr_t start,
+                       vaddr_t end);
+/* Gives a new private reservation its write-watch bits (all clear); false without pool. */
+bool MiStartWriteWatch(struct mm_address_space *space, struct mmvad *vad);
+/* The bytes of vad's write-watch bitmap, a bit per page from write_watch_base to its end. */
+uint32_t MiWriteWatchBytes(const struct mmvad *vad);
+
+/* Enters a new system page table's PDE into every page directory. */
+void MiInsertSystemPde(vaddr_t va, mmpte_t pde);

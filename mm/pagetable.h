@@ -1,0 +1,21 @@
+#pragma once
+/* The two primitives every page-table change goes through (pagetable.c). */
+#include "arch/mmu.h"
+#include "lib/ntstatus.h"
+#include "lib/types.h"
+
+/*
+ * The PTE of va. When its page table is missing: NULL, or (create) a new, empty,
+ * table; NULL too when no page is left for it.
+ */
+mmpte_t *MiGetPte(vaddr_t va, bool create);
+
+/*
+ * Maps [va, va + length) to physical [physical, physical + length) with the attributes
+ * of pte_template (whose frame bits are zero). Either everything is mapped, or nothing
+ * is and the status says why. The range must be unmapped.
+ */
+ntstatus_t MiMapRange(vaddr_t va, paddr_t physical, size_t length, mmpte_t pte_template);
+
+/* Unmaps [va, va + length) and drops the stale translations; frames are the caller's. */
+void MiUnmapRange(vaddr_t va, size_t length);

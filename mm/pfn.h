@@ -1,0 +1,186 @@
+#pragma once
+/* The PFN database: one entry per physical page, and NT's page lists (pfn.c). */
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "boot/boot_info.h"
+#include "arch/spinlock.h"
+#include "lib/types.h"
+#include "mm/inject.h"
+#include "mm/memmap.h"
+
+extern struct mi_fault_injection MiFrameInjection;
+
+/*
+ * Where a physical page is: NT's page lists, plus the states a dense database needs.
+ * A page on the standby or modified list is "in transition": its owner's PTE (a process
+ * PTE or a section's prototype) still names it, so a fault takes it back without I/O.
+ */
+enum mi_page_location {
+    MI_PAGE_NOT_RAM,        /* a hole in the physical address space */
+    MI_ZEROED_PAGE_LIST,    /* free, known to hold zeros */
+    MI_FREE_PAGE_LIST,      /* free, contents stale */
+    MI_STANDBY_PAGE_LIST,   /* in transition, clean: its pagefile slot holds a copy */
+    MI_MODIFIED_PAGE_LIST,  /* in transition, dirty: must be written before reuse */
+    MI_PAGE_ACTIVE,         /* in use (mapped, or held by the kernel) */
+};
+
+/* What an active page is used for; kept so tests and the boot report can account. */
+enum mi_page_use {
+    MI_USE_NONE,
+    MI_USE_KERNEL_IMAGE,
+    MI_USE_BOOT_DATA,       /* multiboot information, command line, modules */
+    MI_USE_PFN_DATABASE,
+    MI_USE_PAGE_TABLE,      /* a page table of system space (shared, kept for good) */
+    MI_USE_USER_PAGE_TABLE, /* a page table of one process's user space */
+    MI_USE_SYSTEM,          /* other kernel allocations */
+    MI_USE_NONPAGED_POOL,
+    MI_USE_KERNEL_STACK,
+    MI_USE_PAGE_DIRECTORY,
+    MI_USE_PROCESS_PRIVATE, /* a page of a process's user space */
+    MI_USE_SHARED_USER_DATA,
+    MI_USE_SECTION,         /* a page of a section, shared by its views */
+    MI_USE_PAGED_POOL,      /* a page of paged pool */
+    MI_USE_COUNT
+};
+
+/* struct mmpfn.flags */
+#define MI_PFN_MODIFIED     0x01    /* differs from its pagefile copy (or has none) */
+#define MI_PFN_RESET        0x02    /* MEM_RESET: clean, no copy, contents not wanted */
+
+/*
+ * One physical page. A pageable page (a process's private page, a section's page)
+ * knows the one PTE that owns it, as the frame holding that PTE and its index there:
+ * the process PTE of a private page, the prototype of a section page. That is how a
+ * page taken from the standby list tells its owner where its contents went.
+ */
+struct mmpfn {
+    pfn_t flink;            /* next page on the same list */
+    pfn_t blink;            /* previous page on the same list */
+    pfn_t pte_frame;        /* the frame of the owning PTE; PFN_INVALID: none */
+    union {
+        uint32_t pagefile_slot; /* a pageable page: the slot holding a copy; 0: none */
+        uint32_t used_entries;  /* a user page table: how many of its PTEs are not zero */
+    };
+    uint16_t reference_count; /* mappings (or kernel holds) of an active page */
+    uint16_t pte_index;     /* the owning PTE's index in pte_frame */
+    uint8_t location;       /* enum mi_page_location */
+    uint8_t use;            /* enum mi_page_use */
+    uint8_t flags;          /* MI_PFN_* */
+};
+
+/* The pages that may leave memory: a process's own, a section's, paged pool. */
+static inline bool MiIsPageableUse(enum mi_page_use use)
+{
+    return use == MI_USE_PROCESS_PRIVATE || use == MI_USE_SECTION || use == MI_USE_PAGED_POOL;
+}
+
+struct mi_page_list {
+    pfn_t head;             /* the newest page */
+    pfn_t tail;             /* the oldest page: the next to be reused or written */
+    uint32_t count;
+    enum mi_page_location location;
+};
+
+#define MmPfnDatabase ((struct mmpfn *)MM_PFN_DATABASE)
+extern pfn_t MmHighestPhysicalPage;         /* highest RAM page below 4 GB */
+extern uint32_t MmNumberOfPhysicalPages;    /* RAM pages below 4 GB */
+extern struct mi_page_list MmZeroedPageListHead;
+extern struct mi_page_list MmFreePageListHead;
+extern struct mi_page_list MmStandbyPageListHead;
+extern struct mi_page_list MmModifiedPageListHead;
+extern uint32_t MiPagesInUse[MI_USE_COUNT];
+
+/*
+ * The PFN lock (NT's): a spinlock, DISPATCH_LEVEL, guarding the PFN database and its page
+ * lists, the prototype PTEs of sections, and the changes to a page's PTE that must agree
+ * with its PFN entry (dirty bits, transition, reset). Order: after the working-set
+ * locks, before the pagefile slots, the system PTEs, hyperspace and the dispatcher.
+ * Unlike NT's, its holder may take it again (only the outermost acquisition takes the
+ * lock; the inner ones count): the list functions below are called both on their own
+ * and from paths that already hold it.
+ */
+KIRQL MiAcquirePfnLock(void);
+void MiReleasePfnLock(KIRQL old);
+
+static inline struct mmpfn *MiGetPfnEntry(pfn_t pfn)
+{
+    return &MmPfnDatabase[pfn];
+}
+
+/* Free pages: the zeroed and free lists together. */
+static inline uint32_t MmAvailablePages(void)
+{
+    return MmZeroedPageListHead.count + MmFreePageListHead.count;
+}
+
+/* Pages that can be had without writing anything: free, zeroed and standby. */
+static inline uint32_t MiReusablePages(void)
+{
+    return MmAvailablePages() + MmStandbyPageListHead.count;
+}
+
+/* Builds the database over memory; everything the boot still uses stays in use. */
+void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
+                             const struct boot_info *boot);
+
+/*
+ * A free page for use, contents undefined; when the free and zeroed lists are empty the
+ * oldest standby page is taken (its owner's PTE then names its pagefile slot).
+ * PFN_INVALID when none is left.
+ */
+pfn_t MiRemoveAnyPage(enum mi_page_use use);
+/* A free page for use, filled with zeros; PFN_INVALID when none is left. */
+pfn_t MiRemoveZeroPage(enum mi_page_use use);
+/* Gives an active page back (and its pagefile slot); it must have no mappings left. */
+void MiInsertPageInFreeList(pfn_t pfn);
+
+/* Adds a reference (a mapping) to an active page. */
+void MiAddPageReference(pfn_t pfn);
+/*
+ * Drops a reference. The last one frees the page, except for a section page, which goes
+ * into transition (its prototype keeps it, see MiInsertTransitionPage).
+ */
+void MiReleasePageReference(pfn_t pfn);
+
+/* Records the PTE at pte (a kernel address of a mapped PTE) as pfn's owner. */
+void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte);
+/* Records the PTE at index of page table frame table_pfn as pfn's owner. */
+static inline void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    entry->pte_frame = table_pfn;
+    entry->pte_index = index;
+}
+
+/*
+ * An active page with no references left whose owner PTE now says "transition": it goes
+ * to the modified list when dirty, to the standby list when its pagefile copy is good.
+ */
+void MiInsertTransitionPage(pfn_t pfn);
+/* Takes a page in transition back for use, one reference, contents as they were. */
+void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use);
+/* A page in transition that nobody will ask for again: freed, with its slot. */
+void MiFreeTransitionPage(pfn_t pfn);
+/*
+ * Frees up to max standby pages, oldest first, as if others had needed them: their
+ * owners' PTEs then name their pagefile slots. Returns how many.
+ */
+uint32_t MiPurgeStandbyPages(uint32_t max);
+/* Takes the page off whatever list it is on (modified, standby), left active. */
+void MiUnlinkPage(pfn_t pfn);
+/*
+ * MEM_RESET of the private page present at va: clean (its PTE's dirty bit cleared), its
+ * pagefile copy given up, so that once trimmed it goes to the standby list and, reused,
+ * leaves its owner a demand-zero PTE. Not a private frame: nothing happens.
+ */
+void MiResetPage(vaddr_t va);
+/* MEM_RESET_UNDO of a reset page (present or in transition, pte names it): kept again. */
+void MiUndoResetPage(mmpte_t pte);
+
+/*
+ * A page for a new page table: from the boot allocator until the database exists
+ * (contents undefined: *zeroed false), then a zeroed page (*zeroed true), ideally one
+ * the idle thread prepared.
+ */
+pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool *zeroed);
