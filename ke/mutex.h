@@ -16,8 +16,15 @@ struct wait_queue {
     struct list_entry threads;
 };
 
+/*
+ * The owner and whether anyone waits, in one word that an atomic compare-exchange can
+ * test and change at once: a mutex nobody else wants is taken and given back without the
+ * dispatcher lock.
+ */
+#define KGUARDED_MUTEX_CONTENDED 1u
+
 struct kguarded_mutex {
-    struct thread *owner;           /* NULL when free */
+    uintptr_t owner_word;           /* the owning thread, or 0; | CONTENDED while some wait */
     KIRQL owner_irql;               /* the owner's IRQL before it took the mutex */
     struct wait_queue waiters;
     struct lock_class *class;
@@ -37,8 +44,14 @@ void KeAcquireGuardedMutex(struct kguarded_mutex *mutex);
 bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex);
 void KeReleaseGuardedMutex(struct kguarded_mutex *mutex);
 
+static inline struct thread *KeGuardedMutexOwner(const struct kguarded_mutex *mutex)
+{
+    return (struct thread *)(__atomic_load_n(&mutex->owner_word, __ATOMIC_RELAXED) &
+                             ~(uintptr_t)KGUARDED_MUTEX_CONTENDED);
+}
+
 static inline bool KeIsGuardedMutexOwned(const struct kguarded_mutex *mutex,
                                          const struct thread *thread)
 {
-    return mutex->owner == thread;
+    return KeGuardedMutexOwner(mutex) == thread;
 }

@@ -129,7 +129,7 @@ static ntstatus_t run_probe(const char *name, void (*write)(struct probe_code *,
     }
     process_detach();
     if (NT_SUCCESS(status))
-        status = thread_create(process, NULL, NULL, base, base + PAGE_SIZE, false, NULL);
+        status = thread_create(process, NULL, NULL, base, base + PAGE_SIZE, 0, false, NULL);
     if (!NT_SUCCESS(status)) {
         process_discard(process);
         return status;

@@ -100,8 +100,8 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
         status = write_parameters(stack_top, command_line, command_line_length, &esp);
     process_detach();
     if (NT_SUCCESS(status))
-        status = thread_create(process, NULL, NULL, base + info.entry_point, esp, suspended,
-                               NULL);
+        status = thread_create(process, NULL, NULL, base + info.entry_point, esp, 0,
+                               suspended, NULL);
     if (!NT_SUCCESS(status)) {
         process_discard(process);
         return status;

@@ -162,8 +162,8 @@ void ke_thread_startup(void)
 }
 
 ntstatus_t thread_create(struct process *process, void (*routine)(void *), void *context,
-                         vaddr_t user_eip, vaddr_t user_esp, bool suspended,
-                         struct thread **result)
+                         vaddr_t user_eip, vaddr_t user_esp, vaddr_t user_stack,
+                         bool suspended, struct thread **result)
 {
     ntstatus_t status = MmChargeNonPagedMemory(THREAD_CHARGE_PAGES);
 
@@ -179,6 +179,7 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     thread->process = process;
     thread->start_routine = routine;
     thread->start_context = context;
+    thread->user_stack = user_stack;
     thread->saved_esp = arch_prepare_thread_stack(thread->stack_top, user_eip, user_esp);
     list_init(&thread->sleep_link);
     list_init(&thread->queue_link);
@@ -257,7 +258,7 @@ void scheduler_init(void)
     process_thread_created(&system_process, &boot_thread);
 
     struct thread *idle;
-    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, false, &idle)))
+    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, 0, false, &idle)))
         panic("cannot create the idle thread");
     KIRQL old = KiAcquireDispatcherLock();
     list_remove(&idle->queue_link);
@@ -477,6 +478,34 @@ void KeInitializeGuardedMutex(struct kguarded_mutex *mutex, struct lock_class *c
     wait_queue_init(&mutex->waiters);
 }
 
+/* Takes a free mutex for self; false when someone holds it. */
+static bool take_free_mutex(struct kguarded_mutex *mutex, struct thread *self)
+{
+    uintptr_t free = 0;
+
+    return __atomic_compare_exchange_n(&mutex->owner_word, &free, (uintptr_t)self, false,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Locked: waits until the mutex is handed over, or takes it if it was let go meanwhile. */
+static void wait_for_mutex(struct kguarded_mutex *mutex, struct thread *self)
+{
+    for (;;) {
+        uintptr_t word = __atomic_load_n(&mutex->owner_word, __ATOMIC_RELAXED);
+        if (word == 0) {
+            if (take_free_mutex(mutex, self))
+                return;
+        } else if (__atomic_compare_exchange_n(&mutex->owner_word, &word,
+                                               word | KGUARDED_MUTEX_CONTENDED, false,
+                                               __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            mutex->contentions++;
+            wait_locked(&mutex->waiters, WAIT_FOREVER);     /* woken as the new owner */
+            KASSERT(KeGuardedMutexOwner(mutex) == self);
+            return;
+        }
+    }
+}
+
 void KeAcquireGuardedMutex(struct kguarded_mutex *mutex)
 {
     KIRQL old = KeGetCurrentIrql();
@@ -486,30 +515,19 @@ void KeAcquireGuardedMutex(struct kguarded_mutex *mutex)
         KeRaiseIrql(APC_LEVEL);
     if (__builtin_expect(lockcheck_enabled, 0))
         lockcheck_acquire(mutex->class, mutex, old, false, (vaddr_t)__builtin_return_address(0));
-    KIRQL dispatcher = KiAcquireDispatcherLock();
-    if (mutex->owner == NULL) {
-        mutex->owner = self;
-    } else {
-        mutex->contentions++;
-        wait_locked(&mutex->waiters, WAIT_FOREVER);     /* woken as the new owner */
-        KASSERT(mutex->owner == self);
+    if (!take_free_mutex(mutex, self)) {
+        KIRQL dispatcher = KiAcquireDispatcherLock();
+        wait_for_mutex(mutex, self);
+        KiReleaseDispatcherLock(dispatcher);
     }
-    KiReleaseDispatcherLock(dispatcher);
     mutex->owner_irql = old;
 }
 
 bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex)
 {
     KIRQL old = KeGetCurrentIrql();
-    bool taken = false;
 
-    KIRQL dispatcher = KiAcquireDispatcherLock();
-    if (mutex->owner == NULL) {
-        mutex->owner = thread_current();
-        taken = true;
-    }
-    KiReleaseDispatcherLock(dispatcher);
-    if (!taken)
+    if (!take_free_mutex(mutex, thread_current()))
         return false;
     if (__builtin_expect(lockcheck_enabled, 0))
         lockcheck_acquire(mutex->class, mutex, old, true, (vaddr_t)__builtin_return_address(0));
@@ -523,19 +541,24 @@ void KeReleaseGuardedMutex(struct kguarded_mutex *mutex)
 {
     KIRQL old = mutex->owner_irql;
 
-    KASSERT(mutex->owner == thread_current());
+    uintptr_t self = (uintptr_t)thread_current();
+
+    KASSERT(KeGuardedMutexOwner(mutex) == (struct thread *)self);
     if (__builtin_expect(lockcheck_enabled, 0))
         lockcheck_release(mutex->class, mutex, old);
-    KIRQL dispatcher = KiAcquireDispatcherLock();
-    if (list_is_empty(&mutex->waiters.threads)) {
-        mutex->owner = NULL;
-    } else {
+    /* Nobody waits: one exchange. Otherwise the first waiter gets it, under the lock. */
+    if (!__atomic_compare_exchange_n(&mutex->owner_word, &self, 0, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED)) {
+        KIRQL dispatcher = KiAcquireDispatcherLock();
         struct thread *next = CONTAINING_RECORD(mutex->waiters.threads.next, struct thread,
                                                 queue_link);
-        mutex->owner = next;
+        bool more = next->queue_link.next != &mutex->waiters.threads;
+        __atomic_store_n(&mutex->owner_word,
+                         (uintptr_t)next | (more ? KGUARDED_MUTEX_CONTENDED : 0),
+                         __ATOMIC_RELEASE);
         release_waiter(next, STATUS_SUCCESS);
+        KiReleaseDispatcherLock(dispatcher);
     }
-    KiReleaseDispatcherLock(dispatcher);
     if (old < APC_LEVEL)
         KeLowerIrql(old);
 }

@@ -175,7 +175,6 @@ ntstatus_t NtCreateThread(const uint32_t *arguments)
 {
     vaddr_t start = arguments[0], stack_base, stack_top;
     uint32_t frame[2] = {0, arguments[1]};  /* return address 0, then the argument */
-    struct thread *thread;
 
     if (start == 0 || !NT_SUCCESS(user_probe(start, 1)))
         return STATUS_INVALID_PARAMETER;
@@ -185,13 +184,10 @@ ntstatus_t NtCreateThread(const uint32_t *arguments)
     status = user_copy_to(stack_top - sizeof(frame), frame, sizeof(frame));
     if (NT_SUCCESS(status))
         status = thread_create(process_current(), NULL, NULL, start,
-                               stack_top - sizeof(frame), false, &thread);
-    if (!NT_SUCCESS(status)) {
+                               stack_top - sizeof(frame), stack_base, false, NULL);
+    if (!NT_SUCCESS(status))
         MmDeleteUserStack(stack_base);
-        return status;
-    }
-    thread->user_stack = stack_base;
-    return STATUS_SUCCESS;
+    return status;
 }
 
 ntstatus_t NtTerminateThread(const uint32_t *arguments)

@@ -76,11 +76,12 @@ static inline struct thread *thread_current(void)
 /*
  * A new thread of process, ready to run (or, suspended, held until process_resume or its
  * process's termination): a kernel thread running routine(context), or (routine NULL) a
- * user thread entering ring 3 at user_eip with ESP user_esp.
+ * user thread entering ring 3 at user_eip with ESP user_esp, on the user stack made for
+ * it at user_stack (freed when it ends; 0 for none).
  */
 ntstatus_t thread_create(struct process *process, void (*routine)(void *), void *context,
-                         vaddr_t user_eip, vaddr_t user_esp, bool suspended,
-                         struct thread **thread);
+                         vaddr_t user_eip, vaddr_t user_esp, vaddr_t user_stack,
+                         bool suspended, struct thread **thread);
 /* Lets a thread created suspended run; does nothing to any other. Dispatcher lock held. */
 void KiResumeThreadLocked(struct thread *thread);
 

@@ -131,7 +131,8 @@ static void threads_of_one_process_switch_without_cr3_loads(struct ktest *t)
     uint64_t switches = scheduler_statistics().context_switches;
     uint32_t cr3_loads = MmStatistics.cr3_loads;
     KT_ASSERT_EQ(t, STATUS_SUCCESS,
-                 thread_create(&system_process, yield_rounds, (void *)&done, 0, 0, false, NULL));
+                 thread_create(&system_process, yield_rounds, (void *)&done, 0, 0, 0, false,
+                               NULL));
     for (unsigned i = 0; !done && i < 10 * PING_PONG_ROUNDS; i++)
         scheduler_yield();
     scheduler_yield();      /* once more, so that the ended thread is reaped */
