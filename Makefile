@@ -74,6 +74,7 @@ SOURCES  := \
 	mm/pagedpool.c \
 	mm/pagefile.c \
 	mm/pagetable.c \
+	mm/pte.c \
 	mm/pfn.c \
 	mm/pool.c \
 	mm/section.c \
@@ -105,6 +106,7 @@ SOURCES  := \
 	tests/test_soak.c \
 	tests/test_pagestress.c \
 	tests/test_paging.c \
+	tests/test_pte.c \
 	tests/test_pe_image.c \
 	tests/test_pe_layout.c \
 	tests/test_pfn.c \

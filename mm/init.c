@@ -5,9 +5,11 @@
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/machine.h"
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
+#include "mm/pte.h"
 
 struct mi_system_region MiSystemRegions[MI_MAX_SYSTEM_REGIONS];
 unsigned MiSystemRegionCount;
@@ -48,18 +50,23 @@ static void MiBuildSystemRegions(void)
  */
 static void MiFinalizeKernelMappings(void)
 {
+    struct mi_tlb_batch batch;
+
+    MiInitializeTlbBatch(&batch);
     for (vaddr_t va = KERNEL_WINDOW; va < KERNEL_WINDOW_END; va += PAGE_SIZE) {
-        mmpte_t *pte = pte_of(va);
         pfn_t pfn = paddr_to_pfn(MiKernelImagePhysical((void *)va));
         bool in_image = va >= (vaddr_t)_kernel_start && va < (vaddr_t)_kernel_end;
+        mmpte_t pte = pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
 
-        if (!in_image || va == (vaddr_t)boot_stack_guard)
-            *pte = pte_zero();
-        else
-            *pte = pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
+        MiWritePteBatched(pte_of(va), in_image && va != (vaddr_t)boot_stack_guard
+                                          ? MiProtectTableView(pte, pfn)
+                                          : pte_zero(),
+                          &batch);
     }
-    *pde_of(0) = pte_zero();
-    cpu_flush_tlb_all();
+    /* The identity map's translations go with the whole TLB: the batch is over full. */
+    MiWritePteBatched(pde_of(0), pte_zero(), &batch);
+    KASSERT(batch.count > MI_TLB_BATCH_PAGES);
+    MiFlushTlbBatch(&batch);
 }
 
 /*
@@ -112,6 +119,8 @@ void MmInitSystem(const struct boot_info *boot)
 
     MiInitializePfnDatabase(&physical_memory, boot);
     MiCheckMinimumMemory();
+    if (cmdline_find(boot->command_line, "ptecheck", &(struct cmdline_word){0}))
+        MiEnablePteCheck();
     MiFinalizeKernelMappings();
     MiBuildSystemRegions();
     MiInitializeSystemPtes();

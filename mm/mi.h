@@ -664,7 +664,7 @@ void MiInsertSystemPde(vaddr_t va, mmpte_t pde);
 
 /* Maps one physical page at a free hyperspace slot; undo with MiUnmapPageInHyperSpace. */
 void *MiMapPageInHyperSpace(pfn_t pfn);
-void MiUnmapPageInHyperSpace(void *va);
+void MiUnmapPageInHyperSpace(const void *va);
 void MiZeroPhysicalPage(pfn_t pfn);
 
 /* ---- system PTEs (syspte.c) ---- */

@@ -360,6 +360,12 @@ enum mm_access {
 extern vaddr_t MmPagedPoolStart, MmPagedPoolEnd;
 
 /* True for an address in the paged pool's range (allocated or not). */
+/*
+ * True when a kernel store to va would change a page-table entry without the writer:
+ * va is a view of a page table and the check (`ptecheck`) made it read-only (mm/pte.c).
+ */
+bool MmIsPageTableView(vaddr_t va);
+
 static inline bool MmIsPagedPoolAddress(vaddr_t address)
 {
     return address - MmPagedPoolStart < MmPagedPoolEnd - MmPagedPoolStart;

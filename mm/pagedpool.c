@@ -16,6 +16,7 @@
 #include "kernel/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 
 #define TAG_PAGED_POOL_MAP  0x6d506150  /* 'PaPm' */
 #define PAGED_POOL_MAX_PAGES 8192       /* 32 MB of address space at most */
@@ -63,7 +64,7 @@ vaddr_t MiAllocatePagedPoolPages(uint32_t count)
     bitmap_set_range(&allocated, first, count);
     vaddr_t va = MmPagedPoolStart + first * PAGE_SIZE;
     for (uint32_t i = 0; i < count; i++)
-        *pte_of(va + i * PAGE_SIZE) = MiMakeDemandZeroPte(PAGE_READWRITE);
+        MiWritePte(pte_of(va + i * PAGE_SIZE), MiMakeDemandZeroPte(PAGE_READWRITE));
     return va;
 }
 
@@ -74,9 +75,8 @@ void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
         vaddr_t page = va + i * PAGE_SIZE;
         mmpte_t pte = *pte_of(page);
         KASSERT(MiIsPagedPoolPageAllocated(page));
-        *pte_of(page) = pte_zero();
+        MiWritePte(pte_of(page), pte_zero());
         if (pte_is_valid(pte)) {
-            cpu_invlpg(page);
             MiRemoveWorkingSetEntry(&MiSystemWorkingSet, page);
             MiInsertPageInFreeList(pte_pfn(pte));
         } else {
@@ -94,8 +94,7 @@ void MiEvictPagedPoolPage(vaddr_t va)
 
     if (pte->value & PTE_DIRTY)
         MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
-    *pte = MiMakeTransitionPte(pfn, PAGE_READWRITE);
-    cpu_invlpg(va);
+    MiWritePte(pte, MiMakeTransitionPte(pfn, PAGE_READWRITE));
     MiRemoveWorkingSetEntry(&MiSystemWorkingSet, va);
     MiInsertTransitionPage(pfn);
     MmStatistics.pages_trimmed++;
@@ -140,7 +139,7 @@ ntstatus_t MiPagedPoolFault(vaddr_t va)
     if (!NT_SUCCESS(status))
         return status;
     MiSetPteOwner(pfn, pte);
-    *pte = pte_make_kernel(pfn, true);
+    MiWritePte(pte, pte_make_kernel(pfn, true));
     MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);
     return STATUS_SUCCESS;
 }

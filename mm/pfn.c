@@ -10,6 +10,7 @@
 #include "arch/cpu.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
+#include "mm/pte.h"
 
 pfn_t MmHighestPhysicalPage;
 uint32_t MmNumberOfPhysicalPages;
@@ -216,7 +217,7 @@ static pfn_t take_standby_page(void)
     mmpte_t *table = MiMapPageInHyperSpace(entry->pte_frame);
     mmpte_t *owner = &table[entry->pte_index];
     KASSERT(MiIsTransitionPte(*owner) && pte_pfn(*owner) == pfn);
-    *owner = MiMakePagefilePte(entry->pagefile_slot, MiPteProtection(*owner));
+    MiWriteTableEntry(owner, MiMakePagefilePte(entry->pagefile_slot, MiPteProtection(*owner)));
     MiUnmapPageInHyperSpace(table);
     entry->pagefile_slot = 0;
     MmStatistics.standby_pages_reused++;
@@ -460,8 +461,7 @@ void MiResetPage(vaddr_t va)
     if (pte_is_valid(*pte) && pte->value & PTE_DIRTY) {
         if (MmCurrentAddressSpace()->write_watch_vads)
             MiCaptureWriteWatch(MmCurrentAddressSpace(), va);
-        pte->value &= ~PTE_DIRTY;
-        cpu_invlpg(va);
+        MiClearPteBits(pte, PTE_DIRTY);
     }
     if (entry->pagefile_slot)
         MiReleasePagefileSlot(entry->pagefile_slot);

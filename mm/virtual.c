@@ -12,6 +12,7 @@
 #include "arch/cpu_features.h"
 #include "kernel/panic.h"
 #include "mm/mi.h"
+#include "mm/pte.h"
 
 uint32_t MmTotalCommittedPages;
 uint32_t MmTotalCommitLimit;
@@ -54,10 +55,8 @@ mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
     KASSERT(index > 0 && protection_by_index[index] == base);
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
     mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
-    pte.value |= index << PTE_SOFTWARE_SHIFT;
-    if (protection & MI_PROTECTION_CACHE_MASK)
-        pte.value |= cache_bits(protection);
-    return pte;
+    return (mmpte_t){pte.value | index << PTE_SOFTWARE_SHIFT |
+                     (protection & MI_PROTECTION_CACHE_MASK ? cache_bits(protection) : 0)};
 }
 
 uint32_t MiPteProtection(mmpte_t pte)
@@ -138,12 +137,9 @@ void MiWriteUserPte(vaddr_t va, mmpte_t value)
     mmpte_t *pte = pte_of(va);
     struct mmpfn *table = page_table_entry(va);
     bool was_used = pte->value != 0, used = value.value != 0;
-    bool was_valid = pte_is_valid(*pte);
     mmpte_t old = *pte;
 
-    *pte = value;
-    if (was_valid)
-        cpu_invlpg(va);
+    MiWritePte(pte, value);
     if (MiIsPresentPte(old) || MiIsPresentPte(value))
         account_page(va, old, value);
     if (used && !was_used)
@@ -153,8 +149,7 @@ void MiWriteUserPte(vaddr_t va, mmpte_t value)
     if (table->used_entries == 0 && !used) {
         /* The table's last entry is gone: the table goes too (and its self-map view). */
         pfn_t table_pfn = pte_pfn(*pde_of(va));
-        *pde_of(va) = pte_zero();
-        cpu_invlpg(ALIGN_DOWN((vaddr_t)pte, (vaddr_t)PAGE_SIZE));
+        MiWritePte(pde_of(va), pte_zero());
         MiReleasePageReference(table_pfn);
     }
 }
@@ -969,8 +964,7 @@ static bool page_written(struct mmvad *vad, vaddr_t va, bool reset)
         vad->write_watch[bit / 32] &= ~(1u << (bit % 32));
         if (dirty) {
             MiGetPfnEntry(pte_pfn(*pte))->flags |= MI_PFN_MODIFIED;
-            pte->value &= ~PTE_DIRTY;
-            cpu_invlpg(va);
+            MiClearPteBits(pte, PTE_DIRTY);
         }
     }
     cpu_restore_interrupts(flags);

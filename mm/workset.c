@@ -21,6 +21,7 @@
 #include "kernel/panic.h"
 #include "mm/mi.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 
 #define TAG_WORKING_SET 0x6c736b57  /* 'Wksl' */
 
@@ -167,8 +168,7 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
             continue;
         }
         if (age && pte_is_valid(*pte) && (pte->value & PTE_ACCESSED)) {
-            pte->value &= ~PTE_ACCESSED;
-            cpu_invlpg(va);
+            MiClearPteBits(pte, PTE_ACCESSED);
             working_set->hand++;
             continue;
         }

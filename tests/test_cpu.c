@@ -6,6 +6,7 @@
 #include "arch/cpu_features.h"
 #include "arch/mmu.h"
 #include "mm/mi.h"
+#include "mm/pte.h"
 #include "tests/ktest.h"
 
 #define EDX_PSE (1u << 3)
@@ -117,7 +118,10 @@ static void full_flush_drops_global_translations(struct ktest *t)
     *(volatile uint32_t *)va = 1;
     KT_EXPECT_EQ(t, cpu_features.pge, pte_is_global(*pte_of(va)));
 
-    *pte_of(va) = pte_make_kernel(second, true);
+    /* Queued, not flushed by the writer: the full flush alone must drop the old one. */
+    struct mi_tlb_batch batch;
+    MiInitializeTlbBatch(&batch);
+    MiWritePteBatched(pte_of(va), pte_make_kernel(second, true), &batch);
     cpu_flush_tlb_all();
     KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)va);
 
