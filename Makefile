@@ -227,6 +227,8 @@ test: $(KERNEL) $(USER_PROGRAMS) $(TEST_ISO)
 	@scripts/run-tests.py --selftest >/dev/null
 	@scripts/check-includes.py --selftest >/dev/null
 	scripts/check-includes.py
+	@scripts/check-pte-writers.py --selftest >/dev/null
+	scripts/check-pte-writers.py
 	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO) $(addprefix --module ,$(USER_PROGRAMS))
 
 # Boots the benchmarks under -icount and plain TCG (scripts/bench.py); results in $(BUILD)/bench.
