@@ -21,6 +21,13 @@
 
 bool MiPteCheckEnabled;
 
+/*
+ * The end of the self-map's window of entries: one entry per page of the 4 GB space, so
+ * 4 MB of 4-byte entries here (8 MB with 8-byte ones).
+ */
+#define SELF_MAP_END (PTE_BASE + (uint32_t)((1ull << 32) >> PAGE_SHIFT) * PTE_SIZE)
+_Static_assert(SELF_MAP_END == HYPER_SPACE, "hyperspace follows the self-map's window");
+
 /* The frames of the boot's own tables, which the PFN database counts as kernel image. */
 static pfn_t boot_table_frames[3];
 
@@ -65,7 +72,7 @@ void MiPteFlushPage(vaddr_t va)
 
 static inline bool is_self_map_entry(const mmpte_t *pte)
 {
-    return (vaddr_t)pte >= PTE_BASE && (vaddr_t)pte < PTE_BASE + PDE_SPAN;
+    return (vaddr_t)pte >= PTE_BASE && (vaddr_t)pte < SELF_MAP_END;
 }
 
 void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch)
@@ -160,7 +167,7 @@ bool MmIsPageTableView(vaddr_t va)
 
     if (!MiPteCheckEnabled)
         return false;
-    if (va >= PTE_BASE && va < PTE_BASE + PDE_SPAN)
+    if (va >= PTE_BASE && va < SELF_MAP_END)
         return true;
     return MmGetPhysicalAddress(va, &physical) && MiIsPageTableFrame(paddr_to_pfn(physical));
 }

@@ -134,10 +134,12 @@ MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
     # The longest boot first, so that the others run beside it.
     # Paging for real: 32 MB of RAM, processes stamping three times that (in a 128 MB
-    # pagefile; no-pagefile-32mb below refuses the same workload).
+    # pagefile; no-pagefile-32mb below refuses the same workload). About 440 s on a
+    # loaded 2-core machine, and ptecheck's write window adds some 8% (each window
+    # toggles CR0.WP, which makes QEMU drop its TLB): hence the long timeout.
     Boot("pagefile-32mb",       KERNEL, "test=pagefile,pagestress pagefile=hd0", 32,
          0x80000000, 0x7FFEFFFF, log=[r"^pagefile: hd0, 131072 KB \(32767 slots\)"],
-         disks=[PAGEFILE_DISK_128MB], timeout=480),
+         disks=[PAGEFILE_DISK_128MB], timeout=600),
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
