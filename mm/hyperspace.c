@@ -14,6 +14,7 @@
 #include "mm/hyperspace.h"
 #include "mm/init.h"
 #include "mm/mm.h"
+#include "mm/pte.h"
 
 #define HYPERSPACE_SLOTS 32     /* one bit each in slots_in_use */
 
@@ -23,10 +24,11 @@ static uint32_t slots_in_use;
 void MmInitializeBootMappings(void)
 {
     pfn_t table = paddr_to_pfn(MiKernelImagePhysical(boot_hyperspace_table));
-    *pde_of(HYPER_SPACE) = pde_make_table(table, false);
+    MiWritePte(pde_of(HYPER_SPACE), pde_make_table(table, false));
 }
 
-void *MiMapPageInHyperSpace(pfn_t pfn)
+/* Maps pfn at a free slot with pte, which names it. */
+static void *map_slot(mmpte_t pte)
 {
     uint32_t flags = cpu_save_disable_interrupts();
     unsigned slot = __builtin_ctzll(~(uint64_t)slots_in_use);
@@ -37,26 +39,34 @@ void *MiMapPageInHyperSpace(pfn_t pfn)
     cpu_restore_interrupts(flags);
 
     vaddr_t va = HYPER_SPACE + slot * PAGE_SIZE;
-    *pte_of(va) = pte_make_kernel_local(pfn);
+    MiWritePte(pte_of(va), pte);
     return (void *)va;
 }
 
-void MiUnmapPageInHyperSpace(void *address)
+void *MiMapPageInHyperSpace(pfn_t pfn)
+{
+    return map_slot(MiProtectTableView(pte_make_kernel_local(pfn), pfn));
+}
+
+void MiUnmapPageInHyperSpace(const void *address)
 {
     vaddr_t va = (vaddr_t)address;
     unsigned slot = (va - HYPER_SPACE) / PAGE_SIZE;
 
     KASSERT(slot < HYPERSPACE_SLOTS && (slots_in_use & (1u << slot)));
-    *pte_of(va) = pte_zero();
-    cpu_invlpg(va);
+    MiWritePte(pte_of(va), pte_zero());
     uint32_t flags = cpu_save_disable_interrupts();
     slots_in_use &= ~(1u << slot);
     cpu_restore_interrupts(flags);
 }
 
+/*
+ * Writable even for a frame that is to be a page table: zeroed before any directory
+ * names it, no processor walks it yet.
+ */
 void MiZeroPhysicalPage(pfn_t pfn)
 {
-    void *va = MiMapPageInHyperSpace(pfn);
+    void *va = map_slot(pte_make_kernel_local(pfn));
     memset(va, 0, PAGE_SIZE);
     MiUnmapPageInHyperSpace(va);
 }

@@ -124,16 +124,22 @@ PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
 # few CPU models and memory sizes run everything.
-CORE = "test=cpu,split,cmdline,memmap,pfn,paging,syspte,pool,fault"
+CORE = "test=cpu,split,cmdline,memmap,pfn,paging,pte,syspte,pool,fault"
+
+# Every test boot runs with the PTE writer's check on (mm/pte.c): page tables are
+# read-only to everything but the writer, so a stray store stops the machine.
+TEST_OPTIONS = "ptecheck"
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
     # The longest boot first, so that the others run beside it.
     # Paging for real: 32 MB of RAM, processes stamping three times that (in a 128 MB
-    # pagefile; no-pagefile-32mb below refuses the same workload).
+    # pagefile; no-pagefile-32mb below refuses the same workload). About 440 s on a
+    # loaded 2-core machine, and ptecheck's write window adds some 8% (each window
+    # toggles CR0.WP, which makes QEMU drop its TLB): hence the long timeout.
     Boot("pagefile-32mb",       KERNEL, "test=pagefile,pagestress pagefile=hd0", 32,
          0x80000000, 0x7FFEFFFF, log=[r"^pagefile: hd0, 131072 KB \(32767 slots\)"],
-         disks=[PAGEFILE_DISK_128MB], timeout=480),
+         disks=[PAGEFILE_DISK_128MB], timeout=600),
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
@@ -243,6 +249,16 @@ MATRIX = [
     # Paged pool touched with interrupts off: stopped and named, not a hang.
     Boot("crash-paged-pool",    KERNEL, "crash=paged-pool-interrupts-off", 32, 0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* PANIC: paged pool at 0x[0-9a-f]{8} touched with interrupts off"]),
+    # A page-table entry stored outside the PTE writer: through the self-map, and through
+    # the current directory's mapping in system space.
+    Boot("crash-pte-store",     KERNEL, "crash=pte-store",            32,   0x80000000, 0x7FFEFFFF,
+         crash=True, log=[r"\*\*\* STOP: page-table entry written outside the PTE writer: the "
+                          r"store at EIP 0x[0-9a-f]{8} to 0xc0302400",
+                          r"error code 0x00000003: protection violation, write, kernel mode",
+                          r"EIP 0x[0-9a-f]{8}  CS 0x0008  EFLAGS"]),
+    Boot("crash-directory-store", KERNEL, "crash=directory-store",    32,   0x80000000, 0x7FFEFFFF,
+         crash=True, log=[r"\*\*\* STOP: page-table entry written outside the PTE writer: the "
+                          r"store at EIP 0x[0-9a-f]{8} to 0x[0-9a-f]{8}"]),
     Boot("crash-divide-error",  KERNEL, "crash=divide-error",         32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
 ]
@@ -380,6 +396,11 @@ def boot_modules(boot, args):
     return own + list(args.modules)
 
 
+def kernel_command_line(boot):
+    """The command line a boot hands the kernel: the test options, then its own."""
+    return TEST_OPTIONS + " " + boot.cmdline
+
+
 def smbios_argument(boot):
     """QEMU's -smbios value that hands a GRUB boot its kernel options and memory cut.
 
@@ -387,7 +408,8 @@ def smbios_argument(boot):
     (type 1) when its manufacturer is "ntmm-test": the serial number is the command
     line, the SKU and family the range to cut. QEMU's option syntax doubles commas.
     """
-    fields = ["type=1", "manufacturer=ntmm-test", "serial=" + boot.cmdline.replace(",", ",,")]
+    fields = ["type=1", "manufacturer=ntmm-test",
+              "serial=" + kernel_command_line(boot).replace(",", ",,")]
     if boot.cut:
         fields += ["sku=" + boot.cut[0], "family=" + boot.cut[1]]
     return ",".join(fields)
@@ -401,7 +423,7 @@ def qemu_command(boot, args, log_path):
     elif boot.boot == ISO:
         cmd += ["-cdrom", args.iso, "-boot", "d", "-smbios", smbios_argument(boot)]
     else:
-        cmd += ["-kernel", args.kernel, "-append", boot.cmdline]
+        cmd += ["-kernel", args.kernel, "-append", kernel_command_line(boot)]
         modules = boot_modules(boot, args)
         if modules:
             cmd += ["-initrd", initrd_argument(modules)]
