@@ -4,8 +4,8 @@
 The first line of defence is the compiler: mmpte_t's value is const (arch/mmu.h), so an
 entry cannot be assigned outside MiPteStore (mm/pte.h), the one function that casts the
 const away. This script
-refuses every way round that in the sources under arch/, boot/, kernel/, lib/, mm/ and
-tests/, comments and strings left out:
+refuses every way round that in the sources of every layer (lib/, arch/, boot/, ke/, mm/,
+kernel/, tests/), comments and strings left out:
 
   1. arch/mmu.h defines mmpte_t, and its value member is const. No other file defines
      struct mmpte, and no union holds an mmpte_t (a union would store it as something
@@ -29,7 +29,8 @@ tests/, comments and strings left out:
 A PTE expression is one that names: a variable, parameter, field or array declared as
 mmpte_t * or mmpte_t[] (fields are recognised after -> or . in any file, other names in
 the file that declares them); a function returning mmpte_t * (pte_of, pde_of, MiGetPte);
-PTE_BASE or PDE_BASE; a number between 0xC0000000 and 0xC03FFFFF (the self-map's window);
+PTE_BASE or PDE_BASE; a number inside the self-map's window (0xC0000000 to 0xC03FFFFF
+with 4-byte entries: arch/layout.h's PTE_BASE, PAGE_SHIFT and PTE_SIZE, read from there);
 or a name assigned from a PTE expression in the same file, other than through the
 accessors that read an entry's contents (pte_pfn, MiPteProtection, ...), which launders
 an entry's address through an integer.
@@ -55,11 +56,12 @@ import re
 import sys
 import tempfile
 
-FOLDERS = ("arch", "boot", "kernel", "lib", "mm", "tests")
+FOLDERS = ("lib", "arch", "boot", "ke", "mm", "kernel", "tests")  # scripts/check-includes.py's layers
 WRITER = "mm/pte.c"
 WRITER_FILES = ("mm/pte.c", "mm/pte.h")
 WRITER_INTERNALS = ("MiPteStore", "MiPteStoreChecked", "MiPteWrite", "MiPteFlushPage")
 TYPE_HEADER = "arch/mmu.h"
+LAYOUT_HEADER = "arch/layout.h"     # where the self-map is: PTE_BASE, PAGE_SHIFT, PTE_SIZE
 FIRST_TABLES = "boot/entry.S"       # paging is off while it writes
 USER_PROGRAMS = os.path.join("tests", "user")   # ring 3: no page table is within reach
 
@@ -110,6 +112,18 @@ def read_sources(root):
     return sources
 
 
+def self_map_window(sources):
+    """[start, end) of the self-map's window of entries, one per page of the 4 GB space,
+    from LAYOUT_HEADER's definitions; None when it does not define them as numbers."""
+    values = dict((name, int(number, 0)) for name, number in re.findall(
+        r"^\s*#\s*define\s+(PTE_BASE|PAGE_SHIFT|PTE_SIZE)\s+(0[xX][0-9a-fA-F]+|\d+)\b",
+        sources.get(LAYOUT_HEADER, ""), re.M))
+    if len(values) != 3:
+        return None
+    start = values["PTE_BASE"]
+    return start, start + ((1 << 32) >> values["PAGE_SHIFT"]) * values["PTE_SIZE"]
+
+
 def declared_names(code):
     """(pointer and array names, names declared as mmpte_t * or mmpte_t[]) in code."""
     names = set(re.findall(r"\b(?:mmpte_t|struct\s+mmpte)\s*(?:const\s*)?\*+\s*(?:const\s*)?"
@@ -158,8 +172,9 @@ def matching_paren(text, open_at, stop_at_comma=False):
 class Names:
     """What counts as a PTE expression in one file."""
 
-    def __init__(self, local, fields, functions):
+    def __init__(self, local, fields, functions, window):
         self.local, self.fields, self.functions = set(local), fields, functions
+        self.window = window
 
     def mentions(self, text):
         text = drop_reader_calls(text)
@@ -171,7 +186,7 @@ class Names:
                               (call and name in self.functions) or name == "mmpte_t"):
                 return True
         for number in re.findall(r"\b0[xX][0-9a-fA-F]+", text):
-            if 0xC0000000 <= int(number, 16) < 0xC0400000:
+            if self.window[0] <= int(number, 16) < self.window[1]:
                 return True
         return False
 
@@ -271,7 +286,7 @@ def stores_to_entry(left, names):
     return bool(re.search(r"\)\s*(->|\[)", left)) and names.mentions(left)
 
 
-def check_file(path, text, fields, functions):
+def check_file(path, text, fields, functions, window):
     """The violations in one file (path relative to the tree)."""
     code = strip(text)
     lines = text.splitlines()
@@ -294,7 +309,7 @@ def check_file(path, text, fields, functions):
                 report(match.start(), "assembly names a page table")
         return problems
 
-    names = Names(declared_names(code), fields, functions)
+    names = Names(declared_names(code), fields, functions, window)
     for _ in range(3):      # names assigned from a PTE expression, to a fixed point
         for match in re.finditer(r"\b(%s)\s*=(?!=)([^;]*);" % IDENT, code):
             if match.group(1) not in names.local and names.is_address(match.group(2)):
@@ -346,13 +361,23 @@ def check_file(path, text, fields, functions):
 def check(root):
     """Every violation in the tree at root."""
     sources = read_sources(root)
+    window = self_map_window(sources)
+    if window is None:
+        return ["%s: PTE_BASE, PAGE_SHIFT and PTE_SIZE not defined as numbers there, so the "
+                "self-map's window is unknown" % LAYOUT_HEADER]
     fields, functions = global_names(sources)
     problems = []
     for path in sorted(sources):
         if path not in WRITER_FILES:
-            problems += check_file(path, sources[path], fields, functions)
+            problems += check_file(path, sources[path], fields, functions, window)
     return problems
 
+
+LAYOUT = """#pragma once
+#define PAGE_SHIFT 12
+#define PTE_SIZE 4
+#define PTE_BASE 0xC0000000
+"""
 
 HEADER = """#pragma once
 typedef unsigned int uint32_t;
@@ -422,7 +447,7 @@ def selftest():
         return root
 
     failures = []
-    base = {TYPE_HEADER: HEADER, "mm/clean.c": CLEAN,
+    base = {LAYOUT_HEADER: LAYOUT, TYPE_HEADER: HEADER, "mm/clean.c": CLEAN,
             WRITER: '#include "arch/mmu.h"\nvoid MiWritePte(mmpte_t *pte, mmpte_t v)\n'
                     "{ *(volatile uint32_t *)&pte->value = v.value; }\n",
             "boot/entry.S": "movl %eax, PTE_SELF_MAP_INDEX * 4(%ebx)\n"}
@@ -432,6 +457,10 @@ def selftest():
     cases = dict(("plant: " + name, (dict(base, **{"mm/bad.c": '#include "arch/mmu.h"\n' +
                                                   code}), 1)) for name, code in PLANTS.items())
     cases["plant: assembly"] = (dict(base, **{"arch/bad.S": "movl $0, PDE_BASE\n"}), 1)
+    cases["plant: no layout"] = (dict(base, **{LAYOUT_HEADER: "#pragma once\n"}), 1)
+    cases["plant: window of 8-byte entries"] = (dict(base, **{
+        LAYOUT_HEADER: LAYOUT.replace("PTE_SIZE 4", "PTE_SIZE 8"),
+        "mm/bad.c": "void f(void) { *(unsigned *)0xC0600000 = 0; }"}), 1)
     cases["plant: value not const"] = (dict(base, **{TYPE_HEADER: HEADER.replace(
         "const uint32_t", "uint32_t")}), 1)
     for name, (files, expected) in cases.items():
