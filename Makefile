@@ -77,6 +77,7 @@ SOURCES  := \
 	mm/pagefile.c \
 	mm/pagetable.c \
 	mm/pe_image.c \
+	mm/pte.c \
 	mm/pfn.c \
 	mm/pool.c \
 	mm/section.c \
@@ -108,6 +109,7 @@ SOURCES  := \
 	tests/test_soak.c \
 	tests/test_pagestress.c \
 	tests/test_paging.c \
+	tests/test_pte.c \
 	tests/test_pe_image.c \
 	tests/test_pe_layout.c \
 	tests/test_pfn.c \
@@ -229,6 +231,8 @@ test: $(KERNEL) $(USER_PROGRAMS) $(TEST_ISO)
 	@scripts/run-tests.py --selftest >/dev/null
 	@scripts/check-includes.py --selftest >/dev/null
 	scripts/check-includes.py
+	@scripts/check-pte-writers.py --selftest >/dev/null
+	scripts/check-pte-writers.py
 	scripts/run-tests.py --kernel $(KERNEL) --iso $(TEST_ISO) $(addprefix --module ,$(USER_PROGRAMS))
 
 # Boots the benchmarks under -icount and plain TCG (scripts/bench.py); results in $(BUILD)/bench.

@@ -11,8 +11,13 @@
 #include "arch/layout.h"
 #include "lib/types.h"
 
+/*
+ * value is const: an entry is made by a constructor and stored only by the PTE writer
+ * (mm/pte.c, the one file that casts the const away), so an assignment anywhere else
+ * does not compile.
+ */
 typedef struct mmpte {
-    uint32_t value;
+    const uint32_t value;
 } mmpte_t;
 
 _Static_assert(sizeof(mmpte_t) == PTE_SIZE, "an entry is PTE_SIZE bytes (arch/layout.h)");
@@ -86,6 +91,12 @@ static inline mmpte_t pte_make_user(pfn_t pfn, bool writable)
 static inline mmpte_t pde_make_table(pfn_t table_pfn, bool user)
 {
     return (mmpte_t){(table_pfn << PAGE_SHIFT) | PTE_VALID | PTE_WRITE | (user ? PTE_USER : 0)};
+}
+
+/* pte without write permission (the same entry, read-only). */
+static inline mmpte_t pte_make_read_only(mmpte_t pte)
+{
+    return (mmpte_t){pte.value & ~PTE_WRITE};
 }
 
 /* The PTE that maps va, seen through the self-map. Its page table must exist. */

@@ -50,6 +50,7 @@ unresolved_page_fault(const struct trap_page_fault *fault)
 }
 
 static trap_page_fault_handler_t *page_fault_handler = unresolved_page_fault;
+static trap_page_table_view_test_t *page_table_view_test;
 static struct trap_handlers handlers;   /* a copy: the system-service call is one load shorter */
 
 void trap_set_page_fault_handler(trap_page_fault_handler_t *handler)
@@ -57,15 +58,19 @@ void trap_set_page_fault_handler(trap_page_fault_handler_t *handler)
     page_fault_handler = handler;
 }
 
+void trap_set_page_table_view_test(trap_page_table_view_test_t *test)
+{
+    page_table_view_test = test;
+}
+
 void trap_set_handlers(const struct trap_handlers *user_handlers)
 {
     handlers = *user_handlers;
 }
 
-static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_t cr2)
+/* A stop report's lines after its first: the error code, CR2 and the registers. */
+static NORETURN void trap_report_details_and_stop(const struct trap_frame *frame, vaddr_t cr2)
 {
-    kprintf("\n*** STOP: unexpected exception %u (%s) in %s mode\n", frame->vector,
-            exception_names[frame->vector], trap_from_user(frame) ? "user" : "kernel");
     kprintf("    error code 0x%08x", frame->error_code);
     if (frame->vector == TRAP_PAGE_FAULT)
         kprintf(": %s, %s, %s mode%s\n    CR2 0x%08x (the address that faulted)",
@@ -83,6 +88,14 @@ static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_
     kprintf("    DS 0x%04x  ES 0x%04x  FS 0x%04x  GS 0x%04x  CR3 0x%08x\n", frame->ds,
             frame->es, frame->fs, frame->gs, cpu_read_cr3());
     machine_exit(MACHINE_EXIT_FAILURE);
+}
+
+/* The report of a trap the kernel cannot go on from; stops. */
+static NORETURN void trap_report_and_stop(const struct trap_frame *frame, vaddr_t cr2)
+{
+    kprintf("\n*** STOP: unexpected exception %u (%s) in %s mode\n", frame->vector,
+            exception_names[frame->vector], trap_from_user(frame) ? "user" : "kernel");
+    trap_report_details_and_stop(frame, cr2);
 }
 
 /* Resumes kernel code at its fixup if it registered one for the faulting EIP. */
@@ -127,6 +140,13 @@ static void trap_page_fault(struct trap_frame *frame)
     }
     if (trap_fixup(frame, address, status))
         return;
+    /* With `ptecheck`, page tables are read-only to everything but the PTE writer. */
+    if (write && (frame->error_code & PF_PRESENT) && page_table_view_test &&
+        page_table_view_test(address)) {
+        kprintf("\n*** STOP: page-table entry written outside the PTE writer: the store at "
+                "EIP 0x%08x to 0x%08x\n", frame->eip, address);
+        trap_report_details_and_stop(frame, address);
+    }
     trap_report_and_stop(frame, address);
 }
 

@@ -95,6 +95,15 @@ typedef ntstatus_t trap_page_fault_handler_t(const struct trap_page_fault *fault
 void trap_set_page_fault_handler(trap_page_fault_handler_t *handler);
 
 /*
+ * True when va is a view of a page table that only the PTE writer may store through: a
+ * kernel write fault there that no fixup recovers is reported as a store past the
+ * writer, not as an unexpected fault. The memory manager registers it at init (mm/pte.c
+ * decides, with `ptecheck`); until then no address is one.
+ */
+typedef bool trap_page_table_view_test_t(vaddr_t va);
+void trap_set_page_table_view_test(trap_page_table_view_test_t *test);
+
+/*
  * What the layers above do with a trap from user mode, registered once by the kernel at
  * init (kernel/exception.c): arch turns the trap into these calls and knows no process
  * or system-service policy.

@@ -63,6 +63,7 @@ bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value)
 static const char *const known_options[] = {
     "/3GB", "/USERVA", "increaseuserva",    /* the split (mm/split.c) */
     "pagefile",                             /* mm/pagefile.c */
+    "ptecheck",                             /* mm/init.c: the PTE writer's check */
     "test", "bench", "crash", "run", "verifier",    /* kernel/main.c */
     "fuzzcalls", "soak",                    /* tests/test_fuzz.c, tests/test_soak.c */
 };

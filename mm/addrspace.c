@@ -22,6 +22,7 @@
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/syspte.h"
 #include "mm/vad.h"
@@ -44,6 +45,9 @@ struct list_entry MiAddressSpaces;
 static struct lock_class address_space_list_lock_class = LOCK_CLASS_SPIN("address space list");
 struct kspin_lock MiAddressSpaceListLock = KSPIN_LOCK_INIT(address_space_list_lock_class);
 static pfn_t shared_user_data_pfn;
+
+_Static_assert(HYPER_SPACE == PTE_BASE + PDE_SPAN && HYPER_SPACE_END == HYPER_SPACE + PDE_SPAN,
+               "the self-map and hyperspace are one PDE each, side by side");
 
 static unsigned pde_index(vaddr_t va)
 {
@@ -78,12 +82,13 @@ void MiInsertSystemPde(vaddr_t va, mmpte_t pde)
     unsigned index = pde_index(va);
 
     if (!MiAddressSpaces.next) {     /* early boot: the boot directory is the only one */
-        *pde_of(va) = pde;
+        MiWritePte(pde_of(va), pde);
         return;
     }
     KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
     for (struct list_entry *e = MiAddressSpaces.next; e != &MiAddressSpaces; e = e->next)
-        CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index] = pde;
+        MiWriteTableEntry(&CONTAINING_RECORD(e, struct mm_address_space, link)->directory[index],
+                          pde);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);
     MmStatistics.system_pde_updates++;
 }
@@ -109,19 +114,23 @@ void MiLoadAddressSpace(struct mm_address_space *space)
     MmStatistics.cr3_loads++;
 }
 
-/* A page-aligned run of one page, mapped writable in system space; 0 when out of PTEs. */
-static vaddr_t map_system_page(pfn_t pfn)
+/*
+ * A directory's page, mapped in system space (read-only under the check: the writer
+ * stores through it); NULL when out of PTEs.
+ */
+static void *map_directory(pfn_t pfn)
 {
     vaddr_t va = MiReserveSystemPtes(1);
+    mmpte_t pte_template = MiProtectTableView(pte_make_kernel(0, true), pfn);
 
-    if (va && !NT_SUCCESS(MiMapRange(va, pfn_to_paddr(pfn), PAGE_SIZE, pte_make_kernel(0, true)))) {
+    if (va && !NT_SUCCESS(MiMapRange(va, pfn_to_paddr(pfn), PAGE_SIZE, pte_template))) {
         MiReleaseSystemPtes(va, 1);
         va = 0;
     }
-    return va;
+    return (void *)va;
 }
 
-static void unmap_system_page(vaddr_t va)
+static void unmap_directory(vaddr_t va)
 {
     MiUnmapRange(va, PAGE_SIZE);
     MiReleaseSystemPtes(va, 1);
@@ -158,16 +167,19 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     space->hyperspace_pfn = MiRemoveZeroPage(MI_USE_USER_PAGE_TABLE);
     if (space->directory_pfn == PFN_INVALID || space->hyperspace_pfn == PFN_INVALID)
         goto fail;
-    space->directory = (mmpte_t *)map_system_page(space->directory_pfn);
+    space->directory = map_directory(space->directory_pfn);
     if (!space->directory)
         goto fail;
 
     /* Copy and link in one step, so no system PDE can be made in between and missed. */
     KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
-    for (unsigned i = pde_index(MmSystemRangeStart); i < PTES_PER_TABLE; i++)
-        space->directory[i] = MmSystemAddressSpace->directory[i];
-    space->directory[pde_index(PTE_BASE)] = pde_make_table(space->directory_pfn, false);
-    space->directory[pde_index(HYPER_SPACE)] = pde_make_table(space->hyperspace_pfn, false);
+    unsigned first = pde_index(MmSystemRangeStart), self = pde_index(PTE_BASE);
+    unsigned after = pde_index(HYPER_SPACE_END);
+    const mmpte_t *system_pdes = MmSystemAddressSpace->directory;
+    MiCopyTableEntries(&space->directory[first], &system_pdes[first], self - first);
+    MiWriteTableEntry(&space->directory[self], MiMakeSelfMapPde(space->directory_pfn));
+    MiWriteTableEntry(&space->directory[self + 1], pde_make_table(space->hyperspace_pfn, false));
+    MiCopyTableEntries(&space->directory[after], &system_pdes[after], PTES_PER_TABLE - after);
     list_insert_tail(&MiAddressSpaces, &space->link);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 
@@ -223,7 +235,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
     }
     MiReturnCommitment(&space->commit_charge, space->commit_charge);
     MiDeleteWorkingSet(&space->working_set);
-    unmap_system_page((vaddr_t)space->directory);
+    unmap_directory((vaddr_t)space->directory);
     MiInsertPageInFreeList(space->hyperspace_pfn);
     MiInsertPageInFreeList(space->directory_pfn);
 }

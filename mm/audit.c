@@ -72,7 +72,7 @@ static void audit_valid(struct mi_audit *audit, const struct mm_address_space *s
         audit->shared_mappings++;
         const mmpte_t *page = MiMapPageInHyperSpace(entry->pte_frame);
         mmpte_t prototype = page[entry->pte_index];
-        MiUnmapPageInHyperSpace((void *)page);
+        MiUnmapPageInHyperSpace(page);
         if (!pte_is_valid(prototype) || pte_pfn(prototype) != pfn ||
             entry->reference_count == 0)
             violation(audit, "a section frame its prototype does not name", va, pte);
@@ -110,7 +110,7 @@ static void audit_table(struct mi_audit *audit, const struct mm_address_space *s
                 violation(audit, "an in-pagefile PTE naming a free slot", va, pte);
         }
     }
-    MiUnmapPageInHyperSpace((void *)table);
+    MiUnmapPageInHyperSpace(table);
 }
 
 void MiAuditAddressSpaces(struct mi_audit *audit)

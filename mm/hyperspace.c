@@ -15,6 +15,7 @@
 #include "mm/hyperspace.h"
 #include "mm/init.h"
 #include "mm/mm.h"
+#include "mm/pte.h"
 
 #define HYPERSPACE_SLOTS 32     /* per processor: one bit each in its hyperspace_slots */
 
@@ -23,22 +24,22 @@ static mmpte_t boot_hyperspace_table[PTES_PER_TABLE] __attribute__((aligned(PAGE
 void MmInitializeBootMappings(void)
 {
     pfn_t table = paddr_to_pfn(MiKernelImagePhysical(boot_hyperspace_table));
-    *pde_of(HYPER_SPACE) = pde_make_table(table, false);
+    MiWritePte(pde_of(HYPER_SPACE), pde_make_table(table, false));
 }
 
 /*
  * A mapping is held at DISPATCH_LEVEL, as NT holds hyperspace: its thread cannot be
  * switched out (or, with several processors, moved to another) while it uses the slot,
  * so each processor keeps its own slots in its region and needs no lock for them.
+ * Maps a frame at a free slot with pte, which names it.
  */
-void *MiMapPageInHyperSpace(pfn_t pfn)
+static void *map_slot(mmpte_t pte)
 {
-    struct kprcb *prcb;
     KIRQL old = KeGetCurrentIrql();
 
     if (old < DISPATCH_LEVEL)
         KeRaiseIrql(DISPATCH_LEVEL);
-    prcb = KeGetCurrentPrcb();
+    struct kprcb *prcb = KeGetCurrentPrcb();
     unsigned slot = __builtin_ctzll(~(uint64_t)prcb->hyperspace_slots);
     if (slot == HYPERSPACE_SLOTS)
         panic("hyperspace: all %u slots in use", HYPERSPACE_SLOTS);
@@ -47,27 +48,35 @@ void *MiMapPageInHyperSpace(pfn_t pfn)
     prcb->hyperspace_slots |= 1u << slot;
 
     vaddr_t va = HYPER_SPACE + (prcb->number * HYPERSPACE_SLOTS + slot) * PAGE_SIZE;
-    *pte_of(va) = pte_make_kernel_local(pfn);
+    MiWritePte(pte_of(va), pte);
     return (void *)va;
 }
 
-void MiUnmapPageInHyperSpace(void *address)
+void *MiMapPageInHyperSpace(pfn_t pfn)
+{
+    return map_slot(MiProtectTableView(pte_make_kernel_local(pfn), pfn));
+}
+
+void MiUnmapPageInHyperSpace(const void *address)
 {
     vaddr_t va = (vaddr_t)address;
     struct kprcb *prcb = KeGetCurrentPrcb();
     unsigned slot = (va - HYPER_SPACE) / PAGE_SIZE - prcb->number * HYPERSPACE_SLOTS;
 
     KASSERT(slot < HYPERSPACE_SLOTS && (prcb->hyperspace_slots & (1u << slot)));
-    *pte_of(va) = pte_zero();
-    cpu_invlpg(va);
+    MiWritePte(pte_of(va), pte_zero());
     prcb->hyperspace_slots &= ~(1u << slot);
     if (prcb->hyperspace_slots == 0)
         KeLowerIrql(prcb->hyperspace_irql);
 }
 
+/*
+ * Writable even for a frame that is to be a page table: zeroed before any directory
+ * names it, no processor walks it yet.
+ */
 void MiZeroPhysicalPage(pfn_t pfn)
 {
-    void *va = MiMapPageInHyperSpace(pfn);
+    void *va = map_slot(pte_make_kernel_local(pfn));
     memset(va, 0, PAGE_SIZE);
     MiUnmapPageInHyperSpace(va);
 }

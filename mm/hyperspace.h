@@ -4,5 +4,5 @@
 
 /* Maps one physical page at a free hyperspace slot; undo with MiUnmapPageInHyperSpace. */
 void *MiMapPageInHyperSpace(pfn_t pfn);
-void MiUnmapPageInHyperSpace(void *va);
+void MiUnmapPageInHyperSpace(const void *va);
 void MiZeroPhysicalPage(pfn_t pfn);

@@ -8,6 +8,7 @@
 #include "arch/machine.h"
 #include "arch/mmu.h"
 #include "boot/boot_info.h"
+#include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/panic.h"
 #include "mm/addrspace.h"
@@ -16,6 +17,7 @@
 #include "mm/mm.h"
 #include "mm/pagedpool.h"
 #include "mm/pfn.h"
+#include "mm/pte.h"
 #include "mm/syspte.h"
 #include "mm/workset.h"
 
@@ -58,18 +60,23 @@ static void MiBuildSystemRegions(void)
  */
 static void MiFinalizeKernelMappings(void)
 {
+    struct mi_tlb_batch batch;
+
+    MiInitializeTlbBatch(&batch);
     for (vaddr_t va = KERNEL_WINDOW; va < KERNEL_WINDOW_END; va += PAGE_SIZE) {
-        mmpte_t *pte = pte_of(va);
         pfn_t pfn = paddr_to_pfn(MiKernelImagePhysical((void *)va));
         bool in_image = va >= (vaddr_t)_kernel_start && va < (vaddr_t)_kernel_end;
+        mmpte_t pte = pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
 
-        if (!in_image || va == (vaddr_t)boot_stack_guard)
-            *pte = pte_zero();
-        else
-            *pte = pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
+        MiWritePteBatched(pte_of(va), in_image && va != (vaddr_t)boot_stack_guard
+                                          ? MiProtectTableView(pte, pfn)
+                                          : pte_zero(),
+                          &batch);
     }
-    *pde_of(0) = pte_zero();
-    cpu_flush_tlb_all();
+    /* The identity map's translations go with the whole TLB: the batch is over full. */
+    MiWritePteBatched(pde_of(0), pte_zero(), &batch);
+    KASSERT(batch.count > MI_TLB_BATCH_PAGES);
+    MiFlushTlbBatch(&batch);
 }
 
 /*
@@ -114,6 +121,7 @@ static void MiInitializeCommitLimit(void)
 void MmInitSystem(const struct boot_info *boot)
 {
     trap_set_page_fault_handler(MmTrapPageFault);
+    trap_set_page_table_view_test(MmIsPageTableView);
     MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
     if (physical_memory.runs_dropped)
         kprintf("mm: warning: memory map has more than %u separate RAM runs; %u ignored\n",
@@ -123,6 +131,8 @@ void MmInitSystem(const struct boot_info *boot)
 
     MiInitializePfnDatabase(&physical_memory, boot);
     MiCheckMinimumMemory();
+    if (cmdline_find(boot->command_line, "ptecheck", &(struct cmdline_word){0}))
+        MiEnablePteCheck();
     MiFinalizeKernelMappings();
     MiBuildSystemRegions();
     MiInitializeSystemPtes();

@@ -387,6 +387,13 @@ static inline bool MmIsPagedPoolAddress(vaddr_t address)
 }
 
 /*
+ * True when a kernel store to va would change a page-table entry without the writer:
+ * va is a view of a page table and the check (`ptecheck`) made it read-only (mm/pte.c).
+ * MmInitSystem registers it with arch/trap.c, whose stop report names such a store.
+ */
+bool MmIsPageTableView(vaddr_t va);
+
+/*
  * Resolves a page fault at address. STATUS_SUCCESS means the access may be retried;
  * any other status is what the faulting code gets (the caller decides what a failed
  * kernel access means).

@@ -25,6 +25,7 @@
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/syspte.h"
 #include "mm/virtual.h"
@@ -76,7 +77,7 @@ vaddr_t MiAllocatePagedPoolPages(uint32_t count)
     bitmap_set_range(&allocated, first, count);
     vaddr_t va = MmPagedPoolStart + first * PAGE_SIZE;
     for (uint32_t i = 0; i < count; i++)
-        *pte_of(va + i * PAGE_SIZE) = MiMakeDemandZeroPte(PAGE_READWRITE);
+        MiWritePte(pte_of(va + i * PAGE_SIZE), MiMakeDemandZeroPte(PAGE_READWRITE));
     return va;
 }
 
@@ -88,9 +89,8 @@ void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
         vaddr_t page = va + i * PAGE_SIZE;
         mmpte_t pte = *pte_of(page);
         KASSERT(MiIsPagedPoolPageAllocated(page));
-        *pte_of(page) = pte_zero();
+        MiWritePte(pte_of(page), pte_zero());
         if (pte_is_valid(pte)) {
-            cpu_invlpg(page);
             MiRemoveWorkingSetEntry(&MiSystemWorkingSet, page);
             MiInsertPageInFreeList(pte_pfn(pte));
         } else {
@@ -109,8 +109,7 @@ void MiEvictPagedPoolPage(vaddr_t va)
 
     if (pte->value & PTE_DIRTY)
         MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
-    *pte = MiMakeTransitionPte(pfn, PAGE_READWRITE);
-    cpu_invlpg(va);
+    MiWritePte(pte, MiMakeTransitionPte(pfn, PAGE_READWRITE));
     MiRemoveWorkingSetEntry(&MiSystemWorkingSet, va);
     MiInsertTransitionPage(pfn);
     MmStatistics.pages_trimmed++;
@@ -156,7 +155,7 @@ ntstatus_t MiPagedPoolFault(vaddr_t va)
         status = get_frame(pte, &pfn);
         if (NT_SUCCESS(status)) {
             MiSetPteOwner(pfn, pte);
-            *pte = pte_make_kernel(pfn, true);
+            MiWritePte(pte, pte_make_kernel(pfn, true));
             MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);
         }
         MiReleasePfnLock(old);

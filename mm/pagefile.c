@@ -33,6 +33,7 @@
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/syspte.h"
 
@@ -164,15 +165,13 @@ static ntstatus_t transfer(uint32_t first_slot, const pfn_t *frames, uint32_t co
         return STATUS_IO_DEVICE_ERROR;
     }
     for (uint32_t i = 0; i < count; i++)
-        *pte_of(io_window + i * PAGE_SIZE) = pte_make_kernel_local(frames[i]);
+        MiWritePte(pte_of(io_window + i * PAGE_SIZE), pte_make_kernel_local(frames[i]));
     uint64_t lba = MiPagefile.first_sector + (uint64_t)first_slot * SECTORS_PER_PAGE;
     ntstatus_t status =
         write ? ata_write(MiPagefile.disk, lba, count * SECTORS_PER_PAGE, (void *)io_window)
               : ata_read(MiPagefile.disk, lba, count * SECTORS_PER_PAGE, (void *)io_window);
-    for (uint32_t i = 0; i < count; i++) {
-        *pte_of(io_window + i * PAGE_SIZE) = pte_zero();
-        cpu_invlpg(io_window + i * PAGE_SIZE);
-    }
+    for (uint32_t i = 0; i < count; i++)
+        MiWritePte(pte_of(io_window + i * PAGE_SIZE), pte_zero());
     return status;
 }
 
@@ -241,12 +240,11 @@ static bool has_signature(const struct ata_disk *disk)
 
     if (pfn == PFN_INVALID)
         return false;
-    *pte_of(io_window) = pte_make_kernel_local(pfn);
+    MiWritePte(pte_of(io_window), pte_make_kernel_local(pfn));
     if (NT_SUCCESS(ata_read(disk, 0, 1, (void *)io_window)))
         found = memcmp((const void *)io_window, PAGEFILE_SIGNATURE,
                        sizeof(PAGEFILE_SIGNATURE)) == 0;
-    *pte_of(io_window) = pte_zero();
-    cpu_invlpg(io_window);
+    MiWritePte(pte_of(io_window), pte_zero());
     MiInsertPageInFreeList(pfn);
     return found;
 }

@@ -1,7 +1,8 @@
 /*
  * The two page-table primitives. Every other piece of the kernel that reads or writes
  * page tables goes through these, and they reach the tables only through the self-map:
- * no physical address of a page table is ever dereferenced.
+ * no physical address of a page table is ever dereferenced. Their stores, and the TLB
+ * work after them, are the PTE writer's (mm/pte.c).
  */
 #include "arch/cpu.h"
 #include "arch/layout.h"
@@ -13,6 +14,7 @@
 #include "mm/mm.h"
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 
 mmpte_t *MiGetPte(vaddr_t va, bool create)
@@ -28,7 +30,7 @@ mmpte_t *MiGetPte(vaddr_t va, bool create)
         if (pfn == PFN_INVALID)
             return NULL;
         if (user)
-            *pde = pde_make_table(pfn, true);
+            MiWritePte(pde, pde_make_table(pfn, true));
         else
             MiInsertSystemPde(va, pde_make_table(pfn, false));
         /*
@@ -36,7 +38,7 @@ mmpte_t *MiGetPte(vaddr_t va, bool create)
          * table (MiWriteUserPte) flushes its window. A boot page is cleared here.
          */
         if (!zeroed)
-            memset((void *)ALIGN_DOWN((vaddr_t)pte_of(va), (vaddr_t)PAGE_SIZE), 0, PAGE_SIZE);
+            MiZeroPageTable(va);
     }
     return pte_of(va);
 }
@@ -63,8 +65,8 @@ ntstatus_t MiMapRange(vaddr_t va, paddr_t physical, size_t length, mmpte_t pte_t
      * not-present entry (SDM vol. 3A, 4.10.2.3), so nothing needs flushing.
      */
     for (size_t offset = 0; offset < length; offset += PAGE_SIZE)
-        *pte_of(va + offset) =
-            (mmpte_t){pte_template.value | pfn_to_paddr(paddr_to_pfn(physical + offset))};
+        MiWritePte(pte_of(va + offset), (mmpte_t){pte_template.value |
+                                                  pfn_to_paddr(paddr_to_pfn(physical + offset))});
     return STATUS_SUCCESS;
 }
 
@@ -73,10 +75,8 @@ void MiUnmapRange(vaddr_t va, size_t length)
     KASSERT(va % PAGE_SIZE == 0 && length % PAGE_SIZE == 0);
     for (size_t offset = 0; offset < length; offset += PAGE_SIZE) {
         mmpte_t *pte = MiGetPte(va + offset, false);
-        if (pte && pte_is_valid(*pte)) {
-            *pte = pte_zero();
-            cpu_invlpg(va + offset);
-        }
+        if (pte && pte_is_valid(*pte))
+            MiWritePte(pte, pte_zero());
     }
 }
 

@@ -24,6 +24,7 @@
 #include "mm/pagefile.h"
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/section.h"
 #include "mm/virtual.h"
@@ -260,7 +261,7 @@ static pfn_t take_standby_page(void)
     mmpte_t *table = MiMapPageInHyperSpace(entry->pte_frame);
     mmpte_t *owner = &table[entry->pte_index];
     KASSERT(MiIsTransitionPte(*owner) && pte_pfn(*owner) == pfn);
-    *owner = MiMakePagefilePte(entry->pagefile_slot, MiPteProtection(*owner));
+    MiWriteTableEntry(owner, MiMakePagefilePte(entry->pagefile_slot, MiPteProtection(*owner)));
     MiUnmapPageInHyperSpace(table);
     entry->pagefile_slot = 0;
     MmStatistics.standby_pages_reused++;
@@ -502,8 +503,7 @@ void MiResetPage(vaddr_t va)
     if (pte_is_valid(*pte) && pte->value & PTE_DIRTY) {
         if (MmCurrentAddressSpace()->write_watch_vads)
             MiCaptureWriteWatch(MmCurrentAddressSpace(), va);
-        pte->value &= ~PTE_DIRTY;
-        cpu_invlpg(va);
+        MiClearPteBits(pte, PTE_DIRTY);
     }
     if (entry->pagefile_slot)
         MiReleasePagefileSlot(entry->pagefile_slot);

@@ -27,6 +27,7 @@
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/section.h"
 #include "mm/vad.h"
@@ -99,7 +100,7 @@ ntstatus_t MiAllocateSection(uint32_t pages, uint32_t protection, bool image, bo
         .page_protection = page_protection,
     };
     for (uint32_t i = 0; i < pages; i++)
-        prototypes[i] = reserve ? MiMakeViewPagePte(0) : pte_zero();
+        MiWritePrototypePte(&prototypes[i], reserve ? MiMakeViewPagePte(0) : pte_zero());
     *result = section;
     return STATUS_SUCCESS;
 
@@ -165,7 +166,7 @@ bool MiCommitSectionPages(struct mm_section *section, uint32_t first, uint32_t c
         return false;
     for (uint32_t i = first; i < first + count; i++)
         if (MiIsViewPagePte(section->prototypes[i]))
-            section->prototypes[i] = pte_zero();
+            MiWritePrototypePte(&section->prototypes[i], pte_zero());
     section->committed_pages += pages;
     return true;
 }
@@ -302,7 +303,7 @@ void MiSectionPageUnmapped(pfn_t pfn)
     mmpte_t *page = MiMapPageInHyperSpace(entry->pte_frame);
 
     KASSERT(pte_is_valid(page[entry->pte_index]) && pte_pfn(page[entry->pte_index]) == pfn);
-    page[entry->pte_index] = MiMakeTransitionPte(pfn, 0);
+    MiWritePrototypePte(&page[entry->pte_index], MiMakeTransitionPte(pfn, 0));
     MiUnmapPageInHyperSpace(page);
     MiInsertTransitionPage(pfn);
 }
@@ -331,7 +332,7 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
             return STATUS_NO_MEMORY;
         MiSetPteOwner(pfn, prototype);
     }
-    *prototype = pte_make_kernel_local(pfn);
+    MiWritePrototypePte(prototype, pte_make_kernel_local(pfn));
     return STATUS_SUCCESS;
 }
 
@@ -355,7 +356,7 @@ void MiSectionPageArrived(struct mm_section *section, uint32_t index, pfn_t pfn)
 {
     MiSetPteOwner(pfn, &section->prototypes[index]);
     MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
-    section->prototypes[index] = MiMakeTransitionPte(pfn, 0);
+    MiWritePrototypePte(&section->prototypes[index], MiMakeTransitionPte(pfn, 0));
     MiInsertTransitionPage(pfn);
 }
 

@@ -22,6 +22,7 @@
 #include "mm/pagefile.h"
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/section.h"
 #include "mm/vad.h"
@@ -69,10 +70,8 @@ mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
     KASSERT(index > 0 && protection_by_index[index] == base);
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
     mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
-    pte.value |= index << PTE_SOFTWARE_SHIFT;
-    if (protection & MI_PROTECTION_CACHE_MASK)
-        pte.value |= cache_bits(protection);
-    return pte;
+    return (mmpte_t){pte.value | index << PTE_SOFTWARE_SHIFT |
+                     (protection & MI_PROTECTION_CACHE_MASK ? cache_bits(protection) : 0)};
 }
 
 uint32_t MiPteProtection(mmpte_t pte)
@@ -157,12 +156,9 @@ void MiWriteUserPte(vaddr_t va, mmpte_t value)
     mmpte_t *pte = pte_of(va);
     struct mmpfn *table = page_table_entry(va);
     bool was_used = pte->value != 0, used = value.value != 0;
-    bool was_valid = pte_is_valid(*pte);
     mmpte_t old = *pte;
 
-    *pte = value;
-    if (was_valid)
-        cpu_invlpg(va);
+    MiWritePte(pte, value);
     if (MiIsPresentPte(old) || MiIsPresentPte(value))
         account_page(va, old, value);
     if (used && !was_used)
@@ -172,8 +168,7 @@ void MiWriteUserPte(vaddr_t va, mmpte_t value)
     if (table->used_entries == 0 && !used) {
         /* The table's last entry is gone: the table goes too (and its self-map view). */
         pfn_t table_pfn = pte_pfn(*pde_of(va));
-        *pde_of(va) = pte_zero();
-        cpu_invlpg(ALIGN_DOWN((vaddr_t)pte, (vaddr_t)PAGE_SIZE));
+        MiWritePte(pde_of(va), pte_zero());
         MiReleasePageReference(table_pfn);
     }
 }
@@ -1001,8 +996,7 @@ static bool page_written(struct mmvad *vad, vaddr_t va, bool reset)
         vad->write_watch[bit / 32] &= ~(1u << (bit % 32));
         if (dirty) {
             MiGetPfnEntry(pte_pfn(*pte))->flags |= MI_PFN_MODIFIED;
-            pte->value &= ~PTE_DIRTY;
-            cpu_invlpg(va);
+            MiClearPteBits(pte, PTE_DIRTY);
         }
     }
     MiReleasePfnLock(old);

@@ -31,6 +31,7 @@
 #include "mm/pagefile.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
+#include "mm/pte.h"
 #include "mm/pte_format.h"
 #include "mm/vad.h"
 #include "mm/virtual.h"
@@ -218,8 +219,7 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
             continue;
         }
         if (age && pte_is_valid(*pte) && (pte->value & PTE_ACCESSED)) {
-            pte->value &= ~PTE_ACCESSED;
-            cpu_invlpg(va);
+            MiClearPteBits(pte, PTE_ACCESSED);
             working_set->hand++;
             continue;
         }

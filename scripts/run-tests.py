@@ -124,16 +124,23 @@ PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
 # few CPU models and memory sizes run everything.
-CORE = "test=cpu,split,sync,cmdline,memmap,pfn,paging,syspte,pool,fault"
+CORE = "test=cpu,split,sync,cmdline,memmap,pfn,paging,pte,syspte,pool,fault"
+
+# Every test boot runs with the kernel's checkers on, as drivers are tested under Driver
+# Verifier: the PTE writer's (mm/pte.c: page tables read-only to everything but the
+# writer) and the lock checker (arch/lockcheck.c). `make run` and `make bench` run without.
+TEST_OPTIONS = "ptecheck verifier"
 
 MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
     # The longest boot first, so that the others run beside it.
     # Paging for real: 32 MB of RAM, processes stamping three times that (in a 128 MB
-    # pagefile; no-pagefile-32mb below refuses the same workload).
+    # pagefile; no-pagefile-32mb below refuses the same workload). About 440 s on a
+    # loaded 2-core machine, and ptecheck's write window adds some 8% (each window
+    # toggles CR0.WP, which makes QEMU drop its TLB): hence the long timeout.
     Boot("pagefile-32mb",       KERNEL, "test=pagefile,pagestress pagefile=hd0", 32,
          0x80000000, 0x7FFEFFFF, log=[r"^pagefile: hd0, 131072 KB \(32767 slots\)"],
-         disks=[PAGEFILE_DISK_128MB], timeout=480),
+         disks=[PAGEFILE_DISK_128MB], timeout=600),
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"'],
@@ -252,6 +259,16 @@ MATRIX = [
          log=[r"\*\*\* STOP: lock checker: lock order inversion: crash lock 1 taken while "
               r"holding crash lock 2", r"locks held, innermost last:",
               r"crash lock 2 \(lock at 0x[0-9a-f]{8}"]),
+    # A page-table entry stored outside the PTE writer: through the self-map, and through
+    # the current directory's mapping in system space.
+    Boot("crash-pte-store",     KERNEL, "crash=pte-store",            32,   0x80000000, 0x7FFEFFFF,
+         crash=True, log=[r"\*\*\* STOP: page-table entry written outside the PTE writer: the "
+                          r"store at EIP 0x[0-9a-f]{8} to 0xc0302400",
+                          r"error code 0x00000003: protection violation, write, kernel mode",
+                          r"EIP 0x[0-9a-f]{8}  CS 0x0008  EFLAGS"]),
+    Boot("crash-directory-store", KERNEL, "crash=directory-store",    32,   0x80000000, 0x7FFEFFFF,
+         crash=True, log=[r"\*\*\* STOP: page-table entry written outside the PTE writer: the "
+                          r"store at EIP 0x[0-9a-f]{8} to 0x[0-9a-f]{8}"]),
     Boot("crash-divide-error",  KERNEL, "crash=divide-error",         32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: unexpected exception 0 \(#DE divide error\) in kernel mode"]),
 ]
@@ -389,15 +406,9 @@ def boot_modules(boot, args):
     return own + list(args.modules)
 
 
-# Every test boot runs with the kernel's checkers on (the lock checker: ke/lockcheck.c),
-# as drivers are tested under Driver Verifier; `make run` and `make bench` run without.
-# Last on the line, so that a boot that tests the line's own length cuts it, not them.
-VERIFIER_OPTION = "verifier"
-
-
 def kernel_command_line(boot):
-    """The command line a boot hands the kernel: its own, then the checkers' option."""
-    return boot.cmdline + " " + VERIFIER_OPTION if boot.cmdline else VERIFIER_OPTION
+    """The command line a boot hands the kernel: the test options, then its own."""
+    return TEST_OPTIONS + " " + boot.cmdline
 
 
 def smbios_argument(boot):

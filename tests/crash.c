@@ -6,12 +6,15 @@
  */
 #include "arch/cpu.h"
 #include "arch/irql.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
 #include "boot/boot_info.h"
 #include "arch/spinlock.h"
 #include "kernel/boot_command.h"
 #include "lib/console.h"
 #include "lib/panic.h"
 #include "lib/string.h"
+#include "mm/mm.h"
 #include "mm/pool.h"
 #include "mm/workset.h"
 #include "tests/ktest.h"
@@ -63,6 +66,17 @@ NORETURN void ktest_crash(const char *what, size_t length)
         unsigned dividend = 1, divisor = 0;
         /* In assembly: the compiler turns 1 / x into a comparison, which never traps. */
         __asm__ volatile("xorl %%edx, %%edx; divl %1" : "+a"(dividend) : "r"(divisor) : "edx");
+    } else if (length == 9 && strncasecmp(what, "pte-store", 9) == 0) {
+        /*
+         * A PTE stored past the writer, the const of mmpte_t cast away: with ptecheck
+         * the self-map is read-only, so this faults and the stop report names the EIP.
+         */
+        volatile uintptr_t pte = (uintptr_t)pte_of(KERNEL_VIRT_BASE);
+        *(volatile uint32_t *)pte = 0;
+    } else if (length == 15 && strncasecmp(what, "directory-store", 15) == 0) {
+        /* The same through the current directory's mapping in system space. */
+        volatile uintptr_t pde = (uintptr_t)&MmCurrentAddressSpace()->directory[0];
+        *(volatile uint32_t *)pde = 0;
     } else if (length == 5 && strncasecmp(what, "panic", 5) == 0) {
         panic("deliberate panic from the command line");
     } else if (length == 25 && strncasecmp(what, "paged-pool-interrupts-off", 25) == 0) {
@@ -80,7 +94,7 @@ NORETURN void ktest_crash(const char *what, size_t length)
     } else if (length == 20 && strncasecmp(what, "lock-order-inversion", 20) == 0) {
         crash_lock_order_inversion();
     }
-    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, panic, "
-          "paged-pool-interrupts-off, paged-pool-at-dispatch or lock-order-inversion",
-          (int)length, what);
+    panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, pte-store, "
+          "directory-store, panic, paged-pool-interrupts-off, paged-pool-at-dispatch or "
+          "lock-order-inversion", (int)length, what);
 }

@@ -21,6 +21,7 @@ static const struct ktest_suite *const all_suites[] = {
     &multiboot_fb_suite,
     &pfn_suite,
     &paging_suite,
+    &pte_suite,
     &syspte_suite,
     &pool_suite,
     &vad_suite,

@@ -12,6 +12,7 @@ extern const struct ktest_suite multiboot2_suite;   /* tests/test_multiboot2.c *
 extern const struct ktest_suite multiboot_fb_suite; /* tests/test_multiboot_fb.c */
 extern const struct ktest_suite pfn_suite;          /* tests/test_pfn.c */
 extern const struct ktest_suite paging_suite;       /* tests/test_paging.c */
+extern const struct ktest_suite pte_suite;          /* tests/test_pte.c */
 extern const struct ktest_suite syspte_suite;       /* tests/test_syspte.c */
 extern const struct ktest_suite pool_suite;         /* tests/test_pool.c */
 extern const struct ktest_suite vad_suite;          /* tests/test_vad.c */

@@ -11,6 +11,7 @@
 #include "mm/hyperspace.h"
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
+#include "mm/pte.h"
 #include "mm/syspte.h"
 #include "tests/ktest.h"
 
@@ -123,7 +124,10 @@ static void full_flush_drops_global_translations(struct ktest *t)
     *(volatile uint32_t *)va = 1;
     KT_EXPECT_EQ(t, cpu_features.pge, pte_is_global(*pte_of(va)));
 
-    *pte_of(va) = pte_make_kernel(second, true);
+    /* Queued, not flushed by the writer: the full flush alone must drop the old one. */
+    struct mi_tlb_batch batch;
+    MiInitializeTlbBatch(&batch);
+    MiWritePteBatched(pte_of(va), pte_make_kernel(second, true), &batch);
     cpu_flush_tlb_all();
     KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)va);
 

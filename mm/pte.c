@@ -1,0 +1,178 @@
+/*
+ * The one writer of page-table entries, with mm/pte.h (contract and the inline stores
+ * there). Everything that stores an entry, and everything that decides what the TLB
+ * must forget afterwards, is in these two files:
+ *
+ *  - MiPteStore (mm/pte.h) is the only store, with the atomic AND of MiClearPteBits; a
+ *    format with 8-byte entries changes these two.
+ *  - MiPteFlushPage and MiFlushTlbBatch are the only flushes. A second processor adds its
+ *    shootdown there: an interrupt to the processors that may cache the page (all of
+ *    them for system space, those running the address space for user space).
+ *  - MiPteStoreChecked opens the write window of the check: with `ptecheck`, every view
+ *    of a page table is read-only, and the store runs with CR0.WP clear (Intel SDM vol.
+ *    3A, 2.5: supervisor writes then ignore read-only pages) and interrupts off, so that
+ *    nothing else runs while the window is open.
+ */
+#include "arch/cpu.h"
+#include "arch/cpu_features.h"
+#include "arch/layout.h"
+#include "arch/mmu.h"
+#include "lib/panic.h"
+#include "lib/types.h"
+#include "mm/init.h"
+#include "mm/mm.h"
+#include "mm/pfn.h"
+#include "mm/pte.h"
+
+bool MiPteCheckEnabled;
+
+/*
+ * The end of the self-map's window of entries: one entry per page of the 4 GB space, so
+ * 4 MB of 4-byte entries here (8 MB with 8-byte ones).
+ */
+#define SELF_MAP_END (PTE_BASE + (uint32_t)((1ull << 32) >> PAGE_SHIFT) * PTE_SIZE)
+_Static_assert(SELF_MAP_END == HYPER_SPACE, "hyperspace follows the self-map's window");
+
+/* The frames of the boot's own tables, which the PFN database counts as kernel image. */
+static pfn_t boot_table_frames[3];
+
+static inline uint32_t open_write_window(void)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    cpu_write_cr0(cpu_read_cr0() & ~CR0_WP);
+    return flags;
+}
+
+static inline void close_write_window(uint32_t flags)
+{
+    cpu_write_cr0(cpu_read_cr0() | CR0_WP);
+    cpu_restore_interrupts(flags);
+}
+
+/* Opens the window for a run of stores when the check is on; 0 when it is off. */
+static inline uint32_t begin_stores(void)
+{
+    return __builtin_expect(MiPteCheckEnabled, 0) ? open_write_window() : 0;
+}
+
+static inline void end_stores(uint32_t flags)
+{
+    if (__builtin_expect(MiPteCheckEnabled, 0))
+        close_write_window(flags);
+}
+
+void MiPteStoreChecked(mmpte_t *entry, mmpte_t value)
+{
+    uint32_t flags = open_write_window();
+
+    MiPteStore(entry, value);
+    close_write_window(flags);
+}
+
+void MiPteFlushPage(vaddr_t va)
+{
+    cpu_invlpg(va);
+}
+
+static inline bool is_self_map_entry(const mmpte_t *pte)
+{
+    return (vaddr_t)pte >= PTE_BASE && (vaddr_t)pte < SELF_MAP_END;
+}
+
+void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch)
+{
+    bool was_valid = pte_is_valid(*pte);
+
+    KASSERT(is_self_map_entry(pte));
+    MiPteWrite(pte, value);
+    if (!was_valid)
+        return;
+    vaddr_t va = va_of_pte(pte);
+    if (batch->count < MI_TLB_BATCH_PAGES)
+        batch->va[batch->count] = va;
+    if (batch->count <= MI_TLB_BATCH_PAGES)
+        batch->count++;
+    batch->system |= va >= MmSystemRangeStart;
+}
+
+void MiFlushTlbBatch(struct mi_tlb_batch *batch)
+{
+    if (batch->count > MI_TLB_BATCH_PAGES)
+        cpu_flush_tlb_all();
+    else
+        for (uint32_t i = 0; i < batch->count; i++)
+            MiPteFlushPage(batch->va[i]);
+    MiInitializeTlbBatch(batch);
+}
+
+void MiClearPteBits(mmpte_t *pte, uint32_t bits)
+{
+    KASSERT(is_self_map_entry(pte) && pte_is_valid(*pte));
+    uint32_t flags = begin_stores();
+    __atomic_fetch_and((uint32_t *)&pte->value, ~bits, __ATOMIC_SEQ_CST);
+    end_stores(flags);
+    MiPteFlushPage(va_of_pte(pte));
+}
+
+void MiCopyTableEntries(mmpte_t *to, const mmpte_t *from, unsigned count)
+{
+    uint32_t flags = begin_stores();
+
+    for (unsigned i = 0; i < count; i++)
+        MiPteStore(&to[i], from[i]);
+    end_stores(flags);
+}
+
+void MiZeroPageTable(vaddr_t va)
+{
+    mmpte_t *table = pte_of(ALIGN_DOWN(va, (vaddr_t)PDE_SPAN));
+    uint32_t flags = begin_stores();
+
+    for (unsigned i = 0; i < PTES_PER_TABLE; i++)
+        MiPteStore(&table[i], pte_zero());
+    end_stores(flags);
+}
+
+/* ---- the check ---- */
+
+bool MiIsPageTableFrame(pfn_t pfn)
+{
+    if (pfn > MmHighestPhysicalPage)
+        return false;
+    for (unsigned i = 0; i < ARRAY_SIZE(boot_table_frames); i++)
+        if (pfn == boot_table_frames[i])
+            return true;
+    enum mi_page_use use = MiGetPfnEntry(pfn)->use;
+    return use == MI_USE_PAGE_TABLE || use == MI_USE_USER_PAGE_TABLE ||
+           use == MI_USE_PAGE_DIRECTORY;
+}
+
+mmpte_t MiMakeSelfMapPde(pfn_t directory_pfn)
+{
+    mmpte_t pde = pde_make_table(directory_pfn, false);
+
+    return MiPteCheckEnabled ? pte_make_read_only(pde) : pde;
+}
+
+void MiEnablePteCheck(void)
+{
+    boot_table_frames[0] = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
+    boot_table_frames[1] = paddr_to_pfn(MiKernelImagePhysical(boot_page_table));
+    boot_table_frames[2] = pte_pfn(*pde_of(HYPER_SPACE));
+    MiPteCheckEnabled = true;
+    /* The self-map PDE governs every store through the window at PTE_BASE (SDM 4.6). */
+    MiPteWrite(pde_of(PTE_BASE), MiMakeSelfMapPde(boot_table_frames[0]));
+    cpu_flush_tlb_all();
+}
+
+bool MmIsPageTableView(vaddr_t va)
+{
+    paddr_t physical;
+
+    if (!MiPteCheckEnabled)
+        return false;
+    if (va >= PTE_BASE && va < SELF_MAP_END)
+        return true;
+    return MmGetPhysicalAddress(va, &physical) && MiIsPageTableFrame(paddr_to_pfn(physical));
+}

@@ -1,0 +1,143 @@
+#pragma once
+/*
+ * The one writer of page-table entries (mm/pte.c). Every store to a PTE or a PDE goes
+ * through these functions: user and system PTEs through the self-map, entries of tables
+ * reached another way (a directory mapped in system space, a table seen through
+ * hyperspace), a section's prototype PTEs, and the boot's own tables once paging is on.
+ * Each function also decides what the TLB needs, so that the one place a second
+ * processor's shootdown and a second entry format's ordered stores go is mm/pte.c.
+ *
+ * The TLB never holds a translation from an entry that was not valid (Intel SDM vol. 3A,
+ * 4.10.2.3), so replacing a not-valid entry needs no flush; replacing a valid one drops
+ * the one translation it made (invlpg), or queues it in a batch that is flushed once.
+ *
+ * mmpte_t's raw value is const (arch/mmu.h): code outside mm/pte.c cannot assign an
+ * entry, and scripts/check-pte-writers.py refuses the casts, memsets and copies that
+ * would get round that. With `ptecheck` on the command line (every test boot), page
+ * tables are also mapped read-only and only the writer opens them for its store, so a
+ * store from anywhere else faults and stops the machine (MmIsPageTableView).
+ */
+#include "arch/mmu.h"
+#include "lib/types.h"
+
+/* Pages a batch flushes one at a time; a batch that queues more flushes the whole TLB. */
+#define MI_TLB_BATCH_PAGES 16
+
+/*
+ * The translations a run of PTE changes has left to drop. A second processor will take
+ * the same list in its shootdown interrupt: the user pages to the processors running the
+ * space, system pages (system) to all of them.
+ */
+struct mi_tlb_batch {
+    uint32_t count;             /* pages in va[]; above MI_TLB_BATCH_PAGES: everything */
+    bool system;                /* some page is in system space, cached in every space */
+    vaddr_t va[MI_TLB_BATCH_PAGES];
+};
+
+static inline void MiInitializeTlbBatch(struct mi_tlb_batch *batch)
+{
+    batch->count = 0;
+    batch->system = false;
+}
+
+/* True once `ptecheck` made page tables read-only outside the writer (see above). */
+extern bool MiPteCheckEnabled;
+
+/*
+ * The writer's own parts, called from nowhere else (scripts/check-pte-writers.py). The
+ * stores are inline here because the fault path's common case is one store; the rest
+ * of the writer is in mm/pte.c.
+ *
+ * MiPteStore is the only store of an entry. volatile: the compiler may neither tear
+ * nor drop it. A format with 8-byte entries (PAE) changes it alone: two 32-bit stores,
+ * ordered so that the processor never sees a valid half-entry (the half with the valid
+ * bit last when making an entry valid, first when not).
+ */
+static inline void MiPteStore(mmpte_t *entry, mmpte_t value)
+{
+    *(volatile uint32_t *)&entry->value = value.value;
+}
+/* MiPteStore inside the check's write window (mm/pte.c). */
+void MiPteStoreChecked(mmpte_t *entry, mmpte_t value);
+/* Drops the translation of one page: where a shootdown to other processors goes. */
+void MiPteFlushPage(vaddr_t va);
+
+static inline void MiPteWrite(mmpte_t *entry, mmpte_t value)
+{
+    if (__builtin_expect(MiPteCheckEnabled, 0))
+        MiPteStoreChecked(entry, value);
+    else
+        MiPteStore(entry, value);
+}
+
+/*
+ * Stores value into pte, an entry reached through the self-map (pte_of, or pde_of for a
+ * PDE), and drops the translation the old entry made if it was valid: for a PDE that is
+ * the self-map's view of its table, so a valid PDE is replaced only once every PTE of
+ * its table is not valid (or with a batch that flushes everything).
+ */
+static inline void MiWritePte(mmpte_t *pte, mmpte_t value)
+{
+    bool was_valid = pte_is_valid(*pte);
+
+    MiPteWrite(pte, value);
+    if (was_valid)
+        MiPteFlushPage(va_of_pte(pte));
+}
+
+/* MiWritePte, with the flush left in batch for MiFlushTlbBatch. */
+void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch);
+/* Drops every translation batch holds (one invlpg each, or a full flush), and empties it. */
+void MiFlushTlbBatch(struct mi_tlb_batch *batch);
+/*
+ * Clears bits the processor sets by itself (PTE_ACCESSED, PTE_DIRTY) in the valid
+ * self-map entry pte, atomically, so a bit the processor sets meanwhile is not lost, and
+ * drops its translation so that the next access sets them again.
+ */
+void MiClearPteBits(mmpte_t *pte, uint32_t bits);
+
+/*
+ * Stores value into entry, an entry no TLB holds a translation from: it is not valid now,
+ * or belongs to a directory no processor has loaded yet. Used for entries not reached
+ * through the current self-map: a directory mapped in system space, a table of another
+ * address space seen through hyperspace.
+ */
+static inline void MiWriteTableEntry(mmpte_t *entry, mmpte_t value)
+{
+    MiPteWrite(entry, value);
+}
+/* Copies count entries into a directory no processor uses yet (a new address space's). */
+void MiCopyTableEntries(mmpte_t *to, const mmpte_t *from, unsigned count);
+/*
+ * Stores value into a section's prototype PTE: no processor walks it, nothing to flush;
+ * it lives in pool, which the check cannot make read-only.
+ */
+static inline void MiWritePrototypePte(mmpte_t *prototype, mmpte_t value)
+{
+    MiPteStore(prototype, value);
+}
+/* Fills the page table that maps va (seen through the self-map) with empty entries. */
+void MiZeroPageTable(vaddr_t va);
+
+/* The self-map PDE of a directory at frame directory_pfn (read-only under the check). */
+mmpte_t MiMakeSelfMapPde(pfn_t directory_pfn);
+/* True when frame pfn is a page table or a directory (the boot's own included). */
+bool MiIsPageTableFrame(pfn_t pfn);
+/*
+ * pte, a kernel mapping of frame pfn (or a template for one), made read-only when the
+ * frame holds page-table entries and the check is on: how hyperspace and system PTEs
+ * show a table without letting anything but the writer store into it.
+ */
+static inline mmpte_t MiProtectTableView(mmpte_t pte, pfn_t pfn)
+{
+    return __builtin_expect(MiPteCheckEnabled, 0) && MiIsPageTableFrame(pfn)
+               ? pte_make_read_only(pte)
+               : pte;
+}
+/*
+ * Turns the check on: from here every view of a page table is read-only and the writer
+ * alone stores through them, with CR0.WP cleared around its store and interrupts off.
+ * Called once at boot, after the PFN database exists and before the kernel's own
+ * mappings are made final.
+ */
+void MiEnablePteCheck(void);
