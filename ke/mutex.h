@@ -6,6 +6,7 @@
  * Taken below DISPATCH_LEVEL only, and never while a spinlock is held.
  */
 #include "arch/irql.h"
+#include "arch/pcr.h"
 #include "arch/lockcheck.h"
 #include "lib/list.h"
 
@@ -36,13 +37,47 @@ struct kguarded_mutex {
     {.waiters = {{&(var).waiters.threads, &(var).waiters.threads}}, .class = &(class_)}
 
 void KeInitializeGuardedMutex(struct kguarded_mutex *mutex, struct lock_class *class);
-void KeAcquireGuardedMutex(struct kguarded_mutex *mutex);
+/* The slow paths, with the dispatcher lock (kernel/scheduler.c). */
+void KiWaitForGuardedMutex(struct kguarded_mutex *mutex);
+void KiHandOverGuardedMutex(struct kguarded_mutex *mutex);
+
+/* Takes the mutex, waiting for it if another thread holds it. */
+static inline void KeAcquireGuardedMutex(struct kguarded_mutex *mutex)
+{
+    KIRQL old = KeGetCurrentIrql();
+    uintptr_t free = 0;
+
+    if (old < APC_LEVEL)
+        hal_set_irql(APC_LEVEL);
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_acquire(mutex->class, mutex, old, false, (vaddr_t)__builtin_return_address(0));
+    if (!__atomic_compare_exchange_n(&mutex->owner_word, &free,
+                                     (uintptr_t)KeGetCurrentThread(), false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        KiWaitForGuardedMutex(mutex);
+    mutex->owner_irql = old;
+}
+
+/* Lets the mutex go: to the first thread waiting for it, if any. */
+static inline void KeReleaseGuardedMutex(struct kguarded_mutex *mutex)
+{
+    KIRQL old = mutex->owner_irql;
+    uintptr_t self = (uintptr_t)KeGetCurrentThread();
+
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_release(mutex->class, mutex, old);
+    if (!__atomic_compare_exchange_n(&mutex->owner_word, &self, 0, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED))
+        KiHandOverGuardedMutex(mutex);
+    if (old < APC_LEVEL)
+        KeLowerIrql(old);
+}
+
 /*
  * Takes the mutex if it is free; never waits, so it may be tried at DISPATCH_LEVEL too
  * (the mutex is then released at that level).
  */
 bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex);
-void KeReleaseGuardedMutex(struct kguarded_mutex *mutex);
 
 static inline struct thread *KeGuardedMutexOwner(const struct kguarded_mutex *mutex)
 {

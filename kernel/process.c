@@ -120,14 +120,20 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
     }
     /* One reference for the caller, one held while the process has an address space. */
     process->header = (struct object_header){OBJECT_PROCESS, 2, process_destroy};
-    process->id = next_process_id;
-    next_process_id += 4;
+    process->id = __atomic_fetch_add(&next_process_id, 4, __ATOMIC_RELAXED);
     process->parent_id = process_current()->id;
     strlcpy(process->name, name, sizeof(process->name));
     process->exit_status = STATUS_PENDING;
     list_init(&process->threads);
     wait_queue_init(&process->exit_waiters);
     process_list_insert(process);
+    process_attach(process);
+    status = MmMapSharedUserData();
+    process_detach();
+    if (!NT_SUCCESS(status)) {
+        process_discard(process);
+        return status;
+    }
     *result = process;
     return STATUS_SUCCESS;
 }

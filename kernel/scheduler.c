@@ -506,21 +506,11 @@ static void wait_for_mutex(struct kguarded_mutex *mutex, struct thread *self)
     }
 }
 
-void KeAcquireGuardedMutex(struct kguarded_mutex *mutex)
+void KiWaitForGuardedMutex(struct kguarded_mutex *mutex)
 {
-    KIRQL old = KeGetCurrentIrql();
-    struct thread *self = thread_current();
-
-    if (old < APC_LEVEL)
-        KeRaiseIrql(APC_LEVEL);
-    if (__builtin_expect(lockcheck_enabled, 0))
-        lockcheck_acquire(mutex->class, mutex, old, false, (vaddr_t)__builtin_return_address(0));
-    if (!take_free_mutex(mutex, self)) {
-        KIRQL dispatcher = KiAcquireDispatcherLock();
-        wait_for_mutex(mutex, self);
-        KiReleaseDispatcherLock(dispatcher);
-    }
-    mutex->owner_irql = old;
+    KIRQL dispatcher = KiAcquireDispatcherLock();
+    wait_for_mutex(mutex, thread_current());
+    KiReleaseDispatcherLock(dispatcher);
 }
 
 bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex)
@@ -537,28 +527,16 @@ bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex)
     return true;
 }
 
-void KeReleaseGuardedMutex(struct kguarded_mutex *mutex)
+/* Someone waits: the first waiter gets the mutex, under the dispatcher lock. */
+void KiHandOverGuardedMutex(struct kguarded_mutex *mutex)
 {
-    KIRQL old = mutex->owner_irql;
-
-    uintptr_t self = (uintptr_t)thread_current();
-
-    KASSERT(KeGuardedMutexOwner(mutex) == (struct thread *)self);
-    if (__builtin_expect(lockcheck_enabled, 0))
-        lockcheck_release(mutex->class, mutex, old);
-    /* Nobody waits: one exchange. Otherwise the first waiter gets it, under the lock. */
-    if (!__atomic_compare_exchange_n(&mutex->owner_word, &self, 0, false, __ATOMIC_RELEASE,
-                                     __ATOMIC_RELAXED)) {
-        KIRQL dispatcher = KiAcquireDispatcherLock();
-        struct thread *next = CONTAINING_RECORD(mutex->waiters.threads.next, struct thread,
-                                                queue_link);
-        bool more = next->queue_link.next != &mutex->waiters.threads;
-        __atomic_store_n(&mutex->owner_word,
-                         (uintptr_t)next | (more ? KGUARDED_MUTEX_CONTENDED : 0),
-                         __ATOMIC_RELEASE);
-        release_waiter(next, STATUS_SUCCESS);
-        KiReleaseDispatcherLock(dispatcher);
-    }
-    if (old < APC_LEVEL)
-        KeLowerIrql(old);
+    KASSERT(KeGuardedMutexOwner(mutex) == thread_current());
+    KIRQL dispatcher = KiAcquireDispatcherLock();
+    struct thread *next = CONTAINING_RECORD(mutex->waiters.threads.next, struct thread,
+                                            queue_link);
+    bool more = next->queue_link.next != &mutex->waiters.threads;
+    __atomic_store_n(&mutex->owner_word, (uintptr_t)next | (more ? KGUARDED_MUTEX_CONTENDED : 0),
+                     __ATOMIC_RELEASE);
+    release_waiter(next, STATUS_SUCCESS);
+    KiReleaseDispatcherLock(dispatcher);
 }

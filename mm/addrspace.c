@@ -136,8 +136,7 @@ static void unmap_directory(vaddr_t va)
     MiReleaseSystemPtes(va, 1);
 }
 
-/* Maps KUSER_SHARED_DATA read-only at its fixed user address in the current space. */
-static ntstatus_t map_shared_user_data(void)
+ntstatus_t MmMapSharedUserData(void)
 {
     vaddr_t base = MM_SHARED_USER_DATA;
     ntstatus_t status = MmReserveUserRange(&base, PAGE_SIZE, MI_VAD_PRIVATE, MI_VAD_FLAG_FIXED,
@@ -183,14 +182,7 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     list_insert_tail(&MiAddressSpaces, &space->link);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 
-    struct mm_address_space *previous = MmCurrentAddressSpace();
-    MmSwitchAddressSpace(space);
-    status = map_shared_user_data();
-    MmSwitchAddressSpace(previous);
-    if (NT_SUCCESS(status))
-        return STATUS_SUCCESS;
-    MmDeleteAddressSpace(space);
-    return status;
+    return STATUS_SUCCESS;
 
 fail:
     MiDeleteWorkingSet(&space->working_set);

@@ -118,12 +118,19 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
     return MiSectionFault(vad, page, protection);
 }
 
-/* A valid PTE faulted: a write to a copy-on-write page, or a real violation. */
+/*
+ * A valid PTE faulted: a write to a copy-on-write page, or a real violation -- or the
+ * page was made valid by another thread of the process between this one's fault and its
+ * turn at the working-set lock. An access the PTE now allows is retried (the fault
+ * itself flushed the address from the TLB, SDM vol. 3A, 4.10.4.1).
+ */
 static ntstatus_t protection_fault(mmpte_t pte, vaddr_t page, enum mm_access access)
 {
     uint32_t protection = MiPteProtection(pte);
 
-    if (access == MM_ACCESS_WRITE && MiIsCopyOnWriteProtection(protection))
+    if (access != MM_ACCESS_WRITE || pte_is_writable(pte))
+        return STATUS_SUCCESS;
+    if (MiIsCopyOnWriteProtection(protection))
         return MiCopyOnWrite(page, protection);
     return STATUS_ACCESS_VIOLATION;
 }

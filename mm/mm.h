@@ -121,11 +121,16 @@ extern struct mm_address_space *MmSystemAddressSpace;
 void MmAdoptSystemAddressSpace(struct mm_address_space *storage);
 
 /*
- * A new address space: system space shared, user space empty but for
- * KUSER_SHARED_DATA. Its user limit is MmHighestUserAddress for a large-address-aware
- * image, otherwise at most 0x7FFEFFFF.
+ * A new address space: system space shared, user space empty. Its user limit is
+ * MmHighestUserAddress for a large-address-aware image, otherwise at most 0x7FFEFFFF.
  */
 ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_address_aware);
+/*
+ * Maps KUSER_SHARED_DATA read-only at its fixed user address in the current space (a
+ * new process's, attached to: the thread that does it may be switched out meanwhile,
+ * and comes back in the space the dispatcher knows it is in).
+ */
+ntstatus_t MmMapSharedUserData(void);
 
 /* Frees every user page, page table, VAD and the directory. space must not be in use. */
 void MmDeleteAddressSpace(struct mm_address_space *space);

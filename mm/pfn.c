@@ -42,31 +42,9 @@ struct mi_fault_injection MiFrameInjection;
 static bool pfn_database_ready;
 
 static struct lock_class pfn_lock_class = LOCK_CLASS_SPIN("PFN database");
-static struct kspin_lock pfn_lock = KSPIN_LOCK_INIT(pfn_lock_class);
-static struct kprcb *pfn_lock_owner;   /* the processor holding it */
-static uint32_t pfn_lock_depth;         /* its acquisitions, nested */
-
-KIRQL MiAcquirePfnLock(void)
-{
-    struct kprcb *self = KeGetCurrentPrcb();
-
-    if (pfn_lock_owner == self) {
-        pfn_lock_depth++;
-        return DISPATCH_LEVEL;
-    }
-    KIRQL old = KeAcquireSpinLock(&pfn_lock);
-    pfn_lock_owner = self;
-    pfn_lock_depth = 1;
-    return old;
-}
-
-void MiReleasePfnLock(KIRQL old)
-{
-    if (--pfn_lock_depth == 0) {
-        pfn_lock_owner = NULL;
-        KeReleaseSpinLock(&pfn_lock, old);
-    }
-}
+struct kspin_lock MiPfnLock = KSPIN_LOCK_INIT(pfn_lock_class);
+struct kprcb *MiPfnLockOwner;
+uint32_t MiPfnLockDepth;
 
 /* ---- the boot allocator ---- */
 

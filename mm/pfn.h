@@ -2,8 +2,8 @@
 /* The PFN database: one entry per physical page, and NT's page lists (pfn.c). */
 #include "arch/layout.h"
 #include "arch/mmu.h"
-#include "boot/boot_info.h"
 #include "arch/spinlock.h"
+#include "boot/boot_info.h"
 #include "lib/types.h"
 #include "mm/inject.h"
 #include "mm/memmap.h"
@@ -99,8 +99,31 @@ extern uint32_t MiPagesInUse[MI_USE_COUNT];
  * lock; the inner ones count): the list functions below are called both on their own
  * and from paths that already hold it.
  */
-KIRQL MiAcquirePfnLock(void);
-void MiReleasePfnLock(KIRQL old);
+extern struct kspin_lock MiPfnLock;
+extern struct kprcb *MiPfnLockOwner;    /* the processor holding it */
+extern uint32_t MiPfnLockDepth;         /* its acquisitions, nested */
+
+static inline KIRQL MiAcquirePfnLock(void)
+{
+    struct kprcb *self = KeGetCurrentPrcb();
+
+    if (MiPfnLockOwner == self) {
+        MiPfnLockDepth++;
+        return DISPATCH_LEVEL;
+    }
+    KIRQL old = KeAcquireSpinLock(&MiPfnLock);
+    MiPfnLockOwner = self;
+    MiPfnLockDepth = 1;
+    return old;
+}
+
+static inline void MiReleasePfnLock(KIRQL old)
+{
+    if (--MiPfnLockDepth == 0) {
+        MiPfnLockOwner = NULL;
+        KeReleaseSpinLock(&MiPfnLock, old);
+    }
+}
 
 static inline struct mmpfn *MiGetPfnEntry(pfn_t pfn)
 {

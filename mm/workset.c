@@ -44,16 +44,6 @@
 struct lock_class MiProcessWorkingSetClass = LOCK_CLASS_BLOCKING("process working set");
 struct lock_class MiSystemWorkingSetClass = LOCK_CLASS_BLOCKING("system working set");
 
-void MiLockWorkingSet(struct mm_working_set *working_set)
-{
-    if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
-        working_set->lock_depth++;
-        return;
-    }
-    KeAcquireGuardedMutex(&working_set->lock);
-    working_set->lock_depth = 1;
-}
-
 bool MiTryLockWorkingSet(struct mm_working_set *working_set)
 {
     if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
@@ -66,12 +56,6 @@ bool MiTryLockWorkingSet(struct mm_working_set *working_set)
     return true;
 }
 
-void MiUnlockWorkingSet(struct mm_working_set *working_set)
-{
-    KASSERT(KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread()));
-    if (--working_set->lock_depth == 0)
-        KeReleaseGuardedMutex(&working_set->lock);
-}
 
 /* ---- the list ---- */
 

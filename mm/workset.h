@@ -13,10 +13,24 @@ extern struct lock_class MiProcessWorkingSetClass;
 extern struct lock_class MiSystemWorkingSetClass;
 
 /* Takes working_set's lock (again, if this thread holds it: see struct mm_working_set). */
-void MiLockWorkingSet(struct mm_working_set *working_set);
+static inline void MiLockWorkingSet(struct mm_working_set *working_set)
+{
+    if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
+        working_set->lock_depth++;
+        return;
+    }
+    KeAcquireGuardedMutex(&working_set->lock);
+    working_set->lock_depth = 1;
+}
+
 /* Takes it only if no other thread holds it; never waits. */
 bool MiTryLockWorkingSet(struct mm_working_set *working_set);
-void MiUnlockWorkingSet(struct mm_working_set *working_set);
+
+static inline void MiUnlockWorkingSet(struct mm_working_set *working_set)
+{
+    if (--working_set->lock_depth == 0)
+        KeReleaseGuardedMutex(&working_set->lock);
+}
 
 static inline struct mm_working_set *MiLockWorkingSetGuard(struct mm_working_set *working_set)
 {

@@ -132,8 +132,8 @@ static void self_map_store_outside_writer_faults(struct ktest *t)
         return;
     uint32_t old = m.pte->value;
     KT_EXPECT(t, store_faults((vaddr_t)m.pte, 0));
-    KT_EXPECT_EQ(t, (vaddr_t)m.pte, trap_last_recovered_fault.address);
-    KT_EXPECT_EQ(t, PF_PRESENT | PF_WRITE, trap_last_recovered_fault.error_code);
+    KT_EXPECT_EQ(t, (vaddr_t)m.pte, trap_last_recovered_fault()->address);
+    KT_EXPECT_EQ(t, PF_PRESENT | PF_WRITE, trap_last_recovered_fault()->error_code);
     KT_EXPECT_EQ(t, old, m.pte->value);
     KT_EXPECT(t, MmIsPageTableView((vaddr_t)m.pte));
     KT_EXPECT(t, store_faults((vaddr_t)pde_of(m.va), 0));
