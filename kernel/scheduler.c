@@ -37,10 +37,17 @@ static struct list_entry ready_queue;
 static struct list_entry sleepers;          /* waiting with a timeout */
 static uint64_t next_wake_tick = UINT64_MAX;    /* the earliest of the sleepers' */
 static struct list_entry dead_threads;
+/*
+ * The reaper (NT's PspReaper): a system thread that frees ended threads when no lock
+ * release at PASSIVE_LEVEL comes to do it first -- a processor kept busy by threads that
+ * are only ever preempted never releases the dispatcher lock there.
+ */
+static struct wait_queue reaper_queue;
 static uint32_t next_thread_id = 1;
 
 static void KiDispatchInterrupt(void);
 static void reap_dead_threads_now(void);
+static ntstatus_t wait_locked(struct wait_queue *queue, uint64_t timeout_ticks);
 
 KIRQL KiAcquireDispatcherLock(void)
 {
@@ -242,6 +249,18 @@ void scheduler_adopt_boot_code(void)
     prcb->held_locks = &boot_thread.held_locks;
 }
 
+static void reaper_loop(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        reap_dead_threads_now();
+        KIRQL old = KiAcquireDispatcherLock();
+        if (list_is_empty(&dead_threads))
+            wait_locked(&reaper_queue, WAIT_FOREVER);
+        KiReleaseDispatcherLock(old);
+    }
+}
+
 void scheduler_init(void)
 {
     struct kprcb *prcb = KeGetCurrentPrcb();
@@ -257,9 +276,11 @@ void scheduler_init(void)
     list_init(&boot_thread.sleep_link);
     process_thread_created(&system_process, &boot_thread);
 
+    wait_queue_init(&reaper_queue);
     struct thread *idle;
-    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, 0, false, &idle)))
-        panic("cannot create the idle thread");
+    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, 0, false, &idle)) ||
+        !NT_SUCCESS(thread_create(&system_process, reaper_loop, NULL, 0, 0, 0, false, NULL)))
+        panic("cannot create the idle thread and the reaper");
     KIRQL old = KiAcquireDispatcherLock();
     list_remove(&idle->queue_link);
     prcb->idle_thread = idle;
@@ -466,6 +487,9 @@ NORETURN void scheduler_exit_thread(void)
     struct thread *self = thread_current();
     self->state = THREAD_TERMINATED;
     list_insert_tail(&dead_threads, &self->queue_link);
+    if (!list_is_empty(&reaper_queue.threads))
+        release_waiter(CONTAINING_RECORD(reaper_queue.threads.next, struct thread, queue_link),
+                       STATUS_SUCCESS);
     switch_to(pick_next());
     panic("a terminated thread ran again");
 }
