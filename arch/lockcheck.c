@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "arch/irql.h"
+#include "arch/kthread.h"
 #include "arch/machine.h"
 #include "arch/pcr.h"
 #include "lib/console.h"
@@ -40,7 +41,7 @@ void lockcheck_capture_reports(char *buffer, size_t size, uint32_t *count)
 
 static struct lock_held_set *held_set(void)
 {
-    return KeGetCurrentPrcb()->held_locks;
+    return &KeGetCurrentKthread()->held_locks;
 }
 
 static void print_held(void)

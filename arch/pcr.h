@@ -12,8 +12,6 @@
 
 struct thread;
 struct mm_address_space;
-struct trap_recovered_fault;
-struct lock_held_set;
 
 /* Events counted per processor (summed over processors where the machine's are shown). */
 struct kprcb_statistics {
@@ -28,7 +26,11 @@ struct kprcb_statistics {
 
 struct kprcb {
     struct kprcb *self;                 /* the region's own address: KeGetCurrentPrcb */
-    struct thread *current_thread;      /* the dispatcher's lock guards both threads */
+    /*
+     * The dispatcher's lock guards both threads. The current one's block begins with
+     * its arch part (arch/kthread.h): its recovered-fault record and its held locks.
+     */
+    struct thread *current_thread;
     struct thread *idle_thread;
     struct mm_address_space *current_space; /* whose user half CR3 maps */
     uint8_t irql;                       /* the IRQL this processor runs at (arch/irql.h) */
@@ -42,10 +44,6 @@ struct kprcb {
      * here, and runs when the IRQL falls below its level (NT's lazy IRQL).
      */
     uint32_t pending_interrupts;
-    /* Where a fault that kernel code recovers from is recorded: the running thread's. */
-    struct trap_recovered_fault *recovered_fault;
-    /* The locks the running thread holds, as the lock checker sees them (arch/lockcheck.c). */
-    struct lock_held_set *held_locks;
     /* Hyperspace slots this processor has mapped (mm/hyperspace.c): its own, no lock. */
     uint32_t hyperspace_slots;
     uint8_t hyperspace_irql;            /* the IRQL from before the first of them */

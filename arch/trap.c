@@ -9,6 +9,7 @@
 #include "arch/cpu.h"
 #include "arch/descriptors.h"
 #include "arch/irql.h"
+#include "arch/kthread.h"
 #include "arch/machine.h"
 #include "arch/mmu.h"
 #include "arch/pic.h"
@@ -63,9 +64,13 @@ void trap_set_page_table_view_test(trap_page_table_view_test_t *test)
     page_table_view_test = test;
 }
 
+/* int 0x2E's entry (trap_entry.S) calls this one directly. */
+ntstatus_t (*trap_system_service_handler)(uint32_t number, vaddr_t arguments);
+
 void trap_set_handlers(const struct trap_handlers *user_handlers)
 {
     handlers = *user_handlers;
+    trap_system_service_handler = handlers.system_service;
 }
 
 /* A stop report's lines after its first: the error code, CR2 and the registers. */
@@ -104,7 +109,7 @@ static bool trap_fixup(struct trap_frame *frame, vaddr_t cr2, ntstatus_t status)
     for (const struct exception_table_entry *e = __start_exception_table;
          e < __stop_exception_table; e++) {
         if (e->fault_eip == frame->eip) {
-            *KeGetCurrentPrcb()->recovered_fault = (struct trap_recovered_fault){
+            *trap_last_recovered_fault() = (struct trap_recovered_fault){
                 frame->vector, cr2, frame->error_code, frame->eip, status};
             frame->eip = e->fixup_eip;
             return true;
@@ -218,11 +223,7 @@ static NORETURN void end_virtual_8086_process(const struct trap_frame *frame)
 
 __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
 {
-    if (frame->vector == TRAP_SYSCALL && !(frame->eflags & EFLAGS_VM)) {
-        /* The hot path first: a system service, always from user mode. */
-        frame->eax = handlers.system_service(frame->eax, frame->edx);
-        return;
-    }
+    /* int 0x2E has an entry of its own (trap_entry.S): only one from virtual-8086 mode comes here. */
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)
         hal_interrupt(frame->vector - TRAP_IRQ_BASE);
     else if (frame->eflags & EFLAGS_VM)

@@ -38,6 +38,8 @@ struct trap_frame {
 
 _Static_assert(offsetof(struct trap_frame, vector) == 48, "trap_entry.S pushes 12 words first");
 _Static_assert(offsetof(struct trap_frame, eip) == 56, "trap_entry.S frame layout");
+_Static_assert(offsetof(struct trap_frame, edx) == 36 && offsetof(struct trap_frame, eax) == 44 &&
+               offsetof(struct trap_frame, eflags) == 64, "trap_entry.S: FRAME_EDX, _EAX, _EFLAGS");
 
 /* The entry points trap_entry.S makes, one per vector below TRAP_STUB_COUNT. */
 extern const uint32_t trap_stubs[TRAP_STUB_COUNT];
@@ -136,9 +138,8 @@ NORETURN void trap_double_fault_task(void);
 
 /*
  * A fault that kernel code recovered from through the exception table, for the code (and
- * tests) that asked for recovery. Each thread has its own record, which its processor's
- * region points at while it runs (a thread may be switched out between the fault and
- * the look at it).
+ * tests) that asked for recovery. Each thread has its own record (arch/kthread.h): a
+ * thread may be switched out between the fault and the look at it.
  */
 struct trap_recovered_fault {
     uint32_t vector;
@@ -147,9 +148,3 @@ struct trap_recovered_fault {
     vaddr_t eip;
     ntstatus_t status;      /* for a page fault, why the memory manager could not resolve it */
 };
-
-/* The running thread's last recovered fault. */
-static inline struct trap_recovered_fault *trap_last_recovered_fault(void)
-{
-    return KeGetCurrentPrcb()->recovered_fault;
-}

@@ -24,11 +24,14 @@ trap_stub_\vector:
 .altmacro
 .set vector, 0
 .rept 64
+    .if vector != 0x2E                  /* trap_system_service below */
     trap_stub %vector
+    .endif
     .set vector, vector + 1
 .endr
 
-trap_common:
+/* The frame every trap leaves (struct trap_frame), with the kernel's segments loaded. */
+.macro save_frame
     pushal
     pushl   %ds
     pushl   %es
@@ -40,6 +43,11 @@ trap_common:
     mov     $GDT_PCR, %ax
     mov     %ax, %fs
     cld
+.endm
+
+trap_common:
+    save_frame
+trap_dispatch_frame:
     movl    %esp, %eax                  /* the frame: trap_dispatch takes it in EAX */
     call    trap_dispatch
     .globl trap_exit
@@ -52,13 +60,43 @@ trap_exit:
     addl    $8, %esp                    /* vector and error code */
     iret
 
+/*
+ * int 0x2E, a system service: the same frame as any trap, then straight to the service
+ * handler the kernel registered (trap_system_service_handler, arch/trap.c), with the
+ * number from EAX and the arguments' address from EDX; its status goes back in EAX. The
+ * hot path of every program skips trap_dispatch. A frame in virtual-8086 mode, which
+ * only an emulator's defect lets ring 3 make, goes the common way (trap.c ends it).
+ */
+#define FRAME_EDX       36
+#define FRAME_EAX       44
+#define FRAME_EFLAGS    64
+#define EFLAGS_VM       0x20000
+
+    .align 8
+trap_system_service:
+    pushl   $0
+    pushl   $0x2E
+    save_frame
+    testl   $EFLAGS_VM, FRAME_EFLAGS(%esp)
+    jnz     trap_dispatch_frame
+    pushl   FRAME_EDX(%esp)
+    pushl   FRAME_EAX + 4(%esp)
+    call    *trap_system_service_handler
+    addl    $8, %esp
+    movl    %eax, FRAME_EAX(%esp)
+    jmp     trap_exit
+
 /* int 0x2D from ring 3: straight back, the floor system calls are measured against. */
     .globl trap_null_interrupt
 trap_null_interrupt:
     iret
 
 .macro stub_address vector
+    .if \vector == 0x2E
+    .long trap_system_service
+    .else
     .long trap_stub_\vector
+    .endif
 .endm
 
     .section .rodata

@@ -106,7 +106,7 @@ static __attribute__((noinline)) void return_to_user_slow(void)
  */
 static void return_to_user(void)
 {
-    if (scheduler_quantum_over() || thread_current()->process->terminating)
+    if (thread_current()->process->terminating)
         return_to_user_slow();
 }
 

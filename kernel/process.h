@@ -113,14 +113,13 @@ void process_thread_reaped(struct process *process);
 NORETURN void process_exit_current_thread(void);
 
 /*
- * On the way back to user mode (a hot path: inline): a thread whose quantum ran out lets
- * another run, and a thread of a terminating process ends here -- checked after the
- * switch, since its process may have been terminated while it waited to run again.
+ * On the way back to user mode (a hot path: inline): a thread of a terminating process
+ * ends here -- checked last, since its process may have been terminated while it waited
+ * to run. An ended quantum needs no look here: the clock's DISPATCH_LEVEL interrupt ends
+ * it as soon as the IRQL falls below DISPATCH_LEVEL, in kernel mode as in user mode.
  */
 static inline void process_return_to_user(void)
 {
-    if (scheduler_quantum_over())
-        scheduler_preempt_now();
     if (thread_current()->process->terminating)
         process_exit_current_thread();
 }

@@ -46,7 +46,7 @@ static struct wait_queue reaper_queue;
 static uint32_t next_thread_id = 1;
 
 static void KiDispatchInterrupt(void);
-static void reap_dead_threads_now(void);
+static void __attribute__((noinline)) reap_dead_threads_now(void);
 static ntstatus_t wait_locked(struct wait_queue *queue, uint64_t timeout_ticks);
 
 KIRQL KiAcquireDispatcherLock(void)
@@ -60,11 +60,16 @@ KIRQL KiAcquireDispatcherLock(void)
  * takes other locks (a process's working set, the pools, the PFN lock), which the
  * dispatcher lock, the last in the order, may not be held across.
  */
-void KiReleaseDispatcherLock(KIRQL old)
+static inline __attribute__((always_inline)) void release_dispatcher_lock(KIRQL old)
 {
     KeReleaseSpinLock(&dispatcher_lock, old);
     if (__builtin_expect(!list_is_empty(&dead_threads), 0) && old == PASSIVE_LEVEL)
         reap_dead_threads_now();
+}
+
+void KiReleaseDispatcherLock(KIRQL old)
+{
+    release_dispatcher_lock(old);
 }
 
 struct kprcb_statistics scheduler_statistics(void)
@@ -137,8 +142,6 @@ static void switch_to(struct thread *next)
     if (next == previous)
         return;
     prcb->current_thread = next;
-    prcb->recovered_fault = &next->recovered_fault;
-    prcb->held_locks = &next->held_locks;
     MmSwitchAddressSpace(address_space_of(next));
     arch_set_kernel_stack(next->stack_top);
     prcb->statistics.context_switches++;
@@ -201,7 +204,7 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     } else {
         make_ready(thread);
     }
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
     if (result)
         *result = thread;
     return STATUS_SUCCESS;
@@ -225,10 +228,10 @@ static void idle_loop(void *unused)
         KIRQL old = KiAcquireDispatcherLock();
         if (!list_is_empty(&ready_queue)) {
             switch_to(pick_next());
-            KiReleaseDispatcherLock(old);
+            release_dispatcher_lock(old);
             continue;
         }
-        KiReleaseDispatcherLock(old);
+        release_dispatcher_lock(old);
         if (MmZeroPageAhead())
             continue;
         cpu_disable_interrupts();
@@ -245,8 +248,6 @@ void scheduler_adopt_boot_code(void)
     struct kprcb *prcb = KeGetCurrentPrcb();
 
     prcb->current_thread = &boot_thread;
-    prcb->recovered_fault = &boot_thread.recovered_fault;
-    prcb->held_locks = &boot_thread.held_locks;
 }
 
 static void reaper_loop(void *unused)
@@ -257,7 +258,7 @@ static void reaper_loop(void *unused)
         KIRQL old = KiAcquireDispatcherLock();
         if (list_is_empty(&dead_threads))
             wait_locked(&reaper_queue, WAIT_FOREVER);
-        KiReleaseDispatcherLock(old);
+        release_dispatcher_lock(old);
     }
 }
 
@@ -284,7 +285,7 @@ void scheduler_init(void)
     KIRQL old = KiAcquireDispatcherLock();
     list_remove(&idle->queue_link);
     prcb->idle_thread = idle;
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
 }
 
 void scheduler_yield(void)
@@ -295,7 +296,7 @@ void scheduler_yield(void)
         make_ready(thread_current());
         switch_to(pick_next());
     }
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
 }
 
 /* Locked: blocks the current thread on queue; returns the status it is woken with. */
@@ -323,7 +324,7 @@ ntstatus_t scheduler_wait(struct wait_queue *queue, uint64_t timeout_ticks)
         lockcheck_wait(old, (vaddr_t)__builtin_return_address(0));
     old = KiAcquireDispatcherLock();
     ntstatus_t status = wait_locked(queue, timeout_ticks);
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
     return status;
 }
 
@@ -346,7 +347,7 @@ ntstatus_t scheduler_wait_user(struct wait_queue *queue, uint64_t timeout_ticks,
         status = wait_locked(queue, timeout_ticks);
         self->user_wait = false;
     }
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
     return status;
 }
 
@@ -367,7 +368,7 @@ void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status, volatile bo
         *done = true;
     while (!list_is_empty(&queue->threads))
         release_waiter(CONTAINING_RECORD(queue->threads.next, struct thread, queue_link), status);
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
 }
 
 void KiWakeThreadLocked(struct thread *thread, ntstatus_t status)
@@ -388,7 +389,7 @@ void scheduler_wake_thread(struct thread *thread, ntstatus_t status)
 {
     KIRQL old = KiAcquireDispatcherLock();
     KiWakeThreadLocked(thread, status);
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
 }
 
 /*
@@ -470,15 +471,7 @@ static void KiDispatchInterrupt(void)
     } else if (prcb->quantum_end) {
         end_quantum(prcb);
     }
-    KiReleaseDispatcherLock(old);
-}
-
-void scheduler_preempt_now(void)
-{
-    KIRQL old = KiAcquireDispatcherLock();
-
-    end_quantum(KeGetCurrentPrcb());
-    KiReleaseDispatcherLock(old);
+    release_dispatcher_lock(old);
 }
 
 NORETURN void scheduler_exit_thread(void)
@@ -534,7 +527,7 @@ void KiWaitForGuardedMutex(struct kguarded_mutex *mutex)
 {
     KIRQL dispatcher = KiAcquireDispatcherLock();
     wait_for_mutex(mutex, thread_current());
-    KiReleaseDispatcherLock(dispatcher);
+    release_dispatcher_lock(dispatcher);
 }
 
 bool KeTryToAcquireGuardedMutex(struct kguarded_mutex *mutex)
@@ -562,5 +555,5 @@ void KiHandOverGuardedMutex(struct kguarded_mutex *mutex)
     __atomic_store_n(&mutex->owner_word, (uintptr_t)next | (more ? KGUARDED_MUTEX_CONTENDED : 0),
                      __ATOMIC_RELEASE);
     release_waiter(next, STATUS_SUCCESS);
-    KiReleaseDispatcherLock(dispatcher);
+    release_dispatcher_lock(dispatcher);
 }

@@ -9,11 +9,13 @@
  */
 #include "arch/irql.h"
 #include "arch/pcr.h"
+#include "arch/kthread.h"
 #include "arch/trap.h"
 #include "arch/lockcheck.h"
 #include "ke/mutex.h"
 #include "lib/list.h"
 #include "lib/ntstatus.h"
+#include <stddef.h>
 #include "lib/types.h"
 
 struct process;
@@ -28,6 +30,7 @@ enum thread_state {
 
 
 struct thread {
+    struct kthread arch;            /* first: the processor's current thread reaches it */
     uint32_t saved_esp;             /* while switched out: its switch frame */
     vaddr_t stack_base;             /* lowest byte of the kernel stack (guard page below) */
     vaddr_t stack_top;
@@ -49,9 +52,9 @@ struct thread {
     ntstatus_t wait_status;
     void (*start_routine)(void *context);   /* a kernel thread's work */
     void *start_context;
-    struct trap_recovered_fault recovered_fault;    /* the processor's region points here */
-    struct lock_held_set held_locks;                /* ... and here, while it runs */
 };
+
+_Static_assert(offsetof(struct thread, arch) == 0, "arch/kthread.h: the arch part comes first");
 
 #define WAIT_FOREVER UINT64_MAX
 
@@ -119,15 +122,6 @@ void wait_queue_init(struct wait_queue *queue);
 /* The timer interrupt's part: time, sleepers, quanta. */
 void scheduler_tick(void);
 
-/* Whether the running thread's quantum has run out: it is switched out on its way back
- * to user mode (scheduler_preempt_now) if the kernel did not preempt it already. */
-static inline bool scheduler_quantum_over(void)
-{
-    return KeGetCurrentPrcb()->quantum_end;
-}
-
-/* On the way back to user mode, once the quantum has run out: switches if anyone waits. */
-void scheduler_preempt_now(void);
 
 /* Ends the current thread; the next thread to run frees its stack. */
 NORETURN void scheduler_exit_thread(void);

@@ -1,4 +1,5 @@
 #include "arch/copy_checked.h"
+#include "arch/kthread.h"
 #include "arch/trap.h"
 #include "kernel/usercopy.h"
 #include "arch/layout.h"

@@ -392,19 +392,6 @@ ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection)
     return STATUS_SUCCESS;
 }
 
-bool MiProtectionIsWritable(uint32_t protection)
-{
-    switch (protection & MI_PROTECTION_BASE_MASK) {
-    case PAGE_READWRITE:
-    case PAGE_WRITECOPY:
-    case PAGE_EXECUTE_READWRITE:
-    case PAGE_EXECUTE_WRITECOPY:
-        return true;
-    default:
-        return false;
-    }
-}
-
 bool MmIsValidProtection(uint32_t protection)
 {
     uint32_t base = protection & MI_PROTECTION_BASE_MASK;

@@ -7,8 +7,15 @@
 #include "mm/mm.h"
 #include "mm/vad.h"
 
-/* True when a PAGE_* protection lets user mode write. */
-bool MiProtectionIsWritable(uint32_t protection);
+/* The base protections that allow a write (copy-on-write ones included). */
+#define MI_WRITABLE_PROTECTIONS \
+    (PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)
+
+/* True when protection, a valid one (one base protection), allows a write. */
+static inline bool MiProtectionIsWritable(uint32_t protection)
+{
+    return (protection & MI_WRITABLE_PROTECTIONS) != 0;
+}
 
 /* Every address space, the system's included (struct mm_address_space.link). */
 extern struct list_entry MiAddressSpaces;

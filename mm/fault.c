@@ -58,9 +58,10 @@ static ntstatus_t guard_page_touched(struct mm_address_space *space, vaddr_t va)
     return STATUS_GUARD_PAGE_VIOLATION;
 }
 
+/* With the PFN lock held, as every resolution below. */
 static ntstatus_t resolve_demand_zero(vaddr_t va, uint32_t protection)
 {
-    pfn_t pfn = MiRemoveZeroPage(MI_USE_PROCESS_PRIVATE);
+    pfn_t pfn = MiRemoveZeroPageLocked(MI_USE_PROCESS_PRIVATE);
 
     if (pfn == PFN_INVALID)
         return STATUS_NO_MEMORY;

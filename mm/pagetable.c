@@ -17,29 +17,29 @@
 #include "mm/pte.h"
 #include "mm/pte_format.h"
 
-mmpte_t *MiGetPte(vaddr_t va, bool create)
+mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create)
 {
     mmpte_t *pde = pde_of(va);
 
-    if (!pte_is_valid(*pde)) {
-        if (!create)
-            return NULL;
-        bool user = va < MmSystemRangeStart, zeroed;
-        pfn_t pfn = MiAllocatePageTablePage(user ? MI_USE_USER_PAGE_TABLE : MI_USE_PAGE_TABLE,
-                                            &zeroed);
-        if (pfn == PFN_INVALID)
-            return NULL;
-        if (user)
-            MiWritePte(pde, pde_make_table(pfn, true));
-        else
-            MiInsertSystemPde(va, pde_make_table(pfn, false));
-        /*
-         * No stale view of an earlier table can be left in the self-map: freeing a
-         * table (MiWriteUserPte) flushes its window. A boot page is cleared here.
-         */
-        if (!zeroed)
-            MiZeroPageTable(va);
-    }
+    if (pte_is_valid(*pde))
+        return pte_of(va);
+    if (!create)
+        return NULL;
+    bool user = va < MmSystemRangeStart, zeroed;
+    pfn_t pfn = MiAllocatePageTablePage(user ? MI_USE_USER_PAGE_TABLE : MI_USE_PAGE_TABLE,
+                                        &zeroed);
+    if (pfn == PFN_INVALID)
+        return NULL;
+    if (user)
+        MiWritePte(pde, pde_make_table(pfn, true));
+    else
+        MiInsertSystemPde(va, pde_make_table(pfn, false));
+    /*
+     * No stale view of an earlier table can be left in the self-map: freeing a table
+     * (MiWriteUserPte) flushes its window. A boot page is cleared here.
+     */
+    if (!zeroed)
+        MiZeroPageTable(va);
     return pte_of(va);
 }
 

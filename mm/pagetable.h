@@ -4,11 +4,20 @@
 #include "lib/ntstatus.h"
 #include "lib/types.h"
 
+/* MiGetPte when va's page table is missing (pagetable.c). */
+mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create);
+
 /*
  * The PTE of va. When its page table is missing: NULL, or (create) a new, empty,
- * table; NULL too when no page is left for it.
+ * table; NULL too when no page is left for it. Inline: every fault and service asks,
+ * and the table is almost always there.
  */
-mmpte_t *MiGetPte(vaddr_t va, bool create);
+static inline mmpte_t *MiGetPte(vaddr_t va, bool create)
+{
+    if (__builtin_expect(pte_is_valid(*pde_of(va)), 1))
+        return pte_of(va);
+    return MiGetPteWithoutTable(va, create);
+}
 
 /*
  * Maps [va, va + length) to physical [physical, physical + length) with the attributes

@@ -172,11 +172,9 @@ static struct mi_page_list *list_of(const struct mmpfn *entry)
     }
 }
 
-static void list_unlink(pfn_t pfn)
+/* Takes pfn out of list, the list it is on. */
+static void unlink_from(struct mi_page_list *list, struct mmpfn *entry)
 {
-    struct mmpfn *entry = MiGetPfnEntry(pfn);
-    struct mi_page_list *list = list_of(entry);
-
     if (entry->blink != PFN_INVALID)
         MiGetPfnEntry(entry->blink)->flink = entry->flink;
     else
@@ -186,6 +184,13 @@ static void list_unlink(pfn_t pfn)
     else
         list->tail = entry->blink;
     list->count--;
+}
+
+static void list_unlink(pfn_t pfn)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    unlink_from(list_of(entry), entry);
 }
 
 static void mark_active(pfn_t pfn, enum mi_page_use use)
@@ -246,39 +251,53 @@ static pfn_t take_standby_page(void)
     return pfn;
 }
 
-static pfn_t take_page(struct mi_page_list *first, struct mi_page_list *second,
-                       enum mi_page_use use, bool *zeroed)
+/* With the PFN lock held: a page of first, else of second, else of standby. */
+static pfn_t take_page_locked(struct mi_page_list *first, struct mi_page_list *second,
+                              enum mi_page_use use, bool *zeroed)
 {
-    KIRQL old_irql = MiAcquirePfnLock();
     struct mi_page_list *list = first->count ? first : second;
     pfn_t pfn = list->head;
 
-    if (MiInjectedFailure(&MiFrameInjection)) {
-        MiReleasePfnLock(old_irql);
+    if (MiInjectedFailure(&MiFrameInjection))
         return PFN_INVALID;
-    }
     *zeroed = list == &MmZeroedPageListHead;
     if (pfn != PFN_INVALID)
-        list_unlink(pfn);
+        unlink_from(list, MiGetPfnEntry(pfn));
     else
         pfn = take_standby_page();
     if (pfn != PFN_INVALID)
         mark_active(pfn, use);
-    MiReleasePfnLock(old_irql);
     return pfn;
 }
 
 pfn_t MiRemoveAnyPage(enum mi_page_use use)
 {
     bool zeroed;
-    return take_page(&MmFreePageListHead, &MmZeroedPageListHead, use, &zeroed);
+    KIRQL old_irql = MiAcquirePfnLock();
+    pfn_t pfn = take_page_locked(&MmFreePageListHead, &MmZeroedPageListHead, use, &zeroed);
+
+    MiReleasePfnLock(old_irql);
+    return pfn;
+}
+
+pfn_t MiRemoveZeroPageLocked(enum mi_page_use use)
+{
+    bool zeroed = false;
+    pfn_t pfn = take_page_locked(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
+
+    if (pfn != PFN_INVALID && !zeroed)
+        MiZeroPhysicalPage(pfn);
+    return pfn;
 }
 
 pfn_t MiRemoveZeroPage(enum mi_page_use use)
 {
     bool zeroed = false;
-    pfn_t pfn = take_page(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
+    KIRQL old_irql = MiAcquirePfnLock();
+    pfn_t pfn = take_page_locked(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
 
+    MiReleasePfnLock(old_irql);
+    /* A free page is zeroed after the lock is let go (unless the caller holds it). */
     if (pfn != PFN_INVALID && !zeroed)
         MiZeroPhysicalPage(pfn);
     return pfn;

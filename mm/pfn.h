@@ -154,6 +154,8 @@ void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
 pfn_t MiRemoveAnyPage(enum mi_page_use use);
 /* A free page for use, filled with zeros; PFN_INVALID when none is left. */
 pfn_t MiRemoveZeroPage(enum mi_page_use use);
+/* MiRemoveZeroPage for a caller that holds the PFN lock (the fault path). */
+pfn_t MiRemoveZeroPageLocked(enum mi_page_use use);
 /* Gives an active page back (and its pagefile slot); it must have no mappings left. */
 void MiInsertPageInFreeList(pfn_t pfn);
 

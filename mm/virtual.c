@@ -65,19 +65,18 @@ static const uint8_t index_by_bit[8] = {0, 1, 4, 5, 2, 3, 6, 7};
 mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
 {
     uint32_t base = protection & MI_PROTECTION_BASE_MASK;
-    uint32_t index = base ? index_by_bit[__builtin_ctz(base)] : 0;
 
-    KASSERT(index > 0 && protection_by_index[index] == base);
+    /* One base protection, and one that allows access. */
+    KASSERT(base > PAGE_NOACCESS && (base & (base - 1)) == 0);
+    uint32_t index = index_by_bit[__builtin_ctz(base)];
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
     mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
     return (mmpte_t){pte.value | index << PTE_SOFTWARE_SHIFT |
                      (protection & MI_PROTECTION_CACHE_MASK ? cache_bits(protection) : 0)};
 }
 
-uint32_t MiPteProtection(mmpte_t pte)
+uint32_t MiValidPteProtection(mmpte_t pte)
 {
-    if (!pte_is_valid(pte))
-        return mi_pte_protection_of(pte);
     uint32_t protection =
         protection_by_index[(pte.value & PTE_SOFTWARE_MASK) >> PTE_SOFTWARE_SHIFT];
     uint32_t cache = pte.value & (PTE_CACHE_DISABLE | PTE_WRITE_THROUGH);
@@ -151,26 +150,33 @@ static void account_page(vaddr_t va, mmpte_t old, mmpte_t value)
     }
 }
 
-void MiWriteUserPte(vaddr_t va, mmpte_t value)
+/* An entry of va's page table became zero: the table's last one takes the table with it. */
+static void release_table_entry(vaddr_t va, bool was_used)
 {
-    mmpte_t *pte = pte_of(va);
     struct mmpfn *table = page_table_entry(va);
-    bool was_used = pte->value != 0, used = value.value != 0;
-    mmpte_t old = *pte;
 
-    MiWritePte(pte, value);
-    if (MiIsPresentPte(old) || MiIsPresentPte(value))
-        account_page(va, old, value);
-    if (used && !was_used)
-        table->used_entries++;
-    else if (!used && was_used)
+    if (was_used)
         table->used_entries--;
-    if (table->used_entries == 0 && !used) {
+    if (table->used_entries == 0) {
         /* The table's last entry is gone: the table goes too (and its self-map view). */
         pfn_t table_pfn = pte_pfn(*pde_of(va));
         MiWritePte(pde_of(va), pte_zero());
         MiReleasePageReference(table_pfn);
     }
+}
+
+void MiWriteUserPte(vaddr_t va, mmpte_t value)
+{
+    mmpte_t *pte = pte_of(va);
+    mmpte_t old = *pte;
+
+    MiWritePte(pte, value);
+    if (MiIsPresentPte(old) || MiIsPresentPte(value))
+        account_page(va, old, value);
+    if (value.value == 0)
+        release_table_entry(va, old.value != 0);
+    else if (old.value == 0)
+        page_table_entry(va)->used_entries++;
 }
 
 /*

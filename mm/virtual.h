@@ -28,8 +28,14 @@ static inline void MiDeletePteContents(mmpte_t pte)
 /* A valid user PTE for frame pfn with protection (which must allow access). */
 mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection);
 
+/* MiPteProtection of a valid PTE (virtual.c). */
+uint32_t MiValidPteProtection(mmpte_t pte);
+
 /* The PAGE_* protection of a committed page's PTE (any format); 0 for an empty PTE. */
-uint32_t MiPteProtection(mmpte_t pte);
+static inline uint32_t MiPteProtection(mmpte_t pte)
+{
+    return pte_is_valid(pte) ? MiValidPteProtection(pte) : mi_pte_protection_of(pte);
+}
 
 /* Writes a user PTE of the current space, keeping its table's used-entry count; the
    table is freed when its last entry becomes zero. Flushes a valid old translation. */

@@ -4,6 +4,7 @@
  * of stopping the machine.
  */
 #include "arch/copy_checked.h"
+#include "arch/kthread.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
 #include "arch/trap.h"

@@ -9,6 +9,7 @@
  * and pagefile slot back where it was.
  */
 #include "arch/copy_checked.h"
+#include "arch/kthread.h"
 #include "arch/layout.h"
 #include "arch/trap.h"
 #include "kernel/syscall.h"

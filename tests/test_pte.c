@@ -7,6 +7,7 @@
 #include "arch/copy_checked.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
+#include "arch/kthread.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
 #include "arch/trap.h"

@@ -5,6 +5,7 @@
  * no translation behind.
  */
 #include "arch/copy_checked.h"
+#include "arch/kthread.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
 #include "arch/trap.h"

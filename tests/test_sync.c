@@ -52,8 +52,8 @@ static void region_is_reached_through_fs(struct ktest *t)
     KT_EXPECT(t, prcb == &pcr_boot_processor);
     KT_EXPECT_EQ(t, 0, prcb->number);
     KT_EXPECT(t, KeGetCurrentThread() == prcb->current_thread);
-    KT_EXPECT(t, prcb->recovered_fault == &thread_current()->recovered_fault);
-    KT_EXPECT(t, prcb->held_locks == &thread_current()->held_locks);
+    KT_EXPECT(t, trap_last_recovered_fault() == &thread_current()->arch.recovered_fault);
+    KT_EXPECT(t, KeGetCurrentKthread() == &thread_current()->arch);
     KT_EXPECT(t, prcb->current_space == MmCurrentAddressSpace());
 }
 
@@ -65,11 +65,11 @@ static volatile struct kprcb_snapshot {
 static void look_at_region(void *done)
 {
     other_thread_saw.thread = KeGetCurrentThread();
-    other_thread_saw.recovered_fault = KeGetCurrentPrcb()->recovered_fault;
+    other_thread_saw.recovered_fault = trap_last_recovered_fault();
     *(volatile bool *)done = true;
 }
 
-/* Each thread has its own fault record: the region points at the running thread's. */
+/* Each thread has its own fault record, reached through the running thread. */
 static void each_thread_has_its_own_fault_record(struct ktest *t)
 {
     volatile bool done = false;
@@ -82,8 +82,8 @@ static void each_thread_has_its_own_fault_record(struct ktest *t)
         scheduler_yield();
     KT_ASSERT(t, done);
     KT_EXPECT(t, other_thread_saw.thread == other);
-    KT_EXPECT(t, other_thread_saw.recovered_fault == &other->recovered_fault);
-    KT_EXPECT(t, KeGetCurrentPrcb()->recovered_fault == &thread_current()->recovered_fault);
+    KT_EXPECT(t, other_thread_saw.recovered_fault == &other->arch.recovered_fault);
+    KT_EXPECT(t, trap_last_recovered_fault() == &thread_current()->arch.recovered_fault);
     scheduler_yield();          /* the ended thread is reaped */
 }
 
