@@ -40,6 +40,8 @@ SOURCES  := \
 	arch/trap_entry.S \
 	arch/vga_text.c \
 	arch/lockcheck.c \
+	ke/dpc.c \
+	ke/tlbflush.c \
 	kernel/bench.c \
 	kernel/exception.c \
 	kernel/isolation_probe.c \
@@ -95,6 +97,7 @@ SOURCES  := \
 	tests/test_ata.c \
 	tests/test_cmdline.c \
 	tests/test_cpu.c \
+	tests/test_dpc.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \
 	tests/test_fuzz.c \

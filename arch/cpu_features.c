@@ -142,3 +142,9 @@ void cpu_flush_tlb_all(void)
     }
     cpu_restore_interrupts(flags);
 }
+
+void cpu_flush_tlb_non_global(void)
+{
+    cpu_full_flush_count++;
+    cpu_write_cr3(cpu_read_cr3());          /* SDM vol. 3A, 4.10.4.1: global entries stay */
+}

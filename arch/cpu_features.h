@@ -37,3 +37,6 @@ void cpu_features_print(void);
 
 /* Flushes every TLB entry, global ones included. */
 void cpu_flush_tlb_all(void);
+
+/* Flushes every TLB entry but the global ones (system space's), with a CR3 reload. */
+void cpu_flush_tlb_non_global(void);

@@ -2,6 +2,7 @@
 #include "arch/layout.h"
 #include "arch/pcr.h"
 #include "arch/pic.h"
+#include "arch/spinlock.h"
 #include "arch/trap.h"
 #include "lib/ntabi.h"
 
@@ -53,7 +54,13 @@ static struct segment_descriptor gdt[GDT_ENTRIES];
 static struct gate_descriptor idt[256];
 
 struct tss kernel_tss;
-struct kprcb pcr_boot_processor = {.self = &pcr_boot_processor, .irql = 0};
+struct kprcb pcr_boot_processor = {
+    .self = &pcr_boot_processor,
+    .irql = 0,
+    .dpc_list = {&pcr_boot_processor.dpc_list, &pcr_boot_processor.dpc_list},
+};
+struct kprcb *KiProcessorBlock[KE_MAX_PROCESSORS] = {&pcr_boot_processor};
+unsigned KeNumberProcessors = 1;
 static struct tss double_fault_tss;
 static uint8_t double_fault_stack[DOUBLE_FAULT_STACK] __attribute__((aligned(16)));
 

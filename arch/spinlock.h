@@ -6,6 +6,7 @@
  * with several processors the lock word then keeps the others out. On one processor
  * the lock costs only the IRQL change: the word is there for many.
  */
+#include "arch/cpu.h"
 #include "arch/irql.h"
 #include "arch/lockcheck.h"
 #include "lib/types.h"
@@ -67,3 +68,29 @@ static inline KIRQL KeAcquireInterruptSpinLock(struct kspin_lock *lock)
 }
 
 #define KeReleaseInterruptSpinLock KeReleaseSpinLock
+
+/*
+ * The lock of a list that code at any IRQL changes, an interrupt handler's included,
+ * and that other processors reach: a processor's DPC queue and its pending TLB flushes
+ * (arch/pcr.h). Interrupts are turned off rather than the IRQL raised, since the caller
+ * may already be above every level a spinlock knows; the word keeps other processors
+ * out. Held for a few instructions, outside the lock checker (NT takes its DPC lock so,
+ * with interrupts disabled). Returns the flags for ke_release_list_lock.
+ */
+static inline uint32_t ke_acquire_list_lock(volatile uint32_t *word)
+{
+    uint32_t flags = cpu_save_disable_interrupts();
+
+    if (KE_MAX_PROCESSORS > 1)
+        while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
+            while (*word)
+                __builtin_ia32_pause();
+    return flags;
+}
+
+static inline void ke_release_list_lock(volatile uint32_t *word, uint32_t flags)
+{
+    if (KE_MAX_PROCESSORS > 1)
+        __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    cpu_restore_interrupts(flags);
+}

@@ -8,6 +8,7 @@
 #include "arch/irql.h"
 #include "arch/pit.h"
 #include "arch/spinlock.h"
+#include "ke/dpc.h"
 #include "lib/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
@@ -36,6 +37,8 @@ static struct kspin_lock dispatcher_lock = KSPIN_LOCK_INIT(dispatcher_lock_class
 static struct list_entry ready_queue;
 static struct list_entry sleepers;          /* waiting with a timeout */
 static uint64_t next_wake_tick = UINT64_MAX;    /* the earliest of the sleepers' */
+/* Queued by the clock when next_wake_tick has come (NT's timer expiration DPC). */
+static struct kdpc timer_expiration_dpc;
 static struct list_entry dead_threads;
 /*
  * The reaper (NT's PspReaper): a system thread that frees ended threads when no lock
@@ -46,6 +49,8 @@ static struct wait_queue reaper_queue;
 static uint32_t next_thread_id = 1;
 
 static void KiDispatchInterrupt(void);
+static void expire_timeouts_dpc(struct kdpc *dpc, void *context, void *argument1,
+                                void *argument2);
 static void __attribute__((noinline)) reap_dead_threads_now(void);
 static ntstatus_t wait_locked(struct wait_queue *queue, uint64_t timeout_ticks);
 
@@ -267,6 +272,7 @@ void scheduler_init(void)
     struct kprcb *prcb = KeGetCurrentPrcb();
 
     hal_set_dispatch_handler(KiDispatchInterrupt);
+    KeInitializeDpc(&timer_expiration_dpc, expire_timeouts_dpc, NULL);
     list_init(&ready_queue);
     list_init(&sleepers);
     list_init(&dead_threads);
@@ -394,7 +400,8 @@ void scheduler_wake_thread(struct thread *thread, ntstatus_t status)
 
 /*
  * The clock interrupt, at CLOCK_LEVEL: counts time and quanta. What it finds to do with
- * threads -- a timeout reached, a quantum over -- it leaves to KiDispatchInterrupt.
+ * threads it leaves to DISPATCH_LEVEL: a timeout reached to the timer expiration DPC, a
+ * quantum over to KiDispatchInterrupt.
  */
 void scheduler_tick(void)
 {
@@ -403,10 +410,9 @@ void scheduler_tick(void)
 
     scheduler_ticks++;
     shared_data_update_time(scheduler_ticks);
-    if (next_wake_tick <= scheduler_ticks) {
-        prcb->timer_expired = true;
-        HalRequestSoftwareInterrupt(DISPATCH_LEVEL);
-    }
+    /* Until the DPC has run, a later tick finds it queued and the insert changes nothing. */
+    if (next_wake_tick <= scheduler_ticks)
+        KeInsertQueueDpc(&timer_expiration_dpc, NULL, NULL);
     /* The idle thread has no quantum: it looks at the ready queue itself. */
     if (running != prcb->idle_thread && running->quantum && --running->quantum == 0) {
         prcb->quantum_end = true;
@@ -430,6 +436,16 @@ static void expire_timeouts(void)
     next_wake_tick = earliest;
 }
 
+/* The timer expiration DPC, at DISPATCH_LEVEL. */
+static void expire_timeouts_dpc(struct kdpc *dpc, void *context, void *argument1,
+                                void *argument2)
+{
+    (void)dpc, (void)context, (void)argument1, (void)argument2;
+    KIRQL old = KiAcquireDispatcherLock();
+    expire_timeouts();
+    release_dispatcher_lock(old);
+}
+
 /*
  * Locked: the running thread's quantum is over. It goes to the back of the ready queue
  * if anyone else is ready; otherwise it gets a new quantum.
@@ -450,21 +466,21 @@ static void end_quantum(struct kprcb *prcb)
 
 /*
  * The DISPATCH_LEVEL software interrupt: runs once the IRQL falls below DISPATCH_LEVEL
- * after the clock asked for it -- so never while the interrupted code holds a spinlock,
- * but in kernel mode as in user mode otherwise: the kernel is preemptible (a guarded
- * mutex's holder too; whoever wants the mutex waits for it). It expires timeouts, ends
- * the running thread's quantum, and gives the processor away when the idle thread has
- * it and someone is ready.
+ * after the clock or a queued DPC asked for it -- so never while the interrupted code
+ * holds a spinlock, but in kernel mode as in user mode otherwise: the kernel is
+ * preemptible (a guarded mutex's holder too; whoever wants the mutex waits for it). It
+ * runs the queued DPCs first (the timer's among them, which makes sleepers ready), then
+ * ends the running thread's quantum, and gives the processor away when the idle thread
+ * has it and someone is ready.
  */
 static void KiDispatchInterrupt(void)
 {
     struct kprcb *prcb = KeGetCurrentPrcb();
 
+    /* Read without the lock: a DPC queued after this look asks for another interrupt. */
+    if (!list_is_empty(&prcb->dpc_list))
+        KiRetireDpcList(prcb);
     KIRQL old = KiAcquireDispatcherLock();
-    if (prcb->timer_expired) {
-        prcb->timer_expired = false;
-        expire_timeouts();
-    }
     if (prcb->current_thread == prcb->idle_thread) {
         if (!list_is_empty(&ready_queue))
             switch_to(pick_next());

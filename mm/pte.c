@@ -5,9 +5,11 @@
  *
  *  - MiPteStore (mm/pte.h) is the only store, with the atomic AND of MiClearPteBits; a
  *    format with 8-byte entries changes these two.
- *  - MiPteFlushPage and MiFlushTlbBatch are the only flushes. A second processor adds its
- *    shootdown there: an interrupt to the processors that may cache the page (all of
- *    them for system space, those running the address space for user space).
+ *  - MiPteFlushPage and MiFlushTlbBatch are the only flushes. Each drops the pages on
+ *    this processor itself, then names the other processors that may cache them (all
+ *    of them for system space, those running the address space for user space) and
+ *    posts the pages to each one's pending-flush list (ke/tlbflush.h), where the
+ *    shootdown interrupt that will follow the post has its place.
  *  - MiPteStoreChecked opens the write window of the check: with `ptecheck`, every view
  *    of a page table is read-only, and the store runs with CR0.WP clear (Intel SDM vol.
  *    3A, 2.5: supervisor writes then ignore read-only pages) and interrupts off, so that
@@ -17,6 +19,9 @@
 #include "arch/cpu_features.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
+#include "arch/pcr.h"
+#include "arch/spinlock.h"
+#include "ke/tlbflush.h"
 #include "lib/panic.h"
 #include "lib/types.h"
 #include "mm/init.h"
@@ -70,9 +75,33 @@ void MiPteStoreChecked(mmpte_t *entry, mmpte_t value)
     close_write_window(flags);
 }
 
+/*
+ * Posts the pages (count past MI_TLB_BATCH_PAGES: everything) to every other processor
+ * that may cache them. While KE_MAX_PROCESSORS is 1 the callers compile it out, so that
+ * this processor's own flush stays one invlpg.
+ */
+static void post_to_other_processors(const vaddr_t *va, uint32_t count, bool system)
+{
+    struct kprcb *self = KeGetCurrentPrcb();
+
+    for (unsigned i = 0; i < KeNumberProcessors; i++) {
+        struct kprcb *prcb = KiProcessorBlock[i];
+        /* A user page is cached only where its space is loaded (CR3 drops the rest). */
+        if (prcb == self || (!system && prcb->current_space != self->current_space))
+            continue;
+        if (count > MI_TLB_BATCH_PAGES)
+            KiPostEntireTlbFlush(prcb, system);
+        else
+            KiPostTlbFlush(prcb, va, count, system);
+        /* The shootdown interrupt to prcb goes here, and a wait for its answer. */
+    }
+}
+
 void MiPteFlushPage(vaddr_t va)
 {
     cpu_invlpg(va);
+    if (KE_MAX_PROCESSORS > 1)
+        post_to_other_processors(&va, 1, va >= MmSystemRangeStart);
 }
 
 static inline bool is_self_map_entry(const mmpte_t *pte)
@@ -98,11 +127,16 @@ void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch)
 
 void MiFlushTlbBatch(struct mi_tlb_batch *batch)
 {
-    if (batch->count > MI_TLB_BATCH_PAGES)
+    /* User pages are never global: a user batch keeps the kernel's global entries. */
+    if (batch->count > MI_TLB_BATCH_PAGES && batch->system)
         cpu_flush_tlb_all();
+    else if (batch->count > MI_TLB_BATCH_PAGES)
+        cpu_flush_tlb_non_global();
     else
         for (uint32_t i = 0; i < batch->count; i++)
-            MiPteFlushPage(batch->va[i]);
+            cpu_invlpg(batch->va[i]);
+    if (KE_MAX_PROCESSORS > 1 && batch->count)
+        post_to_other_processors(batch->va, batch->count, batch->system);
     MiInitializeTlbBatch(batch);
 }
 

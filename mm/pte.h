@@ -11,6 +11,14 @@
  * 4.10.2.3), so replacing a not-valid entry needs no flush; replacing a valid one drops
  * the one translation it made (invlpg), or queues it in a batch that is flushed once.
  *
+ * Every flush names its targets. This processor flushes its own TLB at once, as cheaply
+ * as on a machine of one processor. Each other processor that may cache the pages --
+ * all of them for system space, those whose current space is this one for user space --
+ * gets them posted to the pending-flush list in its region (KiPostTlbFlush,
+ * ke/tlbflush.h; past 16 pages a flush of everything), which it drains in the shootdown
+ * interrupt that will follow each post. With KE_MAX_PROCESSORS at 1 there is no other
+ * processor and the posting is compiled out.
+ *
  * mmpte_t's raw value is const (arch/mmu.h): code outside mm/pte.c cannot assign an
  * entry, and scripts/check-pte-writers.py refuses the casts, memsets and copies that
  * would get round that. With `ptecheck` on the command line (every test boot), page
@@ -24,9 +32,9 @@
 #define MI_TLB_BATCH_PAGES 16
 
 /*
- * The translations a run of PTE changes has left to drop. A second processor will take
- * the same list in its shootdown interrupt: the user pages to the processors running the
- * space, system pages (system) to all of them.
+ * The translations a run of PTE changes has left to drop: MiFlushTlbBatch drops them
+ * here and posts the same pages to the other processors' lists, the user pages to those
+ * running the space, and to all of them when some page is system space (system).
  */
 struct mi_tlb_batch {
     uint32_t count;             /* pages in va[]; above MI_TLB_BATCH_PAGES: everything */
@@ -59,7 +67,7 @@ static inline void MiPteStore(mmpte_t *entry, mmpte_t value)
 }
 /* MiPteStore inside the check's write window (mm/pte.c). */
 void MiPteStoreChecked(mmpte_t *entry, mmpte_t value);
-/* Drops the translation of one page: where a shootdown to other processors goes. */
+/* Drops one page's translation here, and posts it to the other processors that cache it. */
 void MiPteFlushPage(vaddr_t va);
 
 static inline void MiPteWrite(mmpte_t *entry, mmpte_t value)
@@ -87,7 +95,11 @@ static inline void MiWritePte(mmpte_t *pte, mmpte_t value)
 
 /* MiWritePte, with the flush left in batch for MiFlushTlbBatch. */
 void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch);
-/* Drops every translation batch holds (one invlpg each, or a full flush), and empties it. */
+/*
+ * Drops every translation batch holds (one invlpg each, or a full flush that keeps the
+ * global entries when every page is user space), posts them to the other processors
+ * that may cache them, and empties the batch.
+ */
 void MiFlushTlbBatch(struct mi_tlb_batch *batch);
 /*
  * Clears bits the processor sets by itself (PTE_ACCESSED, PTE_DIRTY) in the valid

@@ -84,8 +84,8 @@ OVMF = "/usr/share/ovmf/OVMF.fd"      # from Debian's ovmf package
 
 Boot = collections.namedtuple("Boot",
                               "name boot cmdline mem system highest log crash extra modules "
-                              "no_serial disks timeout cut",
-                              defaults=((), False, (), (), False, (), None, None))
+                              "no_serial disks timeout cut ptecheck",
+                              defaults=((), False, (), (), False, (), None, None, True))
 #   log      regular expressions that some line of the log must match (a warning the
 #            boot must print, a line of a fault report).
 #   crash    True for a boot that crashes on purpose (crash=WHAT on the command line):
@@ -104,6 +104,7 @@ Boot = collections.namedtuple("Boot",
 #   timeout  seconds before this boot is killed, when it needs more than --timeout.
 #   cut      (FROM, TO), ISO and UEFI boots only: GRUB cuts [FROM, TO) out of the memory
 #            map it hands the kernel (its cutmem command; sizes as "16M").
+#   ptecheck False: the boot runs without the PTE writer's check (TEST_OPTIONS below).
 
 # The default boot also hands the kernel a module, so the tests see module frames kept.
 TEST_MODULE = ("{kernel}", "test-module")
@@ -124,11 +125,14 @@ PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
 # few CPU models and memory sizes run everything.
-CORE = "test=cpu,split,sync,cmdline,memmap,pfn,paging,pte,syspte,pool,fault"
+CORE = "test=cpu,split,sync,dpc,cmdline,memmap,pfn,paging,pte,syspte,pool,fault"
 
 # Every test boot runs with the kernel's checkers on, as drivers are tested under Driver
 # Verifier: the PTE writer's (mm/pte.c: page tables read-only to everything but the
 # writer) and the lock checker (arch/lockcheck.c). `make run` and `make bench` run without.
+# One boot (tlb-without-ptecheck) leaves the PTE writer's out: its write window toggles
+# CR0.WP, which makes QEMU drop its whole TLB, so under it no test can leave a stale
+# translation behind and show that a flush drops it.
 TEST_OPTIONS = "ptecheck verifier"
 
 MATRIX = [
@@ -191,6 +195,10 @@ MATRIX = [
     Boot("cpu-qemu32",          KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
          extra=("-cpu", "qemu32")),
     # Everything QEMU can emulate, SMEP and UMIP among it: the kernel turns both on.
+    # The TLB seen stale: the suites whose flushes are proved by reading through a
+    # translation left behind (see TEST_OPTIONS).
+    Boot("tlb-without-ptecheck", KERNEL, "test=cpu,paging,pte,dpc", 64, 0x80000000, 0x7FFEFFFF,
+         ptecheck=False),
     Boot("cpu-max",             KERNEL, "test=cpu,paging,fault,security", 64, 0x80000000,
          0x7FFEFFFF, log=[r"^cpu: .* smep umip invlpg$"], extra=("-cpu", "max")),
     # Memory sizes from the smallest that boots to the largest below the PCI hole.
@@ -408,7 +416,8 @@ def boot_modules(boot, args):
 
 def kernel_command_line(boot):
     """The command line a boot hands the kernel: the test options, then its own."""
-    return TEST_OPTIONS + " " + boot.cmdline
+    options = [o for o in TEST_OPTIONS.split() if boot.ptecheck or o != "ptecheck"]
+    return " ".join(options + [boot.cmdline])
 
 
 def smbios_argument(boot):

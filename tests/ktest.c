@@ -14,6 +14,7 @@ static const struct ktest_suite *const all_suites[] = {
     &cpu_suite,
     &split_suite,
     &sync_suite,
+    &dpc_suite,
     &cmdline_suite,
     &memmap_suite,
     &multiboot_suite,

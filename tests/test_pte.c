@@ -5,12 +5,15 @@
  * crash=pte-store (tests/crash.c) plants one that is not, and checks the stop report.
  */
 #include "arch/copy_checked.h"
+#include "arch/irql.h"
+#include "arch/pcr.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/kthread.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
 #include "arch/trap.h"
+#include "ke/tlbflush.h"
 #include "lib/ntstatus.h"
 #include "mm/hyperspace.h"
 #include "mm/init.h"
@@ -175,6 +178,167 @@ static void hyperspace_view_of_a_table_is_read_only(struct ktest *t)
     MiInsertPageInFreeList(frame);
 }
 
+/* ---- the pending flushes another processor posts (ke/tlbflush.c) ---- */
+
+/*
+ * A system page that reads 1 and a second frame that reads 2; then the page's entry is
+ * pointed at the second frame without a flush (the flush is left in a batch that is
+ * dropped), as another processor's writer leaves this processor's TLB. True when the
+ * old translation is still cached: reading the page still gives 1.
+ */
+static bool make_stale_translation(struct ktest *t, struct test_mapping *m, pfn_t *second,
+                                   bool global)
+{
+    if (!map_test_page(t, m))
+        return false;
+    *second = MiRemoveAnyPage(MI_USE_SYSTEM);
+    if (!KT_EXPECT(t, *second != PFN_INVALID))
+        return false;
+    uint32_t *alias = MiMapPageInHyperSpace(*second);
+    alias[0] = 2;
+    MiUnmapPageInHyperSpace(alias);
+    mmpte_t first = global ? pte_make_kernel(m->pfn, true) : pte_make_kernel_local(m->pfn);
+    mmpte_t next = global ? pte_make_kernel(*second, true) : pte_make_kernel_local(*second);
+    struct mi_tlb_batch batch;
+    MiInitializeTlbBatch(&batch);
+    MiWritePteBatched(m->pte, first, &batch);
+    MiFlushTlbBatch(&batch);
+    *(volatile uint32_t *)m->va = 1;
+    KT_EXPECT_EQ(t, global && arch_global_pte_bit, pte_is_global(*m->pte));
+    MiWritePteBatched(m->pte, next, &batch);
+    return *(volatile uint32_t *)m->va == 1;
+}
+
+static void drop_stale_translation(struct test_mapping *m, pfn_t second)
+{
+    MiWritePte(m->pte, pte_make_kernel(m->pfn, true));
+    unmap_test_page(m);
+    MiInsertPageInFreeList(second);
+}
+
+/*
+ * Whether a stale translation can be shown: with ptecheck the writer's window toggles
+ * CR0.WP, which makes QEMU drop its whole TLB (a real processor keeps it), so the store
+ * itself leaves nothing stale. Without the check it must be stale, or the test proves
+ * nothing: the boot `tlb-without-ptecheck` runs these cases so.
+ */
+#define REQUIRE_STALE(t, stale, m, second)                                              \
+    do {                                                                                \
+        if (!(stale)) {                                                                 \
+            drop_stale_translation((m), (second));                                      \
+            if (MiPteCheckEnabled)                                                      \
+                KT_SKIP(t, "ptecheck's store emptied the TLB: nothing stale to drop");  \
+            KT_ASSERT(t, stale);                                                        \
+        }                                                                               \
+    } while (0)
+
+/*
+ * A page posted to this processor's list, exactly as another processor posts it, stays
+ * stale until the list is drained; the drain drops it with one invlpg and empties the list.
+ */
+static void posted_page_is_dropped_by_the_drain(struct ktest *t)
+{
+    struct test_mapping m;
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    pfn_t second = PFN_INVALID;
+    uint64_t posted = prcb->statistics.tlb_flushes_posted;
+
+    bool stale = make_stale_translation(t, &m, &second, true);
+    if (second == PFN_INVALID)
+        return;
+    REQUIRE_STALE(t, stale, &m, second);
+    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    KiPostTlbFlush(prcb, &m.va, 1, true);
+    KT_EXPECT_EQ(t, 1, *(volatile uint32_t *)m.va);     /* posting alone flushes nothing */
+    KT_EXPECT_EQ(t, 1, prcb->tlb_flush.count);
+    KT_EXPECT_EQ(t, m.va, prcb->tlb_flush.va[0]);
+    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    KiRetireTlbFlushList();
+    KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)m.va);
+    KeLowerIrql(old);
+    KT_EXPECT_EQ(t, invlpg + 1, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, full, cpu_full_flush_count);
+    KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
+    KT_EXPECT(t, !prcb->tlb_flush.flush_all && !prcb->tlb_flush.global);
+    KT_EXPECT_EQ(t, posted + 1, prcb->statistics.tlb_flushes_posted);
+    drop_stale_translation(&m, second);
+}
+
+/* Posts more pages than the list holds (other addresses, not the stale one). */
+static void overflow_flush_list(struct kprcb *prcb, bool global)
+{
+    vaddr_t others[KPRCB_TLB_FLUSH_PAGES / 2];
+
+    for (unsigned i = 0; i < ARRAY_SIZE(others); i++)
+        others[i] = KERNEL_WINDOW + i * PAGE_SIZE;
+    KiPostTlbFlush(prcb, others, ARRAY_SIZE(others), false);
+    KiPostTlbFlush(prcb, others, ARRAY_SIZE(others), global);
+    KiPostTlbFlush(prcb, others, 1, false);
+}
+
+/*
+ * More pages than the list holds make it flush everything, once and with no invlpg,
+ * which drops the stale translation of a page that was never posted. A global page
+ * among those posted makes the full flush drop global entries too (global: the stale
+ * page is a global one); without, a CR3 reload drops what is not global, as hyperspace's
+ * entries are not. (QEMU keeps no global entry across a CR3 load, so only a real
+ * processor would keep the stale global page if the flag were lost.)
+ */
+static void overflow_drops_stale_translation(struct ktest *t, bool global)
+{
+    struct test_mapping m;
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    pfn_t second = PFN_INVALID;
+
+    bool stale = make_stale_translation(t, &m, &second, global);
+    if (second == PFN_INVALID)
+        return;
+    REQUIRE_STALE(t, stale, &m, second);
+    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    overflow_flush_list(prcb, global);
+    KT_EXPECT(t, prcb->tlb_flush.flush_all);
+    KT_EXPECT_EQ(t, global, prcb->tlb_flush.global);
+    KT_EXPECT_EQ(t, 1, *(volatile uint32_t *)m.va);
+    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    KiRetireTlbFlushList();
+    KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)m.va);
+    KeLowerIrql(old);
+    KT_EXPECT_EQ(t, invlpg, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, full + 1, cpu_full_flush_count);
+    KT_EXPECT(t, !prcb->tlb_flush.flush_all && !prcb->tlb_flush.global);
+    KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
+    drop_stale_translation(&m, second);
+}
+
+static void overflowing_list_flushes_global_entries_too(struct ktest *t)
+{
+    overflow_drops_stale_translation(t, true);
+}
+
+static void overflowing_list_drops_what_is_not_global(struct ktest *t)
+{
+    overflow_drops_stale_translation(t, false);
+}
+
+/* An entire flush posted on its own, then pages after it: still one full flush. */
+static void entire_flush_absorbs_later_pages(struct ktest *t)
+{
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    vaddr_t va = KERNEL_WINDOW;
+
+    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    KiPostEntireTlbFlush(prcb, false);
+    KiPostTlbFlush(prcb, &va, 1, false);
+    KT_EXPECT(t, prcb->tlb_flush.flush_all);
+    KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
+    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    KiRetireTlbFlushList();
+    KeLowerIrql(old);
+    KT_EXPECT_EQ(t, invlpg, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, full + 1, cpu_full_flush_count);
+    KT_EXPECT(t, !prcb->tlb_flush.flush_all);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(writer_flushes_only_what_was_valid),
     KTEST_CASE(batch_flushes_each_page_or_everything),
@@ -182,6 +346,10 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(self_map_store_outside_writer_faults),
     KTEST_CASE(directory_store_outside_writer_faults),
     KTEST_CASE(hyperspace_view_of_a_table_is_read_only),
+    KTEST_CASE(posted_page_is_dropped_by_the_drain),
+    KTEST_CASE(overflowing_list_flushes_global_entries_too),
+    KTEST_CASE(overflowing_list_drops_what_is_not_global),
+    KTEST_CASE(entire_flush_absorbs_later_pages),
 };
 
 KTEST_SUITE(pte_suite, "pte", cases);
