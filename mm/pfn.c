@@ -252,8 +252,9 @@ static pfn_t take_standby_page(void)
 }
 
 /* With the PFN lock held: a page of first, else of second, else of standby. */
-static pfn_t take_page_locked(struct mi_page_list *first, struct mi_page_list *second,
-                              enum mi_page_use use, bool *zeroed)
+static inline __attribute__((always_inline)) pfn_t
+take_page_locked(struct mi_page_list *first, struct mi_page_list *second,
+                 enum mi_page_use use, bool *zeroed)
 {
     struct mi_page_list *list = first->count ? first : second;
     pfn_t pfn = list->head;
