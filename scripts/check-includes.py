@@ -16,7 +16,8 @@ Exits 0 when the rules hold, 1 with each broken rule on a line of its own.
 import os
 import re
 import sys
-import tempfile
+
+from scratch_tree import scratch_tree
 
 LAYERS = ("lib", "arch", "boot", "ke", "mm", "kernel", "tests")    # bottom up
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -88,15 +89,13 @@ def check(root):
     return problems
 
 
-def selftest():
-    def tree(files):
-        root = tempfile.mkdtemp(prefix="check-includes-")
-        for path, text in files.items():
-            os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
-            with open(os.path.join(root, path), "w", encoding="utf-8") as out:
-                out.write(text)
-        return root
+def checked(files):
+    """check() of a scratch tree holding files."""
+    with scratch_tree(files, "check-includes-") as root:
+        return check(root)
 
+
+def selftest():
     clean = {"lib/a.h": "#include <stddef.h>\n", "mm/b.h": '#include "lib/a.h"\n',
              "kernel/c.c": '#include "mm/b.h"\n#include "lib/a.h"\n'}
     cycle = dict(clean, **{"mm/b.h": '#include "mm/d.h"\n',
@@ -115,7 +114,7 @@ def selftest():
                                          ("upward", upward, 1, "arch/g.c includes mm/h.h"),
                                          ("sideways", sideways, 1, "drivers/j.h"),
                                          ("layered", layered, 0, "")):
-        found = check(tree(files))
+        found = checked(files)
         if len(found) != expected or (expected and not any(words in f for f in found)):
             print("selftest %s: expected %d problem(s), found %r" % (name, expected, found))
             failures += 1

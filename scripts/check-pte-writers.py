@@ -54,7 +54,8 @@ found, and that clean code passes.
 import os
 import re
 import sys
-import tempfile
+
+from scratch_tree import scratch_tree
 
 FOLDERS = ("lib", "arch", "boot", "ke", "mm", "kernel", "tests")  # scripts/check-includes.py's layers
 WRITER = "mm/pte.c"
@@ -437,21 +438,19 @@ PLANTS = {
 }
 
 
-def selftest():
-    def tree(files):
-        root = tempfile.mkdtemp(prefix="check-pte-writers-")
-        for path, text in files.items():
-            os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
-            with open(os.path.join(root, path), "w", encoding="utf-8") as out:
-                out.write(text)
-        return root
+def checked(files):
+    """check() of a scratch tree holding files."""
+    with scratch_tree(files, "check-pte-writers-") as root:
+        return check(root)
 
+
+def selftest():
     failures = []
     base = {LAYOUT_HEADER: LAYOUT, TYPE_HEADER: HEADER, "mm/clean.c": CLEAN,
             WRITER: '#include "arch/mmu.h"\nvoid MiWritePte(mmpte_t *pte, mmpte_t v)\n'
                     "{ *(volatile uint32_t *)&pte->value = v.value; }\n",
             "boot/entry.S": "movl %eax, PTE_SELF_MAP_INDEX * 4(%ebx)\n"}
-    found = check(tree(base))
+    found = checked(base)
     if found:
         failures.append("clean tree: %r" % found)
     cases = dict(("plant: " + name, (dict(base, **{"mm/bad.c": '#include "arch/mmu.h"\n' +
@@ -464,7 +463,7 @@ def selftest():
     cases["plant: value not const"] = (dict(base, **{TYPE_HEADER: HEADER.replace(
         "const uint32_t", "uint32_t")}), 1)
     for name, (files, expected) in cases.items():
-        found = check(tree(files))
+        found = checked(files)
         if len(found) < expected:
             failures.append("%s: expected %d problem(s), found %r" % (name, expected, found))
     for failure in failures:
