@@ -149,12 +149,19 @@ void MiClearPteBits(mmpte_t *pte, uint32_t bits)
     MiPteFlushPage(va_of_pte(pte));
 }
 
+/*
+ * Both below fill whole tables that no processor walks yet, so no entry can be seen half
+ * written and the order of the stores does not matter: one string instruction does it,
+ * a word at a time, whatever the entry size (an empty entry, pte_zero, is all zeros).
+ */
+_Static_assert(sizeof(mmpte_t) % 4 == 0, "entries are copied as 32-bit words");
+
 void MiCopyTableEntries(mmpte_t *to, const mmpte_t *from, unsigned count)
 {
     uint32_t flags = begin_stores();
+    uint32_t words = count * (sizeof(mmpte_t) / 4);
 
-    for (unsigned i = 0; i < count; i++)
-        MiPteStore(&to[i], from[i]);
+    __asm__ volatile("rep movsl" : "+D"(to), "+S"(from), "+c"(words) : : "memory");
     end_stores(flags);
 }
 
@@ -162,9 +169,9 @@ void MiZeroPageTable(vaddr_t va)
 {
     mmpte_t *table = pte_of(ALIGN_DOWN(va, (vaddr_t)PDE_SPAN));
     uint32_t flags = begin_stores();
+    uint32_t words = PTES_PER_TABLE * (sizeof(mmpte_t) / 4);
 
-    for (unsigned i = 0; i < PTES_PER_TABLE; i++)
-        MiPteStore(&table[i], pte_zero());
+    __asm__ volatile("rep stosl" : "+D"(table), "+c"(words) : "a"(0) : "memory");
     end_stores(flags);
 }
 
