@@ -88,6 +88,9 @@ SOURCES  := \
 	mm/vad.c \
 	mm/workset.c \
 	mm/virtual.c \
+	mm/vmquery.c \
+	mm/pagelock.c \
+	mm/writewatch.c \
 	tests/crash.c \
 	tests/fake_memory.c \
 	tests/ktest.c \

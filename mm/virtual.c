@@ -1,7 +1,8 @@
 /*
- * Virtual memory as a process sees it: reserve, commit, decommit, release, protect and
- * query, with NT's rules (docs/memory-model.md, section 4), on the current address space (a
- * service acting on another process attaches to it first).
+ * Virtual memory as a process sees it: reserve, commit, decommit, release and protect,
+ * with NT's rules (docs/memory-model.md, section 4), on the current address space (a
+ * service acting on another process attaches to it first). Queries are in vmquery.c,
+ * locking pages in pagelock.c, write watch in writewatch.c.
  *
  * A page's state lives in two places: its VAD says whether it is reserved at all, its
  * PTE whether it is committed (any non-zero PTE) and with which protection. Each
@@ -60,7 +61,7 @@ static uint32_t cache_bits(uint32_t protection)
  * number (PAGE_NOACCESS, bit 0, has none: it is never valid). It is also NT's 3-bit
  * protection mask, which MEMORY_WORKING_SET_INFORMATION reports.
  */
-static const uint8_t index_by_bit[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+const uint8_t MiProtectionIndexByBit[8] = {0, 1, 4, 5, 2, 3, 6, 7};
 
 mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
 {
@@ -68,7 +69,7 @@ mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
 
     /* One base protection, and one that allows access. */
     KASSERT(base > PAGE_NOACCESS && (base & (base - 1)) == 0);
-    uint32_t index = index_by_bit[__builtin_ctz(base)];
+    uint32_t index = MiProtectionIndexByBit[__builtin_ctz(base)];
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
     mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
     return (mmpte_t){pte.value | index << PTE_SOFTWARE_SHIFT |
@@ -256,8 +257,6 @@ static void commit_pages(vaddr_t start, vaddr_t end, uint32_t protection)
 
 /* ---- the services ---- */
 
-static uint32_t page_protection(const struct mmvad *vad, vaddr_t va);
-
 /* True for the protections a private allocation may have (no copy-on-write). */
 static bool private_protection_is_valid(uint32_t protection)
 {
@@ -278,7 +277,7 @@ static uint32_t with_allocation_cache(const struct mmvad *vad, uint32_t protecti
 }
 
 /* The page-aligned range [*start, *end) that [base, base + size) touches; false if it wraps. */
-static bool page_range(vaddr_t base, uint32_t size, vaddr_t *start, vaddr_t *end)
+bool MiPageRange(vaddr_t base, uint32_t size, vaddr_t *start, vaddr_t *end)
 {
     uint64_t last = (uint64_t)base + size;
 
@@ -308,7 +307,7 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
             return STATUS_NO_MEMORY;
         end = start + bytes;
     } else {
-        if (!page_range(*base, *size, &start, &end))
+        if (!MiPageRange(*base, *size, &start, &end))
             return STATUS_INVALID_PARAMETER_4;
         start = ALIGN_DOWN(start, (vaddr_t)MM_ALLOCATION_GRANULARITY);
         if (start < MM_LOWEST_USER_ADDRESS || start > space->highest_user_address)
@@ -359,7 +358,7 @@ static ntstatus_t commit(struct mm_address_space *space, vaddr_t *base, uint32_t
 {
     vaddr_t start, end;
 
-    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
+    if (!MiPageRange(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
         return STATUS_CONFLICTING_ADDRESSES;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end || vad->flags & MI_VAD_FLAG_FIXED)
@@ -416,7 +415,7 @@ static ntstatus_t reset(struct mm_address_space *space, vaddr_t *base, uint32_t 
 {
     vaddr_t start, end;
 
-    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
+    if (!MiPageRange(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
         return STATUS_INVALID_PARAMETER_4;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
@@ -515,7 +514,7 @@ ntstatus_t MmFreeVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t type)
         start = vad->start;
         end = vad->end + 1;
     } else {
-        if (!page_range(*base, *size, &start, &end) || end - 1 > vad->end)
+        if (!MiPageRange(*base, *size, &start, &end) || end - 1 > vad->end)
             return STATUS_UNABLE_TO_FREE_VM;
     }
     /* A part is taken out first: a split may find no pool for its second VAD. */
@@ -749,7 +748,7 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
                           STATUS_INVALID_PARAMETER_3);
     if (!NT_SUCCESS(status))
         return status;
-    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
+    if (!MiPageRange(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
         return STATUS_CONFLICTING_ADDRESSES;
     struct mmvad *vad = MiLocateVad(&space->vads, start);
     if (!vad || end - 1 > vad->end)
@@ -770,70 +769,10 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
             return STATUS_NOT_COMMITTED;
     }
 
-    *old_protection = page_protection(vad, start);
+    *old_protection = MiPageProtection(vad, start);
     protect_pages(vad, start, end, protection);
     *base = start;
     *size = end - start;
-    return STATUS_SUCCESS;
-}
-
-static uint32_t vad_memory_type(const struct mmvad *vad)
-{
-    return vad->type == MI_VAD_IMAGE ? MEM_IMAGE : vad->type == MI_VAD_MAPPED ? MEM_MAPPED
-                                                                           : MEM_PRIVATE;
-}
-
-/*
- * The protection of page va of vad, 0 when it is only reserved. In a view, a page whose
- * PTE is still zero is committed with the view's protection (its prototype backs it),
- * unless the section's page is not committed yet.
- */
-static uint32_t page_protection(const struct mmvad *vad, vaddr_t va)
-{
-    mmpte_t *pte = MiGetPte(va, false);
-
-    if (vad->owner && !MiIsViewPageCommitted(vad, va))
-        return 0;
-    if (pte && pte->value != 0)
-        return MiPteProtection(*pte);
-    return vad->owner ? MiSectionPageProtection(vad, va) : 0;
-}
-
-ntstatus_t MmQueryVirtualMemory(vaddr_t address, struct nt_memory_basic_information *info)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
-
-    if (address > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
-    memset(info, 0, sizeof(*info));
-    info->base_address = page;
-    struct mmvad *vad = MiLocateVad(&space->vads, page);
-    if (!vad) {
-        /* Free: up to the next reservation, or the end of the user range. */
-        vaddr_t next = space->highest_user_address + 1;
-        for (struct mmvad *v = MiFirstVad(&space->vads); v; v = MiNextVad(v)) {
-            if (v->start > page) {
-                next = v->start;
-                break;
-            }
-        }
-        info->region_size = next - page;
-        info->state = MEM_FREE;
-        info->protect = PAGE_NOACCESS;
-        return STATUS_SUCCESS;
-    }
-    uint32_t protection = page_protection(vad, page);
-    vaddr_t va = page + PAGE_SIZE;
-    while (va - 1 < vad->end && page_protection(vad, va) == protection)
-        va += PAGE_SIZE;
-    info->allocation_base = vad->start;
-    info->allocation_protect = vad->protection;
-    info->region_size = va - page;
-    info->state = protection ? MEM_COMMIT : MEM_RESERVE;
-    info->protect = protection;
-    info->type = vad_memory_type(vad);
     return STATUS_SUCCESS;
 }
 
@@ -870,246 +809,4 @@ void MmDeleteUserStack(vaddr_t base)
     KASSERT(vad && vad->start == base && vad->flags & MI_VAD_FLAG_STACK);
     decommit_pages(space, vad->start, vad->end + 1);
     MiDeleteVad(space, vad);
-}
-
-/* ---- locking pages in the working set ---- */
-
-/* Of its minimum, a working set keeps this many pages that cannot be locked (as NT). */
-#define LOCK_RESERVED_PAGES 8
-
-/* Whether page va is present and locked in the current working set. */
-static bool page_locked(struct mm_address_space *space, vaddr_t va)
-{
-    mmpte_t *pte = MiGetPte(va, false);
-
-    return pte && MiIsPresentPte(*pte) && MiIsWorkingSetEntryLocked(&space->working_set, va);
-}
-
-/*
- * What locking [start, end) needs first: every page committed and accessible (a guard
- * page loses its guard, and the call fails as the touch would), and room under the
- * quota for the pages not locked yet.
- */
-static ntstatus_t check_lockable(struct mm_address_space *space, vaddr_t start, vaddr_t end)
-{
-    const struct mm_working_set *working_set = &space->working_set;
-    uint32_t wanted = 0;
-
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
-        struct mmvad *vad = MiLocateVad(&space->vads, va);
-        uint32_t protection = vad ? page_protection(vad, va) : 0;
-        if ((protection & MI_PROTECTION_BASE_MASK) == 0 ||
-            (protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS)
-            return STATUS_ACCESS_VIOLATION;
-        if (protection & PAGE_GUARD) {
-            ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);
-            if (!NT_SUCCESS(status) || status == STATUS_GUARD_PAGE_VIOLATION)
-                return status;
-        }
-        wanted += !page_locked(space, va);
-    }
-    uint32_t quota = working_set->minimum - MIN(working_set->minimum,
-                                                (uint32_t)LOCK_RESERVED_PAGES);
-    if (working_set->locked + wanted > quota)
-        return STATUS_WORKING_SET_QUOTA;
-    return STATUS_SUCCESS;
-}
-
-/*
- * Brings page va in (as a read would) and locks it in the working set. The page may be
- * trimmed again between the fault and the lock, so both go round until they meet.
- */
-static ntstatus_t lock_page(struct mm_address_space *space, vaddr_t va)
-{
-    for (;;) {
-        KIRQL old = MiAcquirePfnLock();     /* no trim between the look and the lock */
-        mmpte_t *pte = MiGetPte(va, false);
-        bool present = pte && MiIsPresentPte(*pte);
-        bool locked = present && MiLockWorkingSetEntry(&space->working_set, va, true);
-        MiReleasePfnLock(old);
-        if (locked)
-            return STATUS_SUCCESS;
-        if (present)
-            return STATUS_WORKING_SET_QUOTA;    /* resident but untracked: no room */
-        ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);
-        if (!NT_SUCCESS(status))
-            return status;
-    }
-}
-
-ntstatus_t MmLockVirtualMemory(vaddr_t *base, uint32_t *size)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    vaddr_t start, end;
-
-    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
-    ntstatus_t status = check_lockable(space, start, end);
-    for (vaddr_t va = start; va < end && NT_SUCCESS(status); va += PAGE_SIZE)
-        status = lock_page(space, va);
-    if (!NT_SUCCESS(status))
-        return status;
-    *base = start;
-    *size = end - start;
-    return STATUS_SUCCESS;
-}
-
-ntstatus_t MmUnlockVirtualMemory(vaddr_t *base, uint32_t *size)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    vaddr_t start, end;
-
-    if (!page_range(*base, *size, &start, &end) || end - 1 > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        if (!page_locked(space, va))
-            return STATUS_NOT_LOCKED;
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        MiLockWorkingSetEntry(&space->working_set, va, false);
-    *base = start;
-    *size = end - start;
-    return STATUS_SUCCESS;
-}
-
-/* ---- write watch ---- */
-
-void MiCaptureWriteWatch(struct mm_address_space *space, vaddr_t va)
-{
-    struct mmvad *vad = MiLocateVad(&space->vads, va);
-
-    if (vad && vad->write_watch) {
-        uint32_t bit = (va - vad->write_watch_base) / PAGE_SIZE;
-        vad->write_watch[bit / 32] |= 1u << (bit % 32);
-    }
-}
-
-/*
- * Whether page va of write-watch reservation vad was written since its last reset: its
- * bit, or the dirty bit of its PTE; with reset, both are cleared (the dirty bit going
- * into the page's frame first, so that paging still knows it is modified).
- */
-static bool page_written(struct mmvad *vad, vaddr_t va, bool reset)
-{
-    uint32_t bit = (va - vad->write_watch_base) / PAGE_SIZE;
-    mmpte_t *pte = MiGetPte(va, false);
-    KIRQL old = MiAcquirePfnLock();
-    bool dirty = pte && pte_is_valid(*pte) && pte->value & PTE_DIRTY;
-    bool written = dirty || vad->write_watch[bit / 32] & (1u << (bit % 32));
-
-    if (reset) {
-        vad->write_watch[bit / 32] &= ~(1u << (bit % 32));
-        if (dirty) {
-            MiGetPfnEntry(pte_pfn(*pte))->flags |= MI_PFN_MODIFIED;
-            MiClearPteBits(pte, PTE_DIRTY);
-        }
-    }
-    MiReleasePfnLock(old);
-    return written;
-}
-
-/* The write-watch reservation [base, base + size) lies in; NULL (refused) if none. */
-static struct mmvad *write_watch_vad(vaddr_t base, uint32_t size, vaddr_t *start,
-                                     vaddr_t *end)
-{
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    struct mmvad *vad;
-
-    if (base == 0 || !page_range(base, size, start, end) ||
-        !(vad = MiLocateVad(&space->vads, *start)) || !vad->write_watch ||
-        *end - 1 > vad->end)
-        return NULL;
-    return vad;
-}
-
-uint32_t MmGetWriteWatch(vaddr_t base, uint32_t size, bool reset, vaddr_t *cursor,
-                         vaddr_t *addresses, uint32_t capacity, ntstatus_t *status)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    vaddr_t start, end;
-    struct mmvad *vad = write_watch_vad(base, size, &start, &end);
-    uint32_t found = 0;
-
-    *status = vad ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
-    if (!vad)
-        return 0;
-    vaddr_t va = MAX(*cursor, start);
-    for (; va < end && found < capacity; va += PAGE_SIZE)
-        if (page_written(vad, va, reset))
-            addresses[found++] = va;
-    *cursor = va;
-    return found;
-}
-
-ntstatus_t MmResetWriteWatch(vaddr_t base, uint32_t size)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    vaddr_t start, end;
-    struct mmvad *vad = write_watch_vad(base, size, &start, &end);
-
-    if (!vad)
-        return STATUS_INVALID_PARAMETER;
-    for (vaddr_t va = start; va < end; va += PAGE_SIZE)
-        page_written(vad, va, true);
-    return STATUS_SUCCESS;
-}
-
-/* ---- the other classes of NtQueryVirtualMemory ---- */
-
-ntstatus_t MmQueryRegionInformation(vaddr_t address,
-                                    struct nt_memory_region_information *info)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    struct mmvad *vad;
-
-    if (address > space->highest_user_address)
-        return STATUS_INVALID_PARAMETER;
-    if (!(vad = MiLocateVad(&space->vads, ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE))))
-        return STATUS_INVALID_ADDRESS;
-    memset(info, 0, sizeof(*info));
-    info->allocation_base = vad->start;
-    info->allocation_protect = vad->protection;
-    info->region_size = vad->end + 1 - vad->start;
-    for (vaddr_t va = vad->start; va - 1 < vad->end; va += PAGE_SIZE)
-        if (page_protection(vad, va))
-            info->commit_size += PAGE_SIZE;
-    return STATUS_SUCCESS;
-}
-
-/* A PAGE_* protection as NT's 5-bit protection mask (MEMORY_WORKING_SET_INFORMATION). */
-static uint32_t nt_protection_mask(uint32_t protection)
-{
-    uint32_t base = protection & MI_PROTECTION_BASE_MASK;
-    uint32_t mask = base ? index_by_bit[__builtin_ctz(base)] : 0;
-
-    if (protection & PAGE_NOCACHE)
-        mask |= 8;
-    if (protection & PAGE_GUARD)
-        mask |= 16;
-    if (protection & PAGE_WRITECOMBINE)
-        mask |= 24;
-    return mask;
-}
-
-uint32_t MmQueryWorkingSet(uint32_t *blocks, uint32_t first, uint32_t capacity)
-{
-    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    const struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
-    KIRQL old = MiAcquirePfnLock();
-    uint32_t count = working_set->count;
-
-    for (uint32_t i = 0; i < capacity && first + i < count; i++) {
-        vaddr_t va = working_set->entries[first + i] & ~MI_WORKING_SET_LOCKED;
-        mmpte_t pte = *pte_of(va);
-        const struct mmpfn *entry = MiGetPfnEntry(pte_pfn(pte));
-        uint32_t block = va | nt_protection_mask(MiPteProtection(pte));
-        if (entry->use == MI_USE_SECTION)
-            block |= NT_WORKING_SET_SHARED |
-                     MIN(entry->reference_count, 7u) << NT_WORKING_SET_SHARE_COUNT_SHIFT;
-        blocks[i] = block;
-    }
-    MiReleasePfnLock(old);
-    return count;
 }

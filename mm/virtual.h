@@ -25,6 +25,30 @@ static inline void MiDeletePteContents(mmpte_t pte)
         MiDeletePteFrameOrSlot(pte);
 }
 
+/*
+ * NT's 3-bit protection mask of a base protection (0 for PAGE_NOACCESS or none); it is
+ * also the index valid user PTEs keep in their software bits.
+ */
+extern const uint8_t MiProtectionIndexByBit[8];
+static inline uint32_t MiProtectionIndex(uint32_t protection)
+{
+    uint32_t base = protection & MI_PROTECTION_BASE_MASK;
+
+    return base ? MiProtectionIndexByBit[__builtin_ctz(base)] : 0;
+}
+
+/*
+ * The pages [start, end) that base and size cover, rounded out to whole pages; false for
+ * an empty range or one that wraps or reaches the last page of the address space.
+ */
+bool MiPageRange(vaddr_t base, uint32_t size, vaddr_t *start, vaddr_t *end);
+
+/*
+ * The protection of page va of vad, 0 when it is only reserved (vmquery.c): a view's page
+ * whose PTE is still zero has the view's protection, if the section's page is committed.
+ */
+uint32_t MiPageProtection(const struct mmvad *vad, vaddr_t va);
+
 /* A valid user PTE for frame pfn with protection (which must allow access). */
 mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection);
 
