@@ -39,7 +39,7 @@ static ntstatus_t extend_stack(struct mm_address_space *space, struct mmvad *vad
     /* The lowest page of the reservation is never committed: nothing may follow it. */
     if (guard - PAGE_SIZE < vad->start + PAGE_SIZE)
         return STATUS_STACK_OVERFLOW;
-    if (!MiGetPte(guard - PAGE_SIZE, true) ||
+    if (!MiGetPteLocked(guard - PAGE_SIZE) ||
         !MiChargeCommitment(&space->commit_charge, 1))
         return STATUS_STACK_OVERFLOW;
     MiWriteUserPte(guard - PAGE_SIZE, MiMakeDemandZeroPte(vad->protection | PAGE_GUARD));
@@ -106,7 +106,7 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
         protection = MiSectionPageProtection(vad, page);
     if (protection & PAGE_GUARD) {
         /* The guard goes, once, whatever the access; it is refused this time. */
-        if (!MiGetPte(page, true))
+        if (!MiGetPteLocked(page))
             return STATUS_NO_MEMORY;
         MiWriteUserPte(page, MiMakeViewPte(vad, page, protection & ~PAGE_GUARD));
         return STATUS_GUARD_PAGE_VIOLATION;
@@ -114,7 +114,7 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
     if ((protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS ||
         (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
         return STATUS_ACCESS_VIOLATION;
-    if (!MiGetPte(page, true))
+    if (!MiGetPteLocked(page))
         return STATUS_NO_MEMORY;
     return MiSectionFault(vad, page, protection);
 }

@@ -92,7 +92,7 @@ void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
         MiWritePte(pte_of(page), pte_zero());
         if (pte_is_valid(pte)) {
             MiRemoveWorkingSetEntry(&MiSystemWorkingSet, page);
-            MiInsertPageInFreeList(pte_pfn(pte));
+            MiInsertPageInFreeListLocked(pte_pfn(pte));
         } else {
             MiDeletePteContents(pte);   /* a page in transition, or a pagefile slot */
         }
@@ -104,6 +104,8 @@ void MiFreePagedPoolPages(vaddr_t va, uint32_t count)
 
 void MiEvictPagedPoolPage(vaddr_t va)
 {
+    /* The PFN lock: the PTE and the frame's list change together. */
+    KIRQL old = MiAcquirePfnLock();
     mmpte_t *pte = pte_of(va);
     pfn_t pfn = pte_pfn(*pte);
 
@@ -111,7 +113,8 @@ void MiEvictPagedPoolPage(vaddr_t va)
         MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
     MiWritePte(pte, MiMakeTransitionPte(pfn, PAGE_READWRITE));
     MiRemoveWorkingSetEntry(&MiSystemWorkingSet, va);
-    MiInsertTransitionPage(pfn);
+    MiInsertTransitionPageLocked(pfn);
+    MiReleasePfnLock(old);
     MmStatistics.pages_trimmed++;
 }
 
@@ -121,7 +124,7 @@ static ntstatus_t get_frame(mmpte_t *pte, pfn_t *pfn)
     if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte))
         return MiBringPageBack(*pte, MI_USE_PAGED_POOL, pfn);
     KASSERT(MiIsDemandZeroPte(*pte));
-    *pfn = MiRemoveZeroPage(MI_USE_PAGED_POOL);
+    *pfn = MiRemoveZeroPageLocked(MI_USE_PAGED_POOL);
     if (*pfn == PFN_INVALID)
         return STATUS_NO_MEMORY;
     MmStatistics.demand_zero_faults++;

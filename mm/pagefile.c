@@ -210,16 +210,16 @@ ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *result)
 
     if (MiIsTransitionPte(pte)) {
         pfn = pte_pfn(pte);
-        MiRemoveTransitionPage(pfn, use);
+        MiRemoveTransitionPageLocked(pfn, use);
         MmStatistics.transition_faults++;
     } else {
         KASSERT(MiIsPagefilePte(pte));
         uint32_t slot = MiPagefilePteSlot(pte);
-        pfn = MiRemoveAnyPage(use);
+        pfn = MiRemoveAnyPageLocked(use);
         if (pfn == PFN_INVALID)
             return STATUS_NO_MEMORY;
         if (!NT_SUCCESS(MiReadPagefileSlot(slot, pfn))) {
-            MiInsertPageInFreeList(pfn);
+            MiInsertPageInFreeListLocked(pfn);
             MmStatistics.in_page_errors++;
             return STATUS_IN_PAGE_ERROR;
         }

@@ -42,6 +42,7 @@ ntstatus_t MiWritePagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32
  * reference: taken off its list, or read from the pagefile into a new frame (which
  * keeps the slot as its clean copy). STATUS_IN_PAGE_ERROR when the read fails,
  * STATUS_NO_MEMORY when no frame is left; the PTE's owner changes nothing either way.
+ * With the PFN lock held (the read, polled, happens under it).
  */
 ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *pfn);
 /* True when slot is allocated (in use by a PTE or a page). */

@@ -17,7 +17,7 @@
 #include "mm/pte.h"
 #include "mm/pte_format.h"
 
-mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create)
+mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create, bool locked)
 {
     mmpte_t *pde = pde_of(va);
 
@@ -27,7 +27,7 @@ mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create)
         return NULL;
     bool user = va < MmSystemRangeStart, zeroed;
     pfn_t pfn = MiAllocatePageTablePage(user ? MI_USE_USER_PAGE_TABLE : MI_USE_PAGE_TABLE,
-                                        &zeroed);
+                                        locked, &zeroed);
     if (pfn == PFN_INVALID)
         return NULL;
     if (user)

@@ -4,8 +4,8 @@
 #include "lib/ntstatus.h"
 #include "lib/types.h"
 
-/* MiGetPte when va's page table is missing (pagetable.c). */
-mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create);
+/* MiGetPte when va's page table is missing (pagetable.c); locked: the caller holds the PFN lock. */
+mmpte_t *MiGetPteWithoutTable(vaddr_t va, bool create, bool locked);
 
 /*
  * The PTE of va. When its page table is missing: NULL, or (create) a new, empty,
@@ -16,7 +16,15 @@ static inline mmpte_t *MiGetPte(vaddr_t va, bool create)
 {
     if (__builtin_expect(pte_is_valid(*pde_of(va)), 1))
         return pte_of(va);
-    return MiGetPteWithoutTable(va, create);
+    return MiGetPteWithoutTable(va, create, false);
+}
+
+/* MiGetPte(va, true) for a caller that holds the PFN lock (a fault's resolution). */
+static inline mmpte_t *MiGetPteLocked(vaddr_t va)
+{
+    if (__builtin_expect(pte_is_valid(*pde_of(va)), 1))
+        return pte_of(va);
+    return MiGetPteWithoutTable(va, true, true);
 }
 
 /*

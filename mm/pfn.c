@@ -44,7 +44,14 @@ static bool pfn_database_ready;
 static struct lock_class pfn_lock_class = LOCK_CLASS_SPIN("PFN database");
 struct kspin_lock MiPfnLock = KSPIN_LOCK_INIT(pfn_lock_class);
 struct kprcb *MiPfnLockOwner;
-uint32_t MiPfnLockDepth;
+
+NORETURN void MiPfnLockMisused(bool held, vaddr_t caller)
+{
+    if (held)
+        panic("the PFN lock taken again by the processor that holds it (EIP 0x%08x): a "
+              "caller that holds it calls the ...Locked function", caller);
+    panic("a function that needs the PFN lock called without it (EIP 0x%08x)", caller);
+}
 
 /* ---- the boot allocator ---- */
 
@@ -271,11 +278,18 @@ take_page_locked(struct mi_page_list *first, struct mi_page_list *second,
     return pfn;
 }
 
-pfn_t MiRemoveAnyPage(enum mi_page_use use)
+pfn_t MiRemoveAnyPageLocked(enum mi_page_use use)
 {
     bool zeroed;
+
+    MiAssertPfnLockHeld();
+    return take_page_locked(&MmFreePageListHead, &MmZeroedPageListHead, use, &zeroed);
+}
+
+pfn_t MiRemoveAnyPage(enum mi_page_use use)
+{
     KIRQL old_irql = MiAcquirePfnLock();
-    pfn_t pfn = take_page_locked(&MmFreePageListHead, &MmZeroedPageListHead, use, &zeroed);
+    pfn_t pfn = MiRemoveAnyPageLocked(use);
 
     MiReleasePfnLock(old_irql);
     return pfn;
@@ -284,6 +298,8 @@ pfn_t MiRemoveAnyPage(enum mi_page_use use)
 pfn_t MiRemoveZeroPageLocked(enum mi_page_use use)
 {
     bool zeroed = false;
+
+    MiAssertPfnLockHeld();
     pfn_t pfn = take_page_locked(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
 
     if (pfn != PFN_INVALID && !zeroed)
@@ -304,9 +320,9 @@ pfn_t MiRemoveZeroPage(enum mi_page_use use)
     return pfn;
 }
 
-void MiInsertPageInFreeList(pfn_t pfn)
+void MiInsertPageInFreeListLocked(pfn_t pfn)
 {
-    KIRQL old_irql = MiAcquirePfnLock();
+    MiAssertPfnLockHeld();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(pfn <= MmHighestPhysicalPage && entry->location == MI_PAGE_ACTIVE);
@@ -320,22 +336,36 @@ void MiInsertPageInFreeList(pfn_t pfn)
     entry->reference_count = 0;
     entry->use = MI_USE_NONE;
     list_push(&MmFreePageListHead, pfn);
+}
+
+void MiInsertPageInFreeList(pfn_t pfn)
+{
+    KIRQL old_irql = MiAcquirePfnLock();
+
+    MiInsertPageInFreeListLocked(pfn);
     MiReleasePfnLock(old_irql);
+}
+
+void MiAddPageReferenceLocked(pfn_t pfn)
+{
+    MiAssertPfnLockHeld();
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count < UINT16_MAX);
+    entry->reference_count++;
 }
 
 void MiAddPageReference(pfn_t pfn)
 {
     KIRQL old_irql = MiAcquirePfnLock();
-    struct mmpfn *entry = MiGetPfnEntry(pfn);
 
-    KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count < UINT16_MAX);
-    entry->reference_count++;
+    MiAddPageReferenceLocked(pfn);
     MiReleasePfnLock(old_irql);
 }
 
-void MiReleasePageReference(pfn_t pfn)
+void MiReleasePageReferenceLocked(pfn_t pfn)
 {
-    KIRQL old_irql = MiAcquirePfnLock();
+    MiAssertPfnLockHeld();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->reference_count > 0);
@@ -344,7 +374,14 @@ void MiReleasePageReference(pfn_t pfn)
     else if (entry->use == MI_USE_SECTION)
         MiSectionPageUnmapped(pfn);
     else
-        MiInsertPageInFreeList(pfn);
+        MiInsertPageInFreeListLocked(pfn);
+}
+
+void MiReleasePageReference(pfn_t pfn)
+{
+    KIRQL old_irql = MiAcquirePfnLock();
+
+    MiReleasePageReferenceLocked(pfn);
     MiReleasePfnLock(old_irql);
 }
 
@@ -357,7 +394,7 @@ uint32_t MiPurgeStandbyPages(uint32_t max)
         pfn_t pfn = take_standby_page();
         if (pfn != PFN_INVALID) {
             mark_active(pfn, MI_USE_SYSTEM);
-            MiInsertPageInFreeList(pfn);
+            MiInsertPageInFreeListLocked(pfn);
         }
         MiReleasePfnLock(old_irql);
         if (pfn == PFN_INVALID)
@@ -376,9 +413,9 @@ void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte)
     MiSetPteOwnerFrame(pfn, paddr_to_pfn(physical), (physical % PAGE_SIZE) / sizeof(mmpte_t));
 }
 
-void MiInsertTransitionPage(pfn_t pfn)
+void MiInsertTransitionPageLocked(pfn_t pfn)
 {
-    KIRQL old_irql = MiAcquirePfnLock();
+    MiAssertPfnLockHeld();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_PAGE_ACTIVE && entry->pte_frame != PFN_INVALID);
@@ -395,12 +432,19 @@ void MiInsertTransitionPage(pfn_t pfn)
         /* A good copy in the pagefile, or contents nobody wants (MEM_RESET). */
         list_push(&MmStandbyPageListHead, pfn);
     }
+}
+
+void MiInsertTransitionPage(pfn_t pfn)
+{
+    KIRQL old_irql = MiAcquirePfnLock();
+
+    MiInsertTransitionPageLocked(pfn);
     MiReleasePfnLock(old_irql);
 }
 
-void MiUnlinkPage(pfn_t pfn)
+void MiUnlinkPageLocked(pfn_t pfn)
 {
-    KIRQL old_irql = MiAcquirePfnLock();
+    MiAssertPfnLockHeld();
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->location == MI_STANDBY_PAGE_LIST ||
@@ -408,25 +452,29 @@ void MiUnlinkPage(pfn_t pfn)
     list_unlink(pfn);
     entry->location = MI_PAGE_ACTIVE;
     entry->flink = entry->blink = PFN_INVALID;
+}
+
+void MiUnlinkPage(pfn_t pfn)
+{
+    KIRQL old_irql = MiAcquirePfnLock();
+
+    MiUnlinkPageLocked(pfn);
     MiReleasePfnLock(old_irql);
 }
 
-void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use)
+void MiRemoveTransitionPageLocked(pfn_t pfn, enum mi_page_use use)
 {
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
     KASSERT(entry->use == use);
-    MiUnlinkPage(pfn);
+    MiUnlinkPageLocked(pfn);
     entry->reference_count = 1;
 }
 
-void MiFreeTransitionPage(pfn_t pfn)
+void MiFreeTransitionPageLocked(pfn_t pfn)
 {
-    KIRQL old_irql = MiAcquirePfnLock();
-
-    MiUnlinkPage(pfn);
-    MiInsertPageInFreeList(pfn);
-    MiReleasePfnLock(old_irql);
+    MiUnlinkPageLocked(pfn);
+    MiInsertPageInFreeListLocked(pfn);
 }
 
 bool MmZeroPageAhead(void)
@@ -445,12 +493,12 @@ bool MmZeroPageAhead(void)
     return zeroed;
 }
 
-pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool *zeroed)
+pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool locked, bool *zeroed)
 {
     *zeroed = pfn_database_ready;
     if (!pfn_database_ready)
         return boot_allocate_page(use);
-    return MiRemoveZeroPage(use);
+    return locked ? MiRemoveZeroPageLocked(use) : MiRemoveZeroPage(use);
 }
 
 void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
@@ -521,9 +569,9 @@ void MiUndoResetPage(mmpte_t pte)
     KIRQL old_irql = MiAcquirePfnLock();
     bool on_standby = entry->location == MI_STANDBY_PAGE_LIST;
     if (on_standby)
-        MiUnlinkPage(pfn);
+        MiUnlinkPageLocked(pfn);
     entry->flags = (entry->flags & ~MI_PFN_RESET) | MI_PFN_MODIFIED;
     if (on_standby)
-        MiInsertTransitionPage(pfn);    /* to the modified list: its contents count again */
+        MiInsertTransitionPageLocked(pfn);    /* to the modified list: its contents count again */
     MiReleasePfnLock(old_irql);
 }

@@ -95,34 +95,43 @@ extern uint32_t MiPagesInUse[MI_USE_COUNT];
  * lists, the prototype PTEs of sections, and the changes to a page's PTE that must agree
  * with its PFN entry (dirty bits, transition, reset). Order: after the working-set
  * locks, before the pagefile slots, the system PTEs, hyperspace and the dispatcher.
- * Unlike NT's, its holder may take it again (only the outermost acquisition takes the
- * lock; the inner ones count): the list functions below are called both on their own
- * and from paths that already hold it.
+ * As NT's, it is taken once: a function that needs it either takes it (MiXxx) or is
+ * called with it held (MiXxxLocked); taking it again while holding it stops the machine.
  */
 extern struct kspin_lock MiPfnLock;
-extern struct kprcb *MiPfnLockOwner;    /* the processor holding it */
-extern uint32_t MiPfnLockDepth;         /* its acquisitions, nested */
+extern struct kprcb *MiPfnLockOwner;    /* the processor holding it, for the checks */
+
+/* Stops the machine: the PFN lock taken twice, or a ...Locked function called without it. */
+NORETURN void MiPfnLockMisused(bool held, vaddr_t caller);
 
 static inline KIRQL MiAcquirePfnLock(void)
 {
     struct kprcb *self = KeGetCurrentPrcb();
 
-    if (MiPfnLockOwner == self) {
-        MiPfnLockDepth++;
-        return DISPATCH_LEVEL;
-    }
+    if (__builtin_expect(MiPfnLockOwner == self, 0))
+        MiPfnLockMisused(true, (vaddr_t)__builtin_return_address(0));
     KIRQL old = KeAcquireSpinLock(&MiPfnLock);
     MiPfnLockOwner = self;
-    MiPfnLockDepth = 1;
     return old;
 }
 
 static inline void MiReleasePfnLock(KIRQL old)
 {
-    if (--MiPfnLockDepth == 0) {
-        MiPfnLockOwner = NULL;
-        KeReleaseSpinLock(&MiPfnLock, old);
-    }
+    MiPfnLockOwner = NULL;
+    KeReleaseSpinLock(&MiPfnLock, old);
+}
+
+/* True when this processor holds the PFN lock. */
+static inline bool MiPfnLockHeld(void)
+{
+    return MiPfnLockOwner == KeGetCurrentPrcb();
+}
+
+/* What each ...Locked function checks first, in test boots (the lock checker on). */
+static inline void MiAssertPfnLockHeld(void)
+{
+    if (__builtin_expect(lockcheck_enabled, 0) && !MiPfnLockHeld())
+        MiPfnLockMisused(false, (vaddr_t)__builtin_return_address(0));
 }
 
 static inline struct mmpfn *MiGetPfnEntry(pfn_t pfn)
@@ -152,20 +161,24 @@ void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
  * PFN_INVALID when none is left.
  */
 pfn_t MiRemoveAnyPage(enum mi_page_use use);
+pfn_t MiRemoveAnyPageLocked(enum mi_page_use use);
 /* A free page for use, filled with zeros; PFN_INVALID when none is left. */
 pfn_t MiRemoveZeroPage(enum mi_page_use use);
 /* MiRemoveZeroPage for a caller that holds the PFN lock (the fault path). */
 pfn_t MiRemoveZeroPageLocked(enum mi_page_use use);
 /* Gives an active page back (and its pagefile slot); it must have no mappings left. */
 void MiInsertPageInFreeList(pfn_t pfn);
+void MiInsertPageInFreeListLocked(pfn_t pfn);
 
 /* Adds a reference (a mapping) to an active page. */
 void MiAddPageReference(pfn_t pfn);
+void MiAddPageReferenceLocked(pfn_t pfn);
 /*
  * Drops a reference. The last one frees the page, except for a section page, which goes
  * into transition (its prototype keeps it, see MiInsertTransitionPage).
  */
 void MiReleasePageReference(pfn_t pfn);
+void MiReleasePageReferenceLocked(pfn_t pfn);
 
 /* Records the PTE at pte (a kernel address of a mapped PTE) as pfn's owner. */
 void MiSetPteOwner(pfn_t pfn, const mmpte_t *pte);
@@ -183,10 +196,11 @@ static inline void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index
  * to the modified list when dirty, to the standby list when its pagefile copy is good.
  */
 void MiInsertTransitionPage(pfn_t pfn);
-/* Takes a page in transition back for use, one reference, contents as they were. */
-void MiRemoveTransitionPage(pfn_t pfn, enum mi_page_use use);
-/* A page in transition that nobody will ask for again: freed, with its slot. */
-void MiFreeTransitionPage(pfn_t pfn);
+void MiInsertTransitionPageLocked(pfn_t pfn);
+/* PFN lock held: takes a page in transition back for use, one reference, contents as they were. */
+void MiRemoveTransitionPageLocked(pfn_t pfn, enum mi_page_use use);
+/* PFN lock held: a page in transition that nobody will ask for again, freed with its slot. */
+void MiFreeTransitionPageLocked(pfn_t pfn);
 /*
  * Frees up to max standby pages, oldest first, as if others had needed them: their
  * owners' PTEs then name their pagefile slots. Returns how many.
@@ -194,6 +208,7 @@ void MiFreeTransitionPage(pfn_t pfn);
 uint32_t MiPurgeStandbyPages(uint32_t max);
 /* Takes the page off whatever list it is on (modified, standby), left active. */
 void MiUnlinkPage(pfn_t pfn);
+void MiUnlinkPageLocked(pfn_t pfn);
 /*
  * MEM_RESET of the private page present at va: clean (its PTE's dirty bit cleared), its
  * pagefile copy given up, so that once trimmed it goes to the standby list and, reused,
@@ -206,6 +221,6 @@ void MiUndoResetPage(mmpte_t pte);
 /*
  * A page for a new page table: from the boot allocator until the database exists
  * (contents undefined: *zeroed false), then a zeroed page (*zeroed true), ideally one
- * the idle thread prepared.
+ * the idle thread prepared. locked: the caller holds the PFN lock.
  */
-pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool *zeroed);
+pfn_t MiAllocatePageTablePage(enum mi_page_use use, bool locked, bool *zeroed);

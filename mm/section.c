@@ -305,7 +305,7 @@ void MiSectionPageUnmapped(pfn_t pfn)
     KASSERT(pte_is_valid(page[entry->pte_index]) && pte_pfn(page[entry->pte_index]) == pfn);
     MiWritePrototypePte(&page[entry->pte_index], MiMakeTransitionPte(pfn, 0));
     MiUnmapPageInHyperSpace(page);
-    MiInsertTransitionPage(pfn);
+    MiInsertTransitionPageLocked(pfn);
 }
 
 /*
@@ -318,7 +318,7 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
     pfn_t pfn;
 
     if (pte_is_valid(*prototype)) {
-        MiAddPageReference(pte_pfn(*prototype));
+        MiAddPageReferenceLocked(pte_pfn(*prototype));
         return STATUS_SUCCESS;
     }
     if (MiIsTransitionPte(*prototype) || MiIsPagefilePte(*prototype)) {
@@ -327,7 +327,7 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
             return status;
         MiSetPteOwner(pfn, prototype);  /* a frame read in is new; one from a list knows */
     } else {
-        pfn = MiRemoveZeroPage(MI_USE_SECTION);
+        pfn = MiRemoveZeroPageLocked(MI_USE_SECTION);
         if (pfn == PFN_INVALID)
             return STATUS_NO_MEMORY;
         MiSetPteOwner(pfn, prototype);
@@ -340,15 +340,14 @@ ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection)
 {
     struct mm_section *section = vad->owner;
     uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
-    KIRQL old = MiAcquirePfnLock();     /* the prototype PTEs are the PFN lock's */
-    ntstatus_t status = make_prototype_valid(section, index);
 
+    MiAssertPfnLockHeld();              /* the prototype PTEs are the PFN lock's */
+    ntstatus_t status = make_prototype_valid(section, index);
     if (NT_SUCCESS(status)) {
         MiWriteUserPte(va, MiMakeValidUserPte(pte_pfn(section->prototypes[index]),
                                               protection));
         MmStatistics.section_faults++;
     }
-    MiReleasePfnLock(old);
     return status;
 }
 
@@ -363,7 +362,7 @@ void MiSectionPageArrived(struct mm_section *section, uint32_t index, pfn_t pfn)
 ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection)
 {
     mmpte_t old = *pte_of(va);
-    pfn_t copy = MiRemoveAnyPage(MI_USE_PROCESS_PRIVATE);
+    pfn_t copy = MiRemoveAnyPageLocked(MI_USE_PROCESS_PRIVATE);
 
     if (copy == PFN_INVALID)
         return STATUS_NO_MEMORY;

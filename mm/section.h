@@ -29,7 +29,7 @@ bool MiIsCopyOnWriteProtection(uint32_t protection);
 void MiDeleteView(struct mm_address_space *space, struct mmvad *vad);
 /*
  * Maps the section page behind va (a page of view vad, PTE zero or a view-page PTE) into
- * the current space with protection, which must allow access.
+ * the current space with protection, which must allow access. With the PFN lock held.
  */
 ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection);
 /* Gives va (valid, read-only, copy-on-write) a private copy of its page, writable. */

@@ -162,7 +162,7 @@ static void release_table_entry(vaddr_t va, bool was_used)
         /* The table's last entry is gone: the table goes too (and its self-map view). */
         pfn_t table_pfn = pte_pfn(*pde_of(va));
         MiWritePte(pde_of(va), pte_zero());
-        MiReleasePageReference(table_pfn);
+        MiReleasePageReferenceLocked(table_pfn);
     }
 }
 
@@ -205,12 +205,13 @@ static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_
 
 void MiDeletePteFrameOrSlot(mmpte_t pte)
 {
+    MiAssertPfnLockHeld();
     if (MiIsPresentPte(pte)) {
         if (pte_is_valid(pte) && (pte.value & PTE_DIRTY))
             MiGetPfnEntry(pte_pfn(pte))->flags |= MI_PFN_MODIFIED;
-        MiReleasePageReference(pte_pfn(pte));
+        MiReleasePageReferenceLocked(pte_pfn(pte));
     } else if (MiIsTransitionPte(pte)) {
-        MiFreeTransitionPage(pte_pfn(pte));
+        MiFreeTransitionPageLocked(pte_pfn(pte));
     } else if (MiIsPagefilePte(pte)) {
         MiReleasePagefileSlot(MiPagefilePteSlot(pte));
     }
@@ -664,11 +665,14 @@ static mmpte_t protected_pte(const struct mmvad *vad, vaddr_t va, mmpte_t pte,
 /*
  * Gives the committed pages of [start, end) (of vad) protection. The PTEs that stay or
  * become non-zero are written first, the zeros last: a page table whose last entry goes to
- * zero is freed, so no write may need it after that.
+ * zero is freed, so no write may need it after that. The PFN lock throughout: a page in
+ * transition may not be taken for reuse between the look at its PTE and the new one.
  */
 static void protect_pages(const struct mmvad *vad, vaddr_t start, vaddr_t end,
                           uint32_t protection)
 {
+    KIRQL old_irql = MiAcquirePfnLock();
+
     for (int zeros = 0; zeros < 2; zeros++) {
         for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
             mmpte_t *pte = MiGetPte(va, false);
@@ -678,6 +682,7 @@ static void protect_pages(const struct mmvad *vad, vaddr_t start, vaddr_t end,
                 MiWriteUserPte(va, new);
         }
     }
+    MiReleasePfnLock(old_irql);
 }
 
 /*

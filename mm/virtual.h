@@ -18,6 +18,7 @@ void MiDeletePteFrameOrSlot(mmpte_t pte);
 /*
  * Releases whatever a PTE held: a mapping, a page in transition, a pagefile slot
  * (nothing for a demand-zero or empty one: inline, as decommitting is mostly those).
+ * With the PFN lock held.
  */
 static inline void MiDeletePteContents(mmpte_t pte)
 {
@@ -61,8 +62,11 @@ static inline uint32_t MiPteProtection(mmpte_t pte)
     return pte_is_valid(pte) ? MiValidPteProtection(pte) : mi_pte_protection_of(pte);
 }
 
-/* Writes a user PTE of the current space, keeping its table's used-entry count; the
-   table is freed when its last entry becomes zero. Flushes a valid old translation. */
+/*
+ * Writes a user PTE of the current space, keeping its table's used-entry count; the
+ * table is freed when its last entry becomes zero, so a zero is written with the PFN
+ * lock held. Flushes a valid old translation.
+ */
 void MiWriteUserPte(vaddr_t va, mmpte_t value);
 
 /*

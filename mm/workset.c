@@ -99,10 +99,20 @@ static bool reallocate(struct mm_working_set *working_set, uint32_t capacity)
     return true;
 }
 
+/* Doubles the list's room; false when pool runs out. */
+static bool grow(struct mm_working_set *working_set)
+{
+    return reallocate(working_set, MAX(working_set->capacity * 2, 16u));
+}
+
 void MiGrowWorkingSetAndInsert(struct mm_working_set *working_set, vaddr_t va)
 {
-    /* Without room the page stays resident, untracked: it cannot leave, nothing is lost. */
-    if (!reallocate(working_set, MAX(working_set->capacity * 2, 16u)))
+    /*
+     * Without room the page stays resident, untracked: it cannot leave, nothing is lost.
+     * Under the PFN lock the pool may not be asked (its pages come from the PFN lists):
+     * a fault makes room before it takes the lock (MiBalanceForFault).
+     */
+    if (MiPfnLockHeld() || !grow(working_set))
         return;
     working_set->entries[working_set->count++] = va;
     working_set->peak = MAX(working_set->peak, working_set->count);
@@ -160,6 +170,8 @@ void MiRemoveWorkingSetEntry(struct mm_working_set *working_set, vaddr_t va)
 /* Takes the present page at va out of the current process: its frame goes in transition. */
 static void evict_user_page(vaddr_t va)
 {
+    /* The PFN lock: the PTE and the frame's list change together. */
+    KIRQL old = MiAcquirePfnLock();
     mmpte_t pte = *pte_of(va);
     pfn_t pfn = pte_pfn(pte);
     struct mmpfn *entry = MiGetPfnEntry(pfn);
@@ -171,11 +183,12 @@ static void evict_user_page(vaddr_t va)
          */
         const struct mmvad *vad = MiLocateVad(&MmCurrentAddressSpace()->vads, va);
         MiWriteUserPte(va, MiMakeViewPte(vad, va, MiPteProtection(pte)));
-        MiReleasePageReference(pfn);
+        MiReleasePageReferenceLocked(pfn);
     } else {
         MiWriteUserPte(va, MiMakeTransitionPte(pfn, MiPteProtection(pte)));
-        MiInsertTransitionPage(pfn);
+        MiInsertTransitionPageLocked(pfn);
     }
+    MiReleasePfnLock(old);
     MmStatistics.pages_trimmed++;
 }
 
@@ -373,10 +386,10 @@ uint32_t MiWriteModifiedPages(uint32_t max)
         }
         for (uint32_t i = 0; i < count; i++) {
             struct mmpfn *entry = MiGetPfnEntry(frames[i]);
-            MiUnlinkPage(frames[i]);
+            MiUnlinkPageLocked(frames[i]);
             entry->pagefile_slot = first + i;
             entry->flags &= ~MI_PFN_MODIFIED;
-            MiInsertTransitionPage(frames[i]);      /* clean, with a copy: standby */
+            MiInsertTransitionPageLocked(frames[i]); /* clean, with a copy: standby */
         }
         written += count;
     }
@@ -390,6 +403,9 @@ void MiBalanceForFault(vaddr_t page)
     struct mm_working_set *working_set =
         system ? &MiSystemWorkingSet : &MmCurrentAddressSpace()->working_set;
 
+    /* Room in the list for the page, which goes in under the PFN lock (see above). */
+    if (working_set->count == working_set->capacity)
+        grow(working_set);
     if (working_set->count >= working_set->maximum)
         trim(working_set, working_set->maximum - 1, true, page,
              system ? MiEvictPagedPoolPage : evict_user_page);

@@ -104,15 +104,17 @@ void MiBalanceForFault(vaddr_t page);
 
 /*
  * Before a fault on page takes a frame: makes room in the current working set (the
- * system's for paged pool) when it is at its maximum and, when few pages are reusable,
- * trims working sets and writes modified pages. page itself is never taken out. Inline
- * for the fault path's sake: usually there is nothing to do.
+ * system's for paged pool) when it is at its maximum or its list is full and, when few
+ * pages are reusable, trims working sets and writes modified pages. page itself is never
+ * taken out. Inline for the fault path's sake: usually there is nothing to do.
  */
 static inline void MiMakeRoomForFault(vaddr_t page)
 {
     const struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
 
-    if (working_set->count < working_set->maximum && !MmIsPagedPoolAddress(page) &&
+    /* Below its maximum, with room in its list for one more entry. */
+    if (working_set->count < MIN(working_set->maximum, working_set->capacity) &&
+        !MmIsPagedPoolAddress(page) &&
         (!MiPagefile.present || (MiReusablePages() >= 2 * MiLowReusablePages &&
                                  MmModifiedPageListHead.count <= MiHighModifiedPages)))
         return;

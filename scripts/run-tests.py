@@ -267,6 +267,15 @@ MATRIX = [
          log=[r"\*\*\* STOP: lock checker: lock order inversion: crash lock 1 taken while "
               r"holding crash lock 2", r"locks held, innermost last:",
               r"crash lock 2 \(lock at 0x[0-9a-f]{8}"]),
+    # The PFN lock, taken once as NT's: again by its holder, or assumed held when it is not.
+    Boot("crash-pfn-lock-twice", KERNEL, "crash=pfn-lock-twice",     32,   0x80000000, 0x7FFEFFFF,
+         crash=True,
+         log=[r"\*\*\* PANIC: the PFN lock taken again by the processor that holds it "
+              r"\(EIP 0x[0-9a-f]{8}\)"]),
+    Boot("crash-pfn-lock-not-held", KERNEL, "crash=pfn-lock-not-held", 32, 0x80000000, 0x7FFEFFFF,
+         crash=True,
+         log=[r"\*\*\* PANIC: a function that needs the PFN lock called without it "
+              r"\(EIP 0x[0-9a-f]{8}\)"]),
     # A page-table entry stored outside the PTE writer: through the self-map, and through
     # the current directory's mapping in system space.
     Boot("crash-pte-store",     KERNEL, "crash=pte-store",            32,   0x80000000, 0x7FFEFFFF,

@@ -15,6 +15,7 @@
 #include "lib/panic.h"
 #include "lib/string.h"
 #include "mm/mm.h"
+#include "mm/pfn.h"
 #include "mm/pool.h"
 #include "mm/workset.h"
 #include "tests/ktest.h"
@@ -50,6 +51,24 @@ static void crash_lock_order_inversion(void)
     inner = KeAcquireSpinLock(&first);
     KeReleaseSpinLock(&first, inner);
     KeReleaseSpinLock(&second, old);
+}
+
+/* The PFN lock is taken once (NT's rule): a second acquisition by its holder stops the machine. */
+static void crash_pfn_lock_twice(void)
+{
+    KIRQL old = MiAcquirePfnLock();
+
+    MiAcquirePfnLock();
+    MiReleasePfnLock(old);
+}
+
+/* A ...Locked PFN function called without the lock, with the checker on: it stops the machine. */
+static void crash_pfn_lock_not_held(void)
+{
+    pfn_t pfn = MiRemoveAnyPage(MI_USE_SYSTEM);
+
+    lockcheck_enable();
+    MiAddPageReferenceLocked(pfn);
 }
 
 BOOT_COMMAND(crash_command, "crash", ktest_crash);
@@ -93,8 +112,12 @@ NORETURN void ktest_crash(const char *what, size_t length)
         *paged = 1;
     } else if (length == 20 && strncasecmp(what, "lock-order-inversion", 20) == 0) {
         crash_lock_order_inversion();
+    } else if (length == 14 && strncasecmp(what, "pfn-lock-twice", 14) == 0) {
+        crash_pfn_lock_twice();
+    } else if (length == 17 && strncasecmp(what, "pfn-lock-not-held", 17) == 0) {
+        crash_pfn_lock_not_held();
     }
     panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, pte-store, "
-          "directory-store, panic, paged-pool-interrupts-off, paged-pool-at-dispatch or "
-          "lock-order-inversion", (int)length, what);
+          "directory-store, panic, paged-pool-interrupts-off, paged-pool-at-dispatch, "
+          "lock-order-inversion, pfn-lock-twice or pfn-lock-not-held", (int)length, what);
 }
