@@ -25,6 +25,7 @@ SOURCES  := \
 	boot/multiboot.c \
 	boot/multiboot2.c \
 	arch/ata.c \
+	arch/ata_pci.c \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
@@ -32,6 +33,8 @@ SOURCES  := \
 	arch/fb_console.c \
 	arch/irql.c \
 	arch/machine.c \
+	arch/pci.c \
+	arch/pci_config.c \
 	arch/pic.c \
 	arch/pit.c \
 	arch/serial.c \
@@ -114,6 +117,7 @@ SOURCES  := \
 	tests/test_pagefile.c \
 	tests/test_soak.c \
 	tests/test_pagestress.c \
+	tests/test_pci.c \
 	tests/test_paging.c \
 	tests/test_pte.c \
 	tests/test_pe_image.c \

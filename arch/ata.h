@@ -5,6 +5,7 @@
  * driver works with the CPU's interrupts on or off, the page-fault path included.
  * Four possible devices: hd0 and hd1 (primary master, slave), hd2 and hd3 (secondary).
  */
+#include "arch/pci.h"
 #include "lib/ntstatus.h"
 #include "lib/types.h"
 
@@ -64,3 +65,22 @@ void ata_inject_failures(unsigned skip, unsigned fail);
 
 /* For tests: while force is true, every command uses its 48-bit form on LBA48 disks. */
 void ata_force_lba48(bool force);
+
+/*
+ * The PCI IDE controller the driver took (arch/ata_pci.c): one in compatibility mode,
+ * whose channels answer at the legacy ports and IRQs 14 and 15 (PCI IDE Controller
+ * Specification 1.0, section 2.1). What it offers for bus-master DMA is recorded here;
+ * the transfers themselves are still PIO.
+ */
+struct ata_pci_controller {
+    bool present;                   /* a PCI IDE controller was taken */
+    struct pci_address address;
+    bool bus_master_capable;        /* programming interface bit 7 */
+    uint16_t bus_master_base;       /* BAR4's I/O ports (8 per channel); 0 when it has none */
+};
+
+/* Takes PCI IDE controllers (class 01, subclass 01) in compatibility mode. */
+extern const struct pci_driver ata_pci_driver;
+
+/* The controller ata_pci_driver took; present is false when it took none. */
+const struct ata_pci_controller *ata_pci_controller(void);

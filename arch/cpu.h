@@ -110,6 +110,7 @@ static inline void io_out32(uint16_t port, uint32_t v) { __asm__ volatile("outl 
 static inline uint8_t io_in8(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void io_out16(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint16_t io_in16(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint32_t io_in32(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /* count 16-bit reads of port into buffer (REP INSW; the ABI keeps the direction flag clear). */
 /* count 32-bit reads of port into buffer (REP INSD). */

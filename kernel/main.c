@@ -10,6 +10,7 @@
 #include "arch/descriptors.h"
 #include "arch/fb_console.h"
 #include "arch/machine.h"
+#include "arch/pci.h"
 #include "arch/pic.h"
 #include "arch/irql.h"
 #include "arch/pit.h"
@@ -209,6 +210,8 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     cpu_features_print();
     MmPrintBootReport();
     start_multitasking();
+    pci_register_driver(&ata_pci_driver);
+    pci_initialize();
     ata_initialize(&scheduler_ticks);
     MmInitializePagefile(kernel_boot_info.command_line);
     isolation_probe_all();

@@ -147,7 +147,9 @@ MATRIX = [
          disks=[PAGEFILE_DISK_128MB], timeout=600),
     Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
-              r'^boot: module 0 "\S+ test-module"'],
+              r'^boot: module 0 "\S+ test-module"',
+              r"^pci: 00:01\.1 8086:7010 01/01/80 IDE controller, bus master I/O 0x[0-9a-f]+ "
+              r"\(16 bytes\): ata$"],
          modules=[TEST_MODULE], disks=[PATTERN_DISK]),
     # The memory manager's suites again with a pagefile (on hd1) beside the ATA test disk,
     # and the fuzzer at full length: 100,000 calls alone, then two of 50,000 at once.
@@ -229,6 +231,22 @@ MATRIX = [
          log=[r"^ata: hd0: .*16384 sectors",
               r"^warning: pagefile=hd0 ignored: hd0 has no pagefile signature"],
          disks=[PATTERN_DISK]),
+    # PCI on the Q35 chipset: ICH9's AHCI controller is found and its ABAR decoded, with no
+    # driver yet (so no disk either: the suites that need none), and the bus behind an
+    # added PCI-to-PCI bridge is scanned (a test device on it).
+    Boot("q35",                 KERNEL, CORE + ",pci",               64,   0x80000000, 0x7FFEFFFF,
+         log=[r"^pci: 00:1f\.2 8086:2922 01/06/01 SATA controller \(AHCI\), ABAR memory "
+              r"0x[0-9a-f]+ \(\d+ bytes\).*: no driver yet$",
+              r"^pci: 01:01\.0 1b36:0005 ", r"^pci: \d+ functions on 2 buses"],
+         extra=("-M", "q35", "-device", "pci-bridge,id=bridge1,chassis_nr=1,bus=pcie.0,addr=5",
+                "-device", "pci-testdev,bus=bridge1,addr=1")),
+    # No PCI at all (an ISA machine): one line says so, and the legacy IDE path works as
+    # before, a pagefile on hd1 beside the ATA test disk.
+    Boot("isapc",               KERNEL, "test=pci,ata,pagefile pagefile=hd1", 32, 0x80000000,
+         0x7FFEFFFF,
+         log=[r"^pci: no PCI \(configuration mechanism #1 absent\); legacy devices only$",
+              r"^ata: hd0: .*16384 sectors", r"^pagefile: hd1, 65536 KB"],
+         disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], extra=("-M", "isapc")),
     Boot("bad-pagefile-options", KERNEL, CORE + " pagefile=hd7:12X",   32,   0x80000000, 0x7FFEFFFF,
          log=[r"^warning: pagefile=hd7:12X ignored: the disk must be hd0, hd1, hd2 or hd3"]),
     Boot("pagefile-disk-absent", KERNEL, CORE + " pagefile=hd1:64M",   32,   0x80000000, 0x7FFEFFFF,

@@ -40,6 +40,7 @@ static const struct ktest_suite *const all_suites[] = {
     &soak_suite,
     &pagestress_suite,
     &fuzz_suite,
+    &pci_suite,
     &ata_suite,
     &security_suite,
 };

@@ -31,5 +31,6 @@ extern const struct ktest_suite audit_suite;        /* tests/test_audit.c */
 extern const struct ktest_suite soak_suite;         /* tests/test_soak.c */
 extern const struct ktest_suite pagestress_suite;   /* tests/test_pagestress.c */
 extern const struct ktest_suite fuzz_suite;         /* tests/test_fuzz.c */
+extern const struct ktest_suite pci_suite;          /* tests/test_pci.c */
 extern const struct ktest_suite ata_suite;          /* tests/test_ata.c */
 extern const struct ktest_suite security_suite;     /* tests/test_security.c */
