@@ -138,14 +138,15 @@ static void unmap_directory(vaddr_t va)
 
 ntstatus_t MmMapSharedUserData(void)
 {
+    MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
     vaddr_t base = MM_SHARED_USER_DATA;
-    ntstatus_t status = MmReserveUserRange(&base, PAGE_SIZE, MI_VAD_PRIVATE, MI_VAD_FLAG_FIXED,
-                                           PAGE_READONLY);
+    ntstatus_t status = MiReserveUserRangeLocked(&base, PAGE_SIZE, MI_VAD_PRIVATE,
+                                                 MI_VAD_FLAG_FIXED, PAGE_READONLY);
 
     if (!NT_SUCCESS(status))
         return status;
     MiAddPageReference(shared_user_data_pfn);
-    status = MmMapUserPage(MM_SHARED_USER_DATA, shared_user_data_pfn, PAGE_READONLY);
+    status = MiMapUserPageLocked(MM_SHARED_USER_DATA, shared_user_data_pfn, PAGE_READONLY);
     if (!NT_SUCCESS(status))
         MiReleasePageReference(shared_user_data_pfn);
     return status;
@@ -317,9 +318,16 @@ ntstatus_t MmReserveUserRange(vaddr_t *base, uint32_t size, uint8_t type, uint16
                               uint32_t protection)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
+    return MiReserveUserRangeLocked(base, size, type, flags, protection);
+}
+
+ntstatus_t MiReserveUserRangeLocked(vaddr_t *base, uint32_t size, uint8_t type,
+                                    uint16_t flags, uint32_t protection)
+{
     struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t start = *base;
 
+    MiAssertWorkingSetLockHeld(&space->working_set);
     size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
     if (size == 0 || start % PAGE_SIZE)
         return STATUS_INVALID_PARAMETER;
@@ -365,6 +373,12 @@ static ntstatus_t check_range_in_one_vad(vaddr_t va, uint32_t size)
 ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
+    return MiCommitUserRangeLocked(va, size, protection);
+}
+
+ntstatus_t MiCommitUserRangeLocked(vaddr_t va, uint32_t size, uint32_t protection)
+{
+    MiAssertWorkingSetLockHeld(&MmCurrentAddressSpace()->working_set);
     KASSERT(va % PAGE_SIZE == 0);
     size = ALIGN_UP(size, (uint32_t)PAGE_SIZE);
     ntstatus_t status = check_range_in_one_vad(va, size);
@@ -384,6 +398,12 @@ ntstatus_t MmCommitUserRange(vaddr_t va, uint32_t size, uint32_t protection)
 ntstatus_t MmMapUserPage(vaddr_t va, pfn_t pfn, uint32_t protection)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
+    return MiMapUserPageLocked(va, pfn, protection);
+}
+
+ntstatus_t MiMapUserPageLocked(vaddr_t va, pfn_t pfn, uint32_t protection)
+{
+    MiAssertWorkingSetLockHeld(&MmCurrentAddressSpace()->working_set);
     ntstatus_t status = check_range_in_one_vad(va, PAGE_SIZE);
 
     if (!NT_SUCCESS(status))

@@ -25,6 +25,15 @@ extern struct kspin_lock MiAddressSpaceListLock;   /* guards it (addrspace.c) */
 void MiInitializeAddressSpaces(void);
 
 /*
+ * MmReserveUserRange, MmCommitUserRange and MmMapUserPage for a caller that holds the
+ * current space's working-set lock (a service that calls them).
+ */
+ntstatus_t MiReserveUserRangeLocked(vaddr_t *base, uint32_t size, uint8_t type,
+                                    uint16_t flags, uint32_t protection);
+ntstatus_t MiCommitUserRangeLocked(vaddr_t va, uint32_t size, uint32_t protection);
+ntstatus_t MiMapUserPageLocked(vaddr_t va, pfn_t pfn, uint32_t protection);
+
+/*
  * Unlinks and frees a VAD (its pages must be gone already, or go with the space); a
  * view's section loses the view's reference.
  */

@@ -174,21 +174,16 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
  * tried once more, after memory is reclaimed the hard way (every working set trimmed,
  * modified pages written) if reusable pages are short. Only a fault that still finds
  * none fails, with STATUS_NO_MEMORY. Each attempt leaves the PTE as it found it or
- * resolved, so a retry starts from a state the rules above know.
+ * resolved, so a retry starts from a state the rules above know. The space's
+ * working-set lock is held.
  */
 static inline __attribute__((always_inline)) ntstatus_t
-access_fault(vaddr_t address, enum mm_access access, bool user_mode)
+user_fault(struct mm_address_space *space, vaddr_t address, enum mm_access access)
 {
     enum { ATTEMPTS = 2 };
-    struct mm_address_space *space = MmCurrentAddressSpace();
     vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
     ntstatus_t status = STATUS_NO_MEMORY;
 
-    if (MmIsPagedPoolAddress(address) && !user_mode)
-        return MiPagedPoolFault(page);
-    if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
-        return STATUS_ACCESS_VIOLATION;
-    MI_WORKING_SET_GUARD(&space->working_set);
     for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
         if (attempt > 0) {
             if (MiReusablePages() < MiLowReusablePages)
@@ -203,6 +198,29 @@ access_fault(vaddr_t address, enum mm_access access, bool user_mode)
         MiReleasePfnLock(old);
     }
     return status;
+}
+
+static inline __attribute__((always_inline)) ntstatus_t
+access_fault(vaddr_t address, enum mm_access access, bool user_mode)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+
+    if (MmIsPagedPoolAddress(address) && !user_mode)
+        return MiPagedPoolFault(ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE));
+    if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
+        return STATUS_ACCESS_VIOLATION;
+    MI_WORKING_SET_GUARD(&space->working_set);
+    return user_fault(space, address, access);
+}
+
+ntstatus_t MiAccessFaultLocked(vaddr_t address, enum mm_access access)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+
+    MiAssertWorkingSetLockHeld(&space->working_set);
+    if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
+        return STATUS_ACCESS_VIOLATION;
+    return user_fault(space, address, access);
 }
 
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)

@@ -23,23 +23,23 @@
 
 #define TAG_IMAGE 0x67616d49    /* 'Imag' */
 
-/* Reserves the image's range: the preferred base if possible, else anywhere if allowed. */
+/* Reserves the image's range (the working-set lock held): the preferred base if possible, else anywhere if allowed. */
 static ntstatus_t reserve_image_range(const struct ldr_image_info *info, vaddr_t *base)
 {
     vaddr_t preferred = info->image_base;
     vaddr_t last = preferred + info->size_of_image - 1;
 
     if (last >= preferred && last <= MmCurrentAddressSpace()->highest_user_address &&
-        NT_SUCCESS(MmReserveUserRange(&preferred, info->size_of_image, MI_VAD_IMAGE, 0,
-                                      PAGE_EXECUTE_WRITECOPY))) {
+        NT_SUCCESS(MiReserveUserRangeLocked(&preferred, info->size_of_image, MI_VAD_IMAGE, 0,
+                                            PAGE_EXECUTE_WRITECOPY))) {
         *base = preferred;
         return STATUS_SUCCESS;
     }
     if (!info->relocatable)
         return STATUS_CONFLICTING_ADDRESSES;
     *base = 0;
-    return MmReserveUserRange(base, info->size_of_image, MI_VAD_IMAGE, 0,
-                              PAGE_EXECUTE_WRITECOPY);
+    return MiReserveUserRangeLocked(base, info->size_of_image, MI_VAD_IMAGE, 0,
+                                    PAGE_EXECUTE_WRITECOPY);
 }
 
 static void release_frames(pfn_t *frames, uint32_t count)
@@ -112,13 +112,13 @@ ntstatus_t MmMapImage(const void *file, const struct ldr_image_info *info, vaddr
         goto fail;
 
     /*
-     * Every frame has its place now; MmMapUserPage takes each one over. One it cannot
+     * Every frame has its place now; MiMapUserPageLocked takes each one over. One it cannot
      * map (no page for a page table) is freed here, and the caller, seeing the failure,
      * deletes the address space with whatever was mapped.
      */
     for (uint32_t i = 0; i < pages; i++) {
-        ntstatus_t mapped = MmMapUserPage(base + i * PAGE_SIZE, frames[i],
-                                          image_page_protection(info, i * PAGE_SIZE));
+        ntstatus_t mapped = MiMapUserPageLocked(base + i * PAGE_SIZE, frames[i],
+                                                image_page_protection(info, i * PAGE_SIZE));
         if (!NT_SUCCESS(mapped)) {
             MiInsertPageInFreeList(frames[i]);
             status = mapped;
@@ -190,8 +190,8 @@ ntstatus_t MmMapImageSection(struct mm_section *section, vaddr_t *result)
         return STATUS_CONFLICTING_ADDRESSES;
     if (!MiChargeCommitment(&space->commit_charge, section->copy_on_write_pages))
         return STATUS_COMMITMENT_LIMIT;
-    ntstatus_t status = MmReserveUserRange(&base, bytes, MI_VAD_IMAGE, 0,
-                                           PAGE_EXECUTE_WRITECOPY);
+    ntstatus_t status = MiReserveUserRangeLocked(&base, bytes, MI_VAD_IMAGE, 0,
+                                                 PAGE_EXECUTE_WRITECOPY);
     if (!NT_SUCCESS(status)) {
         MiReturnCommitment(&space->commit_charge, section->copy_on_write_pages);
         return status;

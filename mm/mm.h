@@ -74,15 +74,15 @@ bool MmGetPhysicalAddress(vaddr_t va, paddr_t *physical);
  */
 struct mm_working_set {
     /*
-     * The working-set lock (NT's working-set mutex): a guarded mutex, which its holder
-     * may take again (lock_depth counts). A process's guards the whole user half of its
-     * address space: the VAD tree, the user page tables and this list; the system
-     * working set's guards the paged pool's pages and PTEs. The order: a process's, then
-     * the system's, then the pools, the PFN lock and the spinlocks after it. The trimmer
-     * takes another process's only by attempt (MiTryLockWorkingSet).
+     * The working-set lock (NT's working-set mutex): a guarded mutex, taken once: a
+     * service takes it (MI_WORKING_SET_GUARD) and what it calls under it is MiXxxLocked;
+     * its holder taking it again stops the machine. A process's guards the whole user
+     * half of its address space: the VAD tree, the user page tables and this list; the
+     * system working set's guards the paged pool's pages and PTEs. The order: a
+     * process's, then the system's, then the pools, the PFN lock and the spinlocks after
+     * it. The trimmer takes another process's only by attempt (MiTryLockWorkingSet).
      */
     struct kguarded_mutex lock;
-    uint32_t lock_depth;
     vaddr_t *entries;
     uint32_t count;
     uint32_t capacity;
@@ -404,5 +404,7 @@ bool MmIsPageTableView(vaddr_t va);
  * kernel access means).
  */
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode);
+/* A user-mode fault at a user address, the current space's working-set lock held. */
+ntstatus_t MiAccessFaultLocked(vaddr_t address, enum mm_access access);
 /* The page-fault handler MmInitSystem registers with arch/trap.c. */
 trap_page_fault_handler_t MmTrapPageFault;

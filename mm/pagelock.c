@@ -44,7 +44,7 @@ static ntstatus_t check_lockable(struct mm_address_space *space, vaddr_t start, 
             (protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS)
             return STATUS_ACCESS_VIOLATION;
         if (protection & PAGE_GUARD) {
-            ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);
+            ntstatus_t status = MiAccessFaultLocked(va, MM_ACCESS_READ);
             if (!NT_SUCCESS(status) || status == STATUS_GUARD_PAGE_VIOLATION)
                 return status;
         }
@@ -73,7 +73,7 @@ static ntstatus_t lock_page(struct mm_address_space *space, vaddr_t va)
             return STATUS_SUCCESS;
         if (present)
             return STATUS_WORKING_SET_QUOTA;    /* resident but untracked: no room */
-        ntstatus_t status = MmAccessFault(va, MM_ACCESS_READ, true);
+        ntstatus_t status = MiAccessFaultLocked(va, MM_ACCESS_READ);
         if (!NT_SUCCESS(status))
             return status;
     }

@@ -248,7 +248,7 @@ ntstatus_t MmMapViewOfSection(struct mm_section *section, uint32_t offset, vaddr
     /* The view's protection carries the section's cache attribute (none with no access). */
     if ((protection & MI_PROTECTION_BASE_MASK) != PAGE_NOACCESS)
         protection |= section->cache;
-    ntstatus_t status = MmReserveUserRange(&start, bytes, MI_VAD_MAPPED, 0, protection);
+    ntstatus_t status = MiReserveUserRangeLocked(&start, bytes, MI_VAD_MAPPED, 0, protection);
     if (!NT_SUCCESS(status)) {
         MiReturnCommitment(&space->commit_charge, pages);
         return status;      /* pages committed in the section stay so: NT keeps them too */

@@ -323,7 +323,8 @@ static ntstatus_t reserve(struct mm_address_space *space, vaddr_t *base, uint32_
     if (commit && !MiChargeCommitment(&space->commit_charge, pages))
         return STATUS_COMMITMENT_LIMIT;
     vaddr_t placed = start;
-    ntstatus_t status = MmReserveUserRange(&placed, end - start, MI_VAD_PRIVATE, 0, protection);
+    ntstatus_t status = MiReserveUserRangeLocked(&placed, end - start, MI_VAD_PRIVATE, 0,
+                                                 protection);
     if (NT_SUCCESS(status) &&
         ((commit && !make_page_tables(start, end)) ||
          (type & MEM_WRITE_WATCH &&
@@ -783,6 +784,16 @@ ntstatus_t MmProtectVirtualMemory(vaddr_t *base, uint32_t *size, uint32_t protec
 
 #define USER_STACK_RESERVE 0x100000     /* every thread gets 1 MB */
 
+/* MmDeleteUserStack's work, space's working-set lock held. */
+static void delete_user_stack(struct mm_address_space *space, vaddr_t base)
+{
+    struct mmvad *vad = MiLocateVad(&space->vads, base);
+
+    KASSERT(vad && vad->start == base && vad->flags & MI_VAD_FLAG_STACK);
+    decommit_pages(space, vad->start, vad->end + 1);
+    MiDeleteVad(space, vad);
+}
+
 ntstatus_t MmCreateUserStack(uint32_t commit, vaddr_t *base, vaddr_t *top)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
@@ -791,27 +802,22 @@ ntstatus_t MmCreateUserStack(uint32_t commit, vaddr_t *base, vaddr_t *top)
     commit = ALIGN_UP(MAX(commit, (uint32_t)PAGE_SIZE), (uint32_t)PAGE_SIZE);
     commit = MIN(commit, (uint32_t)USER_STACK_RESERVE - 2 * PAGE_SIZE);
     *base = 0;
-    status = MmReserveUserRange(base, USER_STACK_RESERVE, MI_VAD_PRIVATE, MI_VAD_FLAG_STACK,
-                                PAGE_READWRITE);
+    status = MiReserveUserRangeLocked(base, USER_STACK_RESERVE, MI_VAD_PRIVATE,
+                                      MI_VAD_FLAG_STACK, PAGE_READWRITE);
     if (!NT_SUCCESS(status))
         return status;
     *top = *base + USER_STACK_RESERVE;
-    status = MmCommitUserRange(*top - commit, commit, PAGE_READWRITE);
+    status = MiCommitUserRangeLocked(*top - commit, commit, PAGE_READWRITE);
     if (NT_SUCCESS(status))
-        status = MmCommitUserRange(*top - commit - PAGE_SIZE, PAGE_SIZE,
-                                   PAGE_READWRITE | PAGE_GUARD);
+        status = MiCommitUserRangeLocked(*top - commit - PAGE_SIZE, PAGE_SIZE,
+                                         PAGE_READWRITE | PAGE_GUARD);
     if (!NT_SUCCESS(status))
-        MmDeleteUserStack(*base);
+        delete_user_stack(MmCurrentAddressSpace(), *base);
     return status;
 }
 
 void MmDeleteUserStack(vaddr_t base)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
-    struct mm_address_space *space = MmCurrentAddressSpace();
-    struct mmvad *vad = MiLocateVad(&space->vads, base);
-
-    KASSERT(vad && vad->start == base && vad->flags & MI_VAD_FLAG_STACK);
-    decommit_pages(space, vad->start, vad->end + 1);
-    MiDeleteVad(space, vad);
+    delete_user_stack(MmCurrentAddressSpace(), base);
 }

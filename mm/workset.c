@@ -44,16 +44,23 @@
 struct lock_class MiProcessWorkingSetClass = LOCK_CLASS_BLOCKING("process working set");
 struct lock_class MiSystemWorkingSetClass = LOCK_CLASS_BLOCKING("system working set");
 
+NORETURN void MiWorkingSetLockMisused(const struct mm_working_set *working_set, bool held,
+                                      vaddr_t caller)
+{
+    const char *which = working_set == &MiSystemWorkingSet ? " (the system working set's)" : "";
+
+    if (held)
+        panic("a working-set lock%s taken again by the thread that holds it (EIP 0x%08x): "
+              "a caller that holds it calls the ...Locked function", which, caller);
+    panic("a function that needs a working-set lock%s called without it (EIP 0x%08x)", which,
+          caller);
+}
+
 bool MiTryLockWorkingSet(struct mm_working_set *working_set)
 {
-    if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
-        working_set->lock_depth++;
-        return true;
-    }
-    if (!KeTryToAcquireGuardedMutex(&working_set->lock))
-        return false;
-    working_set->lock_depth = 1;
-    return true;
+    if (MiWorkingSetLockHeld(working_set))
+        MiWorkingSetLockMisused(working_set, true, (vaddr_t)__builtin_return_address(0));
+    return KeTryToAcquireGuardedMutex(&working_set->lock);
 }
 
 
@@ -229,6 +236,12 @@ static uint32_t trim(struct mm_working_set *working_set, uint32_t target, bool a
 uint32_t MiTrimWorkingSet(uint32_t target, bool age)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);
+    return MiTrimWorkingSetLocked(target, age);
+}
+
+uint32_t MiTrimWorkingSetLocked(uint32_t target, bool age)
+{
+    MiAssertWorkingSetLockHeld(&MmCurrentAddressSpace()->working_set);
     return trim(&MmCurrentAddressSpace()->working_set, target, age, 0, evict_user_page);
 }
 
@@ -238,7 +251,7 @@ ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes
     struct mm_working_set *working_set = &MmCurrentAddressSpace()->working_set;
 
     if (minimum_bytes == 0xFFFFFFFFu && maximum_bytes == 0xFFFFFFFFu) {
-        MiTrimWorkingSet(0, false);
+        MiTrimWorkingSetLocked(0, false);
         return STATUS_SUCCESS;
     }
     uint32_t minimum = minimum_bytes / PAGE_SIZE, maximum = maximum_bytes / PAGE_SIZE;
@@ -254,7 +267,7 @@ ntstatus_t MmAdjustWorkingSetSize(uint32_t minimum_bytes, uint32_t maximum_bytes
     working_set->minimum = minimum;
     working_set->maximum = maximum;
     if (working_set->count > maximum)
-        MiTrimWorkingSet(maximum, true);
+        MiTrimWorkingSetLocked(maximum, true);
     return STATUS_SUCCESS;
 }
 
@@ -290,6 +303,20 @@ static bool enough_pages(void)
 }
 
 /*
+ * Takes working_set's lock by attempt for the trimmer, unless this thread holds it
+ * already (the fault or service the trim is for): false when another thread holds it.
+ * *taken: whether the trimmer took it, and so lets it go.
+ */
+static bool lock_for_trim(struct mm_working_set *working_set, bool *taken)
+{
+    *taken = false;
+    if (MiWorkingSetLockHeld(working_set))
+        return true;
+    *taken = MiTryLockWorkingSet(working_set);
+    return *taken;
+}
+
+/*
  * Trims every address space whose working-set lock can be had at once (held means in
  * use: it is left alone this time) towards target(space), the pages at keep excepted.
  * It runs at DISPATCH_LEVEL, with the list of address spaces held: each space is
@@ -305,12 +332,14 @@ static void trim_address_spaces(uint32_t (*target)(const struct mm_working_set *
     for (struct list_entry *e = MiAddressSpaces.next;
          e != &MiAddressSpaces && !(until_enough && enough_pages()); e = e->next) {
         struct mm_address_space *space = CONTAINING_RECORD(e, struct mm_address_space, link);
-        if (space->working_set.count == 0 || !MiTryLockWorkingSet(&space->working_set))
+        bool taken;
+        if (space->working_set.count == 0 || !lock_for_trim(&space->working_set, &taken))
             continue;
         MmSwitchAddressSpace(space);
         trim(&space->working_set, target(&space->working_set, pass), pass == 0,
              space == current ? keep : 0, evict_user_page);
-        MiUnlockWorkingSet(&space->working_set);
+        if (taken)
+            MiUnlockWorkingSet(&space->working_set);
     }
     MmSwitchAddressSpace(current);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);
@@ -319,10 +348,13 @@ static void trim_address_spaces(uint32_t (*target)(const struct mm_working_set *
 /* The system working set likewise (its lock taken by attempt). */
 static void trim_system_working_set(uint32_t target, bool age, vaddr_t keep)
 {
-    if (!MiTryLockWorkingSet(&MiSystemWorkingSet))
+    bool taken;
+
+    if (!lock_for_trim(&MiSystemWorkingSet, &taken))
         return;
     trim(&MiSystemWorkingSet, target, age, keep, MiEvictPagedPoolPage);
-    MiUnlockWorkingSet(&MiSystemWorkingSet);
+    if (taken)
+        MiUnlockWorkingSet(&MiSystemWorkingSet);
 }
 
 /* The first two passes leave a working set its minimum; the third, nothing unlocked. */

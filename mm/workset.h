@@ -12,24 +12,44 @@
 extern struct lock_class MiProcessWorkingSetClass;
 extern struct lock_class MiSystemWorkingSetClass;
 
-/* Takes working_set's lock (again, if this thread holds it: see struct mm_working_set). */
-static inline void MiLockWorkingSet(struct mm_working_set *working_set)
+/*
+ * Stops the machine: a working-set lock taken again by the thread that holds it (held),
+ * or a function that needs it called without it.
+ */
+NORETURN void MiWorkingSetLockMisused(const struct mm_working_set *working_set, bool held,
+                                      vaddr_t caller);
+
+/* True when the current thread holds working_set's lock. */
+static inline bool MiWorkingSetLockHeld(const struct mm_working_set *working_set)
 {
-    if (KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread())) {
-        working_set->lock_depth++;
-        return;
-    }
-    KeAcquireGuardedMutex(&working_set->lock);
-    working_set->lock_depth = 1;
+    return KeIsGuardedMutexOwned(&working_set->lock, KeGetCurrentThread());
 }
 
-/* Takes it only if no other thread holds it; never waits. */
+/*
+ * Takes working_set's lock. It is taken once, as NT's working-set pushlock is: a function
+ * that needs it either takes it (a service, MI_WORKING_SET_GUARD) or is called with it
+ * held (MiXxxLocked); its holder taking it again stops the machine.
+ */
+static inline void MiLockWorkingSet(struct mm_working_set *working_set)
+{
+    if (__builtin_expect(MiWorkingSetLockHeld(working_set), 0))
+        MiWorkingSetLockMisused(working_set, true, (vaddr_t)__builtin_return_address(0));
+    KeAcquireGuardedMutex(&working_set->lock);
+}
+
+/* Takes it only if no thread holds it (never this one: that stops the machine); never waits. */
 bool MiTryLockWorkingSet(struct mm_working_set *working_set);
 
 static inline void MiUnlockWorkingSet(struct mm_working_set *working_set)
 {
-    if (--working_set->lock_depth == 0)
-        KeReleaseGuardedMutex(&working_set->lock);
+    KeReleaseGuardedMutex(&working_set->lock);
+}
+
+/* What each ...Locked function checks first, in test boots (the lock checker on). */
+static inline void MiAssertWorkingSetLockHeld(const struct mm_working_set *working_set)
+{
+    if (__builtin_expect(lockcheck_enabled, 0) && !MiWorkingSetLockHeld(working_set))
+        MiWorkingSetLockMisused(working_set, false, (vaddr_t)__builtin_return_address(0));
 }
 
 static inline struct mm_working_set *MiLockWorkingSetGuard(struct mm_working_set *working_set)
@@ -91,6 +111,8 @@ bool MiIsWorkingSetEntryLocked(const struct mm_working_set *working_set, vaddr_t
  * time round. Returns the pages removed.
  */
 uint32_t MiTrimWorkingSet(uint32_t target, bool age);
+/* The same, the current space's working-set lock held. */
+uint32_t MiTrimWorkingSetLocked(uint32_t target, bool age);
 /* The same for the system working set (paged pool). */
 uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age);
 /* The balance's marks, in pages, set from RAM at boot (workset.c). */

@@ -294,6 +294,15 @@ MATRIX = [
          crash=True,
          log=[r"\*\*\* PANIC: a function that needs the PFN lock called without it "
               r"\(EIP 0x[0-9a-f]{8}\)"]),
+    # The working-set locks, taken once as NT's pushlock: again by the holder, or not held.
+    Boot("crash-working-set-lock-twice", KERNEL, "crash=working-set-lock-twice", 32, 0x80000000,
+         0x7FFEFFFF, crash=True,
+         log=[r"\*\*\* PANIC: a working-set lock \(the system working set's\) taken again by "
+              r"the thread that holds it \(EIP 0x[0-9a-f]{8}\)"]),
+    Boot("crash-working-set-lock-not-held", KERNEL, "crash=working-set-lock-not-held", 32,
+         0x80000000, 0x7FFEFFFF, crash=True,
+         log=[r"\*\*\* PANIC: a function that needs a working-set lock called without it "
+              r"\(EIP 0x[0-9a-f]{8}\)"]),
     # A page-table entry stored outside the PTE writer: through the self-map, and through
     # the current directory's mapping in system space.
     Boot("crash-pte-store",     KERNEL, "crash=pte-store",            32,   0x80000000, 0x7FFEFFFF,

@@ -15,6 +15,7 @@
 #include "lib/panic.h"
 #include "lib/string.h"
 #include "mm/mm.h"
+#include "mm/pagedpool.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
 #include "mm/workset.h"
@@ -71,6 +72,20 @@ static void crash_pfn_lock_not_held(void)
     MiAddPageReferenceLocked(pfn);
 }
 
+/* A working-set lock is taken once too (NT's pushlock): its holder taking it again stops. */
+static void crash_working_set_lock_twice(void)
+{
+    MiLockWorkingSet(&MiSystemWorkingSet);
+    MiLockWorkingSet(&MiSystemWorkingSet);
+}
+
+/* A ...Locked working-set function called without the lock, with the checker on. */
+static void crash_working_set_lock_not_held(void)
+{
+    lockcheck_enable();
+    MiTrimWorkingSetLocked(0, false);
+}
+
 BOOT_COMMAND(crash_command, "crash", ktest_crash);
 
 NORETURN void ktest_crash(const char *what, size_t length)
@@ -116,8 +131,13 @@ NORETURN void ktest_crash(const char *what, size_t length)
         crash_pfn_lock_twice();
     } else if (length == 17 && strncasecmp(what, "pfn-lock-not-held", 17) == 0) {
         crash_pfn_lock_not_held();
+    } else if (length == 22 && strncasecmp(what, "working-set-lock-twice", 22) == 0) {
+        crash_working_set_lock_twice();
+    } else if (length == 25 && strncasecmp(what, "working-set-lock-not-held", 25) == 0) {
+        crash_working_set_lock_not_held();
     }
     panic("crash=%.*s: unknown; use page-fault, stack-overflow, divide-error, pte-store, "
           "directory-store, panic, paged-pool-interrupts-off, paged-pool-at-dispatch, "
-          "lock-order-inversion, pfn-lock-twice or pfn-lock-not-held", (int)length, what);
+          "lock-order-inversion, pfn-lock-twice, pfn-lock-not-held, working-set-lock-twice "
+          "or working-set-lock-not-held", (int)length, what);
 }
