@@ -314,7 +314,7 @@ pfn_t MiRemoveZeroPage(enum mi_page_use use)
     pfn_t pfn = take_page_locked(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
 
     MiReleasePfnLock(old_irql);
-    /* A free page is zeroed after the lock is let go (unless the caller holds it). */
+    /* A free page is zeroed after the lock is let go: zeroing is long work. */
     if (pfn != PFN_INVALID && !zeroed)
         MiZeroPhysicalPage(pfn);
     return pfn;
