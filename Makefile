@@ -24,8 +24,6 @@ SOURCES  := \
 	boot/multiboot_header.S \
 	boot/multiboot.c \
 	boot/multiboot2.c \
-	arch/ata.c \
-	arch/ata_pci.c \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
@@ -43,6 +41,11 @@ SOURCES  := \
 	arch/trap_entry.S \
 	arch/vga_text.c \
 	arch/lockcheck.c \
+	io/ahci.c \
+	io/ata.c \
+	io/ata_identify.c \
+	io/ata_pci.c \
+	io/block.c \
 	ke/dpc.c \
 	ke/tlbflush.c \
 	kernel/bench.c \
@@ -78,6 +81,7 @@ SOURCES  := \
 	mm/init.c \
 	mm/kstack.c \
 	mm/memmap.c \
+	mm/modwriter.c \
 	mm/pagedpool.c \
 	mm/pagefile.c \
 	mm/pagetable.c \
@@ -98,16 +102,19 @@ SOURCES  := \
 	tests/fake_memory.c \
 	tests/ktest.c \
 	tests/multiboot2_builder.c \
+	tests/page_stamp.c \
 	tests/pe_builder.c \
 	tests/program_harness.c \
-	tests/test_ata.c \
 	tests/test_cmdline.c \
 	tests/test_cpu.c \
+	tests/test_disk.c \
 	tests/test_dpc.c \
 	tests/test_fault.c \
 	tests/test_fb_console.c \
+	tests/test_inpage.c \
 	tests/test_fuzz.c \
 	tests/test_memmap.c \
+	tests/test_modwriter.c \
 	tests/test_multiboot.c \
 	tests/test_multiboot2.c \
 	tests/test_multiboot_fb.c \
@@ -146,13 +153,13 @@ TEST_ISO := $(BUILD)/test.iso
 # before the rules below, whose prerequisites name them.
 include tests/user/user.mk
 
-# 32 MB and a 128 MB pagefile on hd0, so that pagestress.exe (twice the RAM) pages.
+# 32 MB and a 128 MB pagefile on ide0, so that pagestress.exe (twice the RAM) pages.
 RUN_MEMORY ?= 32
 # No window by default: the serial console in the terminal is the kernel's console, and
 # a machine without a desktop (or without qemu-system-gui) has nothing to open one on.
 # RUN_DISPLAY=gtk shows the VGA screen too.
 RUN_DISPLAY ?= none
-RUN_ARGS   ?= run=hello.exe,pagestress.exe pagefile=hd0
+RUN_ARGS   ?= run=hello.exe,pagestress.exe pagefile=ide0
 RUN_PAGEFILE := $(BUILD)/pagefile.img
 # The user programs as multiboot modules: "path name,path name,..." for QEMU's -initrd.
 comma      := ,

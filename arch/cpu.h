@@ -104,6 +104,8 @@ static inline void cpu_restore_interrupts(uint32_t flags)
 static inline void cpu_disable_interrupts(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_enable_interrupts(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
+/* In a spin-wait loop: lets a hyperthread sibling run (PAUSE; a NOP before the Pentium 4). */
+static inline void cpu_relax(void) { __asm__ volatile("rep; nop" ::: "memory"); }
 
 static inline void io_out8(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void io_out32(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }

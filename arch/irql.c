@@ -21,7 +21,16 @@ const uint32_t hal_irql_held_back[HIGH_LEVEL + 1] = {
     HELD_BACK_ABOVE(28), HELD_BACK_ABOVE(29), HELD_BACK_ABOVE(30), HELD_BACK_ABOVE(31),
 };
 
+/* A line's routines: its own handler (the clock's), or those of the devices sharing it. */
+#define ROUTINES_PER_LINE 4
+
+struct line_routine {
+    void (*routine)(void *context);
+    void *context;
+};
+
 static void (*line_handlers[PIC_IRQ_COUNT])(void);
+static struct line_routine line_routines[PIC_IRQ_COUNT][ROUTINES_PER_LINE];
 static void (*dispatch_handler)(void);
 
 void hal_set_dispatch_handler(void (*handler)(void))
@@ -33,6 +42,33 @@ void hal_connect_interrupt(unsigned irq, void (*handler)(void))
 {
     line_handlers[irq] = handler;
     pic_unmask(irq);
+}
+
+bool hal_connect_shared_interrupt(unsigned irq, void (*routine)(void *context), void *context)
+{
+    if (irq == 0 || irq >= PIC_IRQ_COUNT || irq == PIC_CASCADE_IRQ)
+        return false;
+    uint32_t flags = cpu_save_disable_interrupts();
+    struct line_routine *slot = NULL;
+    for (unsigned i = 0; i < ROUTINES_PER_LINE && !slot; i++)
+        if (!line_routines[irq][i].routine)
+            slot = &line_routines[irq][i];
+    if (slot) {
+        slot->context = context;
+        slot->routine = routine;
+        pic_unmask(irq);
+    }
+    cpu_restore_interrupts(flags);
+    return slot != NULL;
+}
+
+/* Runs what is connected to line irq, at its level. */
+static void run_line(unsigned irq)
+{
+    if (line_handlers[irq])
+        line_handlers[irq]();
+    for (unsigned i = 0; i < ROUTINES_PER_LINE && line_routines[irq][i].routine; i++)
+        line_routines[irq][i].routine(line_routines[irq][i].context);
 }
 
 static unsigned line_of_irql(KIRQL level)
@@ -52,8 +88,7 @@ static void run_pending(struct kprcb *prcb, KIRQL level)
     } else {
         unsigned irq = line_of_irql(level);
         cpu_enable_interrupts();
-        if (line_handlers[irq])
-            line_handlers[irq]();
+        run_line(irq);
         cpu_disable_interrupts();
         pic_unmask(irq);
     }
@@ -95,8 +130,7 @@ void hal_interrupt(unsigned irq)
     }
     prcb->irql = level;
     cpu_enable_interrupts();                /* a line of a higher level may interrupt this one */
-    if (line_handlers[irq])
-        line_handlers[irq]();
+    run_line(irq);
     cpu_disable_interrupts();
     KeLowerIrql(old);
 }

@@ -93,5 +93,13 @@ void hal_set_dispatch_handler(void (*handler)(void));
 /* Calls handler at the line's IRQL for each interrupt on PIC line irq, and unmasks it. */
 void hal_connect_interrupt(unsigned irq, void (*handler)(void));
 
+/*
+ * Connects a device's interrupt routine to PIC line irq (1-15 but the cascade, 2), which
+ * up to four devices may share, as PCI INTx lines are shared: each routine is called at
+ * the line's IRQL for every interrupt on it, and must find out whether its device asked.
+ * False when the line cannot take one more. Routines are never disconnected.
+ */
+bool hal_connect_shared_interrupt(unsigned irq, void (*routine)(void *context), void *context);
+
 /* Called by the trap dispatcher, interrupts off, for an interrupt on PIC line irq. */
 void hal_interrupt(unsigned irq);

@@ -4,6 +4,7 @@
 
 #define PIC_VECTOR_BASE 0x30    /* IRQ 0-15 arrive as vectors 0x30-0x3F, clear of int 0x2E */
 #define PIC_IRQ_COUNT   16
+#define PIC_CASCADE_IRQ 2       /* the slave controller's line on the master */
 
 /* Remaps both controllers and masks every line. */
 void pic_init(void);

@@ -17,6 +17,9 @@ struct wait_queue {
     struct list_entry threads;
 };
 
+/* A wait's timeout, in clock ticks, that never comes. */
+#define WAIT_FOREVER UINT64_MAX
+
 /*
  * The owner and whether anyone waits, in one word that an atomic compare-exchange can
  * test and change at once: a mutex nobody else wants is taken and given back without the

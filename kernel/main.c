@@ -4,7 +4,9 @@
  * reported, not a triple fault), then the boot information is copied out before
  * the memory it sits in can be handed out.
  */
-#include "arch/ata.h"
+#include "io/ahci.h"
+#include "io/ata.h"
+#include "io/block.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/descriptors.h"
@@ -31,6 +33,8 @@
 #include "lib/panic.h"
 #include "lib/string.h"
 #include "mm/mm.h"
+#include "mm/modwriter.h"
+#include "mm/pagefile.h"
 
 #define MULTIBOOT1_BOOT_MAGIC 0x2BADB002    /* in EAX at entry (Multiboot 0.6.96, 3.2) */
 #define MULTIBOOT2_BOOT_MAGIC 0x36D76289    /* in EAX at entry (Multiboot2 2.0, 3.3) */
@@ -123,6 +127,17 @@ static void start_multitasking(void)
     cpu_enable_interrupts();
 }
 
+/* The modified-page writer, a system thread, once there is a pagefile to write to. */
+static void start_modified_page_writer(void)
+{
+    if (!MiPagefile.present)
+        return;
+    ntstatus_t status = thread_create(&system_process, MmModifiedPageWriter, NULL, 0, 0, 0,
+                                      false, NULL);
+    if (!NT_SUCCESS(status))
+        panic("no thread for the modified-page writer (status 0x%08x)", (uint32_t)status);
+}
+
 /*
  * run=NAME[,NAME...] starts the named modules (each with its name as its command line)
  * and reports how each ended.
@@ -210,10 +225,13 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     cpu_features_print();
     MmPrintBootReport();
     start_multitasking();
+    block_initialize(&scheduler_ticks);
     pci_register_driver(&ata_pci_driver);
+    pci_register_driver(&ahci_pci_driver);
     pci_initialize();
-    ata_initialize(&scheduler_ticks);
-    MmInitializePagefile(kernel_boot_info.command_line);
+    ata_initialize(&scheduler_ticks, kernel_boot_info.command_line);
+    MmInitializePagefile(kernel_boot_info.command_line, block_paging_disk_at);
+    start_modified_page_writer();
     isolation_probe_all();
 
     run_boot_command("crash");

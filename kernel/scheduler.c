@@ -9,6 +9,7 @@
 #include "arch/pit.h"
 #include "arch/spinlock.h"
 #include "ke/dpc.h"
+#include "ke/event.h"
 #include "lib/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
@@ -375,6 +376,61 @@ void scheduler_wake_all(struct wait_queue *queue, ntstatus_t status, volatile bo
     while (!list_is_empty(&queue->threads))
         release_waiter(CONTAINING_RECORD(queue->threads.next, struct thread, queue_link), status);
     release_dispatcher_lock(old);
+}
+
+void KeInitializeEvent(struct kevent *event, bool signaled)
+{
+    event->signaled = signaled;
+    wait_queue_init(&event->waiters);
+}
+
+void KeSetEvent(struct kevent *event)
+{
+    scheduler_wake_all(&event->waiters, STATUS_SUCCESS, &event->signaled);
+}
+
+void KeSetEventBoost(struct kevent *event)
+{
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    KIRQL old = KiAcquireDispatcherLock();
+    bool released = false;
+
+    event->signaled = true;
+    while (!list_is_empty(&event->waiters.threads)) {
+        struct thread *thread =
+            CONTAINING_RECORD(event->waiters.threads.next, struct thread, queue_link);
+        list_remove(&thread->queue_link);
+        list_remove(&thread->sleep_link);
+        thread->wait_status = STATUS_SUCCESS;
+        thread->state = THREAD_READY;
+        list_insert_head(&ready_queue, &thread->queue_link);
+        released = true;
+    }
+    /* The running thread gives way at the next dispatch: its quantum ends there. */
+    if (released && prcb->current_thread != prcb->idle_thread) {
+        prcb->quantum_end = true;
+        HalRequestSoftwareInterrupt(DISPATCH_LEVEL);
+    }
+    release_dispatcher_lock(old);
+}
+
+void KeClearEvent(struct kevent *event)
+{
+    event->signaled = false;
+}
+
+ntstatus_t KeWaitForEvent(struct kevent *event, uint64_t timeout_ticks)
+{
+    KIRQL old = KeGetCurrentIrql();
+
+    if (__builtin_expect(lockcheck_enabled, 0))
+        lockcheck_wait(old, (vaddr_t)__builtin_return_address(0));
+    ntstatus_t status = STATUS_SUCCESS;
+    old = KiAcquireDispatcherLock();
+    if (!event->signaled)
+        status = timeout_ticks == 0 ? STATUS_TIMEOUT : wait_locked(&event->waiters, timeout_ticks);
+    release_dispatcher_lock(old);
+    return status;
 }
 
 void KiWakeThreadLocked(struct thread *thread, ntstatus_t status)

@@ -56,7 +56,6 @@ struct thread {
 
 _Static_assert(offsetof(struct thread, arch) == 0, "arch/kthread.h: the arch part comes first");
 
-#define WAIT_FOREVER UINT64_MAX
 
 extern volatile uint64_t scheduler_ticks;
 

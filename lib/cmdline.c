@@ -63,9 +63,11 @@ bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value)
 static const char *const known_options[] = {
     "/3GB", "/USERVA", "increaseuserva",    /* the split (mm/split.c) */
     "pagefile",                             /* mm/pagefile.c */
+    "ide",                                  /* io/ata.c: ide=pio */
     "ptecheck",                             /* mm/init.c: the PTE writer's check */
     "test", "bench", "crash", "run", "verifier",    /* kernel/main.c */
     "fuzzcalls", "soak",                    /* tests/test_fuzz.c, tests/test_soak.c */
+    "badsector",                            /* tests/test_disk.c */
 };
 
 bool cmdline_is_known(const struct cmdline_word *word, bool first_word)

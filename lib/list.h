@@ -30,6 +30,14 @@ static inline void list_insert_tail(struct list_entry *head, struct list_entry *
     head->prev = entry;
 }
 
+static inline void list_insert_head(struct list_entry *head, struct list_entry *entry)
+{
+    entry->next = head->next;
+    entry->prev = head;
+    head->next->prev = entry;
+    head->next = entry;
+}
+
 static inline void list_remove(struct list_entry *entry)
 {
     entry->prev->next = entry->next;

@@ -9,8 +9,8 @@
  *   - a section page is mapped only where its prototype says it lives, with a reference
  *     for every mapping counted; only section pages are shared;
  *   - KUSER_SHARED_DATA is read-only to user mode;
- *   - a transition PTE names a page on the standby or modified list that it owns, an
- *     in-pagefile PTE a slot that is in use.
+ *   - a transition PTE names a page it owns that is on the standby or modified list or
+ *     being read or written, an in-pagefile PTE a slot that is in use.
  *
  * It runs with interrupts off, between two steps of anything else (the kernel is not
  * preemptive), so it sees every space at rest.
@@ -102,8 +102,12 @@ static void audit_table(struct mi_audit *audit, const struct mm_address_space *s
             audit_valid(audit, space, va, pte, table_pfn, i);
         } else if (MiIsTransitionPte(pte)) {
             const struct mmpfn *entry = MiGetPfnEntry(pte_pfn(pte));
+            bool in_flight = entry->location == MI_PAGE_ACTIVE &&
+                             (entry->flags & (MI_PFN_READ_IN_PROGRESS |
+                                              MI_PFN_WRITE_IN_PROGRESS));
             if ((entry->location != MI_STANDBY_PAGE_LIST &&
-                 entry->location != MI_MODIFIED_PAGE_LIST) || !owns(pte_pfn(pte), table_pfn, i))
+                 entry->location != MI_MODIFIED_PAGE_LIST && !in_flight) ||
+                !owns(pte_pfn(pte), table_pfn, i))
                 violation(audit, "a transition PTE whose page is not its own", va, pte);
         } else if (MiIsPagefilePte(pte)) {
             if (!MiIsPagefileSlotInUse(MiPagefilePteSlot(pte)))

@@ -1,8 +1,12 @@
 /*
  * Page faults, after arch/ has decoded them. Only user space has anything to resolve:
  *   - a transition PTE takes its page back from the standby or modified list (no I/O);
- *   - an in-pagefile PTE gets a frame and its contents back from the pagefile; a failed
- *     read is STATUS_IN_PAGE_ERROR, for the faulting process alone;
+ *   - an in-pagefile PTE gets a frame and its contents back from the pagefile: the
+ *     frame is marked read-in-progress, the PTE becomes a transition PTE naming it, and
+ *     the faulting thread reads with no lock held (its working set's let go too), so
+ *     that everything else runs meanwhile; a second fault on the page waits for the
+ *     same read. Then the fault is resolved again, now a transition fault. A failed
+ *     read is STATUS_IN_PAGE_ERROR, for each thread that waited for it alone;
  *   - a demand-zero PTE gets a zeroed frame;
  *   - a guard page (PAGE_GUARD) loses its guard; on a thread's stack the guard moves one
  *     page down, so the stack grows until its reservation is used up
@@ -71,17 +75,40 @@ static ntstatus_t resolve_demand_zero(vaddr_t va, uint32_t protection)
 }
 
 /*
+ * The pages after va in its page table whose slots follow its own join its read, each
+ * PTE a transition PTE naming its frame: they come back as standby pages, so that a
+ * touch of one later is a transition fault, without I/O.
+ */
+static void read_ahead(vaddr_t va, struct mi_in_page_wait *wait)
+{
+    for (vaddr_t next = va + PAGE_SIZE; next % PDE_SPAN != 0; next += PAGE_SIZE) {
+        mmpte_t pte = *pte_of(next);
+        pfn_t pfn;
+        if (!MiReadAheadLocked(wait, pte, MI_USE_PROCESS_PRIVATE, &pfn))
+            break;
+        MiWriteUserPte(next, MiMakeTransitionPte(pfn, MiPteProtection(pte)));
+        MiSetPteOwner(pfn, pte_of(next));
+    }
+}
+
+/*
  * A page that left memory (transition or in-pagefile PTE) comes back: valid, or
  * resident without access when its protection forbids access (the guard and no-access
- * rules then apply as for any resident page).
+ * rules then apply as for any resident page). STATUS_PENDING when it must be read, or is
+ * being read, first (*wait); until the read ends the PTE names the frame being read.
  */
-static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte)
+static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte, struct mi_in_page_wait *wait)
 {
     uint32_t protection = MiPteProtection(pte);
     pfn_t pfn;
-    ntstatus_t status = MiBringPageBack(pte, MI_USE_PROCESS_PRIVATE, &pfn);
+    ntstatus_t status = MiBringPageBack(pte, MI_USE_PROCESS_PRIVATE, &pfn, wait);
 
-    if (!NT_SUCCESS(status))
+    if (status == STATUS_PENDING && wait->reader) {
+        MiWriteUserPte(va, MiMakeTransitionPte(pfn, protection));
+        MiSetPteOwner(pfn, pte_of(va));
+        read_ahead(va, wait);
+    }
+    if (status == STATUS_PENDING || !NT_SUCCESS(status))
         return status;
     bool accessible = (protection & MI_PROTECTION_BASE_MASK) != PAGE_NOACCESS &&
                       !(protection & PAGE_GUARD);
@@ -95,7 +122,8 @@ static ntstatus_t bring_page_back(vaddr_t va, mmpte_t pte)
  * here yet, or no memory at all.
  */
 static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
-                                  const mmpte_t *pte, enum mm_access access)
+                                  const mmpte_t *pte, enum mm_access access,
+                                  struct mi_in_page_wait *wait)
 {
     struct mmvad *vad = MiLocateVad(&space->vads, page);
 
@@ -116,7 +144,7 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
         return STATUS_ACCESS_VIOLATION;
     if (!MiGetPteLocked(page))
         return STATUS_NO_MEMORY;
-    return MiSectionFault(vad, page, protection);
+    return MiSectionFault(vad, page, protection, wait);
 }
 
 /*
@@ -136,18 +164,22 @@ static ntstatus_t protection_fault(mmpte_t pte, vaddr_t page, enum mm_access acc
     return STATUS_ACCESS_VIOLATION;
 }
 
-/* A fault on user space: what it takes, or why it cannot be resolved. */
+/*
+ * A fault on user space: what it takes, or why it cannot be resolved; STATUS_PENDING
+ * when a read must end first (*wait).
+ */
 static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t address,
-                                     vaddr_t page, enum mm_access access)
+                                     vaddr_t page, enum mm_access access,
+                                     struct mi_in_page_wait *wait)
 {
     mmpte_t *pte = MiGetPte(address, false);
     if (!pte || pte->value == 0 || MiIsViewPagePte(*pte))
-        return view_page_fault(space, page, pte, access);
+        return view_page_fault(space, page, pte, access, wait);
     if (pte_is_valid(*pte))
         return protection_fault(*pte, page, access);
     if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte)) {
-        ntstatus_t status = bring_page_back(page, *pte);
-        if (!NT_SUCCESS(status) || pte_is_valid(*pte))
+        ntstatus_t status = bring_page_back(page, *pte, wait);
+        if (status == STATUS_PENDING || !NT_SUCCESS(status) || pte_is_valid(*pte))
             return status;      /* valid: the access is retried, and checked, again */
     }
 
@@ -174,30 +206,46 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
  * tried once more, after memory is reclaimed the hard way (every working set trimmed,
  * modified pages written) if reusable pages are short. Only a fault that still finds
  * none fails, with STATUS_NO_MEMORY. Each attempt leaves the PTE as it found it or
- * resolved, so a retry starts from a state the rules above know. The space's
- * working-set lock is held.
+ * resolved, so a retry starts from a state the rules above know.
+ *
+ * A fault that must wait for a read does so with no spinlock held and, when it took the
+ * space's working-set lock itself (release_working_set), without that either, as NT
+ * does: other threads of the process fault and change their memory meanwhile. Then it
+ * looks at the PTE again, whatever happened to it. The working-set lock is held on entry
+ * and on return.
  */
 static inline __attribute__((always_inline)) ntstatus_t
-user_fault(struct mm_address_space *space, vaddr_t address, enum mm_access access)
+user_fault(struct mm_address_space *space, vaddr_t address, enum mm_access access,
+           bool release_working_set)
 {
     enum { ATTEMPTS = 2 };
     vaddr_t page = ALIGN_DOWN(address, (vaddr_t)PAGE_SIZE);
-    ntstatus_t status = STATUS_NO_MEMORY;
+    unsigned attempt = 0;
 
-    for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
-        if (attempt > 0) {
-            if (MiReusablePages() < MiLowReusablePages)
-                MiReclaimMemory(page);
-            MmStatistics.fault_retries++;
-        }
+    for (;;) {
+        struct mi_in_page_wait wait;
         /* First, as it may trim this very space: no PTE pointer may be held across it. */
         MiMakeRoomForFault(page);
         /* The PFN lock keeps a transition PTE's frame from being reused meanwhile. */
         KIRQL old = MiAcquirePfnLock();
-        status = resolve_user_fault(space, address, page, access);
+        ntstatus_t status = resolve_user_fault(space, address, page, access, &wait);
         MiReleasePfnLock(old);
+        if (status == STATUS_PENDING) {
+            if (release_working_set)
+                MiUnlockWorkingSet(&space->working_set);
+            status = MiFinishPageWait(&wait);
+            if (release_working_set)
+                MiLockWorkingSet(&space->working_set);
+            if (!NT_SUCCESS(status))
+                return status;
+            continue;
+        }
+        if (status != STATUS_NO_MEMORY || ++attempt == ATTEMPTS)
+            return status;
+        if (MiReusablePages() < MiLowReusablePages)
+            MiReclaimMemory(page);
+        MmStatistics.fault_retries++;
     }
-    return status;
 }
 
 static inline __attribute__((always_inline)) ntstatus_t
@@ -210,7 +258,7 @@ access_fault(vaddr_t address, enum mm_access access, bool user_mode)
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
     MI_WORKING_SET_GUARD(&space->working_set);
-    return user_fault(space, address, access);
+    return user_fault(space, address, access, true);
 }
 
 ntstatus_t MiAccessFaultLocked(vaddr_t address, enum mm_access access)
@@ -220,7 +268,7 @@ ntstatus_t MiAccessFaultLocked(vaddr_t address, enum mm_access access)
     MiAssertWorkingSetLockHeld(&space->working_set);
     if (address > space->highest_user_address || address < MM_LOWEST_USER_ADDRESS)
         return STATUS_ACCESS_VIOLATION;
-    return user_fault(space, address, access);
+    return user_fault(space, address, access, false);
 }
 
 ntstatus_t MmAccessFault(vaddr_t address, enum mm_access access, bool user_mode)

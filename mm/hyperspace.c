@@ -96,3 +96,19 @@ void MmCopyFromPhysical(void *destination, paddr_t source, size_t length)
         length -= chunk;
     }
 }
+
+void MmCopyToPhysical(paddr_t destination, const void *source, size_t length)
+{
+    const uint8_t *in = source;
+
+    while (length) {
+        uint32_t offset = destination & (PAGE_SIZE - 1);
+        size_t chunk = MIN(length, (size_t)(PAGE_SIZE - offset));
+        uint8_t *va = MiMapPageInHyperSpace(paddr_to_pfn(destination));
+        memcpy(va + offset, in, chunk);
+        MiUnmapPageInHyperSpace(va);
+        in += chunk;
+        destination += chunk;
+        length -= chunk;
+    }
+}

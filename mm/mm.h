@@ -42,10 +42,16 @@ void MmInitializeSplit(const char *command_line);
 void MmInitSystem(const struct boot_info *boot);
 
 /*
- * Opens the pagefile the command line names (pagefile=hdN[:SIZE], see mm/pagefile.c),
- * once the disks are found, and raises the commit limit by its size.
+ * Opens the pagefile the command line names (pagefile=DISK[:SIZE], see mm/pagefile.c)
+ * on one of the disks disk_at lists (mm/pagefile.h), once they are found, and raises the
+ * commit limit by its size.
  */
-void MmInitializePagefile(const char *command_line);
+struct mm_paging_disk;
+void MmInitializePagefile(const char *command_line,
+                          const struct mm_paging_disk *(*disk_at)(unsigned index));
+
+/* Writes length bytes of source to physical memory at destination (MmCopyFromPhysical's twin). */
+void MmCopyToPhysical(paddr_t destination, const void *source, size_t length);
 
 /* Prints the split, the map of system space and the memory totals. */
 void MmPrintBootReport(void);
@@ -367,10 +373,12 @@ struct mm_statistics {
     uint32_t section_faults;
     uint32_t copy_on_write_faults;
     uint32_t transition_faults;     /* a page taken back from standby or modified, no I/O */
-    uint32_t pagefile_read_faults;  /* a page read back from the pagefile */
+    uint32_t pagefile_read_faults;  /* pages read back from the pagefile by faults */
+    uint32_t pages_read_ahead;      /* of those, read with the faulting page (clustered) */
     uint32_t pages_trimmed;         /* pages taken out of working sets */
     uint32_t standby_pages_reused;  /* standby pages given to someone else */
     uint32_t in_page_errors;        /* faults that failed because a read failed */
+    uint32_t collided_faults;       /* faults that waited for a read another fault made */
     uint32_t fault_retries;         /* faults tried again after finding no frame */
 };
 extern struct mm_statistics MmStatistics;

@@ -118,11 +118,20 @@ void MiEvictPagedPoolPage(vaddr_t va)
     MmStatistics.pages_trimmed++;
 }
 
-/* The frame for paged pool page va, brought back or new; STATUS_NO_MEMORY if none. */
-static ntstatus_t get_frame(mmpte_t *pte, pfn_t *pfn)
+/*
+ * The frame for paged pool page va, brought back or new; STATUS_NO_MEMORY if none, and
+ * STATUS_PENDING when it must be read (or is being read) first, as for a user page.
+ */
+static ntstatus_t get_frame(mmpte_t *pte, pfn_t *pfn, struct mi_in_page_wait *wait)
 {
-    if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte))
-        return MiBringPageBack(*pte, MI_USE_PAGED_POOL, pfn);
+    if (MiIsTransitionPte(*pte) || MiIsPagefilePte(*pte)) {
+        ntstatus_t status = MiBringPageBack(*pte, MI_USE_PAGED_POOL, pfn, wait);
+        if (status == STATUS_PENDING && wait->reader) {
+            MiSetPteOwner(*pfn, pte);
+            MiWritePte(pte, MiMakeTransitionPte(*pfn, PAGE_READWRITE));
+        }
+        return status;
+    }
     KASSERT(MiIsDemandZeroPte(*pte));
     *pfn = MiRemoveZeroPageLocked(MI_USE_PAGED_POOL);
     if (*pfn == PFN_INVALID)
@@ -142,26 +151,36 @@ ntstatus_t MiPagedPoolFault(vaddr_t va)
     enum { ATTEMPTS = 3 };
     MI_WORKING_SET_GUARD(&MiSystemWorkingSet);
     pfn_t pfn = PFN_INVALID;
-    ntstatus_t status = STATUS_NO_MEMORY;
+    unsigned attempt = 0;
 
     if (!MiIsPagedPoolPageAllocated(va))
         return STATUS_ACCESS_VIOLATION;
-    MiMakeRoomForFault(va);
-    mmpte_t *pte = pte_of(va);
-    if (pte_is_valid(*pte))
-        return STATUS_SUCCESS;
-    for (unsigned attempt = 0; attempt < ATTEMPTS && status == STATUS_NO_MEMORY; attempt++) {
-        if (attempt > 0)
-            MiReclaimMemory(va);
+    for (;;) {
+        struct mi_in_page_wait wait;
+        MiMakeRoomForFault(va);
+        mmpte_t *pte = pte_of(va);
+        if (pte_is_valid(*pte))
+            return STATUS_SUCCESS;
         /* The PFN lock from the look at the PTE to the new one (see MmAccessFault). */
         KIRQL old = MiAcquirePfnLock();
-        status = get_frame(pte, &pfn);
-        if (NT_SUCCESS(status)) {
+        ntstatus_t status = get_frame(pte, &pfn, &wait);
+        if (status == STATUS_SUCCESS) {
             MiSetPteOwner(pfn, pte);
             MiWritePte(pte, pte_make_kernel(pfn, true));
             MiInsertWorkingSetEntry(&MiSystemWorkingSet, va);
         }
         MiReleasePfnLock(old);
+        if (status == STATUS_PENDING) {
+            /* The read with no lock held, as a user page's (mm/fault.c); then look again. */
+            MiUnlockWorkingSet(&MiSystemWorkingSet);
+            status = MiFinishPageWait(&wait);
+            MiLockWorkingSet(&MiSystemWorkingSet);
+            if (!NT_SUCCESS(status))
+                return status;
+            continue;
+        }
+        if (status != STATUS_NO_MEMORY || ++attempt == ATTEMPTS)
+            return status;
+        MiReclaimMemory(va);
     }
-    return status;
 }

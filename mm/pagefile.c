@@ -1,10 +1,11 @@
 /*
- * The pagefile: where pages go when memory is short. It is a disk on the ATA
- * controller, or the first part of one, named on the command line:
+ * The pagefile: where pages go when memory is short. It is a disk, or the first part
+ * of one, named on the command line by the name the I/O layer gives it (io/block.h):
  *
- *     pagefile=hd0            the whole of the first disk (hd0..hd3: primary master,
- *     pagefile=hd1:64M        primary slave, secondary master, secondary slave), or
- *                             its first 64 MB
+ *     pagefile=ide0           the whole of the primary IDE channel's master disk, or
+ *     pagefile=sata1:64M      the first 64 MB of the second disk on an AHCI controller
+ *
+ * (hd0..hd3, the names of earlier versions, still mean ide0..ide3.)
  *
  * A disk is only ever written if its first sector carries the pagefile signature that
  * scripts/mkpagefile.py writes, so a mistyped option cannot overwrite anyone's data.
@@ -12,10 +13,10 @@
  * slot in use belongs to exactly one owner: an in-pagefile PTE, or a page in memory
  * whose copy it holds (struct mmpfn.pagefile_slot).
  *
- * All I/O is synchronous (the driver polls): the memory manager runs it with
- * interrupts off, and nothing else can touch a page while its transfer is under way.
+ * A transfer names the frames themselves, so no mapping is made for it. A fault reads
+ * with no lock held, asleep while the disk works (see MiFinishPageWait); the writes,
+ * made with the PFN lock held, poll.
  */
-#include "arch/ata.h"
 #include "arch/cpu.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
@@ -38,7 +39,7 @@
 #include "mm/syspte.h"
 
 #define TAG_PAGEFILE        0x66676150  /* 'Pagf' */
-#define SECTORS_PER_PAGE    (PAGE_SIZE / ATA_SECTOR_SIZE)
+#define SECTORS_PER_PAGE    (PAGE_SIZE / MM_DISK_SECTOR_SIZE)
 #define PAGEFILE_SIGNATURE  "NTMM-PAGEFILE-1"   /* sector 0, bytes 0-15 (NUL included) */
 #define PAGEFILE_MIN_SLOTS  16
 
@@ -47,28 +48,34 @@ struct mi_fault_injection MiPagefileInjection;
 
 static struct bitmap slots;
 static uint32_t slot_hint = 1;
-static vaddr_t io_window;           /* MI_PAGEFILE_BATCH system PTEs for transfers */
 static uint32_t unreadable_slot;    /* a slot whose reads fail, as a bad sector's (tests) */
+uint32_t MiPagefileReadDelay;
+uint32_t MiReadAheadReserve = 64;
 
 /* ---- the command line ---- */
 
 /*
- * Parses "hdN" or "hdN:SIZE" (SIZE in MB, an optional M) into a disk index and a size
+ * Parses "NAME" or "NAME:SIZE" (SIZE in MB, an optional M) into the disk's name and a size
  * in bytes (0: the whole disk); false, with a message, when it is not well formed.
  */
-static bool parse_pagefile_option(const char *value, unsigned *disk, uint64_t *bytes,
+static bool parse_pagefile_option(const char *value, size_t *name_length, uint64_t *bytes,
                                   char *why, size_t why_size)
 {
+    const char *colon = value;
+
+    while (*colon && *colon != ':')
+        colon++;
+    if (!*colon)
+        colon = NULL;
     *bytes = 0;
-    if ((value[0] != 'h' && value[0] != 'H') || (value[1] != 'd' && value[1] != 'D') ||
-        value[2] < '0' || value[2] > '3' || (value[3] != '\0' && value[3] != ':')) {
-        ksnprintf(why, why_size, "the disk must be hd0, hd1, hd2 or hd3");
+    *name_length = colon ? (size_t)(colon - value) : strlen(value);
+    if (*name_length == 0 || *name_length >= 16) {
+        ksnprintf(why, why_size, "a disk name such as ide0 or sata0 comes first");
         return false;
     }
-    *disk = value[2] - '0';
-    if (value[3] == '\0')
+    if (!colon)
         return true;
-    const char *p = value + 4;
+    const char *p = colon + 1;
     uint64_t megabytes = 0;
     if (*p < '0' || *p > '9') {
         ksnprintf(why, why_size, "the size must be a number of megabytes");
@@ -84,6 +91,23 @@ static bool parse_pagefile_option(const char *value, unsigned *disk, uint64_t *b
     }
     *bytes = megabytes << 20;
     return true;
+}
+
+/* The disk called name (length given) among disk_at's, or hd0-hd3 for ide0-ide3. */
+static const struct mm_paging_disk *find_disk(mm_disk_at_t *disk_at, const char *name,
+                                             size_t length)
+{
+    char ide[5] = {'i', 'd', 'e', name[length - 1], '\0'};
+
+    if (length == 3 && (name[0] == 'h' || name[0] == 'H') && (name[1] == 'd' || name[1] == 'D') &&
+        name[2] >= '0' && name[2] <= '3') {
+        name = ide;
+        length = 4;
+    }
+    for (unsigned i = 0; disk_at(i); i++)
+        if (strlen(disk_at(i)->name) == length && memcmp(disk_at(i)->name, name, length) == 0)
+            return disk_at(i);
+    return NULL;
 }
 
 /* ---- slots ---- */
@@ -132,8 +156,9 @@ uint32_t MiReclaimPagefileSlots(void)
 
     for (pfn_t pfn = 0; pfn <= MmHighestPhysicalPage; pfn++) {
         struct mmpfn *entry = MiGetPfnEntry(pfn);
+        /* A page being read keeps its slot: the transfer reads it. */
         if (entry->location == MI_PAGE_ACTIVE && MiIsPageableUse(entry->use) &&
-            entry->pagefile_slot) {
+            entry->pagefile_slot && !(entry->flags & MI_PFN_READ_IN_PROGRESS)) {
             MiReleasePagefileSlot(entry->pagefile_slot);
             entry->pagefile_slot = 0;
             entry->flags |= MI_PFN_MODIFIED;
@@ -150,10 +175,7 @@ void MiMakePagefileSlotUnreadable(uint32_t slot)
     unreadable_slot = slot;
 }
 
-/*
- * Moves count pages between frames and the slots from first_slot on, through the I/O
- * window: one disk command for the run.
- */
+/* Moves count pages between frames and the slots from first_slot on: one request. */
 static ntstatus_t transfer(uint32_t first_slot, const pfn_t *frames, uint32_t count,
                            bool write)
 {
@@ -164,26 +186,21 @@ static ntstatus_t transfer(uint32_t first_slot, const pfn_t *frames, uint32_t co
         MiPagefile.injected_failures++;
         return STATUS_IO_DEVICE_ERROR;
     }
-    for (uint32_t i = 0; i < count; i++)
-        MiWritePte(pte_of(io_window + i * PAGE_SIZE), pte_make_kernel_local(frames[i]));
     uint64_t lba = MiPagefile.first_sector + (uint64_t)first_slot * SECTORS_PER_PAGE;
-    ntstatus_t status =
-        write ? ata_write(MiPagefile.disk, lba, count * SECTORS_PER_PAGE, (void *)io_window)
-              : ata_read(MiPagefile.disk, lba, count * SECTORS_PER_PAGE, (void *)io_window);
-    for (uint32_t i = 0; i < count; i++)
-        MiWritePte(pte_of(io_window + i * PAGE_SIZE), pte_zero());
-    return status;
+    return MiPagefile.disk->transfer(MiPagefile.disk, write, lba, frames, count);
 }
 
-ntstatus_t MiReadPagefileSlot(uint32_t slot, pfn_t pfn)
+ntstatus_t MiReadPagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32_t count)
 {
-    ntstatus_t status = transfer(slot, &pfn, 1, false);
+    ntstatus_t status = transfer(first_slot, frames, count, false);
 
     if (NT_SUCCESS(status)) {
-        MiPagefile.pages_read++;
+        MiPagefile.pages_read += count;
+        MiPagefile.read_transfers++;
     } else {
         MiPagefile.read_errors++;
-        kprintf("pagefile: reading slot %u failed (status 0x%08x)\n", slot, status);
+        kprintf("pagefile: reading %u pages at slot %u failed (status 0x%08x)\n", count,
+                first_slot, status);
     }
     return status;
 }
@@ -204,55 +221,209 @@ ntstatus_t MiWritePagefileSlots(uint32_t first_slot, const pfn_t *frames, uint32
     return status;
 }
 
-ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *result)
-{
-    pfn_t pfn;
+/* ---- reads that threads wait for ---- */
 
+/*
+ * The in-page blocks, taken and given back under the PFN lock. A fault that finds none
+ * free (more reads in flight than blocks) reads synchronously instead.
+ */
+static struct mi_in_page in_page_blocks[MI_IN_PAGE_BLOCKS];
+
+static struct mi_in_page *allocate_in_page_block(void)
+{
+    for (unsigned i = 0; i < MI_IN_PAGE_BLOCKS; i++)
+        if (in_page_blocks[i].references == 0)
+            return &in_page_blocks[i];
+    return NULL;
+}
+
+/* PFN lock held: the waiter's or reader's reference to block is dropped. */
+static void release_in_page_block(struct mi_in_page *block)
+{
+    KASSERT(block->references > 0);
+    block->references--;
+}
+
+/*
+ * PFN lock held: the read of block's pages ended with status. Each frame becomes a clean
+ * page on the standby list, its owner's transition PTE naming it, which the fault that
+ * waited then takes back as any page in transition. A read that failed gives each owner
+ * its slot back and the frames to the free list; a page whose owner went meanwhile only
+ * frees its frame. Every thread waiting for the read is released.
+ */
+static void end_in_page_locked(struct mi_in_page *block, ntstatus_t status)
+{
+    for (uint32_t i = 0; i < block->count; i++) {
+        pfn_t pfn = block->pfns[i];
+        struct mmpfn *entry = MiGetPfnEntry(pfn);
+        KASSERT(entry->flags & MI_PFN_READ_IN_PROGRESS && entry->in_page == block);
+        entry->flink = PFN_INVALID;
+        entry->flags &= ~MI_PFN_READ_IN_PROGRESS;
+        if (entry->flags & MI_PFN_DELETED) {
+            entry->flags &= ~MI_PFN_DELETED;
+            MiInsertPageInFreeListLocked(pfn);
+        } else if (NT_SUCCESS(status)) {
+            MmStatistics.pagefile_read_faults++;
+            MiInsertTransitionPageLocked(pfn);
+        } else {
+            MiPointOwnerAtSlotLocked(pfn, block->slot + i);
+            entry->pagefile_slot = 0;
+            MiInsertPageInFreeListLocked(pfn);
+        }
+    }
+    if (!NT_SUCCESS(status)) {
+        MmStatistics.in_page_errors++;
+        status = STATUS_IN_PAGE_ERROR;
+    }
+    block->status = status;
+    KeSetEvent(&block->done);
+}
+
+/* PFN lock held: makes pfn, just taken for use, the next frame block reads (slot's). */
+static void join_read(struct mi_in_page *block, pfn_t pfn, uint32_t slot)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    entry->pagefile_slot = slot;        /* the copy stays good until a write */
+    entry->in_page = block;
+    entry->flags |= MI_PFN_READ_IN_PROGRESS;
+    entry->reference_count = 0;
+    block->pfns[block->count++] = pfn;
+}
+
+ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *result,
+                           struct mi_in_page_wait *wait)
+{
+    MiAssertPfnLockHeld();
     if (MiIsTransitionPte(pte)) {
-        pfn = pte_pfn(pte);
+        pfn_t pfn = pte_pfn(pte);
+        struct mmpfn *entry = MiGetPfnEntry(pfn);
+        if (entry->flags & MI_PFN_READ_IN_PROGRESS) {
+            /* A collided fault: another thread's read brings this page; wait for it. */
+            KASSERT(wait != NULL);
+            entry->in_page->references++;
+            *wait = (struct mi_in_page_wait){entry->in_page, false};
+            MmStatistics.collided_faults++;
+            return STATUS_PENDING;
+        }
         MiRemoveTransitionPageLocked(pfn, use);
         MmStatistics.transition_faults++;
-    } else {
-        KASSERT(MiIsPagefilePte(pte));
-        uint32_t slot = MiPagefilePteSlot(pte);
-        pfn = MiRemoveAnyPageLocked(use);
-        if (pfn == PFN_INVALID)
-            return STATUS_NO_MEMORY;
-        if (!NT_SUCCESS(MiReadPagefileSlot(slot, pfn))) {
-            MiInsertPageInFreeListLocked(pfn);
-            MmStatistics.in_page_errors++;
-            return STATUS_IN_PAGE_ERROR;
-        }
-        MiGetPfnEntry(pfn)->pagefile_slot = slot;   /* the copy stays good until a write */
-        MmStatistics.pagefile_read_faults++;
+        *result = pfn;
+        return STATUS_SUCCESS;
     }
+
+    KASSERT(MiIsPagefilePte(pte));
+    uint32_t slot = MiPagefilePteSlot(pte);
+    pfn_t pfn = MiRemoveAnyPageLocked(use);
+    if (pfn == PFN_INVALID)
+        return STATUS_NO_MEMORY;
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+    entry->pagefile_slot = slot;        /* the copy stays good until a write */
+    struct mi_in_page *block = wait ? allocate_in_page_block() : NULL;
+    if (block) {
+        /* The caller makes its PTE a transition PTE naming pfn, then reads, unlocked. */
+        block->references = 1;
+        block->count = 0;
+        block->slot = slot;
+        block->status = STATUS_PENDING;
+        KeInitializeEvent(&block->done, false);
+        join_read(block, pfn, slot);
+        *wait = (struct mi_in_page_wait){block, true};
+        *result = pfn;
+        return STATUS_PENDING;
+    }
+    /* No waiting here (or no block): the read happens now, under the lock, polled. */
+    if (!NT_SUCCESS(MiReadPagefileSlots(slot, &pfn, 1))) {
+        entry->pagefile_slot = 0;       /* the PTE keeps the slot */
+        MiInsertPageInFreeListLocked(pfn);
+        MmStatistics.in_page_errors++;
+        return STATUS_IN_PAGE_ERROR;
+    }
+    MmStatistics.pagefile_read_faults++;
     *result = pfn;
     return STATUS_SUCCESS;
 }
 
+bool MiReadAheadLocked(struct mi_in_page_wait *wait, mmpte_t pte, enum mi_page_use use,
+                       pfn_t *result)
+{
+    struct mi_in_page *block = wait->block;
+
+    MiAssertPfnLockHeld();
+    /* Only a free frame: read-ahead never takes a page another may want back. */
+    if (!wait->reader || block->count == MI_READ_CLUSTER || !MiIsPagefilePte(pte) ||
+        MiPagefilePteSlot(pte) != block->slot + block->count ||
+        MmAvailablePages() <= MiReadAheadReserve)
+        return false;
+    pfn_t pfn = MiRemoveAnyPageLocked(use);
+    if (pfn == PFN_INVALID)
+        return false;
+    join_read(block, pfn, block->slot + block->count);
+    MmStatistics.pages_read_ahead++;
+    *result = pfn;
+    return true;
+}
+
+ntstatus_t MiFinishPageWait(struct mi_in_page_wait *wait)
+{
+    struct mi_in_page *block = wait->block;
+
+    KASSERT(KeGetCurrentIrql() < DISPATCH_LEVEL);
+    if (wait->reader) {
+        if (MiPagefileReadDelay) {
+            struct kevent never;
+            KeInitializeEvent(&never, false);
+            KeWaitForEvent(&never, MiPagefileReadDelay);
+        }
+        ntstatus_t status = MiReadPagefileSlots(block->slot, block->pfns, block->count);
+        KIRQL old = MiAcquirePfnLock();
+        end_in_page_locked(block, status);
+        MiReleasePfnLock(old);
+    } else {
+        KeWaitForEvent(&block->done, WAIT_FOREVER);     /* the read is bounded by the disk's */
+    }
+    KIRQL old = MiAcquirePfnLock();
+    ntstatus_t status = block->status;
+    release_in_page_block(block);
+    MiReleasePfnLock(old);
+    return status;
+}
+
 /* ---- setting it up ---- */
 
-/* True when the disk's first sector carries the signature; reads it through the window. */
-static bool has_signature(const struct ata_disk *disk)
+/* True when the disk's first sector carries the signature. */
+static bool has_signature(const struct mm_paging_disk *disk)
 {
     pfn_t pfn = MiRemoveAnyPage(MI_USE_SYSTEM);
-    bool found = false;
+    char first[sizeof(PAGEFILE_SIGNATURE)];
 
     if (pfn == PFN_INVALID)
         return false;
-    MiWritePte(pte_of(io_window), pte_make_kernel_local(pfn));
-    if (NT_SUCCESS(ata_read(disk, 0, 1, (void *)io_window)))
-        found = memcmp((const void *)io_window, PAGEFILE_SIGNATURE,
-                       sizeof(PAGEFILE_SIGNATURE)) == 0;
-    MiWritePte(pte_of(io_window), pte_zero());
+    bool found = NT_SUCCESS(disk->transfer(disk, false, 0, &pfn, 1));
+    if (found) {
+        MmCopyFromPhysical(first, pfn_to_paddr(pfn), sizeof(first));
+        found = memcmp(first, PAGEFILE_SIGNATURE, sizeof(PAGEFILE_SIGNATURE)) == 0;
+    }
     MiInsertPageInFreeList(pfn);
     return found;
 }
 
-void MmInitializePagefile(const char *command_line)
+/* "ide0, sata0": the disks there are, for a message; "none" when there are none. */
+static void list_disks(mm_disk_at_t *disk_at, char *list, size_t size)
+{
+    size_t used = 0;
+
+    list[0] = '\0';
+    for (unsigned i = 0; disk_at(i) && used + 1 < size; i++)
+        used += ksnprintf(list + used, size - used, "%s%s", i ? ", " : "", disk_at(i)->name);
+    if (!disk_at(0))
+        ksnprintf(list, size, "none");
+}
+
+void MmInitializePagefile(const char *command_line, mm_disk_at_t *disk_at)
 {
     struct cmdline_word word;
-    char value[32], why[80];
+    char value[32], why[80], disks[64];
 
     if (!cmdline_find(command_line, "pagefile", &word)) {
         kprintf("pagefile: none; commit is limited to RAM (%u KB)\n",
@@ -260,42 +431,41 @@ void MmInitializePagefile(const char *command_line)
         return;
     }
     if (!word.has_value || word.value_length == 0 || word.value_length >= sizeof(value)) {
-        kprintf("warning: %.*s ignored: give pagefile=hdN or pagefile=hdN:SIZE; "
-               "running without a pagefile\n", (int)MIN(word.length, (size_t)64), word.text);
+        kprintf("warning: %.*s ignored: give pagefile=DISK or pagefile=DISK:SIZE (DISK as "
+                "ide0 or sata0); running without a pagefile\n",
+                (int)MIN(word.length, (size_t)64), word.text);
         return;
     }
     memcpy(value, word.value, word.value_length);
     value[word.value_length] = '\0';
-    unsigned index;
+    size_t name_length;
     uint64_t bytes;
-    if (!parse_pagefile_option(value, &index, &bytes, why, sizeof(why))) {
+    if (!parse_pagefile_option(value, &name_length, &bytes, why, sizeof(why))) {
         kprintf("warning: pagefile=%s ignored: %s; running without a pagefile\n", value, why);
         return;
     }
-    const struct ata_disk *disk = ata_disk(index);
+    const struct mm_paging_disk *disk = find_disk(disk_at, value, name_length);
     if (!disk) {
-        kprintf("warning: pagefile=%s ignored: no disk hd%u; running without a pagefile\n",
-               value, index);
+        list_disks(disk_at, disks, sizeof(disks));
+        kprintf("warning: pagefile=%s ignored: no disk %.*s (the disks found: %s); running "
+                "without a pagefile\n", value, (int)name_length, value, disks);
         return;
     }
-    uint64_t disk_bytes = disk->sector_count * ATA_SECTOR_SIZE;
+    uint64_t disk_bytes = disk->sector_count * MM_DISK_SECTOR_SIZE;
     if (bytes == 0 || bytes > disk_bytes)
         bytes = disk_bytes;
     uint64_t slot_count = MIN(bytes / PAGE_SIZE, (uint64_t)MI_PAGEFILE_MAX_SLOTS);
-    io_window = MiReserveSystemPtes(MI_PAGEFILE_BATCH);
-    if (!io_window || !MiGetPte(io_window, true) ||
-        !MiGetPte(io_window + (MI_PAGEFILE_BATCH - 1) * PAGE_SIZE, true))
-        panic("pagefile: no system PTEs for its I/O window");
     if (slot_count < PAGEFILE_MIN_SLOTS) {
-        kprintf("warning: pagefile=%s ignored: hd%u is too small (%u KB); "
-               "running without a pagefile\n", value, index, (uint32_t)(disk_bytes / 1024));
-        goto refused;
+        kprintf("warning: pagefile=%s ignored: %s is too small (%u KB); "
+               "running without a pagefile\n", value, disk->name,
+               (uint32_t)(disk_bytes / 1024));
+        return;
     }
     if (!has_signature(disk)) {
-        kprintf("warning: pagefile=%s ignored: hd%u has no pagefile signature, so it is "
+        kprintf("warning: pagefile=%s ignored: %s has no pagefile signature, so it is "
                "left untouched (scripts/mkpagefile.py prepares one); running without a "
-               "pagefile\n", value, index);
-        goto refused;
+               "pagefile\n", value, disk->name);
+        return;
     }
     slots.size = (uint32_t)slot_count;
     slots.words = ExAllocatePoolWithTag(NonPagedPool, ALIGN_UP(slots.size, 32) / 8,
@@ -305,17 +475,11 @@ void MmInitializePagefile(const char *command_line)
     memset(slots.words, 0, ALIGN_UP(slots.size, 32) / 8);
     bitmap_set_range(&slots, 0, 1);         /* slot 0: the signature page */
     MiPagefile.disk = disk;
-    MiPagefile.disk_index = index;
     MiPagefile.first_sector = 0;
     MiPagefile.slot_count = slots.size;
     MiPagefile.present = true;
     MmTotalCommitLimit += slots.size - 1;
-    kprintf("pagefile: hd%u, %u KB (%u slots); commit limit now %u KB\n", index,
-           slots.size * (PAGE_SIZE / 1024), slots.size - 1,
+    kprintf("pagefile: %s, %u KB (%u slots) by %s; commit limit now %u KB\n", disk->name,
+           slots.size * (PAGE_SIZE / 1024), slots.size - 1, disk->transfer_mode,
            MmTotalCommitLimit * (PAGE_SIZE / 1024));
-    return;
-
-refused:
-    MiReleaseSystemPtes(io_window, MI_PAGEFILE_BATCH);
-    io_window = 0;
 }

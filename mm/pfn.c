@@ -20,6 +20,7 @@
 #include "mm/init.h"
 #include "mm/inject.h"
 #include "mm/memmap.h"
+#include "mm/modwriter.h"
 #include "mm/mm.h"
 #include "mm/pagefile.h"
 #include "mm/pagetable.h"
@@ -246,16 +247,43 @@ static pfn_t take_standby_page(void)
         return PFN_INVALID;
     struct mmpfn *entry = MiGetPfnEntry(pfn);
     list_unlink(pfn);
-    KASSERT((entry->pagefile_slot != 0 || entry->flags & MI_PFN_RESET) &&
-            entry->pte_frame != PFN_INVALID);
-    mmpte_t *table = MiMapPageInHyperSpace(entry->pte_frame);
-    mmpte_t *owner = &table[entry->pte_index];
-    KASSERT(MiIsTransitionPte(*owner) && pte_pfn(*owner) == pfn);
-    MiWriteTableEntry(owner, MiMakePagefilePte(entry->pagefile_slot, MiPteProtection(*owner)));
-    MiUnmapPageInHyperSpace(table);
+    KASSERT(entry->pagefile_slot != 0 || entry->flags & MI_PFN_RESET);
+    MiPointOwnerAtSlotLocked(pfn, entry->pagefile_slot);
     entry->pagefile_slot = 0;
     MmStatistics.standby_pages_reused++;
     return pfn;
+}
+
+/* Where pfn's owner PTE is, as one number that orders owners as their addresses do. */
+static uint64_t owner_position(pfn_t pfn)
+{
+    const struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    return (uint64_t)entry->pte_frame * PTES_PER_TABLE + entry->pte_index;
+}
+
+void MiSortPagesByOwner(pfn_t *frames, uint32_t count)
+{
+    for (uint32_t i = 1; i < count; i++) {
+        pfn_t pfn = frames[i];
+        uint64_t position = owner_position(pfn);
+        uint32_t j = i;
+        for (; j > 0 && owner_position(frames[j - 1]) > position; j--)
+            frames[j] = frames[j - 1];
+        frames[j] = pfn;
+    }
+}
+
+void MiPointOwnerAtSlotLocked(pfn_t pfn, uint32_t slot)
+{
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    KASSERT(entry->pte_frame != PFN_INVALID);
+    mmpte_t *table = MiMapPageInHyperSpace(entry->pte_frame);
+    mmpte_t *owner = &table[entry->pte_index];
+    KASSERT(MiIsTransitionPte(*owner) && pte_pfn(*owner) == pfn);
+    MiWriteTableEntry(owner, MiMakePagefilePte(slot, MiPteProtection(*owner)));
+    MiUnmapPageInHyperSpace(table);
 }
 
 /* With the PFN lock held: a page of first, else of second, else of standby. */
@@ -330,6 +358,12 @@ void MiInsertPageInFreeListLocked(pfn_t pfn)
     if (MiIsPageableUse(entry->use) && entry->pagefile_slot)
         MiReleasePagefileSlot(entry->pagefile_slot);
     entry->pagefile_slot = 0;
+    if (entry->flags & MI_PFN_WRITE_IN_PROGRESS) {
+        /* The disk still reads it: it is freed when the write ends (mm/modwriter.c). */
+        entry->flags |= MI_PFN_DELETED;
+        entry->reference_count = 0;
+        return;
+    }
     entry->pte_frame = PFN_INVALID;
     entry->flags = 0;
     MiPagesInUse[entry->use]--;
@@ -428,6 +462,7 @@ void MiInsertTransitionPageLocked(pfn_t pfn)
         entry->pagefile_slot = 0;
         entry->flags = (entry->flags | MI_PFN_MODIFIED) & ~MI_PFN_RESET;
         list_push(&MmModifiedPageListHead, pfn);
+        MiModifiedPageAdded();
     } else {
         /* A good copy in the pagefile, or contents nobody wants (MEM_RESET). */
         list_push(&MmStandbyPageListHead, pfn);
@@ -466,14 +501,27 @@ void MiRemoveTransitionPageLocked(pfn_t pfn, enum mi_page_use use)
 {
     struct mmpfn *entry = MiGetPfnEntry(pfn);
 
-    KASSERT(entry->use == use);
-    MiUnlinkPageLocked(pfn);
+    KASSERT(entry->use == use && !(entry->flags & MI_PFN_READ_IN_PROGRESS));
+    if (entry->location != MI_PAGE_ACTIVE)      /* else its write is in flight, on no list */
+        MiUnlinkPageLocked(pfn);
+    KASSERT(entry->reference_count == 0);
     entry->reference_count = 1;
 }
 
 void MiFreeTransitionPageLocked(pfn_t pfn)
 {
-    MiUnlinkPageLocked(pfn);
+    struct mmpfn *entry = MiGetPfnEntry(pfn);
+
+    if (entry->flags & MI_PFN_READ_IN_PROGRESS) {
+        /* The transfer still writes the frame: it is freed when the read ends. */
+        if (entry->pagefile_slot)
+            MiReleasePagefileSlot(entry->pagefile_slot);
+        entry->pagefile_slot = 0;
+        entry->flags |= MI_PFN_DELETED;
+        return;
+    }
+    if (entry->location != MI_PAGE_ACTIVE)      /* else its write is in flight, on no list */
+        MiUnlinkPageLocked(pfn);
     MiInsertPageInFreeListLocked(pfn);
 }
 

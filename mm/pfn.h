@@ -46,6 +46,10 @@ enum mi_page_use {
 /* struct mmpfn.flags */
 #define MI_PFN_MODIFIED     0x01    /* differs from its pagefile copy (or has none) */
 #define MI_PFN_RESET        0x02    /* MEM_RESET: clean, no copy, contents not wanted */
+#define MI_PFN_READ_IN_PROGRESS 0x04 /* its contents are being read in (struct mi_in_page) */
+#define MI_PFN_WRITE_IN_PROGRESS 0x08 /* being written by the modified-page writer */
+#define MI_PFN_DELETED      0x10    /* freed while read or written: goes to the free list
+                                       when the transfer ends */
 
 /*
  * One physical page. A pageable page (a process's private page, a section's page)
@@ -53,8 +57,13 @@ enum mi_page_use {
  * the process PTE of a private page, the prototype of a section page. That is how a
  * page taken from the standby list tells its owner where its contents went.
  */
+struct mi_in_page;
+
 struct mmpfn {
-    pfn_t flink;            /* next page on the same list */
+    union {
+        pfn_t flink;        /* next page on the same list */
+        struct mi_in_page *in_page; /* MI_PFN_READ_IN_PROGRESS: the read (on no list) */
+    };
     pfn_t blink;            /* previous page on the same list */
     pfn_t pte_frame;        /* the frame of the owning PTE; PFN_INVALID: none */
     union {
@@ -197,10 +206,28 @@ static inline void MiSetPteOwnerFrame(pfn_t pfn, pfn_t table_pfn, unsigned index
  */
 void MiInsertTransitionPage(pfn_t pfn);
 void MiInsertTransitionPageLocked(pfn_t pfn);
-/* PFN lock held: takes a page in transition back for use, one reference, contents as they were. */
+/*
+ * PFN lock held: takes a page in transition back for use, one reference, contents as
+ * they were: off its list, or, while the modified-page writer writes it, left to its
+ * write (which then finds it in use).
+ */
 void MiRemoveTransitionPageLocked(pfn_t pfn, enum mi_page_use use);
-/* PFN lock held: a page in transition that nobody will ask for again, freed with its slot. */
+/*
+ * PFN lock held: a page in transition that nobody will ask for again, freed with its
+ * slot; one still being read is marked MI_PFN_DELETED and freed when its read ends.
+ */
 void MiFreeTransitionPageLocked(pfn_t pfn);
+/*
+ * PFN lock held: orders count pages by where their owner PTEs are (a page table's
+ * entries in address order), so that a cluster written to contiguous slots puts
+ * neighbouring pages in neighbouring slots, and a fault can read them back together.
+ */
+void MiSortPagesByOwner(pfn_t *frames, uint32_t count);
+/*
+ * PFN lock held: the owner PTE of pfn, a transition PTE naming it, is made to name slot
+ * instead (keeping its protection), as when the page is taken for reuse.
+ */
+void MiPointOwnerAtSlotLocked(pfn_t pfn, uint32_t slot);
 /*
  * Frees up to max standby pages, oldest first, as if others had needed them: their
  * owners' PTEs then name their pagefile slots. Returns how many.

@@ -310,9 +310,12 @@ void MiSectionPageUnmapped(pfn_t pfn)
 
 /*
  * Makes prototype (section page index) valid: its frame with one more reference, back
- * from a list or the pagefile, or new and zeroed.
+ * from a list or the pagefile, or new and zeroed. STATUS_PENDING when the page must be
+ * read, or is being read, first (*wait: see MiBringPageBack); the prototype then names
+ * the frame being read, so every view's fault on the page waits for the one read.
  */
-static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t index)
+static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t index,
+                                       struct mi_in_page_wait *wait)
 {
     mmpte_t *prototype = &section->prototypes[index];
     pfn_t pfn;
@@ -322,8 +325,12 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
         return STATUS_SUCCESS;
     }
     if (MiIsTransitionPte(*prototype) || MiIsPagefilePte(*prototype)) {
-        ntstatus_t status = MiBringPageBack(*prototype, MI_USE_SECTION, &pfn);
-        if (!NT_SUCCESS(status))
+        ntstatus_t status = MiBringPageBack(*prototype, MI_USE_SECTION, &pfn, wait);
+        if (status == STATUS_PENDING && wait->reader) {
+            MiSetPteOwner(pfn, prototype);
+            MiWritePrototypePte(prototype, MiMakeTransitionPte(pfn, 0));
+        }
+        if (status == STATUS_PENDING || !NT_SUCCESS(status))
             return status;
         MiSetPteOwner(pfn, prototype);  /* a frame read in is new; one from a list knows */
     } else {
@@ -336,14 +343,15 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
     return STATUS_SUCCESS;
 }
 
-ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection)
+ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection,
+                          struct mi_in_page_wait *wait)
 {
     struct mm_section *section = vad->owner;
     uint32_t index = vad->offset + (va - vad->start) / PAGE_SIZE;
 
     MiAssertPfnLockHeld();              /* the prototype PTEs are the PFN lock's */
-    ntstatus_t status = make_prototype_valid(section, index);
-    if (NT_SUCCESS(status)) {
+    ntstatus_t status = make_prototype_valid(section, index, wait);
+    if (status != STATUS_PENDING && NT_SUCCESS(status)) {
         MiWriteUserPte(va, MiMakeValidUserPte(pte_pfn(section->prototypes[index]),
                                               protection));
         MmStatistics.section_faults++;

@@ -30,7 +30,11 @@ void MiDeleteView(struct mm_address_space *space, struct mmvad *vad);
 /*
  * Maps the section page behind va (a page of view vad, PTE zero or a view-page PTE) into
  * the current space with protection, which must allow access. With the PFN lock held.
+ * STATUS_PENDING when the page is to be read first: *wait says how (mm/pagefile.h), and
+ * the fault is resolved again after.
  */
-ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection);
+struct mi_in_page_wait;
+ntstatus_t MiSectionFault(struct mmvad *vad, vaddr_t va, uint32_t protection,
+                          struct mi_in_page_wait *wait);
 /* Gives va (valid, read-only, copy-on-write) a private copy of its page, writable. */
 ntstatus_t MiCopyOnWrite(vaddr_t va, uint32_t protection);

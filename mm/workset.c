@@ -28,6 +28,7 @@
 #include "mm/addrspace.h"
 #include "mm/mm.h"
 #include "mm/pagedpool.h"
+#include "mm/modwriter.h"
 #include "mm/pagefile.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
@@ -279,7 +280,7 @@ uint32_t MiTrimSystemWorkingSet(uint32_t target, bool age)
 
 /* ---- the balance of memory ---- */
 
-/* The most pages one fault makes the writer write (about 25 ms of PIO under QEMU). */
+/* The most pages a fault that cannot wait for the writer writes itself. */
 #define WRITER_PAGES_PER_FAULT (4 * MI_PAGEFILE_BATCH)
 
 uint32_t MiLowReusablePages = 32;
@@ -411,6 +412,7 @@ uint32_t MiWriteModifiedPages(uint32_t max)
         pfn_t pfn = MmModifiedPageListHead.tail;
         for (uint32_t i = 0; i < count; i++, pfn = MiGetPfnEntry(pfn)->blink)
             frames[i] = pfn;
+        MiSortPagesByOwner(frames, count);
         if (!NT_SUCCESS(MiWritePagefileSlots(first, frames, count))) {
             for (uint32_t i = 0; i < count; i++)
                 MiReleasePagefileSlot(first + i);
@@ -445,8 +447,19 @@ void MiBalanceForFault(vaddr_t page)
         return;     /* nowhere to put what trimming would take out */
     if (MiReusablePages() < MiLowReusablePages)
         trim_working_sets(page);
-    /* A few batches a fault: the writes run with interrupts off, so keep each stretch short. */
-    if (MiReusablePages() < target_pages() ||
-        MmModifiedPageListHead.count > MiHighModifiedPages)
+    if (MiReusablePages() >= target_pages() &&
+        MmModifiedPageListHead.count <= MiHighModifiedPages)
+        return;
+    /*
+     * Modified pages to write: the writer's work (mm/modwriter.c). A fault that finds
+     * reusable pages really short waits for its progress; one that cannot wait, or runs
+     * before the writer does, writes a few clusters itself.
+     */
+    if (MiCanWaitForModifiedPageWriter()) {
+        MiWakeModifiedPageWriter();
+        if (MiReusablePages() < MiLowReusablePages && MmModifiedPageListHead.count)
+            MiWaitForModifiedPageWriter();
+    } else {
         MiWriteModifiedPages(WRITER_PAGES_PER_FAULT);
+    }
 }

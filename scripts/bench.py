@@ -78,9 +78,27 @@ OPERATIONS = [
     ("g", "map-view-64k", "map and unmap a 64 KB view of a section", (), None),
     ("h", "process-start", "start a process from a module, let it exit, wait", (), 20000),
     ("i", "page-out", "trim a dirty page and write it to the pagefile (in the writer's "
-     "batches of 16)", (), None),
-    ("j", "page-in", "fault a page back from the pagefile (its frame was reused)", (), None),
+     "batches of 16), IDE bus-master DMA", ("int-iret-floor",), None),
+    ("j", "page-in", "fault a page back from the pagefile (its frame was reused), IDE "
+     "bus-master DMA", ("int-iret-floor",), None),
+    ("k", "page-out@ide-pio", "page-out, the IDE channel forced to PIO (ide=pio)",
+     ("int-iret-floor@ide-pio",), None),
+    ("l", "page-in@ide-pio", "page-in, the IDE channel forced to PIO",
+     ("int-iret-floor@ide-pio",), None),
+    ("m", "page-out@ahci", "page-out, the pagefile on AHCI (the q35 machine)",
+     ("int-iret-floor@ahci",), None),
+    ("n", "page-in@ahci", "page-in, the pagefile on AHCI",
+     ("int-iret-floor@ahci",), None),
 ]
+# The other disk controllers the paging rows are measured on, each in boots of its own:
+# (name, QEMU's arguments, the kernel's extra options, the pagefile's disk).
+CONTROLLERS = [
+    ("ide-pio", [], "ide=pio", "ide0"),
+    ("ahci", ["-M", "q35"], "", "sata0"),
+]
+# What a controller's boots contribute: these rows and floors, renamed NAME@CONTROLLER.
+CONTROLLER_ROWS = ("page-out", "page-in")
+CONTROLLER_FLOORS = ("int-iret-floor",)
 # Operations not measured yet.
 NOT_YET = []
 FLOORS = [
@@ -96,7 +114,7 @@ COUNTERS = ("cr3", "invlpg", "flush", "faults")
 # ---------------------------------------------------------------------------
 
 MHZ_RE = re.compile(r"^cpu: TSC at (\d+) MHz")
-MEASURE_RE = re.compile(r"^(bench|bench-floor): ([a-z0-9][a-z0-9-]*)((?: [a-z0-9]+=\d+)+)$")
+MEASURE_RE = re.compile(r"^(bench|bench-floor): ([a-z0-9][a-z0-9@-]*)((?: [a-z0-9]+=\d+)+)$")
 EXITED_RE = re.compile(r"^bench: bench\.exe exited with status (0x[0-9A-Fa-f]+)")
 
 
@@ -169,8 +187,14 @@ def pagefile_image(log_path):
     return path
 
 
-def qemu_command(args, icount, log_path):
-    cmd = [args.qemu, "-kernel", args.kernel, "-append", "bench pagefile=hd0",
+def qemu_command(args, icount, log_path, controller=None):
+    """The boot's command line: the IDE DMA machine, or controller's (CONTROLLERS)."""
+    machine, options, disk = [], "", "ide0"
+    if controller:
+        _, machine, options, disk = controller
+    append = " ".join(w for w in ("bench", options, "pagefile=" + disk) if w)
+    cmd = [args.qemu] + machine + [
+           "-kernel", args.kernel, "-append", append,
            "-initrd", "%s bench.exe" % args.program,
            "-drive", "file=%s,format=raw,if=ide,index=0,cache=unsafe" % pagefile_image(log_path),
            "-m", str(MEMORY_MB), "-display", "none", "-serial", "file:" + log_path,
@@ -179,11 +203,11 @@ def qemu_command(args, icount, log_path):
     return cmd + (ICOUNT_OPTIONS if icount else [])
 
 
-def boot(args, icount, log_path):
+def boot(args, icount, log_path, controller=None):
     """Runs one boot; returns {status, timed_out, seconds, log, stderr, command}."""
     if os.path.exists(log_path):
         os.remove(log_path)
-    cmd = qemu_command(args, icount, log_path)
+    cmd = qemu_command(args, icount, log_path, controller)
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -386,14 +410,32 @@ def write_results(out_dir, document):
     return latest, copy
 
 
-def report(boots, args):
+def merge_controller(icount, tcg, name, controller_boots):
+    """Puts a controller's paging rows and floors into the main runs, as NAME@controller."""
+    if not controller_boots:
+        return
+    own = {"icount": controller_boots[0][2],
+           "tcg": best_of([run for _, _, run in controller_boots[1:]])}
+    for main, kind in ((icount, "icount"), (tcg, "tcg")):
+        for section, names in (("operations", CONTROLLER_ROWS), ("floors", CONTROLLER_FLOORS)):
+            for row in names:
+                if row in own[kind][section]:
+                    main[section]["%s@%s" % (row, name)] = own[kind][section][row]
+
+
+def report(boots, args, controllers=None):
     """Prints the table and the boots' problems, writes the JSON; returns the exit status.
 
-    boots: [(kind, outcome, run)], the icount boot first, then the plain-TCG boots.
+    boots: [(kind, outcome, run)], the icount boot first, then the plain-TCG boots;
+    controllers: {name: boots of the same form} for the paging rows of other controllers.
     """
     icount = boots[0][2]
     tcg_runs = [run for _, _, run in boots[1:]]
     tcg = best_of(tcg_runs)
+    for name, controller_boots in (controllers or {}).items():
+        merge_controller(icount, tcg, name, controller_boots)
+        boots = boots + [("%s-%s" % (name, kind), outcome, run)
+                         for kind, outcome, run in controller_boots]
     data = results(icount, tcg)
     anything = any(has_output(run) for _, _, run in boots)
     if anything:
@@ -619,8 +661,19 @@ def main():
         outcome = boot(args, kind == "icount", log_path)
         outcome["log_path"] = log_path
         runs.append((kind, outcome, parse_log(outcome["log"])))
+    # The other controllers' paging rows: an icount boot and plain-TCG boots each.
+    controllers = {}
+    for controller in CONTROLLERS:
+        name = controller[0]
+        controllers[name] = []
+        for kind in kinds[:1 + min(2, args.tcg_boots)]:
+            log_path = os.path.join(args.out, "%s-%s.log" % (name, kind))
+            print("bench: booting %s, %s ..." % (name, kind), file=sys.stderr, flush=True)
+            outcome = boot(args, kind == "icount", log_path, controller)
+            outcome["log_path"] = log_path
+            controllers[name].append((kind, outcome, parse_log(outcome["log"])))
     print(file=sys.stderr)
-    return report(runs, args)
+    return report(runs, args, controllers)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ import sys
 
 from scratch_tree import scratch_tree
 
-FOLDERS = ("lib", "arch", "boot", "ke", "mm", "kernel", "tests")  # scripts/check-includes.py's layers
+FOLDERS = ("lib", "arch", "boot", "ke", "mm", "io", "kernel", "tests")  # scripts/check-includes.py's layers
 WRITER = "mm/pte.c"
 WRITER_FILES = ("mm/pte.c", "mm/pte.h")
 WRITER_INTERNALS = ("MiPteStore", "MiPteStoreChecked", "MiPteWrite", "MiPteFlushPage")

@@ -98,8 +98,9 @@ Boot = collections.namedtuple("Boot",
 #            "{kernel}" stands for the kernel file, "{padding}" for a 24 MB file of
 #            zeros (so that the modules after it lie above 16 MB), "{empty}" for an
 #            empty file. KERNEL boots only.
-#   disks    IDE disks, as (KIND, SIZE_BYTES): the first is hd0 (primary master), the
-#            next hd1, ...; before each boot a fresh image NAME-diskI.img is written in
+#   disks    disks, as (KIND, SIZE_BYTES), attached with QEMU's if=ide: on the pc and
+#            isapc machines the first is ide0 (primary master), the next ide1, ...; on
+#            q35 they sit on the AHCI ports and are sata0, sata1, ...; before each boot a fresh image NAME-diskI.img is written in
 #            the log directory by DISK_KINDS[KIND] (see "Disks" below).
 #   timeout  seconds before this boot is killed, when it needs more than --timeout.
 #   cut      (FROM, TO), ISO and UEFI boots only: GRUB cuts [FROM, TO) out of the memory
@@ -117,8 +118,10 @@ LONG_COMMAND_LINE = "test=cmdline,multiboot,memmap,pfn,pool " + " ".join(
     "unknown%03d=%s" % (i, "v" * 30) for i in range(240))
 PADDING_BYTES = 24 << 20
 
-# The disk tests/test_ata.c reads and writes (it expects exactly this size).
+# The disk tests/test_disk.c reads and writes (it expects exactly this size).
 PATTERN_DISK = ("pattern", 8 << 20)
+BAD_SECTOR = 16000
+PATTERN_DISK_BAD_SECTOR = ("pattern-bad", 8 << 20)     # sector BAD_SECTOR unreadable
 PAGEFILE_DISK_64MB = ("pagefile", 64 << 20)
 PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 
@@ -139,31 +142,37 @@ MATRIX = [
     #    name                   boot    cmdline                       mem   system      highest
     # The longest boot first, so that the others run beside it.
     # Paging for real: 32 MB of RAM, processes stamping three times that (in a 128 MB
-    # pagefile; no-pagefile-32mb below refuses the same workload). About 440 s on a
-    # loaded 2-core machine, and ptecheck's write window adds some 8% (each window
-    # toggles CR0.WP, which makes QEMU drop its TLB): hence the long timeout.
-    Boot("pagefile-32mb",       KERNEL, "test=pagefile,pagestress pagefile=hd0", 32,
-         0x80000000, 0x7FFEFFFF, log=[r"^pagefile: hd0, 131072 KB \(32767 slots\)"],
+    # pagefile on IDE bus-master DMA; no-pagefile-32mb below refuses the same workload).
+    # About 20 s on a loaded 2-core machine (it took 440 s when every page moved by
+    # polled PIO); the timeout leaves room for a much slower host.
+    Boot("pagefile-32mb",       KERNEL, "test=pagefile,inpage,modwriter,pagestress "
+                                        "pagefile=ide0", 32, 0x80000000, 0x7FFEFFFF,
+         log=[r"^pagefile: ide0, 131072 KB \(32767 slots\) by bus-master DMA"],
          disks=[PAGEFILE_DISK_128MB], timeout=600),
-    Boot("default",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
+    # Every suite; the disk suite on IDE bus-master DMA, a sector of its disk unreadable.
+    Boot("default",             KERNEL, "test badsector=%d" % BAD_SECTOR, 128, 0x80000000,
+         0x7FFEFFFF,
          log=[r"^memory: \d+ KB of RAM below 4 GB", r"^memory: \d+ KB free",
               r'^boot: module 0 "\S+ test-module"',
               r"^pci: 00:01\.1 8086:7010 01/01/80 IDE controller, bus master I/O 0x[0-9a-f]+ "
-              r"\(16 bytes\): ata$"],
-         modules=[TEST_MODULE], disks=[PATTERN_DISK]),
-    # The memory manager's suites again with a pagefile (on hd1) beside the ATA test disk,
-    # and the fuzzer at full length: 100,000 calls alone, then two of 50,000 at once.
-    Boot("pagefile-128mb",      KERNEL, "test=ata,vm,pagefile,pagestress,inject,audit,fuzz "
+              r"\(16 bytes\): ata$",
+              r"^ata: ide0: .*, bus-master DMA$",
+              r"^ata: ide0: command 0xc8 at LBA %d, count 1, failed" % BAD_SECTOR],
+         modules=[TEST_MODULE], disks=[PATTERN_DISK_BAD_SECTOR]),
+    # The memory manager's suites again with a pagefile (on ide1, named by its old name
+    # hd1) beside the disk suite's test disk, and the fuzzer at full length: 100,000 calls
+    # alone, then two of 50,000 at once.
+    Boot("pagefile-128mb",      KERNEL, "test=disk,vm,pagefile,inpage,modwriter,pagestress,inject,audit,fuzz "
                                         "fuzzcalls=100000 pagefile=hd1",
          128, 0x80000000, 0x7FFEFFFF,
-         log=[r"^pagefile: hd1, 65536 KB \(16383 slots\)"],
+         log=[r"^pagefile: ide1, 65536 KB \(16383 slots\) by bus-master DMA"],
          disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], timeout=300),
     # A short soak: process churn that pages, with audits and a leak check at the end.
-    Boot("soak-short",          KERNEL, "test=soak soak=4 pagefile=hd0", 32, 0x80000000,
+    Boot("soak-short",          KERNEL, "test=soak soak=4 pagefile=ide0", 32, 0x80000000,
          0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=360),
     # The attacks of the security suite where memory is short: with a pagefile (threads
     # may not take the frames paging needs) and without (nor the frames commit promised).
-    Boot("security-pagefile-32mb", KERNEL, "test=security pagefile=hd0", 32, 0x80000000,
+    Boot("security-pagefile-32mb", KERNEL, "test=security pagefile=ide0", 32, 0x80000000,
          0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB]),
     Boot("no-pagefile-32mb",    KERNEL, "test=pagefile,pagestress,security", 32, 0x80000000,
          0x7FFEFFFF,
@@ -224,33 +233,49 @@ MATRIX = [
               r'^warning: unknown option "unknown000=v+" ignored$',
               r"^warning: 1\d\d more unknown options ignored$"],
          modules=[EMPTY_MODULE]),
-    # The ATA driver on its own; the ISO boots below have QEMU's CD-ROM drive on hd2.
-    # Bad pagefile options are refused with a warning, and a disk without the pagefile
-    # signature is never written (the suite then reads its pattern intact).
-    Boot("ata-disk",            KERNEL, "test=ata pagefile=hd0",      32,   0x80000000, 0x7FFEFFFF,
-         log=[r"^ata: hd0: .*16384 sectors",
-              r"^warning: pagefile=hd0 ignored: hd0 has no pagefile signature"],
-         disks=[PATTERN_DISK]),
-    # PCI on the Q35 chipset: ICH9's AHCI controller is found and its ABAR decoded, with no
-    # driver yet (so no disk either: the suites that need none), and the bus behind an
-    # added PCI-to-PCI bridge is scanned (a test device on it).
+    # The IDE channels forced to PIO: the disk suite, and paging through the polled path.
+    # A disk without the pagefile signature is never written (the suite then reads its
+    # pattern intact). The ISO boots below have QEMU's CD-ROM drive on ide2.
+    Boot("ide-pio",             KERNEL, "test=disk ide=pio pagefile=ide0 badsector=%d"
+                                        % BAD_SECTOR, 32, 0x80000000, 0x7FFEFFFF,
+         log=[r"^ata: ide0: .*16384 sectors .*, 32-bit PIO$",
+              r"^warning: pagefile=ide0 ignored: ide0 has no pagefile signature",
+              r"^ata: ide0: command 0x20 at LBA %d, count 1, failed" % BAD_SECTOR],
+         disks=[PATTERN_DISK_BAD_SECTOR]),
+    Boot("pagefile-pio",        KERNEL, "test=pagefile,inpage,modwriter ide=pio pagefile=ide0", 32,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^pagefile: ide0, 131072 KB \(32767 slots\) by 32-bit PIO"],
+         disks=[PAGEFILE_DISK_128MB]),
+    # PCI on the Q35 chipset: ICH9's AHCI controller is found and its ABAR decoded, and the
+    # bus behind an added PCI-to-PCI bridge is scanned (a test device on it).
     Boot("q35",                 KERNEL, CORE + ",pci",               64,   0x80000000, 0x7FFEFFFF,
          log=[r"^pci: 00:1f\.2 8086:2922 01/06/01 SATA controller \(AHCI\), ABAR memory "
-              r"0x[0-9a-f]+ \(\d+ bytes\).*: no driver yet$",
+              r"0x[0-9a-f]+ \(\d+ bytes\).*: ahci$",
               r"^pci: 01:01\.0 1b36:0005 ", r"^pci: \d+ functions on 2 buses"],
          extra=("-M", "q35", "-device", "pci-bridge,id=bridge1,chassis_nr=1,bus=pcie.0,addr=5",
                 "-device", "pci-testdev,bus=bridge1,addr=1")),
+    # AHCI on the Q35 chipset: the disk suite on sata0, and paging for real (32 MB of RAM)
+    # with the pagefile on sata1.
+    Boot("q35-ahci-pagefile-32mb", KERNEL, "test=disk,pagefile,inpage,modwriter,pagestress "
+                                           "pagefile=sata1 badsector=%d" % BAD_SECTOR, 32,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^ahci: 00:1f\.2 port 0: sata0: .*16384 sectors",
+              r"^pagefile: sata1, 131072 KB \(32767 slots\) by AHCI DMA",
+              r"^ahci: 00:1f\.2 port 0: sata0: command 0x25 at LBA %d, 1 sectors, failed"
+              % BAD_SECTOR],
+         disks=[PATTERN_DISK_BAD_SECTOR, PAGEFILE_DISK_128MB], extra=("-M", "q35"),
+         timeout=600),
     # No PCI at all (an ISA machine): one line says so, and the legacy IDE path works as
-    # before, a pagefile on hd1 beside the ATA test disk.
-    Boot("isapc",               KERNEL, "test=pci,ata,pagefile pagefile=hd1", 32, 0x80000000,
+    # before (by PIO), a pagefile on ide1 beside the disk suite's test disk.
+    Boot("isapc",               KERNEL, "test=pci,disk,pagefile,inpage,modwriter pagefile=ide1", 32, 0x80000000,
          0x7FFEFFFF,
          log=[r"^pci: no PCI \(configuration mechanism #1 absent\); legacy devices only$",
-              r"^ata: hd0: .*16384 sectors", r"^pagefile: hd1, 65536 KB"],
+              r"^ata: ide0: .*16384 sectors", r"^pagefile: ide1, 65536 KB .* by 32-bit PIO"],
          disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], extra=("-M", "isapc")),
-    Boot("bad-pagefile-options", KERNEL, CORE + " pagefile=hd7:12X",   32,   0x80000000, 0x7FFEFFFF,
-         log=[r"^warning: pagefile=hd7:12X ignored: the disk must be hd0, hd1, hd2 or hd3"]),
-    Boot("pagefile-disk-absent", KERNEL, CORE + " pagefile=hd1:64M",   32,   0x80000000, 0x7FFEFFFF,
-         log=[r"^warning: pagefile=hd1:64M ignored: no disk hd1"]),
+    Boot("bad-pagefile-options", KERNEL, CORE + " pagefile=ide0:12X",  32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^warning: pagefile=ide0:12X ignored: the size must be 1 to 1048576 MB"]),
+    Boot("pagefile-disk-absent", KERNEL, CORE + " pagefile=sata3:64M", 32,   0x80000000, 0x7FFEFFFF,
+         log=[r"^warning: pagefile=sata3:64M ignored: no disk sata3 \(the disks found: none\)"]),
     Boot("iso-grub",            ISO,    "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 1\)']),
     # Crafted boot inputs through GRUB: 4 MB cut out of the middle of RAM (the kernel
@@ -320,7 +345,7 @@ MATRIX = [
 # `make soak` (--soak): the long soak alone, at least 10 minutes of process churn on a
 # small machine that pages (tests/test_soak.c); `make test` runs a short one (soak-short).
 SOAK = [
-    Boot("soak",                KERNEL, "test=soak soak=150 pagefile=hd0", 32, 0x80000000,
+    Boot("soak",                KERNEL, "test=soak soak=150 pagefile=ide0", 32, 0x80000000,
          0x7FFEFFFF, disks=[PAGEFILE_DISK_128MB], timeout=3600),
 ]
 
@@ -354,7 +379,16 @@ def write_pattern_image(f, size):
 
 DISK_KINDS = {
     "pattern": write_pattern_image,
+    "pattern-bad": write_pattern_image,     # the same, with a bad sector (below)
     "pagefile": write_pagefile,         # an empty pagefile (scripts/mkpagefile.py)
+}
+
+# Disks whose every read of one sector (BAD_SECTOR) fails, as a bad sector's: QEMU's
+# blkdebug layer answers it with EIO, which the emulated controller reports as a device
+# error. The boot's command line names the sector (badsector=N) for tests/test_disk.c.
+BLKDEBUG_RULES = {
+    "pattern-bad": '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "%d"\n'
+                   'once = "off"\n' % BAD_SECTOR,
 }
 
 
@@ -374,11 +408,25 @@ def disk_paths(boot, log_dir):
             for i in range(len(boot.disks))]
 
 
+def blkdebug_path(image):
+    return os.path.splitext(image)[0] + ".blkdebug"
+
+
+def drive_file(kind, image):
+    """What -drive's file= names: the image, or blkdebug's layer over it."""
+    if kind in BLKDEBUG_RULES:
+        return "blkdebug:%s:%s" % (blkdebug_path(image), image)
+    return image
+
+
 def make_disks(boot, log_dir):
     """Writes fresh images of a boot's disks, so that no boot sees another's writes."""
     for (kind, size), path in zip(boot.disks, disk_paths(boot, log_dir)):
         with open(path, "wb") as f:
             DISK_KINDS[kind](f, size)
+        if kind in BLKDEBUG_RULES:
+            with open(blkdebug_path(path), "w") as f:
+                f.write(BLKDEBUG_RULES[kind])
 
 
 # ---------------------------------------------------------------------------
@@ -483,10 +531,12 @@ def qemu_command(boot, args, log_path):
         if modules:
             cmd += ["-initrd", initrd_argument(modules)]
     cmd += [a.replace("{kernel}", args.kernel) for a in boot.extra]
-    for index, path in enumerate(disk_paths(boot, os.path.dirname(log_path))):
+    for index, ((kind, _), path) in enumerate(zip(boot.disks,
+                                                  disk_paths(boot, os.path.dirname(log_path)))):
         # cache=unsafe: the image is thrown away, so the guest's cache flushes need not
-        # wait for the host's disk (a pagefile flushes after every batch it writes).
-        cmd += ["-drive", "file=%s,format=raw,if=ide,index=%d,cache=unsafe" % (path, index)]
+        # wait for the host's disk.
+        cmd += ["-drive", "file=%s,format=raw,if=ide,index=%d,cache=unsafe"
+                % (drive_file(kind, path), index)]
     cmd += [
         "-m", str(boot.mem),
         "-display", "none",
@@ -792,6 +842,11 @@ def _selftest():
                       % (i, i)
                       for i in range(2)], "one -drive per disk: %s" % drives)
     expect("-drive" not in qemu_command(boot, args, "x.log"), "no disks, no -drive")
+    cmd = qemu_command(boot._replace(disks=[PATTERN_DISK_BAD_SECTOR]), args, "logs/x.log")
+    drives = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-drive"]
+    expect(drives == ["file=blkdebug:logs/selftest-disk0.blkdebug:logs/selftest-disk0.img,"
+                      "format=raw,if=ide,index=0,cache=unsafe"],
+           "a bad-sector disk through blkdebug: %s" % drives)
     image = io.BytesIO()
     write_pattern_image(image, 3 * SECTOR_BYTES)
     data = image.getvalue()

@@ -35,13 +35,15 @@ static const struct ktest_suite *const all_suites[] = {
     &process_suite,
     &vm_suite,
     &pagefile_suite,
+    &inpage_suite,
+    &modwriter_suite,
     &inject_suite,
     &audit_suite,
     &soak_suite,
     &pagestress_suite,
     &fuzz_suite,
     &pci_suite,
-    &ata_suite,
+    &disk_suite,
     &security_suite,
 };
 

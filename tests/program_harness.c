@@ -1,9 +1,15 @@
+#include <stddef.h>
+
+#include "arch/copy_checked.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
+#include "kernel/thread.h"
+#include "lib/ntabi.h"
 #include "lib/format.h"
 #include "lib/ntstatus.h"
 #include "lib/string.h"
 #include "mm/mm.h"
+#include "mm/modwriter.h"
 #include "mm/pagefile.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
@@ -12,6 +18,7 @@
 
 void take_snapshot(struct resources *r)
 {
+    MiWaitForModifiedPageWriterIdle();     /* pages freed in flight go when written */
     r->available_pages = MmAvailablePages();
     r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
     r->committed_pages = MmTotalCommittedPages;
@@ -97,4 +104,86 @@ unsigned run_programs(struct program_run *runs, unsigned count)
         failed += runs[i].status != STATUS_SUCCESS;
     }
     return failed;
+}
+
+/* Locks the counter's page in its working set and maps it here. */
+static ntstatus_t watch_counter(struct watched_counter *w)
+{
+    vaddr_t base = COUNTER_ADDRESS;
+    uint32_t size = PAGE_SIZE;
+    ntstatus_t status;
+
+    process_attach(w->process);
+    status = MmLockVirtualMemory(&base, &size);
+    if (NT_SUCCESS(status) && !MmGetPhysicalAddress(COUNTER_ADDRESS, &w->physical))
+        status = STATUS_UNSUCCESSFUL;
+    process_detach();
+    if (NT_SUCCESS(status))
+        w->page = MmMapPhysicalMemory(w->physical, PAGE_SIZE);
+    return w->page ? status : STATUS_INSUFFICIENT_RESOURCES;
+}
+
+bool start_watched_counter(struct ktest *t, struct watched_counter *w)
+{
+    *w = (struct watched_counter){0};
+    if (!KT_EXPECT_EQ(t, STATUS_SUCCESS, start_program("counter.exe", "", &w->process)))
+        return false;
+    for (unsigned i = 0; i < 100000 && !(w->process->exited) && !w->page; i++) {
+        scheduler_yield();
+        struct nt_memory_basic_information info;
+        process_attach(w->process);
+        bool committed = NT_SUCCESS(MmQueryVirtualMemory(COUNTER_ADDRESS, &info)) &&
+                         info.state == MEM_COMMIT;
+        process_detach();
+        if (committed && !NT_SUCCESS(watch_counter(w)))
+            break;
+    }
+    return KT_EXPECT(t, w->page != NULL);
+}
+
+void stop_watched_counter(struct ktest *t, struct watched_counter *w)
+{
+    uint32_t stop = 1;
+
+    MmUnmapIoSpace((void *)w->page, PAGE_SIZE);
+    process_attach(w->process);
+    arch_copy_checked((void *)(COUNTER_ADDRESS + offsetof(struct counter_page, stop)), &stop,
+                      sizeof(stop));
+    process_detach();
+    KT_EXPECT_EQ(t, STATUS_SUCCESS, process_wait(w->process, WAIT_FOREVER));
+    KT_EXPECT_EQ(t, 0, w->process->exit_status);
+    object_dereference(&w->process->header);
+}
+
+static void spin(void *context)
+{
+    struct spinner *spinner = context;
+
+    while (!spinner->stop)
+        spinner->count++;
+    spinner->done = true;
+}
+
+uint32_t kernel_threads_now(void)
+{
+    return __atomic_load_n(&system_process.thread_count, __ATOMIC_ACQUIRE);
+}
+
+void wait_for_kernel_threads(uint32_t count)
+{
+    while (kernel_threads_now() > count)
+        scheduler_yield();
+}
+
+bool start_spinner(struct ktest *t, struct spinner *spinner)
+{
+    *spinner = (struct spinner){.threads_before = kernel_threads_now()};
+    return KT_EXPECT_EQ(t, STATUS_SUCCESS, thread_create(&system_process, spin, spinner, 0, 0,
+                                                         0, false, NULL));
+}
+
+void stop_spinner(struct spinner *spinner)
+{
+    spinner->stop = true;
+    wait_for_kernel_threads(spinner->threads_before);
 }

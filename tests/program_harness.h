@@ -6,6 +6,7 @@
 #include "kernel/process.h"
 #include "mm/pool.h"
 #include "tests/ktest.h"
+#include "tests/user/counter.h"
 
 /* What must come back once the processes a case started have ended. */
 struct resources {
@@ -57,3 +58,40 @@ struct program_run {
  * runs whose status is not STATUS_SUCCESS.
  */
 unsigned run_programs(struct program_run *runs, unsigned count);
+
+/*
+ * counter.exe (tests/user/counter.c), running, its counting page locked in its working
+ * set and mapped here read-only: a process that runs only when the processor is taken
+ * from someone else, and shows how far it got.
+ */
+struct watched_counter {
+    struct process *process;
+    const volatile struct counter_page *page;
+    paddr_t physical;
+};
+
+/* Starts counter.exe and waits until its page can be watched; false, with a check, if not. */
+bool start_watched_counter(struct ktest *t, struct watched_counter *w);
+/* Tells it to stop, waits for its end (exit status 0) and lets it go. */
+void stop_watched_counter(struct ktest *t, struct watched_counter *w);
+
+/* Threads of the system process not reaped yet (the kernel threads cases start). */
+uint32_t kernel_threads_now(void);
+/*
+ * Yields until no more than count are left: a case's threads that said they were done
+ * have ended and given back their stacks, so that the next case's books are not upset.
+ */
+void wait_for_kernel_threads(uint32_t count);
+
+/* A kernel thread that counts as fast as it can: proof that a wait let others run. */
+struct spinner {
+    volatile bool stop;
+    volatile uint32_t count;
+    volatile bool done;
+    uint32_t threads_before;    /* kernel_threads_now() before it started */
+};
+
+/* Starts spinner's thread (in the system process); false, with a check, if it cannot. */
+bool start_spinner(struct ktest *t, struct spinner *spinner);
+/* Stops it and waits until its thread has ended. */
+void stop_spinner(struct spinner *spinner);

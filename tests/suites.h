@@ -26,11 +26,13 @@ extern const struct ktest_suite section_suite;      /* tests/test_section.c */
 extern const struct ktest_suite process_suite;      /* tests/test_process.c */
 extern const struct ktest_suite vm_suite;           /* tests/test_vm.c */
 extern const struct ktest_suite pagefile_suite;     /* tests/test_pagefile.c */
+extern const struct ktest_suite inpage_suite;        /* tests/test_inpage.c */
+extern const struct ktest_suite modwriter_suite;     /* tests/test_modwriter.c */
 extern const struct ktest_suite inject_suite;       /* tests/test_inject.c */
 extern const struct ktest_suite audit_suite;        /* tests/test_audit.c */
 extern const struct ktest_suite soak_suite;         /* tests/test_soak.c */
 extern const struct ktest_suite pagestress_suite;   /* tests/test_pagestress.c */
 extern const struct ktest_suite fuzz_suite;         /* tests/test_fuzz.c */
 extern const struct ktest_suite pci_suite;          /* tests/test_pci.c */
-extern const struct ktest_suite ata_suite;          /* tests/test_ata.c */
+extern const struct ktest_suite disk_suite;         /* tests/test_disk.c */
 extern const struct ktest_suite security_suite;     /* tests/test_security.c */

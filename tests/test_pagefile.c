@@ -6,7 +6,7 @@
  * can check every state a page passes through. The cases that need the pagefile skip
  * on a boot without one; the whole-system workload is in tests/test_pagestress.c.
  */
-#include "arch/ata.h"
+#include "io/block.h"
 #include "arch/copy_checked.h"
 #include "arch/layout.h"
 #include "arch/mmu.h"
@@ -23,10 +23,9 @@
 #include "mm/pte_format.h"
 #include "mm/virtual.h"
 #include "mm/workset.h"
+#include "tests/page_stamp.h"
 #include "tests/program_harness.h"
 #include "tests/scratch_process.h"
-
-#define STAMP_SEED 0x9E3779B9u
 
 static vaddr_t allocate(struct ktest *t, uint32_t pages, uint32_t protection)
 {
@@ -36,52 +35,6 @@ static vaddr_t allocate(struct ktest *t, uint32_t pages, uint32_t protection)
     KT_EXPECT_EQ(t, STATUS_SUCCESS, MmAllocateVirtualMemory(&base, &size,
                  MEM_RESERVE | MEM_COMMIT, protection, 0));
     return base;
-}
-
-/* The word at index i of a page at va stamped with generation. */
-static uint32_t stamp_word(vaddr_t va, uint32_t generation, uint32_t i)
-{
-    uint32_t x = (va ^ (generation * STAMP_SEED)) + i * 0x01000193u;
-    x ^= x >> 15;
-    x *= 0x2C1B3C6Du;
-    return x ^ (x >> 12);
-}
-
-/* Stamps [va, va + pages) as if it were at key (so views of one page agree). */
-static void stamp_as(vaddr_t va, vaddr_t key, uint32_t pages, uint32_t generation)
-{
-    for (uint32_t p = 0; p < pages; p++) {
-        uint32_t *words = (uint32_t *)(va + p * PAGE_SIZE);
-        for (uint32_t i = 0; i < PAGE_SIZE / 4; i++)
-            words[i] = stamp_word(key + p * PAGE_SIZE, generation, i);
-    }
-}
-
-static void stamp(vaddr_t va, uint32_t pages, uint32_t generation)
-{
-    stamp_as(va, va, pages, generation);
-}
-
-/* Pages of [va, va + pages) that do not hold the stamp of generation made at key. */
-static uint32_t mismatches_as(vaddr_t va, vaddr_t key, uint32_t pages, uint32_t generation)
-{
-    uint32_t bad = 0;
-
-    for (uint32_t p = 0; p < pages; p++) {
-        const uint32_t *words = (const uint32_t *)(va + p * PAGE_SIZE);
-        for (uint32_t i = 0; i < PAGE_SIZE / 4; i++) {
-            if (words[i] != stamp_word(key + p * PAGE_SIZE, generation, i)) {
-                bad++;
-                break;
-            }
-        }
-    }
-    return bad;
-}
-
-static uint32_t mismatches(vaddr_t va, uint32_t pages, uint32_t generation)
-{
-    return mismatches_as(va, va, pages, generation);
 }
 
 /* Pages of [va, va + pages) whose PTE is in the format is_format tells. */
@@ -182,6 +135,17 @@ static void working_set_stays_within_its_maximum(struct ktest *t)
     scratch_end(t, &s);
 }
 
+/* Requests started on every disk since boot. */
+static uint32_t disk_requests(void)
+{
+    uint32_t requests = 0;
+
+    for (unsigned i = 0; block_device_at(i); i++)
+        requests += block_device_at(i)->queue->statistics.reads +
+                    block_device_at(i)->queue->statistics.writes;
+    return requests;
+}
+
 /* A trimmed page waits in transition; touching it takes it back without any I/O. */
 static void transition_fault_needs_no_io(struct ktest *t)
 {
@@ -197,11 +161,10 @@ static void transition_fault_needs_no_io(struct ktest *t)
     KT_EXPECT_EQ(t, 0, s.process->space.working_set.count);
 
     uint32_t transitions = MmStatistics.transition_faults;
-    struct ata_statistics disk = ata_statistics;
+    uint32_t requests = disk_requests();
     KT_EXPECT_EQ(t, 0, mismatches(va, 8, 7));
     KT_EXPECT_EQ(t, transitions + 8, MmStatistics.transition_faults);
-    KT_EXPECT_EQ(t, disk.reads, ata_statistics.reads);
-    KT_EXPECT_EQ(t, disk.writes, ata_statistics.writes);
+    KT_EXPECT_EQ(t, requests, disk_requests());
     KT_EXPECT_EQ(t, 8, count_ptes(va, 8, is_valid));
     KT_EXPECT_EQ(t, modified, MmModifiedPageListHead.count);
     KT_EXPECT_EQ(t, 8, s.process->space.working_set.count);
@@ -248,8 +211,8 @@ static void commit_limit_counts_the_pagefile(struct ktest *t)
     KT_EXPECT(t, MiPagefile.slot_count > 16);
     KT_EXPECT(t, MmTotalCommitLimit > MiPagefile.slot_count - 1);
     KT_EXPECT(t, MmTotalCommitLimit > MmNumberOfPhysicalPages);
-    ktest_diag(t, "pagefile hd%u: %u slots; commit limit %u pages, RAM %u pages",
-               MiPagefile.disk_index, MiPagefile.slot_count - 1, MmTotalCommitLimit,
+    ktest_diag(t, "pagefile %s: %u slots; commit limit %u pages, RAM %u pages",
+               MiPagefile.disk->name, MiPagefile.slot_count - 1, MmTotalCommitLimit,
                MmNumberOfPhysicalPages);
 }
 
@@ -300,9 +263,14 @@ static void private_pages_go_out_and_come_back(struct ktest *t)
     KT_EXPECT_EQ(t, PAGES, count_ptes(va, PAGES, MiIsPagefilePte));
 
     uint32_t reads = MmStatistics.pagefile_read_faults;
+    uint32_t read_transfers = MiPagefile.read_transfers, ahead = MmStatistics.pages_read_ahead;
     KT_EXPECT_EQ(t, 0, mismatches(va, PAGES, 11));
     KT_EXPECT_EQ(t, reads + PAGES, MmStatistics.pagefile_read_faults);
     KT_EXPECT_EQ(t, read + PAGES, MiPagefile.pages_read);
+    /* Written in clusters to contiguous slots, read back in clusters (MI_READ_CLUSTER). */
+    KT_EXPECT(t, MiPagefile.read_transfers - read_transfers <= PAGES / 2);
+    KT_EXPECT_EQ(t, PAGES - (MiPagefile.read_transfers - read_transfers),
+                 MmStatistics.pages_read_ahead - ahead);
 
     /* Read, not written since: clean, straight to standby with no write. */
     uint32_t standby = MmStandbyPageListHead.count;
@@ -317,8 +285,9 @@ static void private_pages_go_out_and_come_back(struct ktest *t)
     KT_EXPECT_EQ(t, modified + 1, MmModifiedPageListHead.count);
     KT_EXPECT_EQ(t, 0, mismatches(va, 1, 12));
     KT_EXPECT_EQ(t, 0, mismatches(va + PAGE_SIZE, PAGES - 1, 11));
-    ktest_diag(t, "%u pages out in %u transfers, %u read back", PAGES,
-               MiPagefile.write_transfers - transfers, MiPagefile.pages_read - read);
+    ktest_diag(t, "%u pages out in %u transfers, %u read back in %u", PAGES,
+               MiPagefile.write_transfers - transfers, MiPagefile.pages_read - read,
+               MiPagefile.read_transfers - read_transfers);
     scratch_end(t, &s);
 }
 

@@ -16,7 +16,8 @@
  * driver that took nothing fails here rather than skipping. A machine with neither
  * chipset (the isapc boot) must have no PCI at all.
  */
-#include "arch/ata.h"
+#include "io/ahci.h"
+#include "io/ata.h"
 #include "arch/pci.h"
 #include "lib/string.h"
 #include "tests/ktest.h"
@@ -157,7 +158,7 @@ static void ata_driver_took_the_ide_controller(struct ktest *t)
             KT_EXPECT(t, pci_function_at(i)->driver == NULL);
 }
 
-static void ich9_ahci_found_without_a_driver(struct ktest *t)
+static void ich9_ahci_found_and_taken_by_its_driver(struct ktest *t)
 {
     if (this_machine() != Q35)
         KT_SKIP(t, "not a Q35 machine");
@@ -173,7 +174,8 @@ static void ich9_ahci_found_without_a_driver(struct ktest *t)
     KT_EXPECT(t, abar->size >= ICH9_ABAR_MIN_BYTES && (abar->size & (abar->size - 1)) == 0);
     KT_EXPECT(t, abar->base != 0 && abar->base % abar->size == 0);
     KT_EXPECT_EQ(t, pci_config_read32(ahci->address, PCI_BAR0 + 4 * ABAR) & ~0xFu, abar->base);
-    KT_EXPECT(t, ahci->driver == NULL);
+    KT_EXPECT(t, ahci->driver == &ahci_pci_driver);
+    KT_EXPECT(t, pci_config_read16(ahci->address, PCI_COMMAND) & PCI_COMMAND_BUS_MASTER);
     /* No PCI IDE controller: the legacy driver took nothing. */
     KT_EXPECT(t, pci_find_class(PCI_CLASS_STORAGE, PCI_SUBCLASS_IDE, 0) == NULL);
     KT_EXPECT(t, !ata_pci_controller()->present);
@@ -258,7 +260,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(piix3_functions_found),
     KTEST_CASE(ide_bus_master_bar_is_io),
     KTEST_CASE(ata_driver_took_the_ide_controller),
-    KTEST_CASE(ich9_ahci_found_without_a_driver),
+    KTEST_CASE(ich9_ahci_found_and_taken_by_its_driver),
     KTEST_CASE(absent_function_reads_all_ones),
     KTEST_CASE(bar_size_probe_restores_the_bar),
     KTEST_CASE(functions_behind_a_bridge_are_found),

@@ -14,6 +14,7 @@
 #include "lib/ntabi.h"
 #include "lib/ntstatus.h"
 #include "mm/mm.h"
+#include "mm/modwriter.h"
 #include "mm/pfn.h"
 #include "tests/ktest.h"
 
@@ -29,6 +30,7 @@ struct pair {
 
 static bool pair_begin(struct ktest *t, struct pair *p)
 {
+    MiWaitForModifiedPageWriterIdle();
     p->available_pages = MmAvailablePages();
     p->committed_pages = MmTotalCommittedPages;
     p->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
@@ -41,6 +43,7 @@ static void pair_end(struct ktest *t, struct pair *p)
 {
     process_discard(p->a);
     process_discard(p->b);
+    MiWaitForModifiedPageWriterIdle();     /* pages freed in flight go when written */
     KT_EXPECT_EQ(t, p->committed_pages, MmTotalCommittedPages);
     KT_EXPECT_EQ(t, p->available_pages,
                  MmAvailablePages() + MiPagesInUse[MI_USE_PAGE_TABLE] - p->system_page_tables);

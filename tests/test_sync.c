@@ -222,40 +222,6 @@ static void mutex_waiter_gets_it_on_release(struct ktest *t)
 
 #define BUSY_REGIONS 10000
 
-/* The counter's page, locked in its working set and mapped here read-only. */
-struct watched_counter {
-    struct process *process;
-    const volatile struct counter_page *page;
-    paddr_t physical;
-};
-
-static ntstatus_t watch_counter(struct watched_counter *w)
-{
-    vaddr_t base = COUNTER_ADDRESS;
-    uint32_t size = PAGE_SIZE;
-    ntstatus_t status;
-
-    process_attach(w->process);
-    status = MmLockVirtualMemory(&base, &size);
-    if (NT_SUCCESS(status) && !MmGetPhysicalAddress(COUNTER_ADDRESS, &w->physical))
-        status = STATUS_UNSUCCESSFUL;
-    process_detach();
-    if (NT_SUCCESS(status))
-        w->page = MmMapPhysicalMemory(w->physical, PAGE_SIZE);
-    return w->page ? status : STATUS_INSUFFICIENT_RESOURCES;
-}
-
-static void stop_counter(struct watched_counter *w)
-{
-    uint32_t stop = 1;
-
-    MmUnmapIoSpace((void *)w->page, PAGE_SIZE);
-    process_attach(w->process);
-    arch_copy_checked((void *)(COUNTER_ADDRESS + offsetof(struct counter_page, stop)), &stop,
-                      sizeof(stop));
-    process_detach();
-}
-
 /*
  * The kernel is preemptible: this thread works inside the memory manager for a long
  * while -- ten thousand regions reserved and released in a process of its own, its
@@ -269,18 +235,7 @@ static void busy_kernel_thread_does_not_stop_other_processes(struct ktest *t)
 
     if (!have_module(t, "counter.exe"))
         KT_SKIP(t, "counter.exe not loaded");
-    KT_ASSERT_EQ(t, STATUS_SUCCESS, start_program("counter.exe", "", &w.process));
-    for (unsigned i = 0; i < 100000 && !(w.process->exited) && !w.page; i++) {
-        scheduler_yield();
-        struct nt_memory_basic_information info;
-        process_attach(w.process);
-        bool committed = NT_SUCCESS(MmQueryVirtualMemory(COUNTER_ADDRESS, &info)) &&
-                         info.state == MEM_COMMIT;
-        process_detach();
-        if (committed && !NT_SUCCESS(watch_counter(&w)))
-            break;
-    }
-    KT_ASSERT(t, w.page != NULL);
+    KT_ASSERT(t, start_watched_counter(t, &w));
 
     uint64_t preemptions = scheduler_statistics().preemptions;
     uint32_t before = w.page->count;
@@ -303,10 +258,7 @@ static void busy_kernel_thread_does_not_stop_other_processes(struct ktest *t)
                "%u preemptions", after - before, (uint32_t)preemptions);
     KT_EXPECT(t, after > before);
     KT_EXPECT(t, preemptions > 0);
-    stop_counter(&w);
-    KT_EXPECT_EQ(t, STATUS_SUCCESS, process_wait(w.process, WAIT_FOREVER));
-    KT_EXPECT_EQ(t, 0, w.process->exit_status);
-    object_dereference(&w.process->header);
+    stop_watched_counter(t, &w);
 }
 
 /* ---- the lock checker: each mistake, planted, and what it reports ---- */

@@ -6,7 +6,7 @@
  * not use yet, so that one is left. The bus-master registers (BAR4, section 2.0 of the
  * Bus Master Programming Interface for IDE ATA Controllers 1.0) are noted for DMA.
  */
-#include "arch/ata.h"
+#include "io/ata.h"
 #include "arch/pci.h"
 #include "lib/console.h"
 
@@ -38,8 +38,12 @@ static bool ata_pci_probe(struct pci_function *f)
     controller.address = f->address;
     controller.bus_master_capable = (f->prog_if & PROG_IF_BUS_MASTER) != 0;
     controller.bus_master_base = bar->kind == PCI_BAR_IO ? (uint16_t)bar->base : 0;
-    /* Firmware normally leaves the ports decoded; a controller it did not set up is told to. */
-    pci_enable(f->address, PCI_COMMAND_IO);
+    /*
+     * Firmware normally leaves the ports decoded; a controller it did not set up is told
+     * to, and to master the bus for DMA.
+     */
+    pci_enable(f->address, controller.bus_master_base ? PCI_COMMAND_IO | PCI_COMMAND_BUS_MASTER
+                                                        : PCI_COMMAND_IO);
     f->driver_data = &controller;
     return true;
 }
