@@ -60,6 +60,11 @@
 #define CMD_READ_SECTORS_EXT    0x24
 #define CMD_WRITE_SECTORS       0x30
 #define CMD_WRITE_SECTORS_EXT   0x34
+#define CMD_READ_MULTIPLE       0xC4
+#define CMD_READ_MULTIPLE_EXT   0x29
+#define CMD_WRITE_MULTIPLE      0xC5
+#define CMD_WRITE_MULTIPLE_EXT  0x39
+#define CMD_SET_MULTIPLE_MODE   0xC6
 #define CMD_READ_DMA            0xC8
 #define CMD_READ_DMA_EXT        0x25
 #define CMD_WRITE_DMA           0xCA
@@ -117,11 +122,13 @@ struct channel {
     bool dma_active;        /* a DMA command is under way */
     struct prd *prd_table;  /* one entry a segment */
     paddr_t prd_table_physical;
+    uint8_t *pio_buffer;    /* a page: PIO data on its way, under the queue's lock */
     struct block_queue queue;
 };
 
 /* Dword-aligned and within one 64 KB, as the bus master requires (section 1.2). */
 static struct prd prd_tables[2][BLOCK_MAX_SEGMENTS] __attribute__((aligned(256)));
+static uint8_t pio_buffers[2][PAGE_SIZE] __attribute__((aligned(4)));
 
 static struct channel channels[2] = {
     {.base = 0x1F0, .control = 0x3F6, .irq = 14, .name = "IDE primary channel"},
@@ -219,6 +226,40 @@ static bool identify_reads_same_32_bits_wide(const struct channel *c, const uint
     return memcmp(again, id, sizeof(again)) == 0;
 }
 
+/* One command's registers. */
+struct command {
+    uint8_t code;
+    uint64_t lba;
+    uint32_t count;     /* sectors */
+    bool lba48;
+};
+
+static ntstatus_t start_command(const struct channel *c, unsigned index,
+                                const struct command *command, uint8_t *status);
+
+/*
+ * Asks the disk to move PIO data in blocks of several sectors ("SET MULTIPLE MODE"):
+ * the most it takes, a power of two, and no more than a page (the channel's PIO
+ * buffer). Under emulation each block is one request to the host's disk instead of one a
+ * sector. The block's size in sectors; 1 when the disk has no multiple mode.
+ */
+static uint8_t set_multiple_mode(const struct channel *c, const struct ata_disk *disk,
+                                 uint8_t most)
+{
+    uint8_t sectors = 1;
+
+    while (sectors * 2 <= MIN(most, (uint8_t)(PAGE_SIZE / ATA_SECTOR_SIZE)))
+        sectors *= 2;
+    if (sectors == 1)
+        return 1;
+    struct command command = {.code = CMD_SET_MULTIPLE_MODE, .count = sectors};
+    uint8_t status = 0;
+    if (!NT_SUCCESS(start_command(c, disk->index, &command, &status)))
+        return 1;
+    status = wait_not_busy(c);
+    return (status & (ST_BSY | ST_ERR | ST_DF)) ? 1 : sectors;
+}
+
 /* Finds out what answers as device index on its (reset) channel; prints what it finds. */
 static void probe_device(unsigned index)
 {
@@ -271,6 +312,7 @@ static void probe_device(unsigned index)
     memcpy(disk->model, identity.model, sizeof(disk->model));
     disk->present = true;
     disk->pio32 = identify_reads_same_32_bits_wide(c, id);
+    disk->multiple = set_multiple_mode(c, disk, identity.multiple_max);
 }
 
 const struct ata_disk *ata_disk(unsigned index)
@@ -285,13 +327,6 @@ void ata_force_lba48(bool force)
     lba48_forced = force;
 }
 
-/* One command's registers. */
-struct command {
-    uint8_t code;
-    uint64_t lba;
-    uint32_t count;     /* sectors */
-    bool lba48;
-};
 
 /* Loads the registers and starts the command; the status read last in *status. */
 static ntstatus_t start_command(const struct channel *c, unsigned index,
@@ -333,59 +368,74 @@ static ntstatus_t start_command(const struct channel *c, unsigned index,
 }
 
 /*
- * Copies one sector between sector and the request's memory at byte offset (a sector
- * may straddle two segments).
+ * Copies length bytes between buffer and the request's memory from byte offset on, a
+ * segment's part at a time (each one mapping of a page).
  */
-static void copy_sector(const struct block_request *request, uint32_t offset, uint8_t *sector,
-                        bool to_memory)
+static void copy_request(const struct block_request *request, uint32_t offset, uint8_t *buffer,
+                         uint32_t length, bool to_memory)
 {
-    uint32_t done = 0;
-
-    for (uint32_t i = 0; i < request->segment_count && done < ATA_SECTOR_SIZE; i++) {
+    for (uint32_t i = 0; i < request->segment_count && length > 0; i++) {
         const struct block_segment *segment = &request->segments[i];
         if (offset >= segment->length) {
             offset -= segment->length;
             continue;
         }
-        uint32_t length = MIN(segment->length - offset, ATA_SECTOR_SIZE - done);
+        uint32_t part = MIN(segment->length - offset, length);
         if (to_memory)
-            MmCopyToPhysical(segment->address + offset, sector + done, length);
+            MmCopyToPhysical(segment->address + offset, buffer, part);
         else
-            MmCopyFromPhysical(sector + done, segment->address + offset, length);
-        done += length;
+            MmCopyFromPhysical(buffer, segment->address + offset, part);
+        buffer += part;
+        length -= part;
         offset = 0;
     }
 }
 
+/* One data block of sectors through the data port, 32 or 16 bits at a time. */
+static void move_block(const struct channel *c, const struct ata_disk *disk, uint8_t *block,
+                       uint32_t sectors, bool write)
+{
+    uint32_t words = sectors * WORDS_PER_SECTOR;
+
+    if (!write && disk->pio32)
+        io_in32_repeat(c->base + REG_DATA, block, words / 2);
+    else if (!write)
+        io_in16_repeat(c->base + REG_DATA, block, words);
+    else if (disk->pio32)
+        io_out32_repeat(c->base + REG_DATA, block, words / 2);
+    else
+        io_out16_repeat(c->base + REG_DATA, block, words);
+}
+
 /*
  * The "PIO data-in" and "PIO data-out" command protocols for request, then the final
- * status. Each block goes through a sector buffer: the request's memory is physical.
+ * status. The request's memory is physical, so the data goes through the channel's
+ * page buffer, a page's worth of sectors at a time: one mapping of each page of the
+ * request, not one a sector.
  */
-static ntstatus_t move_data(const struct channel *c, const struct ata_disk *disk,
+static ntstatus_t move_data(struct channel *c, const struct ata_disk *disk,
                             const struct block_request *request, uint8_t *status)
 {
-    uint8_t sector[ATA_SECTOR_SIZE] __attribute__((aligned(4)));
+    enum { SECTORS_PER_BUFFER = PAGE_SIZE / ATA_SECTOR_SIZE };
 
-    for (uint32_t i = 0; i < request->sector_count; i++) {
-        *status = wait_not_busy(c);
-        if (*status & ST_BSY)
-            return STATUS_IO_TIMEOUT;
-        if ((*status & (ST_ERR | ST_DF)) || !(*status & ST_DRQ))
-            return STATUS_IO_DEVICE_ERROR;
-        if (!request->write) {
-            if (disk->pio32)
-                io_in32_repeat(c->base + REG_DATA, sector, WORDS_PER_SECTOR / 2);
-            else
-                io_in16_repeat(c->base + REG_DATA, sector, WORDS_PER_SECTOR);
-            copy_sector(request, i * ATA_SECTOR_SIZE, sector, true);
-        } else {
-            copy_sector(request, i * ATA_SECTOR_SIZE, sector, false);
-            if (disk->pio32)
-                io_out32_repeat(c->base + REG_DATA, sector, WORDS_PER_SECTOR / 2);
-            else
-                io_out16_repeat(c->base + REG_DATA, sector, WORDS_PER_SECTOR);
+    for (uint32_t first = 0; first < request->sector_count; first += SECTORS_PER_BUFFER) {
+        uint32_t count = MIN(request->sector_count - first, (uint32_t)SECTORS_PER_BUFFER);
+        uint32_t offset = first * ATA_SECTOR_SIZE, bytes = count * ATA_SECTOR_SIZE;
+        if (request->write)
+            copy_request(request, offset, c->pio_buffer, bytes, false);
+        /* A block a DRQ: disk->multiple sectors (the last maybe fewer), which divides a page. */
+        for (uint32_t i = 0; i < count; i += disk->multiple) {
+            *status = wait_not_busy(c);
+            if (*status & ST_BSY)
+                return STATUS_IO_TIMEOUT;
+            if ((*status & (ST_ERR | ST_DF)) || !(*status & ST_DRQ))
+                return STATUS_IO_DEVICE_ERROR;
+            move_block(c, disk, c->pio_buffer + i * ATA_SECTOR_SIZE,
+                       MIN((uint32_t)disk->multiple, count - i), request->write);
+            wait_reads(c, SETTLE_READS);
         }
-        wait_reads(c, SETTLE_READS);
+        if (!request->write)
+            copy_request(request, offset, c->pio_buffer, bytes, true);
     }
     /* A write is done only when the device has taken the last block in. */
     *status = wait_not_busy(c);
@@ -420,6 +470,9 @@ static struct command command_for(const struct ata_disk *disk,
     if (dma)
         command.code = request->write ? (lba48 ? CMD_WRITE_DMA_EXT : CMD_WRITE_DMA)
                                       : (lba48 ? CMD_READ_DMA_EXT : CMD_READ_DMA);
+    else if (disk->multiple > 1)
+        command.code = request->write ? (lba48 ? CMD_WRITE_MULTIPLE_EXT : CMD_WRITE_MULTIPLE)
+                                      : (lba48 ? CMD_READ_MULTIPLE_EXT : CMD_READ_MULTIPLE);
     else
         command.code = request->write ? (lba48 ? CMD_WRITE_SECTORS_EXT : CMD_WRITE_SECTORS)
                                       : (lba48 ? CMD_READ_SECTORS_EXT : CMD_READ_SECTORS);
@@ -567,6 +620,7 @@ static void start_channel(unsigned n, const char *command_line)
 
     c->bus_master = bus_master_of(n, command_line);
     c->prd_table = prd_tables[n];
+    c->pio_buffer = pio_buffers[n];
     if (c->bus_master && !MmGetPhysicalAddress((vaddr_t)c->prd_table, &c->prd_table_physical))
         c->bus_master = 0;
     KIRQL irql = c->bus_master ? hal_irql_of_line(c->irq) : DISPATCH_LEVEL;

@@ -20,6 +20,8 @@ struct ata_disk {
     bool lba48;                 /* the 48-bit commands are supported */
     uint64_t sector_count;      /* addressable sectors of ATA_SECTOR_SIZE bytes */
     bool pio32;                 /* the controller moves PIO data 32 bits at a time */
+    uint8_t multiple;           /* sectors a PIO data block carries (READ/WRITE MULTIPLE);
+                                   1: a sector a block (READ/WRITE SECTORS) */
     char model[41];             /* trimmed */
     struct block_device device; /* what the block layer knows it as */
 };

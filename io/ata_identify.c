@@ -5,6 +5,7 @@
 /* Words of the IDENTIFY DEVICE data (ATA/ATAPI-6, the command's table). */
 #define ID_MODEL            27      /* 20 words, two characters each, the first high */
 #define ID_MODEL_WORDS      20
+#define ID_MULTIPLE_MAX     47      /* bits 0-7: sectors per READ/WRITE MULTIPLE block */
 #define ID_CAPABILITIES     49
 #define ID_CAP_LBA          (1u << 9)
 #define ID_LBA28_SECTORS    60      /* 2 words, low word first */
@@ -42,6 +43,7 @@ bool ata_identify_decode(const uint16_t *id, struct ata_identity *identity)
             identity->sector_count = identity->sector_count << 16 | id[ID_LBA48_SECTORS + i];
     else
         identity->sector_count = (uint32_t)id[ID_LBA28_SECTORS + 1] << 16 | id[ID_LBA28_SECTORS];
+    identity->multiple_max = (uint8_t)(id[ID_MULTIPLE_MAX] & 0xFF);
     copy_model(identity->model, &id[ID_MODEL]);
     return identity->sector_count > 0;
 }

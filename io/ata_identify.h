@@ -13,6 +13,7 @@
 struct ata_identity {
     bool lba48;                 /* the 48-bit commands are supported and enabled */
     uint64_t sector_count;      /* addressable sectors of 512 bytes */
+    uint8_t multiple_max;       /* most sectors a READ/WRITE MULTIPLE block carries; 0: none */
     char model[ATA_MODEL_SIZE]; /* blanks trimmed at both ends */
 };
 

@@ -111,7 +111,7 @@ static void check_timeout(struct block_queue *queue, bool by_clock, uint32_t pol
     if (!request)
         return;
     bool late = by_clock ? *clock - request->start_tick >= queue->timeout_ticks
-                         : polls >= queue->timeout_ticks * (1000 / PIT_HZ) * POLLS_PER_MS;
+                         : polls / POLLS_PER_MS >= queue->timeout_ticks * 1000 / PIT_HZ;
     if (!late)
         return;
     kprintf("block: a %s of %u sectors at %llu got no answer in %u ms: the channel is "

@@ -220,6 +220,11 @@ void process_terminate(struct process *process, ntstatus_t status)
 {
     if (process == &system_process)
         return;
+    /*
+     * The first caller's status is the process's: the test and the mark are one step
+     * under the dispatcher lock, since the kernel may be preempted between two others.
+     */
+    KIRQL old = KiAcquireDispatcherLock();
     if (!process->terminating && !process->exited) {
         process->terminating = true;
         process->exit_status = status;
@@ -229,15 +234,14 @@ void process_terminate(struct process *process, ntstatus_t status)
          * before the caller ends, if it is one of them, or they would wait on for good --
          * and none begins a new wait (scheduler_wait_user).
          */
-        KIRQL old = KiAcquireDispatcherLock();
         for (struct list_entry *e = process->threads.next; e != &process->threads;
              e = e->next) {
             struct thread *thread = CONTAINING_RECORD(e, struct thread, process_link);
             if (thread->user_wait)
                 KiWakeThreadLocked(thread, STATUS_PROCESS_IS_TERMINATING);
         }
-        KiReleaseDispatcherLock(old);
     }
+    KiReleaseDispatcherLock(old);
     /* A second thread terminating its own process ends too, even when it was not first. */
     if (process == process_current())
         process_exit_current_thread();

@@ -16,8 +16,8 @@
  *
  * The nonpaged pool's pages are frames mapped in system PTEs, and its lists are changed
  * with interrupts off (an interrupt handler may allocate). The paged pool's pages come
- * from the paged pool range (mm/pagedpool.c) and may be paged out; it is used only with
- * interrupts on, so its lists need no more than the kernel being non-preemptive.
+ * from the paged pool range (mm/pagedpool.c) and may be paged out; it is used only below
+ * DISPATCH_LEVEL, under a guarded mutex (its holder may take a page fault and wait).
  */
 #include "arch/cpu.h"
 #include "arch/layout.h"

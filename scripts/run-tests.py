@@ -149,6 +149,19 @@ MATRIX = [
                                         "pagefile=ide0", 32, 0x80000000, 0x7FFEFFFF,
          log=[r"^pagefile: ide0, 131072 KB \(32767 slots\) by bus-master DMA"],
          disks=[PAGEFILE_DISK_128MB], timeout=600),
+    # The same forced to PIO (polled, the data through the data port in blocks of READ/WRITE
+    # MULTIPLE): the slowest of the paging boots, so it starts early.
+    Boot("pagefile-pio",        KERNEL, "test=pagefile,inpage,modwriter,pagestress ide=pio "
+                                        "pagefile=ide0", 32,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^pagefile: ide0, 131072 KB \(32767 slots\) by 32-bit PIO"],
+         disks=[PAGEFILE_DISK_128MB], timeout=300),
+    # The most RAM, every suite: the longest boots after the paging ones (their page
+    # database and the suites that walk it grow with memory), so that they start early.
+    Boot("mem-3584",            KERNEL, "test /3GB",                  3584, 0xC0000000, 0xBFFEFFFF),
+    # RAM above 4 GB (past the PCI hole) is counted and left unused.
+    Boot("mem-4096",            KERNEL, "test increaseuserva=2560",   4096, 0xA0000000, 0x9FFEFFFF,
+         log=[r"^memory: 1048576 KB above 4 GB, not usable without PAE, left unused"]),
     # Every suite; the disk suite on IDE bus-master DMA, a sector of its disk unreadable.
     Boot("default",             KERNEL, "test badsector=%d" % BAD_SECTOR, 128, 0x80000000,
          0x7FFEFFFF,
@@ -188,10 +201,6 @@ MATRIX = [
     # Switches are case-insensitive; the system range starts on a 4 MB boundary.
     Boot("3gb-userva-2562",     KERNEL, CORE + " /3gb /userva=2562",  128,  0xA0400000, 0xA01EFFFF),
     Boot("mem-16",              KERNEL, "test",                       16,   0x80000000, 0x7FFEFFFF),
-    Boot("mem-3584",            KERNEL, "test /3GB",                  3584, 0xC0000000, 0xBFFEFFFF),
-    # RAM above 4 GB (past the PCI hole) is counted and left unused.
-    Boot("mem-4096",            KERNEL, "test increaseuserva=2560",   4096, 0xA0000000, 0x9FFEFFFF,
-         log=[r"^memory: 1048576 KB above 4 GB, not usable without PAE, left unused"]),
     # CPU models, oldest first: no PGE (and, on the 486, no TSC) must work as well.
     Boot("cpu-486",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
          log=[r"^cpu: .* family 4 ", r"^cpu: no TSC"], extra=("-cpu", "486")),
@@ -240,12 +249,8 @@ MATRIX = [
                                         % BAD_SECTOR, 32, 0x80000000, 0x7FFEFFFF,
          log=[r"^ata: ide0: .*16384 sectors .*, 32-bit PIO$",
               r"^warning: pagefile=ide0 ignored: ide0 has no pagefile signature",
-              r"^ata: ide0: command 0x20 at LBA %d, count 1, failed" % BAD_SECTOR],
+              r"^ata: ide0: command 0xc4 at LBA %d, count 1, failed" % BAD_SECTOR],
          disks=[PATTERN_DISK_BAD_SECTOR]),
-    Boot("pagefile-pio",        KERNEL, "test=pagefile,inpage,modwriter ide=pio pagefile=ide0", 32,
-         0x80000000, 0x7FFEFFFF,
-         log=[r"^pagefile: ide0, 131072 KB \(32767 slots\) by 32-bit PIO"],
-         disks=[PAGEFILE_DISK_128MB]),
     # PCI on the Q35 chipset: ICH9's AHCI controller is found and its ABAR decoded, and the
     # bus behind an added PCI-to-PCI bridge is scanned (a test device on it).
     Boot("q35",                 KERNEL, CORE + ",pci",               64,   0x80000000, 0x7FFEFFFF,

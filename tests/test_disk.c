@@ -260,6 +260,33 @@ static void both_pio_data_widths_move_the_same_data(struct ktest *t)
 }
 
 /*
+ * QEMU's disks take READ/WRITE MULTIPLE, so the driver moves PIO data a page's worth of
+ * sectors a block; the sector-a-block commands (for disks without multiple mode) must
+ * move the same data both ways.
+ */
+static void both_pio_block_sizes_move_the_same_data(struct ktest *t)
+{
+    enum { WRITTEN = 4400, WRITTEN_COUNT = 11 };
+    NEED_DISK(t, disk);
+    if (strcmp(disk->kind, "IDE") != 0 || is_dma(disk))
+        KT_SKIP(t, "the disk does not move data by PIO");
+    struct ata_disk *ata = disk->context;
+    uint8_t multiple = ata->multiple;
+    ktest_diag(t, "%u sectors a PIO block", multiple);
+    KT_EXPECT_EQ(t, 8, multiple);
+
+    ata->multiple = 1;
+    expect_on_disk(t, disk, buffer, 100, MAX_SECTORS, HOST_PATTERN);
+    write_pattern(t, disk, buffer, WRITTEN, WRITTEN_COUNT, TEST_PATTERN);
+    ata->multiple = multiple;
+    expect_on_disk(t, disk, buffer, WRITTEN, WRITTEN_COUNT, TEST_PATTERN);
+    write_pattern(t, disk, buffer, WRITTEN, WRITTEN_COUNT, HOST_PATTERN);
+    ata->multiple = 1;
+    expect_on_disk(t, disk, buffer, WRITTEN - 1, WRITTEN_COUNT + 2, HOST_PATTERN);
+    ata->multiple = multiple;
+}
+
+/*
  * Count 0, past the end, wrapping, no memory, an odd address, and requests whose
  * segments do not add up: refused before anything reaches the disk.
  */
@@ -528,6 +555,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(misaligned_memory_both_ways),
     KTEST_CASE(lba48_reads_same_data),
     KTEST_CASE(both_pio_data_widths_move_the_same_data),
+    KTEST_CASE(both_pio_block_sizes_move_the_same_data),
     KTEST_CASE(invalid_requests_refused),
     KTEST_CASE(unregistered_device_not_connected),
     KTEST_CASE(injected_failure_then_recovery),

@@ -206,9 +206,10 @@ static void two_fuzzers_at_once(struct ktest *t)
 }
 
 /*
- * The race inside the calls. This kernel does not preempt a thread in a call, so the
- * racer thread of fuzz.exe (tests/user/fuzz_race.c) can only change its pages between
- * the calls. A thread on another processor could change them at any moment, the worst
+ * The race inside the calls. The racer thread of fuzz.exe (tests/user/fuzz_race.c)
+ * changes its pages inside another thread's call only when the clock preempts that
+ * thread there, which is rare. A thread on another processor could change them at any
+ * moment, the worst
  * being between a service's probe of a buffer and its copy, or between two reads of
  * one input. race_inside_copy, run there by every user copy, plays that thread: when a
  * copy touches a fuzzer's racer pages it changes one of the pages under it, one time
