@@ -119,6 +119,21 @@ void MiEvictPagedPoolPage(vaddr_t va)
 }
 
 /*
+ * The pool's next pages whose slots follow join the read (mm/pagefile.h), up to the end
+ * of the pool: they wait on the standby list for their own touch.
+ */
+static void read_ahead(mmpte_t *pte, struct mi_in_page_wait *wait)
+{
+    pfn_t pfn;
+
+    for (mmpte_t *next = pte + 1; next < pte_of(MmPagedPoolEnd) &&
+         MiReadAheadLocked(wait, *next, MI_USE_PAGED_POOL, &pfn); next++) {
+        MiSetPteOwner(pfn, next);
+        MiWritePte(next, MiMakeTransitionPte(pfn, PAGE_READWRITE));
+    }
+}
+
+/*
  * The frame for paged pool page va, brought back or new; STATUS_NO_MEMORY if none, and
  * STATUS_PENDING when it must be read (or is being read) first, as for a user page.
  */
@@ -129,6 +144,7 @@ static ntstatus_t get_frame(mmpte_t *pte, pfn_t *pfn, struct mi_in_page_wait *wa
         if (status == STATUS_PENDING && wait->reader) {
             MiSetPteOwner(*pfn, pte);
             MiWritePte(pte, MiMakeTransitionPte(*pfn, PAGE_READWRITE));
+            read_ahead(pte, wait);
         }
         return status;
     }

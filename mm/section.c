@@ -329,6 +329,13 @@ static ntstatus_t make_prototype_valid(struct mm_section *section, uint32_t inde
         if (status == STATUS_PENDING && wait->reader) {
             MiSetPteOwner(pfn, prototype);
             MiWritePrototypePte(prototype, MiMakeTransitionPte(pfn, 0));
+            /* The section's next pages whose slots follow join the read (mm/pagefile.h). */
+            for (uint32_t next = index + 1; next < section->page_count &&
+                 MiReadAheadLocked(wait, section->prototypes[next], MI_USE_SECTION, &pfn);
+                 next++) {
+                MiSetPteOwner(pfn, &section->prototypes[next]);
+                MiWritePrototypePte(&section->prototypes[next], MiMakeTransitionPte(pfn, 0));
+            }
         }
         if (status == STATUS_PENDING || !NT_SUCCESS(status))
             return status;

@@ -425,7 +425,11 @@ static void section_pages_go_out_and_come_back(struct ktest *t)
     KT_EXPECT_EQ(t, PAGES / 2, count_ptes(copy, PAGES / 2, MiIsPagefilePte));
 
     KT_EXPECT_EQ(t, 0, mismatches(copy, PAGES / 2, 42));
+    uint32_t read = MiPagefile.pages_read, transfers = MiPagefile.read_transfers;
     KT_EXPECT_EQ(t, 0, mismatches(shared, PAGES, 41));
+    /* The section's pages come back in clusters, as private pages do. */
+    KT_EXPECT_EQ(t, PAGES, MiPagefile.pages_read - read);
+    KT_EXPECT(t, MiPagefile.read_transfers - transfers <= PAGES / 2);
     KT_EXPECT_EQ(t, 0, mismatches_as(copy + PAGES / 2 * PAGE_SIZE,
                                      shared + PAGES / 2 * PAGE_SIZE, PAGES / 2, 41));
     KT_EXPECT_EQ(t, STATUS_SUCCESS, MmUnmapViewOfSection(shared));
@@ -459,12 +463,13 @@ static void paged_pool_goes_out_and_comes_back(struct ktest *t)
         small[i] = (uint8_t)(i * 13 + 7);
     resident[0] = 0x600DF00D;
 
+    MiWriteModifiedPages(MmModifiedPageListHead.count);     /* the pool's pages alone next */
     uint32_t trimmed = MiTrimSystemWorkingSet(0, false);
     KT_EXPECT(t, trimmed >= 4);
     KT_EXPECT_EQ(t, 0, MiSystemWorkingSet.count);
     KT_EXPECT(t, MiIsTransitionPte(*pte_of((vaddr_t)large)));
     KT_EXPECT(t, pte_is_valid(*pte_of((vaddr_t)resident)));
-    uint32_t reads = MmStatistics.pagefile_read_faults;
+    uint32_t reads = MmStatistics.pagefile_read_faults, ahead = MmStatistics.pages_read_ahead;
     if (MiPagefile.present) {
         MiWriteModifiedPages(MmModifiedPageListHead.count);
         MiPurgeStandbyPages(MmStandbyPageListHead.count);
@@ -480,6 +485,9 @@ static void paged_pool_goes_out_and_comes_back(struct ktest *t)
     KT_EXPECT_EQ(t, 0x600DF00D, resident[0]);
     if (MiPagefile.present)
         KT_EXPECT(t, MmStatistics.pagefile_read_faults - reads >= 4);
+    /* The large block's three pages left in one cluster, in order: one read brings all. */
+    if (MiPagefile.present && trimmed <= MI_PAGEFILE_BATCH)
+        KT_EXPECT(t, MmStatistics.pages_read_ahead - ahead >= 2);
     ktest_diag(t, "%u paged pool pages trimmed, %u read back from the pagefile", trimmed,
                MmStatistics.pagefile_read_faults - reads);
     ExFreePoolWithTag(large, TAG);
