@@ -399,10 +399,8 @@ void KeSetEventBoost(struct kevent *event)
     while (!list_is_empty(&event->waiters.threads)) {
         struct thread *thread =
             CONTAINING_RECORD(event->waiters.threads.next, struct thread, queue_link);
-        list_remove(&thread->queue_link);
-        list_remove(&thread->sleep_link);
-        thread->wait_status = STATUS_SUCCESS;
-        thread->state = THREAD_READY;
+        release_waiter(thread, STATUS_SUCCESS);
+        list_remove(&thread->queue_link);       /* to the front: it runs next */
         list_insert_head(&ready_queue, &thread->queue_link);
         released = true;
     }

@@ -118,7 +118,7 @@ ntstatus_t MiBringPageBack(mmpte_t pte, enum mi_page_use use, pfn_t *pfn,
  */
 bool MiReadAheadLocked(struct mi_in_page_wait *wait, mmpte_t pte, enum mi_page_use use,
                        pfn_t *pfn);
-/* Free pages read-ahead leaves to others (tests may change it). */
+/* Free pages read-ahead leaves to others. */
 extern uint32_t MiReadAheadReserve;
 /*
  * After MiBringPageBack's STATUS_PENDING, with no lock held, below DISPATCH_LEVEL: the

@@ -1,6 +1,7 @@
 #include <stddef.h>
 
 #include "arch/copy_checked.h"
+#include "ke/event.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
 #include "kernel/thread.h"
@@ -162,6 +163,16 @@ static void spin(void *context)
     while (!spinner->stop)
         spinner->count++;
     spinner->done = true;
+}
+
+bool sleep_until(bool (*done)(void *context), void *context, unsigned max_ticks)
+{
+    struct kevent never;
+
+    KeInitializeEvent(&never, false);
+    for (unsigned tick = 0; tick < max_ticks && !done(context); tick++)
+        KeWaitForEvent(&never, 1);
+    return done(context);
 }
 
 uint32_t kernel_threads_now(void)

@@ -75,6 +75,12 @@ bool start_watched_counter(struct ktest *t, struct watched_counter *w);
 /* Tells it to stop, waits for its end (exit status 0) and lets it go. */
 void stop_watched_counter(struct ktest *t, struct watched_counter *w);
 
+/*
+ * Sleeps a clock tick at a time until done(context) says so, for at most max_ticks;
+ * whether it did. Other threads (the ones a case waits for) run meanwhile.
+ */
+bool sleep_until(bool (*done)(void *context), void *context, unsigned max_ticks);
+
 /* Threads of the system process not reaped yet (the kernel threads cases start). */
 uint32_t kernel_threads_now(void);
 /*

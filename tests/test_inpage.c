@@ -66,15 +66,15 @@ static bool start_toucher(struct ktest *t, struct toucher *toucher, struct proce
                                                          0, false, NULL));
 }
 
-/* Sleeps a tick at a time until toucher is done, for at most WAIT_TICKS; whether it is. */
+static bool is_done(void *context)
+{
+    return ((struct toucher *)context)->done;
+}
+
+/* Whether toucher is done within WAIT_TICKS. */
 static bool wait_for(struct toucher *toucher)
 {
-    struct kevent never;
-
-    KeInitializeEvent(&never, false);
-    for (unsigned tick = 0; tick < WAIT_TICKS && !toucher->done; tick++)
-        KeWaitForEvent(&never, 1);
-    return toucher->done;
+    return sleep_until(is_done, toucher, WAIT_TICKS);
 }
 
 /* pages committed in the attached process, stamped with generation, sent to the pagefile. */

@@ -19,6 +19,7 @@
 #include "mm/workset.h"
 #include "tests/ktest.h"
 #include "tests/page_stamp.h"
+#include "tests/program_harness.h"
 #include "tests/scratch_process.h"
 
 #define WRITE_DELAY     20      /* ticks the writer holds each cluster in flight */
@@ -47,20 +48,6 @@ static uint32_t count_in_pagefile(vaddr_t va, uint32_t pages)
     for (uint32_t i = 0; i < pages; i++)
         count += MiIsPagefilePte(*MiGetPte(va + i * PAGE_SIZE, false));
     return count;
-}
-
-/* Sleeps a tick at a time until done says so or WAIT_TICKS pass; whether it did. */
-static bool sleep_until(bool (*done)(void *), void *context)
-{
-    struct kevent never;
-
-    KeInitializeEvent(&never, false);
-    for (unsigned tick = 0; tick < WAIT_TICKS; tick++) {
-        if (done(context))
-            return true;
-        KeWaitForEvent(&never, 1);
-    }
-    return done(context);
 }
 
 static bool modified_at_most_half_the_mark(void *unused)
@@ -94,7 +81,7 @@ static void writer_cleans_the_list_past_its_mark(struct ktest *t)
     struct mi_modified_writer_statistics before = MiModifiedWriterStatistics;
     uint32_t transfers = MiPagefile.write_transfers;
     MiTrimWorkingSet(0, false);
-    KT_EXPECT(t, sleep_until(modified_at_most_half_the_mark, NULL));
+    KT_EXPECT(t, sleep_until(modified_at_most_half_the_mark, NULL, WAIT_TICKS));
     MiWaitForModifiedPageWriterIdle();
 
     struct mi_modified_writer_statistics after = MiModifiedWriterStatistics;
@@ -129,7 +116,7 @@ static void page_dirtied_while_written_stays_modified(struct ktest *t)
     struct mi_modified_writer_statistics before = MiModifiedWriterStatistics;
     MiModifiedWriterDelay = WRITE_DELAY;
     MiAskWriterToWriteAll();
-    bool in_flight = sleep_until(page_in_flight, &va);
+    bool in_flight = sleep_until(page_in_flight, &va, WAIT_TICKS);
     KT_EXPECT(t, in_flight);
     stamp(va, 1, 83);                   /* a transition fault on a page in flight, and a write */
     KT_EXPECT(t, pte_is_valid(*MiGetPte(va, false)));
@@ -172,7 +159,7 @@ static void pages_freed_while_written_are_freed_after(struct ktest *t)
     MiTrimWorkingSet(0, false);
     MiModifiedWriterDelay = WRITE_DELAY;
     MiAskWriterToWriteAll();
-    KT_EXPECT(t, sleep_until(page_in_flight, &va));
+    KT_EXPECT(t, sleep_until(page_in_flight, &va, WAIT_TICKS));
     pfn_t pfn = pte_pfn(*MiGetPte(va, false));
     vaddr_t base = va;
     uint32_t size = PAGES * PAGE_SIZE;
