@@ -24,6 +24,7 @@ SOURCES  := \
 	boot/multiboot_header.S \
 	boot/multiboot.c \
 	boot/multiboot2.c \
+	boot/paging_mode.c \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
@@ -144,8 +145,19 @@ SOURCES  := \
 # The framebuffer console's font, generated from a Debian console font (console-setup-linux).
 FONT     := /usr/share/consolefonts/Lat15-VGA16.psf.gz
 
+# The kernel is built twice, once per page-table format (arch/layout.h): the two-level
+# build in $(BUILD), the PAE build in $(BUILD)/pae. The kernel file is the two-level build
+# linked with the boot stub, which carries the PAE build and starts whichever the command
+# line and the processor call for (boot/select.c). $(PAE_KERNEL) boots on its own too.
 OBJECTS  := $(patsubst %,$(BUILD)/%.o,$(basename $(SOURCES))) $(BUILD)/arch/fb_font.o
+PAE_OBJECTS := $(patsubst $(BUILD)/%,$(BUILD)/pae/%,$(OBJECTS))
 KERNEL   := $(BUILD)/kernel.elf
+PAE_KERNEL := $(BUILD)/pae/kernel.elf
+# The boot stub: its own code and its own copies of what it shares with the kernel.
+STUB_SOURCES := boot/select_entry.S boot/select.c boot/paging_mode.c lib/cmdline.c lib/string.c
+STUB_OBJECTS := $(patsubst %,$(BUILD)/stub/%.o,$(basename $(STUB_SOURCES))) \
+                $(BUILD)/stub/boot/select_payload.o
+STUB     := $(BUILD)/stub.o
 ISO      := $(BUILD)/kernel.iso
 TEST_ISO := $(BUILD)/test.iso
 
@@ -183,15 +195,27 @@ ifneq ($(V),1)
 Q := @
 endif
 
-$(BUILD)/%.o: %.c | deps
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+# The compile rules of one tree of objects: $(1) its directory under $(BUILD), $(2) the
+# extra compiler flags, $(3) what the echoed line adds to the file name.
+define compile_rules
+$(BUILD)/$(1)%.o: %.c | deps
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  CC      $$<$(3)")
+	$$(Q)$$(CC) $$(CFLAGS) $(2) -MMD -MP -c $$< -o $$@
 
-$(BUILD)/%.o: %.S | deps
+$(BUILD)/$(1)%.o: %.S | deps
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  AS      $$<$(3)")
+	$$(Q)$$(CC) $$(ASFLAGS) $(2) -MMD -MP -c $$< -o $$@
+endef
+$(eval $(call compile_rules,,,))
+$(eval $(call compile_rules,pae/,-DMM_PAE=1, (PAE)))
+$(eval $(call compile_rules,stub/,, (boot stub)))
+
+$(BUILD)/pae/arch/fb_font.o: $(BUILD)/arch/fb_font.c | deps
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  AS      $<")
-	$(Q)$(CC) $(ASFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $< (PAE)")
+	$(Q)$(CC) $(CFLAGS) -DMM_PAE=1 -MMD -MP -c $< -o $@
 
 # The font is installed by `deps`; until then make must not give up on it as missing.
 $(FONT): | deps
@@ -210,11 +234,43 @@ $(BUILD)/linker.ld: linker.ld arch/layout.h | deps
 	@mkdir -p $(BUILD)
 	$(Q)$(CPP) -P -undef -nostdinc -I. -D__ASSEMBLER__ -x c $< -o $@
 
-$(KERNEL): $(OBJECTS) $(BUILD)/linker.ld
+$(BUILD)/pae/linker.ld: linker.ld arch/layout.h | deps
+	@mkdir -p $(dir $@)
+	$(Q)$(CPP) -P -undef -nostdinc -I. -D__ASSEMBLER__ -DMM_PAE=1 -x c $< -o $@
+
+MULTIBOOT_CHECK = grub-file --is-x86-multiboot $@ || { echo "error: $@ has no Multiboot 1 header" >&2; exit 1; }; \
+	grub-file --is-x86-multiboot2 $@ || { echo "error: $@ has no Multiboot 2 header" >&2; exit 1; }
+
+$(PAE_KERNEL): $(PAE_OBJECTS) $(BUILD)/pae/linker.ld
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(LD) $(LDFLAGS) -T $(BUILD)/linker.ld -o $@ $(OBJECTS) $(LIBGCC)
-	@grub-file --is-x86-multiboot $@ || { echo "error: $@ has no Multiboot 1 header" >&2; exit 1; }
-	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ has no Multiboot 2 header" >&2; exit 1; }
+	$(Q)$(LD) $(LDFLAGS) -T $(BUILD)/pae/linker.ld --defsym=pae_kernel_end=_kernel_end -o $@ \
+		$(PAE_OBJECTS) $(LIBGCC)
+	@$(MULTIBOOT_CHECK)
+
+# The PAE build as the stub carries it: loadable segments only.
+$(BUILD)/pae/kernel.stripped: $(PAE_KERNEL)
+	$(Q)$(CROSS)objcopy --strip-all $< $@
+
+$(BUILD)/stub/boot/select_payload.o: boot/select_payload.S $(BUILD)/pae/kernel.stripped | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $< (boot stub)")
+	$(Q)$(CC) $(ASFLAGS) -DPAE_BUILD='"$(BUILD)/pae/kernel.stripped"' -c $< -o $@
+
+# One relocatable object whose symbols all begin with stub_ and whose sections all begin
+# with .select: linked into the kernel file without meeting the kernel's own copies.
+$(STUB): $(STUB_OBJECTS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) -r -o $@.tmp $(STUB_OBJECTS)
+	$(Q)$(CROSS)objcopy --prefix-symbols=stub_ --prefix-alloc-sections=.select $@.tmp $@
+	@rm -f $@.tmp
+
+# The kernel file: the two-level build, the stub first to run, the PAE build inside it.
+$(KERNEL): $(OBJECTS) $(STUB) $(BUILD)/linker.ld $(PAE_KERNEL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -T $(BUILD)/linker.ld -e stub_select_start -o $@ \
+		--defsym=pae_kernel_end=0x$$($(CROSS)nm $(PAE_KERNEL) | awk '$$3 == "_kernel_end" { print $$1 }') \
+		$(OBJECTS) $(STUB) $(LIBGCC)
+	@$(MULTIBOOT_CHECK)
 
 iso: $(ISO)
 $(ISO): $(KERNEL) $(USER_PROGRAMS) scripts/mkiso.sh
@@ -272,4 +328,4 @@ help:
 	@echo "make debug    boot halted, waiting for gdb -x scripts/gdbinit"
 	@echo "make clean    remove $(BUILD)"
 
--include $(OBJECTS:.o=.d)
+-include $(OBJECTS:.o=.d) $(PAE_OBJECTS:.o=.d) $(STUB_OBJECTS:.o=.d)

@@ -10,9 +10,12 @@
 #define CR0_WP          (1u << 16)  /* supervisor writes honour read-only pages */
 #define CR0_PG          (1u << 31)
 #define CR4_PSE         (1u << 4)
+#define CR4_PAE         (1u << 5)
 #define CR4_PGE         (1u << 7)
 #define CR4_UMIP        (1u << 11)  /* sgdt, sidt, sldt, smsw, str fault outside ring 0 */
 #define CR4_SMEP        (1u << 20)  /* ring 0 never executes a user page */
+#define MSR_EFER        0xC0000080  /* extended feature enables (SDM vol. 3A, 2.2.1) */
+#define EFER_NXE        (1u << 11)  /* the execute-disable bit of PAE entries is honoured */
 /* EFLAGS (SDM vol. 1, 3.4.3). */
 #define EFLAGS_CF       (1u << 0)
 #define EFLAGS_ALWAYS_1 (1u << 1)   /* reserved, always set */
@@ -43,6 +46,13 @@ static inline void cpu_write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" 
 static inline void cpu_write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
 /* Writes a model-specific register (only where CPUID says the CPU has it). */
+static inline uint64_t cpu_read_msr(uint32_t msr)
+{
+    uint32_t low, high;
+    __asm__ volatile("rdmsr" : "=a"(low), "=d"(high) : "c"(msr));
+    return (uint64_t)high << 32 | low;
+}
+
 static inline void cpu_write_msr(uint32_t msr, uint64_t value)
 {
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));

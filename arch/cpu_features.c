@@ -27,17 +27,6 @@ uint32_t cpu_invlpg_count;
 uint32_t cpu_full_flush_count;
 uint32_t arch_global_pte_bit;
 
-/* CPUID exists exactly when software can flip EFLAGS.ID (SDM vol. 1, 19.1). */
-static bool cpu_has_cpuid(void)
-{
-    uint32_t before = cpu_read_eflags();
-
-    cpu_write_eflags(before ^ EFLAGS_ID);
-    uint32_t after = cpu_read_eflags();
-    cpu_write_eflags(before);
-    return (before ^ after) & EFLAGS_ID;
-}
-
 void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *features)
 {
     *features = (struct cpu_features){.cpuid = raw->present};
@@ -54,6 +43,8 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
     features->tsc = raw->leaf1_edx & CPUID_EDX_TSC;
     features->pge = raw->leaf1_edx & CPUID_EDX_PGE;
     features->pat = raw->leaf1_edx & CPUID_EDX_PAT;
+    features->pae = raw->leaf1_edx & CPUID_EDX_PAE;
+    features->nx = raw->extended1_edx & CPUID_EXT_EDX_NX;
     if (raw->max_leaf < 7)
         return;
     features->smep = raw->leaf7_ebx & CPUID_7_EBX_SMEP;
@@ -72,6 +63,7 @@ static void read_cpuid(struct cpuid_result *raw)
         cpu_cpuid(1, &raw->leaf1_eax, &unused, &unused, &raw->leaf1_edx);
     if (raw->max_leaf >= 7)
         cpu_cpuid(7, &unused, &raw->leaf7_ebx, &raw->leaf7_ecx, &unused);
+    raw->extended1_edx = cpu_extended1_edx();
 }
 
 void cpu_features_init(void)
@@ -113,9 +105,10 @@ void cpu_features_print(void)
         kprintf("cpu: no CPUID (a 486 or older); no global pages, no TSC\n");
         return;
     }
-    kprintf("cpu: %s family %u model %u stepping %u; features:%s%s%s%s%s%s invlpg\n",
+    kprintf("cpu: %s family %u model %u stepping %u; features:%s%s%s%s%s%s%s%s invlpg\n",
             cpu_features.vendor, cpu_features.family, cpu_features.model,
             cpu_features.stepping, cpu_features.pse ? " pse" : "",
+            cpu_features.pae ? " pae" : "", cpu_features.nx ? " nx" : "",
             cpu_features.tsc ? " tsc" : "", cpu_features.pge ? " pge" : "",
             cpu_features.pat ? " pat" : "", cpu_features.smep ? " smep" : "",
             cpu_features.umip ? " umip" : "");

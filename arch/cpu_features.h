@@ -1,10 +1,18 @@
 #pragma once
 /* What the CPU can do, found once at boot (CPUID, where the CPU has it). */
+#include "arch/cpu.h"
 #include "lib/types.h"
+
+/* CPUID bits the boot stub needs too (Intel SDM vol. 2A, CPUID, tables 3-11 and 3-8). */
+#define CPUID_EDX_PAE       (1u << 6)   /* leaf 1 */
+#define CPUID_EXTENDED      0x80000000u /* leaf: the highest extended leaf, in EAX */
+#define CPUID_EXT_EDX_NX    (1u << 20)  /* leaf 0x80000001: execute disable */
 
 struct cpu_features {
     bool cpuid;             /* 486s before the DX4 and some clones lack CPUID */
     bool pse;               /* 4 MB pages */
+    bool pae;               /* 64-bit entries (the PAE format) */
+    bool nx;                /* the execute-disable bit (with PAE and EFER.NXE) */
     bool tsc;               /* RDTSC */
     bool pge;               /* global pages */
     bool pat;               /* page attribute table: PWT alone selects write-combining */
@@ -24,7 +32,31 @@ struct cpuid_result {
     uint32_t vendor[3];     /* EBX, EDX, ECX of leaf 0 */
     uint32_t leaf1_eax, leaf1_edx;
     uint32_t leaf7_ebx, leaf7_ecx;  /* subleaf 0, where max_leaf reaches 7 */
+    uint32_t extended1_edx;         /* leaf 0x80000001, 0 where the CPU has none */
 };
+
+/* CPUID exists exactly when software can flip EFLAGS.ID (SDM vol. 1, 19.1). */
+static inline bool cpu_has_cpuid(void)
+{
+    uint32_t before = cpu_read_eflags();
+
+    cpu_write_eflags(before ^ EFLAGS_ID);
+    uint32_t after = cpu_read_eflags();
+    cpu_write_eflags(before);
+    return (before ^ after) & EFLAGS_ID;
+}
+
+/* Leaf 0x80000001's EDX, or 0 where the CPU has no such leaf. */
+static inline uint32_t cpu_extended1_edx(void)
+{
+    uint32_t max = 0, edx = 0, unused;
+
+    cpu_cpuid(CPUID_EXTENDED, &max, &unused, &unused, &unused);
+    /* Older CPUs answer an unknown leaf with the highest basic leaf's values. */
+    if (max >= CPUID_EXTENDED + 1 && max <= CPUID_EXTENDED + 0xFFFF)
+        cpu_cpuid(CPUID_EXTENDED + 1, &unused, &unused, &unused, &edx);
+    return edx;
+}
 
 /* Turns raw CPUID values into features; pure, so tests can feed any CPU. */
 void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *features);

@@ -89,9 +89,9 @@ static struct gate_descriptor gate(uint32_t offset, uint16_t selector, uint8_t t
  */
 static void double_fault_tss_init(void)
 {
-    extern char boot_page_directory[];
+    extern char boot_cr3_table[];   /* boot/entry.S: the boot directory, or its PDPT */
 
-    double_fault_tss.cr3 = (uint32_t)boot_page_directory - KERNEL_WINDOW;
+    double_fault_tss.cr3 = (uint32_t)boot_cr3_table - KERNEL_WINDOW;
     double_fault_tss.eip = (uint32_t)trap_double_fault_task;
     double_fault_tss.eflags = 0x2;  /* bit 1 is always set; interrupts off */
     double_fault_tss.esp = (uint32_t)(double_fault_stack + DOUBLE_FAULT_STACK - 16);

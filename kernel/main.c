@@ -15,11 +15,13 @@
 #include "arch/pci.h"
 #include "arch/pic.h"
 #include "arch/irql.h"
+#include "arch/layout.h"
 #include "arch/pit.h"
 #include "arch/serial.h"
 #include "arch/trap.h"
 #include "arch/vga_text.h"
 #include "boot/boot_info.h"
+#include "boot/paging_mode.h"
 #include "arch/lockcheck.h"
 #include "kernel/bench.h"
 #include "kernel/boot_command.h"
@@ -93,6 +95,71 @@ static void warn_unknown_options(const char *line)
     }
     if (unknown > NAMED_MAX)
         kprintf("warning: %u more unknown options ignored\n", unknown - NAMED_MAX);
+}
+
+/* One warning of boot/paging_mode.c, saying what is used instead (the mode, decided). */
+static void print_paging_note(const struct paging_note *note, const struct paging_mode *mode)
+{
+    int length = (int)MIN(note->length, 64u);
+
+    switch (note->kind) {
+    case PAGING_NOTE_BAD_VALUE:
+        if (note->word[0] == 'p' || note->word[0] == 'P')
+            kprintf("warning: %.*s ignored: pae= takes ForceEnable, ForceDisable or Default; "
+                    "using the %s format\n", length, note->word, mode->pae ? "PAE" : "two-level");
+        else
+            kprintf("warning: %.*s ignored: the policy is OptIn, OptOut, AlwaysOn or AlwaysOff; "
+                    "using %s\n", length, note->word, nx_policy_name(mode->policy));
+        break;
+    case PAGING_NOTE_OVERRIDDEN:
+        kprintf("warning: %.*s ignored: %.*s, later on the line, is used\n", length,
+                note->word, (int)MIN(note->other_length, 64u), note->other);
+        break;
+    case PAGING_NOTE_NOPAE_NEEDS_NX_OFF:
+        kprintf("warning: %.*s ignored: no-execute needs PAE (add /EXECUTE or "
+                "/NOEXECUTE=AlwaysOff to run without it)\n", length, note->word);
+        break;
+    case PAGING_NOTE_NO_PAE_CPU:
+        kprintf("warning: %.*s ignored: the processor has no PAE; using the two-level format\n",
+                length, note->word);
+        break;
+    case PAGING_NOTE_NO_NX_CPU:
+        kprintf("warning: %.*s ignored: the processor cannot refuse execution (no NX); "
+                "no-execute is off\n", length, note->word);
+        break;
+    }
+}
+
+/*
+ * The page-table format and the no-execute policy (boot/paging_mode.h), chosen again from
+ * the line and the processor the boot stub chose this build from; printed with each
+ * warning, and EFER.NXE turned on when execution is to be refused. Before the memory
+ * manager makes its first entry.
+ */
+static void start_paging_mode(const char *command_line)
+{
+    struct paging_cpu cpu = {.pae = cpu_features.pae, .nx = cpu_features.nx};
+    struct paging_mode *mode = &boot_paging_mode;
+
+    paging_mode_choose(command_line, &cpu, mode);
+    for (unsigned i = 0; i < mode->note_count; i++)
+        print_paging_note(&mode->notes[i], mode);
+    if (mode->pae != MM_PAE) {
+        kprintf("warning: this boot calls for the %s format, but the %s build is running (a "
+                "damaged kernel file, or one build booted on its own)\n",
+                mode->pae ? "PAE" : "two-level", MM_PAE ? "PAE" : "two-level");
+        mode->pae = MM_PAE;
+        if (!MM_PAE) {
+            mode->nx = false;
+            mode->policy = NX_POLICY_ALWAYS_OFF;
+        }
+    }
+    if (mode->nx)
+        cpu_write_msr(MSR_EFER, cpu_read_msr(MSR_EFER) | EFER_NXE);
+    kprintf("paging: %s (%u-byte entries); no-execute %s, policy %s\n",
+            MM_PAE ? "PAE" : "two-level", PTE_SIZE,
+            mode->nx ? "on" : cpu_features.nx ? "off" : "off (the processor has no NX)",
+            nx_policy_name(mode->policy));
 }
 
 /* Text on the loader's linear framebuffer, when it left one instead of VGA text mode. */
@@ -208,6 +275,7 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
     boot_info_drop_modules_over(&kernel_boot_info, kernel_start, kernel_end);
     print_boot_info(&kernel_boot_info);
     warn_unknown_options(kernel_boot_info.command_line);
+    start_paging_mode(kernel_boot_info.command_line);
     struct cmdline_word option;
     if (cmdline_find(kernel_boot_info.command_line, "verifier", &option)) {
         lockcheck_enable();

@@ -62,6 +62,7 @@ bool cmdline_value_u32(const struct cmdline_word *word, uint32_t *value)
 /* Every option some part of the kernel reads: keep in step with cmdline_find's callers. */
 static const char *const known_options[] = {
     "/3GB", "/USERVA", "increaseuserva",    /* the split (mm/split.c) */
+    "/PAE", "/NOPAE", "pae", "/NOEXECUTE", "/EXECUTE", "nx",  /* boot/paging_mode.c */
     "pagefile",                             /* mm/pagefile.c */
     "ide",                                  /* io/ata.c: ide=pio */
     "ptecheck",                             /* mm/init.c: the PTE writer's check */

@@ -1,6 +1,7 @@
 /*
- * Address spaces. Each has its own page directory: PDE 0x300 points at itself (the
- * self-map), PDE 0x301 at its own hyperspace table, the user PDEs at its private page
+ * Address spaces. Each has its own page directory (four pages with PAE, named by its own
+ * PDPT): the self-map's PDEs (0x300, or 0x600-0x603) point at the directory pages
+ * themselves, the next PDE at its own hyperspace table, the user PDEs at its private page
  * tables, and every other system PDE is the same as in all the others. A system page
  * table, once made, is entered into every directory at once (MiInsertSystemPde), so no
  * address space ever lacks a piece of system space (a kernel stack, say) that another
@@ -31,6 +32,7 @@
 
 #define TAG_VAD 0x20646156  /* 'Vad ' */
 #define TAG_WRITE_WATCH 0x68635757  /* 'WWch' */
+#define TAG_PDPT 0x74706450         /* 'Pdpt' */
 
 static struct mm_address_space boot_address_space;
 struct mm_address_space *MmSystemAddressSpace = &boot_address_space;
@@ -46,8 +48,9 @@ static struct lock_class address_space_list_lock_class = LOCK_CLASS_SPIN("addres
 struct kspin_lock MiAddressSpaceListLock = KSPIN_LOCK_INIT(address_space_list_lock_class);
 static pfn_t shared_user_data_pfn;
 
-_Static_assert(HYPER_SPACE == PTE_BASE + PDE_SPAN && HYPER_SPACE_END == HYPER_SPACE + PDE_SPAN,
-               "the self-map and hyperspace are one PDE each, side by side");
+_Static_assert(HYPER_SPACE == PTE_BASE + DIRECTORY_PAGES * PDE_SPAN &&
+                   HYPER_SPACE_END == HYPER_SPACE + PDE_SPAN,
+               "the self-map (a PDE per directory page) and hyperspace (one PDE), side by side");
 
 static unsigned pde_index(vaddr_t va)
 {
@@ -61,7 +64,14 @@ void MiInitializeAddressSpaces(void)
     KeGetCurrentPrcb()->current_space = system;
     KeInitializeGuardedMutex(&system->working_set.lock, &MiProcessWorkingSetClass);
     system->directory = boot_page_directory;
-    system->directory_pfn = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        system->directory_pfns[i] = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory)) + i;
+#if MM_PAE
+    system->pdpt = boot_pdpt;
+    system->cr3 = MiKernelImagePhysical(boot_pdpt);
+#else
+    system->cr3 = MiKernelImagePhysical(boot_page_directory);
+#endif
     system->highest_user_address = 0;
     MiInitializeVadTable(&system->vads);
     list_init(&MiAddressSpaces);
@@ -110,31 +120,58 @@ void MmAdoptSystemAddressSpace(struct mm_address_space *storage)
 void MiLoadAddressSpace(struct mm_address_space *space)
 {
     KeGetCurrentPrcb()->current_space = space;
-    cpu_write_cr3(pfn_to_paddr(space->directory_pfn));
+    cpu_write_cr3(space->cr3);
     MmStatistics.cr3_loads++;
 }
 
 /*
- * A directory's page, mapped in system space (read-only under the check: the writer
- * stores through it); NULL when out of PTEs.
+ * The directory's pages, mapped side by side in system space (read-only under the check:
+ * the writer stores through them); NULL when out of PTEs.
  */
-static void *map_directory(pfn_t pfn)
+static void *map_directory(const pfn_t pfns[DIRECTORY_PAGES])
 {
-    vaddr_t va = MiReserveSystemPtes(1);
-    mmpte_t pte_template = MiProtectTableView(pte_make_kernel(0, true), pfn);
+    vaddr_t va = MiReserveSystemPtes(DIRECTORY_PAGES);
 
-    if (va && !NT_SUCCESS(MiMapRange(va, pfn_to_paddr(pfn), PAGE_SIZE, pte_template))) {
-        MiReleaseSystemPtes(va, 1);
-        va = 0;
+    for (unsigned i = 0; va && i < DIRECTORY_PAGES; i++) {
+        mmpte_t pte_template = MiProtectTableView(pte_make_kernel(0, true), pfns[i]);
+        if (!NT_SUCCESS(MiMapRange(va + i * PAGE_SIZE, pfn_to_paddr(pfns[i]), PAGE_SIZE,
+                                   pte_template))) {
+            MiUnmapRange(va, i * PAGE_SIZE);
+            MiReleaseSystemPtes(va, DIRECTORY_PAGES);
+            va = 0;
+        }
     }
     return (void *)va;
 }
 
-static void unmap_directory(vaddr_t va)
+static void unmap_directory(mmpte_t *directory)
 {
-    MiUnmapRange(va, PAGE_SIZE);
-    MiReleaseSystemPtes(va, 1);
+    MiUnmapRange((vaddr_t)directory, DIRECTORY_PAGES * PAGE_SIZE);
+    MiReleaseSystemPtes((vaddr_t)directory, DIRECTORY_PAGES);
 }
+
+#if MM_PAE
+/*
+ * The PDPT: four entries naming the directory pages, written once before the space is
+ * first loaded and never changed after, so no CR3 reload is ever owed for a change to
+ * them (the processor reads them only when CR3 is loaded, SDM vol. 3A, 4.4.1). It lies in
+ * nonpaged pool, 32 bytes on a 32-byte boundary, whose frames are below 4 GB.
+ */
+static bool make_pdpt(struct mm_address_space *space)
+{
+    size_t bytes = PDPT_ENTRIES * PTE_SIZE;
+
+    space->pdpt_block = ExAllocatePoolWithTag(NonPagedPool, 2 * bytes, TAG_PDPT);
+    if (!space->pdpt_block)
+        return false;
+    space->pdpt = (void *)ALIGN_UP((vaddr_t)space->pdpt_block, (vaddr_t)bytes);
+    for (unsigned i = 0; i < PDPT_ENTRIES; i++)
+        MiWriteTableEntry(&space->pdpt[i], pdpte_make(space->directory_pfns[i]));
+    if (!MmGetPhysicalAddress((vaddr_t)space->pdpt, &space->cr3))
+        panic("a PDPT in nonpaged pool is not mapped");
+    return true;
+}
+#endif
 
 ntstatus_t MmMapSharedUserData(void)
 {
@@ -163,23 +200,36 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
     space->highest_user_address =
         large_address_aware ? MmHighestUserAddress : MIN(MmHighestUserAddress,
                                                          (vaddr_t)MM_LEGACY_USER_LIMIT);
-    space->directory_pfn = MiRemoveZeroPage(MI_USE_PAGE_DIRECTORY);
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        space->directory_pfns[i] = MiRemoveZeroPage(MI_USE_PAGE_DIRECTORY);
     space->hyperspace_pfn = MiRemoveZeroPage(MI_USE_USER_PAGE_TABLE);
-    if (space->directory_pfn == PFN_INVALID || space->hyperspace_pfn == PFN_INVALID)
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        if (space->directory_pfns[i] == PFN_INVALID)
+            goto fail;
+    if (space->hyperspace_pfn == PFN_INVALID)
         goto fail;
-    space->directory = map_directory(space->directory_pfn);
+    space->directory = map_directory(space->directory_pfns);
     if (!space->directory)
         goto fail;
+#if MM_PAE
+    if (!make_pdpt(space)) {
+        unmap_directory(space->directory);
+        goto fail;
+    }
+#else
+    space->cr3 = pfn_to_paddr(space->directory_pfns[0]);
+#endif
 
     /* Copy and link in one step, so no system PDE can be made in between and missed. */
     KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
-    unsigned first = pde_index(MmSystemRangeStart), self = pde_index(PTE_BASE);
-    unsigned after = pde_index(HYPER_SPACE_END);
+    unsigned first = pde_index(MmSystemRangeStart), self = PTE_SELF_MAP_INDEX;
+    unsigned hyper = pde_index(HYPER_SPACE), after = pde_index(HYPER_SPACE_END);
     const mmpte_t *system_pdes = MmSystemAddressSpace->directory;
     MiCopyTableEntries(&space->directory[first], &system_pdes[first], self - first);
-    MiWriteTableEntry(&space->directory[self], MiMakeSelfMapPde(space->directory_pfn));
-    MiWriteTableEntry(&space->directory[self + 1], pde_make_table(space->hyperspace_pfn, false));
-    MiCopyTableEntries(&space->directory[after], &system_pdes[after], PTES_PER_TABLE - after);
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        MiWriteTableEntry(&space->directory[self + i], MiMakeSelfMapPde(space->directory_pfns[i]));
+    MiWriteTableEntry(&space->directory[hyper], pde_make_table(space->hyperspace_pfn, false));
+    MiCopyTableEntries(&space->directory[after], &system_pdes[after], PDE_COUNT - after);
     list_insert_tail(&MiAddressSpaces, &space->link);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);
 
@@ -187,8 +237,9 @@ ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_addre
 
 fail:
     MiDeleteWorkingSet(&space->working_set);
-    if (space->directory_pfn != PFN_INVALID)
-        MiInsertPageInFreeList(space->directory_pfn);
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        if (space->directory_pfns[i] != PFN_INVALID)
+            MiInsertPageInFreeList(space->directory_pfns[i]);
     if (space->hyperspace_pfn != PFN_INVALID)
         MiInsertPageInFreeList(space->hyperspace_pfn);
     return status;
@@ -233,9 +284,13 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
     }
     MiReturnCommitment(&space->commit_charge, space->commit_charge);
     MiDeleteWorkingSet(&space->working_set);
-    unmap_directory((vaddr_t)space->directory);
+    unmap_directory(space->directory);
+#if MM_PAE
+    ExFreePoolWithTag(space->pdpt_block, TAG_PDPT);
+#endif
     MiInsertPageInFreeList(space->hyperspace_pfn);
-    MiInsertPageInFreeList(space->directory_pfn);
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        MiInsertPageInFreeList(space->directory_pfns[i]);
 }
 
 void MiDeleteVad(struct mm_address_space *space, struct mmvad *vad)

@@ -35,7 +35,8 @@
 static void violation(struct mi_audit *audit, const char *what, vaddr_t va, mmpte_t pte)
 {
     if (audit->violations++ < REPORTED_AT_MOST)
-        kprintf("audit: %s: va 0x%08x, PTE 0x%08x\n", what, va, pte.value);
+        kprintf("audit: %s: va 0x%08x, PTE 0x%0*llx\n", what, va, PTE_SIZE * 2,
+                (unsigned long long)pte.value);
 }
 
 /* Whether PTE index of table table_pfn is the owner pfn's PFN entry names. */

@@ -47,6 +47,7 @@ static void MiBuildSystemRegions(void)
     add_region("system PTEs", MmSystemRangeStart, PTE_BASE, true);
     add_region("PTE self-map", PTE_BASE, HYPER_SPACE, false);
     add_region("hyperspace", HYPER_SPACE, HYPER_SPACE_END, false);
+    add_region("system PTEs", HYPER_SPACE_END, KERNEL_WINDOW, true);
     add_region("kernel image", KERNEL_WINDOW, KERNEL_WINDOW_END, false);
     add_region("PFN database", MM_PFN_DATABASE, pfn_end, false);
     add_region("system PTEs", pfn_end, MM_SYSTEM_SPACE_TOP, true);
@@ -74,7 +75,8 @@ static void MiFinalizeKernelMappings(void)
                           &batch);
     }
     /* The identity map's translations go with the whole TLB: the batch is over full. */
-    MiWritePteBatched(pde_of(0), pte_zero(), &batch);
+    for (unsigned i = 0; i < BOOT_TABLES; i++)
+        MiWritePteBatched(pde_of(i * PDE_SPAN), pte_zero(), &batch);
     KASSERT(batch.count > MI_TLB_BATCH_PAGES);
     MiFlushTlbBatch(&batch);
 }

@@ -21,7 +21,10 @@ extern unsigned MiSystemRegionCount;
 /* Kernel image bounds from the linker script. */
 extern char _kernel_start[], _kernel_readonly_end[], _kernel_end[];
 extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
-extern mmpte_t boot_page_directory[], boot_page_table[];
+extern mmpte_t boot_page_directory[], boot_page_table[];   /* boot/entry.S */
+#if MM_PAE
+extern mmpte_t boot_pdpt[];
+#endif
 
 static inline paddr_t MiKernelImagePhysical(const void *kernel_va)
 {

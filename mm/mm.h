@@ -105,8 +105,15 @@ struct mm_working_set {
  * user half described by VADs.
  */
 struct mm_address_space {
-    pfn_t directory_pfn;
-    mmpte_t *directory;             /* the page directory, mapped in system space */
+    paddr_t cr3;                    /* what CR3 holds while it is current: the address of
+                                       the directory, or (PAE) of the PDPT */
+    pfn_t directory_pfns[DIRECTORY_PAGES];
+    mmpte_t *directory;             /* the directory pages, mapped side by side in system
+                                       space: PDE_COUNT entries, one per PDE_SPAN */
+#if MM_PAE
+    mmpte_t *pdpt;                  /* its page-directory-pointer table, in nonpaged pool */
+    void *pdpt_block;               /* the pool block pdpt lies in, 32-byte aligned */
+#endif
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
     uint32_t commit_charge;         /* pages charged against the commit limit */

@@ -35,11 +35,14 @@ bool MiPteCheckEnabled;
  * The end of the self-map's window of entries: one entry per page of the 4 GB space, so
  * 4 MB of 4-byte entries here (8 MB with 8-byte ones).
  */
-#define SELF_MAP_END (PTE_BASE + (uint32_t)((1ull << 32) >> PAGE_SHIFT) * PTE_SIZE)
+#define SELF_MAP_END PTE_WINDOW_END
 _Static_assert(SELF_MAP_END == HYPER_SPACE, "hyperspace follows the self-map's window");
 
-/* The frames of the boot's own tables, which the PFN database counts as kernel image. */
-static pfn_t boot_table_frames[3];
+/*
+ * The frames of the boot's own tables, which the PFN database counts as kernel image: its
+ * directory pages, the kernel window's tables and the boot hyperspace table.
+ */
+static pfn_t boot_table_frames[DIRECTORY_PAGES + BOOT_TABLES + 1];
 
 static inline uint32_t open_write_window(void)
 {
@@ -66,6 +69,23 @@ static inline void end_stores(uint32_t flags)
     if (__builtin_expect(MiPteCheckEnabled, 0))
         close_write_window(flags);
 }
+
+#if MM_PAE
+void MiPteExchange(mmpte_t *entry, mmpte_t value)
+{
+    uint64_t old = entry->value;
+
+    /*
+     * cmpxchg8b, which every PAE processor has: the whole entry in one locked store. A
+     * miss (the processor set A or D meanwhile) reloads EDX:EAX and tries again.
+     */
+    __asm__ volatile("1: lock cmpxchg8b %0\n\t"
+                     "jnz 1b"
+                     : "+m"(*(uint64_t *)&entry->value), "+A"(old)
+                     : "b"((uint32_t)value.value), "c"((uint32_t)(value.value >> 32))
+                     : "memory", "cc");
+}
+#endif
 
 void MiPteStoreChecked(mmpte_t *entry, mmpte_t value)
 {
@@ -198,12 +218,19 @@ mmpte_t MiMakeSelfMapPde(pfn_t directory_pfn)
 
 void MiEnablePteCheck(void)
 {
-    boot_table_frames[0] = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
-    boot_table_frames[1] = paddr_to_pfn(MiKernelImagePhysical(boot_page_table));
-    boot_table_frames[2] = pte_pfn(*pde_of(HYPER_SPACE));
+    pfn_t directory = paddr_to_pfn(MiKernelImagePhysical(boot_page_directory));
+    pfn_t tables = paddr_to_pfn(MiKernelImagePhysical(boot_page_table));
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        boot_table_frames[n++] = directory + i;
+    for (unsigned i = 0; i < BOOT_TABLES; i++)
+        boot_table_frames[n++] = tables + i;
+    boot_table_frames[n++] = pte_pfn(*pde_of(HYPER_SPACE));
     MiPteCheckEnabled = true;
-    /* The self-map PDE governs every store through the window at PTE_BASE (SDM 4.6). */
-    MiPteWrite(pde_of(PTE_BASE), MiMakeSelfMapPde(boot_table_frames[0]));
+    /* The self-map PDEs govern every store through the window at PTE_BASE (SDM 4.6). */
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        MiPteWrite(pde_of(PTE_BASE + i * PDE_SPAN), MiMakeSelfMapPde(directory + i));
     cpu_flush_tlb_all();
 }
 

@@ -57,14 +57,40 @@ extern bool MiPteCheckEnabled;
  * of the writer is in mm/pte.c.
  *
  * MiPteStore is the only store of an entry. volatile: the compiler may neither tear
- * nor drop it. A format with 8-byte entries (PAE) changes it alone: two 32-bit stores,
- * ordered so that the processor never sees a valid half-entry (the half with the valid
- * bit last when making an entry valid, first when not).
+ * nor drop it. An 8-byte entry (PAE) is two 32-bit stores, ordered so that the processor,
+ * which may walk the table between them, never sees a valid entry made of two halves
+ * (SDM vol. 3A, 8.2.2: stores are seen in program order): the half with the valid bit
+ * last when the entry becomes valid, first when it stops being valid. A valid entry
+ * that stays valid changes in one store when its upper half is kept (the common case:
+ * the frame is below 4 GB and the execute-disable bit stays), else in one locked
+ * cmpxchg8b (MiPteExchange).
  */
+#if MM_PAE
+void MiPteExchange(mmpte_t *entry, mmpte_t value);
+
+static inline void MiPteStore(mmpte_t *entry, mmpte_t value)
+{
+    volatile uint32_t *half = (volatile uint32_t *)entry;
+    uint32_t low = (uint32_t)value.value, high = (uint32_t)(value.value >> 32);
+
+    if (!(low & PTE_VALID)) {
+        half[0] = low;
+        half[1] = high;
+    } else if (!(half[0] & PTE_VALID)) {
+        half[1] = high;
+        half[0] = low;
+    } else if (half[1] == high) {
+        half[0] = low;
+    } else {
+        MiPteExchange(entry, value);
+    }
+}
+#else
 static inline void MiPteStore(mmpte_t *entry, mmpte_t value)
 {
     *(volatile uint32_t *)&entry->value = value.value;
 }
+#endif
 /* MiPteStore inside the check's write window (mm/pte.c). */
 void MiPteStoreChecked(mmpte_t *entry, mmpte_t value);
 /* Drops one page's translation here, and posts it to the other processors that cache it. */

@@ -93,18 +93,18 @@ static inline mmpte_t MiMakeDemandZeroPte(uint32_t protection)
 
 static inline mmpte_t MiMakeResidentPte(pfn_t pfn, uint32_t protection)
 {
-    return (mmpte_t){(pfn << PAGE_SHIFT) | MI_PTE_RESIDENT | mi_pte_protection_bits(protection)};
+    return (mmpte_t){pte_frame_bits(pfn) | MI_PTE_RESIDENT | mi_pte_protection_bits(protection)};
 }
 
 static inline mmpte_t MiMakeTransitionPte(pfn_t pfn, uint32_t protection)
 {
-    return (mmpte_t){(pfn << PAGE_SHIFT) | MI_PTE_TRANSITION |
+    return (mmpte_t){pte_frame_bits(pfn) | MI_PTE_TRANSITION |
                      mi_pte_protection_bits(protection)};
 }
 
 static inline mmpte_t MiMakePagefilePte(uint32_t slot, uint32_t protection)
 {
-    return (mmpte_t){(slot << PAGE_SHIFT) | mi_pte_protection_bits(protection)};
+    return (mmpte_t){((ptebits_t)slot << PAGE_SHIFT) | mi_pte_protection_bits(protection)};
 }
 
 /* A view's page with protection of its own (protection 0: an uncommitted prototype). */
@@ -116,7 +116,7 @@ static inline mmpte_t MiMakeViewPagePte(uint32_t protection)
 static inline bool MiIsDemandZeroPte(mmpte_t pte)
 {
     return !pte_is_valid(pte) && pte.value != 0 &&
-           (pte.value & ~(MI_PTE_PROTECTION_MASK << MI_PTE_PROTECTION_SHIFT)) == 0;
+           (pte.value & ~((ptebits_t)MI_PTE_PROTECTION_MASK << MI_PTE_PROTECTION_SHIFT)) == 0;
 }
 
 static inline bool MiIsResidentPte(mmpte_t pte)

@@ -7,7 +7,7 @@
  *   increaseuserva=N      as /3GB /USERVA=N (the BCDEdit spelling)
  *
  * With N MB of user space, MmHighestUserAddress is N MB - 64 KB - 1 and system space
- * starts at N MB rounded up to a page-directory boundary (4 MB), so no page table is
+ * starts at N MB rounded up to a page-directory boundary (4 MB, 2 MB with PAE), so no page table is
  * ever shared between user and system space. As on Windows, /USERVA means nothing
  * without /3GB.
  */

@@ -172,6 +172,40 @@ MATRIX = [
               r"^ata: ide0: .*, bus-master DMA$",
               r"^ata: ide0: command 0xc8 at LBA %d, count 1, failed" % BAD_SECTOR],
          modules=[TEST_MODULE], disks=[PATTERN_DISK_BAD_SECTOR]),
+    # The PAE build (boot/select.c chose it): every suite, on a CPU with NX (so no-execute
+    # is on) and on QEMU's default, which has PAE but no NX (so /PAE asks for it).
+    Boot("pae-nx",              KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: PAE \(8-byte entries\); no-execute on, policy OptIn$",
+              r"^cpu: .* pae nx "], extra=("-cpu", "max")),
+    Boot("pae-3gb",             KERNEL, "test /3GB /PAE",             128,  0xC0000000, 0xBFFEFFFF,
+         log=[r"^paging: PAE \(8-byte entries\); no-execute off \(the processor has no NX\), "
+              r"policy AlwaysOff$"]),
+    # A page directory of PAE spans 2 MB: the system range starts on a 2 MB boundary.
+    Boot("pae-3gb-userva-2562", KERNEL, CORE + ",process /3gb /userva=2562 pae=ForceEnable",
+         128, 0xA0200000, 0xA01EFFFF, log=[r"^paging: PAE "]),
+    Boot("pae-increaseuserva-2560", KERNEL, CORE + ",process increaseuserva=2560 /PAE", 128,
+         0xA0000000, 0x9FFEFFFF, log=[r"^paging: PAE "]),
+    # Paging to disk in the PAE format, and the isolation audit, the fuzzer and fault
+    # injection in it.
+    Boot("pae-pagefile-32mb",   KERNEL, "test=pagefile,inpage,modwriter,pagestress,security "
+                                        "pagefile=ide0", 32, 0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: PAE \(8-byte entries\); no-execute on"],
+         disks=[PAGEFILE_DISK_128MB], extra=("-cpu", "max"), timeout=600),
+    Boot("pae-fuzz",            KERNEL, "test=vm,inject,audit,fuzz pagefile=ide0 /PAE", 64,
+         0x80000000, 0x7FFEFFFF, log=[r"^paging: PAE "], disks=[PAGEFILE_DISK_128MB],
+         timeout=300),
+    # The two-level format on a CPU that has NX, as Windows allows it: with no-execute off.
+    Boot("nopae-on-nx-cpu",     KERNEL, CORE + ",process /NOPAE /NOEXECUTE=AlwaysOff", 64,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: two-level \(4-byte entries\); no-execute off, policy AlwaysOff$"],
+         extra=("-cpu", "max")),
+    # /NOPAE alone does not turn PAE off while no-execute is on, and says so.
+    Boot("nopae-refused",       KERNEL, "test=cpu,cmdline,paging /NOPAE pae=Sometimes", 64,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^warning: /NOPAE ignored: no-execute needs PAE",
+              r"^warning: pae=Sometimes ignored: pae= takes ForceEnable, ForceDisable or "
+              r"Default; using the PAE format$", r"^paging: PAE "],
+         extra=("-cpu", "max")),
     # The memory manager's suites again with a pagefile (on ide1, named by its old name
     # hd1) beside the disk suite's test disk, and the fuzzer at full length: 100,000 calls
     # alone, then two of 50,000 at once.
@@ -202,8 +236,10 @@ MATRIX = [
     Boot("3gb-userva-2562",     KERNEL, CORE + " /3gb /userva=2562",  128,  0xA0400000, 0xA01EFFFF),
     Boot("mem-16",              KERNEL, "test",                       16,   0x80000000, 0x7FFEFFFF),
     # CPU models, oldest first: no PGE (and, on the 486, no TSC) must work as well.
-    Boot("cpu-486",             KERNEL, "test",                       128,  0x80000000, 0x7FFEFFFF,
-         log=[r"^cpu: .* family 4 ", r"^cpu: no TSC"], extra=("-cpu", "486")),
+    Boot("cpu-486",             KERNEL, "test /PAE",                  128,  0x80000000, 0x7FFEFFFF,
+         log=[r"^cpu: .* family 4 ", r"^cpu: no TSC",
+              r"^warning: /PAE ignored: the processor has no PAE; using the two-level format$",
+              r"^paging: two-level "], extra=("-cpu", "486")),
     Boot("cpu-pentium",         KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
          log=[r"^cpu: .* family 5 .* tsc invlpg$"], extra=("-cpu", "pentium")),
     Boot("cpu-pentium2",        KERNEL, CORE + " /3GB",               64,   0xC0000000, 0xBFFEFFFF,
@@ -212,7 +248,9 @@ MATRIX = [
          extra=("-cpu", "pentium3")),
     Boot("cpu-coreduo",         KERNEL, "test /3GB",                  256,  0xC0000000, 0xBFFEFFFF,
          extra=("-cpu", "coreduo")),
+    # PAE but no NX: the default is two-level, as Windows chooses it.
     Boot("cpu-qemu32",          KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: two-level \(4-byte entries\); no-execute off \(the processor has no NX\)"],
          extra=("-cpu", "qemu32")),
     # Everything QEMU can emulate, SMEP and UMIP among it: the kernel turns both on.
     # The TLB seen stale: the suites whose flushes are proved by reading through a
@@ -225,7 +263,9 @@ MATRIX = [
     Boot("mem-8",               KERNEL, "test",                       8,    0x80000000, 0x7FFEFFFF),
     Boot("mem-1024",            KERNEL, CORE,                         1024, 0x80000000, 0x7FFEFFFF),
     Boot("mem-3072",            KERNEL, CORE + " /3GB",               3072, 0xC0000000, 0xBFFEFFFF),
-    Boot("mem-2",               KERNEL, "test",                       2,    0x80000000, 0x7FFEFFFF,
+    # Too little RAM: the smallest machine the kernel file can be loaded into (3 MB: the
+    # boot stub and the PAE build it carries end near 2.5 MB) is refused with a message.
+    Boot("mem-3",               KERNEL, "test",                       3,    0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"^not enough memory: \d+ KB, need \d+ KB$"]),
     # No COM1 at all: the console must not wait for it; the tests still run and pass.
     Boot("no-serial-port",      KERNEL, CORE,                         64,   0x80000000, 0x7FFEFFFF,
@@ -337,7 +377,7 @@ MATRIX = [
     # the current directory's mapping in system space.
     Boot("crash-pte-store",     KERNEL, "crash=pte-store",            32,   0x80000000, 0x7FFEFFFF,
          crash=True, log=[r"\*\*\* STOP: page-table entry written outside the PTE writer: the "
-                          r"store at EIP 0x[0-9a-f]{8} to 0xc0302400",
+                          r"store at EIP 0x[0-9a-f]{8} to 0xc0303400",
                           r"error code 0x00000003: protection violation, write, kernel mode",
                           r"EIP 0x[0-9a-f]{8}  CS 0x0008  EFLAGS"]),
     Boot("crash-directory-store", KERNEL, "crash=directory-store",    32,   0x80000000, 0x7FFEFFFF,

@@ -1,7 +1,12 @@
 /*
  * The command line's words (lib/cmdline.c): names and values, numbers that fit or
  * do not, and which words the kernel knows, so that the boot can warn of the others.
+ * And what the paging options make of a line (boot/paging_mode.c), on every processor.
  */
+#include "arch/cpu.h"
+#include "arch/cpu_features.h"
+#include "arch/layout.h"
+#include "boot/paging_mode.h"
 #include "lib/cmdline.h"
 #include "lib/string.h"
 #include "tests/ktest.h"
@@ -74,10 +79,93 @@ static void known_options_and_the_file_name(struct ktest *t)
     KT_EXPECT_STREQ(t, "", result);
 }
 
+static const struct paging_cpu pae_and_nx = {.pae = true, .nx = true};
+static const struct paging_cpu pae_only = {.pae = true, .nx = false};
+static const struct paging_cpu neither = {.pae = false, .nx = false};
+
+struct paging_case {
+    const char *line;
+    const struct paging_cpu *cpu;
+    bool pae, nx;
+    enum nx_policy policy;
+    const char *notes;      /* the notes' kinds in order: B(ad value), O(verridden),
+                               N(OPAE needs NX off), P (no PAE CPU), X (no NX CPU) */
+};
+
+static void check_paging_cases(struct ktest *t, const struct paging_case *cases, unsigned count)
+{
+    static const char kinds[] = {
+        [PAGING_NOTE_BAD_VALUE] = 'B', [PAGING_NOTE_OVERRIDDEN] = 'O',
+        [PAGING_NOTE_NOPAE_NEEDS_NX_OFF] = 'N', [PAGING_NOTE_NO_PAE_CPU] = 'P',
+        [PAGING_NOTE_NO_NX_CPU] = 'X',
+    };
+
+    for (unsigned i = 0; i < count; i++) {
+        const struct paging_case *c = &cases[i];
+        struct paging_mode mode;
+        char notes[PAGING_MAX_NOTES + 1];
+
+        paging_mode_choose(c->line, c->cpu, &mode);
+        for (unsigned n = 0; n < mode.note_count; n++)
+            notes[n] = kinds[mode.notes[n].kind];
+        notes[mode.note_count] = '\0';
+        if (!KT_EXPECT(t, mode.pae == c->pae && mode.nx == c->nx && mode.policy == c->policy &&
+                              strcmp(notes, c->notes) == 0))
+            ktest_diag(t, "\"%s\" (cpu pae %d nx %d): pae %d nx %d policy %s notes \"%s\"",
+                       c->line ? c->line : "(none)", c->cpu->pae, c->cpu->nx, mode.pae,
+                       mode.nx, nx_policy_name(mode.policy), notes);
+    }
+}
+
+/*
+ * Windows' rules (boot.ini /PAE, /NOPAE, /NOEXECUTE, /EXECUTE; BCD pae, nx): OptIn by
+ * default; PAE whenever execution can be refused; /NOPAE only with no-execute off.
+ */
+static void paging_options_follow_windows(struct ktest *t)
+{
+    static const struct paging_case cases[] = {
+        {"", &pae_and_nx, true, true, NX_POLICY_OPT_IN, ""},
+        {NULL, &pae_and_nx, true, true, NX_POLICY_OPT_IN, ""},
+        {"", &pae_only, false, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"", &neither, false, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"/PAE", &pae_only, true, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"pae=ForceEnable", &pae_only, true, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"/NOPAE", &pae_and_nx, true, true, NX_POLICY_OPT_IN, "N"},
+        {"/NOPAE /EXECUTE", &pae_and_nx, false, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"/nopae /noexecute=alwaysoff", &pae_and_nx, false, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"pae=ForceDisable nx=AlwaysOff", &pae_and_nx, false, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"/EXECUTE /PAE", &pae_and_nx, true, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"/EXECUTE", &pae_and_nx, false, false, NX_POLICY_ALWAYS_OFF, ""},
+        {"nx=OptOut", &pae_and_nx, true, true, NX_POLICY_OPT_OUT, ""},
+        {"/NOEXECUTE=AlwaysOn", &pae_and_nx, true, true, NX_POLICY_ALWAYS_ON, ""},
+        {"/PAE", &neither, false, false, NX_POLICY_ALWAYS_OFF, "P"},
+        {"nx=AlwaysOn", &pae_only, false, false, NX_POLICY_ALWAYS_OFF, "X"},
+        {"pae=Maybe", &pae_and_nx, true, true, NX_POLICY_OPT_IN, "B"},
+        {"nx=Sometimes /NOEXECUTE", &pae_and_nx, true, true, NX_POLICY_OPT_IN, "BB"},
+        {"nx=OptIn nx=OptOut", &pae_and_nx, true, true, NX_POLICY_OPT_OUT, "O"},
+        {"/PAE /NOPAE /EXECUTE", &pae_and_nx, false, false, NX_POLICY_ALWAYS_OFF, "O"},
+        {"pae=default /3GB", &pae_only, false, false, NX_POLICY_ALWAYS_OFF, ""},
+    };
+
+    check_paging_cases(t, cases, ARRAY_SIZE(cases));
+}
+
+/* The choice the boot made is what this build runs: its format, EFER.NXE as chosen. */
+static void boot_runs_the_chosen_mode(struct ktest *t)
+{
+    KT_EXPECT_EQ(t, MM_PAE, boot_paging_mode.pae);
+    KT_EXPECT(t, boot_paging_mode.pae || !boot_paging_mode.nx);
+    /* EFER exists only where there is NX to enable (a 486 has no rdmsr at all). */
+    KT_EXPECT_EQ(t, boot_paging_mode.nx,
+                 cpu_features.nx && (cpu_read_msr(MSR_EFER) & EFER_NXE) != 0);
+}
+
 static const struct ktest_case cases[] = {
     KTEST_CASE(words_split_at_blanks_and_equals),
     KTEST_CASE(numbers_must_fit),
     KTEST_CASE(known_options_and_the_file_name),
+    KTEST_CASE(paging_options_follow_windows),
+    KTEST_CASE(boot_runs_the_chosen_mode),
 };
 
 KTEST_SUITE(cmdline_suite, "cmdline", cases);

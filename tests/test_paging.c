@@ -51,14 +51,35 @@ static void test_page_release(struct test_page *page)
     MiInsertPageInFreeList(page->pfn);
 }
 
-/* PDE 0x300 maps the directory itself, so the PTE of a PTE is a PDE. */
+/*
+ * PDE 0x300 maps the directory itself (PAE: PDEs 0x600-0x603 the four directory pages,
+ * the pages the PDPT that CR3 names lists), so the PTE of a PTE is a PDE.
+ */
 static void self_map_points_at_the_directory(struct ktest *t)
 {
-    mmpte_t self = *pde_of(PTE_BASE);
+#if MM_PAE
+    const mmpte_t *pdpt = MmCurrentAddressSpace()->pdpt;
+    paddr_t pdpt_physical;
 
-    KT_EXPECT(t, pte_is_valid(self));
-    KT_EXPECT(t, !pte_is_user(self));
-    KT_EXPECT_EQ(t, paddr_to_pfn(cpu_read_cr3()), pte_pfn(self));
+    KT_ASSERT(t, MmGetPhysicalAddress((vaddr_t)pdpt, &pdpt_physical));
+    KT_EXPECT_EQ(t, pdpt_physical, cpu_read_cr3() & ~0x1Fu);
+#endif
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++) {
+        mmpte_t self = *pde_of(PTE_BASE + i * PDE_SPAN);
+        KT_EXPECT(t, pte_is_valid(self));
+        KT_EXPECT(t, !pte_is_user(self));
+#if MM_PAE
+        KT_EXPECT_EQ(t, pte_pfn(pdpt[i]), pte_pfn(self));
+        /*
+         * A PDPT entry is written with P and the frame alone (SDM vol. 3A, table 4-8);
+         * QEMU's emulation sets bit 5 (accessed) in it as it walks, which the processors
+         * leave alone.
+         */
+        KT_EXPECT_EQ(t, PTE_VALID, pdpt[i].value & ~PTE_FRAME_MASK & ~PTE_ACCESSED);
+#else
+        KT_EXPECT_EQ(t, paddr_to_pfn(cpu_read_cr3()), pte_pfn(self));
+#endif
+    }
     KT_EXPECT_EQ(t, PDE_BASE, (vaddr_t)pde_of(0));
     static const vaddr_t samples[] = {0, 0x7FFE0000, 0x80000000, KERNEL_VIRT_BASE, 0xFFFFF000};
     for (unsigned i = 0; i < ARRAY_SIZE(samples); i++)
@@ -195,8 +216,8 @@ static void system_space_is_supervisor_and_global(struct ktest *t)
         if (!pte_is_valid(pde))
             continue;
         bad += pte_is_user(pde);
-        if (table == PTE_BASE)
-            continue;   /* the directory itself; its entries were checked as PDEs */
+        if (table >= PTE_BASE && table < HYPER_SPACE)
+            continue;   /* the directory pages; their entries were checked as PDEs */
         for (vaddr_t va = table; va != table + PDE_SPAN; va += PAGE_SIZE) {
             mmpte_t pte = *pte_of(va);
             if (!pte_is_valid(pte))
@@ -205,7 +226,7 @@ static void system_space_is_supervisor_and_global(struct ktest *t)
             bool want_global = cpu_features.pge && table != HYPER_SPACE;
             if (pte_is_user(pte) || pte_is_global(pte) != want_global) {
                 if (bad++ < 4)
-                    ktest_diag(t, "va 0x%08x pte 0x%08x", va, pte.value);
+                    ktest_diag(t, "va 0x%08x pte 0x%llx", va, (unsigned long long)pte.value);
             }
         }
     }
@@ -259,20 +280,35 @@ static void io_space_mapping_uncached(struct ktest *t)
 }
 
 /*
- * The entry format is defined once (arch/layout.h) and the rest derived from it: the derived
- * values are NT's for x86 without PAE, and the hardware walks the self-map they give.
+ * The entry format is defined once (arch/layout.h) and the rest derived from it: the
+ * derived values are NT's for x86 without PAE and with it (its i386 headers: PTE_BASE,
+ * PDE_BASE, HYPER_SPACE), and the hardware walks the self-map they give.
  */
 static void entry_format_derives_nt_layout(struct ktest *t)
 {
-    KT_EXPECT_EQ(t, 4, sizeof(mmpte_t));
-    KT_EXPECT_EQ(t, 1024, PTES_PER_TABLE);
-    KT_EXPECT_EQ(t, 22, PDE_SHIFT);
-    KT_EXPECT_EQ(t, 0x400000, PDE_SPAN);
-    KT_EXPECT_EQ(t, 0x300, PTE_SELF_MAP_INDEX);
-    KT_EXPECT_EQ(t, 0xC0300000, PDE_BASE);
+    static const struct {
+        uint32_t entry_size, entries, pde_shift, pde_span, self_map_index;
+        vaddr_t pde_base, hyper_space;
+        uint32_t directory_pages;
+    } nt[2] = {
+        /* two-level */ {4, 1024, 22, 0x400000, 0x300, 0xC0300000, 0xC0400000, 1},
+        /* PAE */       {8, 512, 21, 0x200000, 0x600, 0xC0600000, 0xC0800000, 4},
+    }, *expected = &nt[MM_PAE];
+
+    KT_EXPECT_EQ(t, expected->entry_size, sizeof(mmpte_t));
+    KT_EXPECT_EQ(t, expected->entries, PTES_PER_TABLE);
+    KT_EXPECT_EQ(t, expected->pde_shift, PDE_SHIFT);
+    KT_EXPECT_EQ(t, expected->pde_span, PDE_SPAN);
+    KT_EXPECT_EQ(t, expected->self_map_index, PTE_SELF_MAP_INDEX);
+    KT_EXPECT_EQ(t, expected->pde_base, PDE_BASE);
+    KT_EXPECT_EQ(t, expected->hyper_space, HYPER_SPACE);
+    KT_EXPECT_EQ(t, expected->directory_pages, DIRECTORY_PAGES);
     /* The PDE of PDE_BASE is the directory's own entry, seen through the self-map. */
-    KT_EXPECT_EQ(t, PDE_BASE + PTE_SELF_MAP_INDEX * PTE_SIZE, (vaddr_t)pde_of(PTE_BASE));
+    KT_EXPECT_EQ(t, PDE_BASE + (PDE_BASE >> PDE_SHIFT) * PTE_SIZE, (vaddr_t)pde_of(PDE_BASE));
     KT_EXPECT_EQ(t, (vaddr_t)pde_of(PTE_BASE), (vaddr_t)pte_of(PDE_BASE));
+    /* The kernel image and the PFN database lie where both formats leave room. */
+    KT_EXPECT(t, KERNEL_WINDOW >= HYPER_SPACE_END && KERNEL_WINDOW >= 0xC0A00000);
+    KT_EXPECT_EQ(t, KERNEL_WINDOW_END, MM_PFN_DATABASE);
 }
 
 static const struct ktest_case cases[] = {

@@ -89,21 +89,23 @@ static void system_space_shared_by_every_process(struct ktest *t)
     vaddr_t far = MiReserveSystemPtes(PTES_PER_TABLE * 2);
     mmpte_t *pte = far ? MiGetPte(far + PDE_SPAN, true) : NULL;
     unsigned differ = 0;
-    for (unsigned i = MmSystemRangeStart >> PDE_SHIFT; i < PTES_PER_TABLE; i++) {
-        if (i == (PTE_BASE >> PDE_SHIFT) || i == (HYPER_SPACE >> PDE_SHIFT))
+    for (unsigned i = MmSystemRangeStart >> PDE_SHIFT; i < PDE_COUNT; i++) {
+        /* The self-map and hyperspace PDEs are each space's own. */
+        if (i >= (PTE_BASE >> PDE_SHIFT) && i < (HYPER_SPACE_END >> PDE_SHIFT))
             continue;
         /* The CPU sets Accessed (and Dirty) in whichever directory it walked. */
-        uint32_t difference = process->space.directory[i].value ^
-                              system_process.space.directory[i].value;
+        ptebits_t difference = process->space.directory[i].value ^
+                               system_process.space.directory[i].value;
         if ((difference & ~(PTE_ACCESSED | PTE_DIRTY)) && differ++ < 4)
-            ktest_diag(t, "PDE 0x%x: 0x%08x in the process, 0x%08x in the system", i,
-                       process->space.directory[i].value,
-                       system_process.space.directory[i].value);
+            ktest_diag(t, "PDE 0x%x: 0x%llx in the process, 0x%llx in the system", i,
+                       (unsigned long long)process->space.directory[i].value,
+                       (unsigned long long)system_process.space.directory[i].value);
     }
     KT_EXPECT(t, pte != NULL);
     KT_EXPECT_EQ(t, 0, differ);
-    KT_EXPECT(t, process->space.directory[PTE_SELF_MAP_INDEX].value !=
-                 system_process.space.directory[PTE_SELF_MAP_INDEX].value);
+    for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
+        KT_EXPECT(t, process->space.directory[PTE_SELF_MAP_INDEX + i].value !=
+                     system_process.space.directory[PTE_SELF_MAP_INDEX + i].value);
     if (far)
         MiReleaseSystemPtes(far, PTES_PER_TABLE * 2);
     process_discard(process);

@@ -76,11 +76,18 @@ static void three_gb_with_userva(struct ktest *t)
 }
 
 /* System space starts on a page-directory boundary; user space ends where asked. */
-static void userva_rounds_system_start_to_4mb(struct ktest *t)
+/* System space starts at a page-directory boundary: 4 MB, or 2 MB with PAE. */
+static void userva_rounds_system_start_to_a_pde(struct ktest *t)
 {
     static const struct split_case cases[] = {
+#if MM_PAE
+        {"/3GB /USERVA=2562", 0xA0200000, 0xA01EFFFF, NULL},
+        {"/3GB /USERVA=2049", 0x80200000, 0x800EFFFF, NULL},
+        {"/3GB /USERVA=2563", 0xA0400000, 0xA02EFFFF, NULL},
+#else
         {"/3GB /USERVA=2562", 0xA0400000, 0xA01EFFFF, NULL},
         {"/3GB /USERVA=2049", 0x80400000, 0x800EFFFF, NULL},
+#endif
         {"/3GB /USERVA=3071", 0xC0000000, 0xBFEEFFFF, NULL},
     };
     check_all(t, cases, ARRAY_SIZE(cases));
@@ -92,7 +99,7 @@ static void increaseuserva(struct ktest *t)
         {"increaseuserva=2560", 0xA0000000, 0x9FFEFFFF, NULL},
         {"IncreaseUserVA=3072", 0xC0000000, 0xBFFEFFFF, NULL},
         {"increaseuserva=2048", 0x80000000, 0x7FFEFFFF, NULL},
-        {"increaseuserva=2562", 0xA0400000, 0xA01EFFFF, NULL},
+        {"increaseuserva=2562", MM_PAE ? 0xA0200000 : 0xA0400000, 0xA01EFFFF, NULL},
     };
     check_all(t, cases, ARRAY_SIZE(cases));
 }
@@ -150,7 +157,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(default_split),
     KTEST_CASE(three_gb),
     KTEST_CASE(three_gb_with_userva),
-    KTEST_CASE(userva_rounds_system_start_to_4mb),
+    KTEST_CASE(userva_rounds_system_start_to_a_pde),
     KTEST_CASE(increaseuserva),
     KTEST_CASE(out_of_range_uses_nearest),
     KTEST_CASE(malformed_value_uses_default),

@@ -66,7 +66,7 @@ static void fixed_regions_in_place(struct ktest *t)
         KT_EXPECT(t, found);
     }
     KT_EXPECT_EQ(t, 0xC0000000, PTE_BASE);
-    KT_EXPECT_EQ(t, 0xC0300000, PDE_BASE);
+    KT_EXPECT_EQ(t, MM_PAE ? 0xC0600000 : 0xC0300000, PDE_BASE);
     KT_EXPECT(t, (vaddr_t)_kernel_start >= 0xC0000000);
 }
 

@@ -142,7 +142,7 @@ static uint32_t system_address(void)
 {
     static const uint32_t places[] = {
         0x80000000, 0xA0000000, 0xBFFEFFFC, 0xBFFF0000, 0xC0000000, 0xC0300000, 0xC0400000,
-        0xC0900000, 0xC0C00000, 0xFFFFF000, 0xFFFFFFFC, 0xFFFFFFFF,
+        0xC0600000, 0xC0800000, 0xC0D00000, 0xC1000000, 0xFFFFF000, 0xFFFFFFFC, 0xFFFFFFFF,
     };
     switch (random_below(3)) {
     case 0:
