@@ -26,6 +26,7 @@ struct cpu_features cpu_features;
 uint32_t cpu_invlpg_count;
 uint32_t cpu_full_flush_count;
 uint32_t arch_global_pte_bit;
+ptebits_t arch_no_execute_pte_bit;
 
 void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *features)
 {
@@ -97,6 +98,12 @@ void cpu_features_init(void)
     cpu_write_cr0((cpu_read_cr0() | CR0_EM) & ~CR0_MP);
     if (cpu_features.tsc)
         cpu_features.tsc_hz = pit_measure_tsc_hz();
+}
+
+void cpu_enable_no_execute(void)
+{
+    cpu_write_msr(MSR_EFER, cpu_read_msr(MSR_EFER) | EFER_NXE);
+    arch_no_execute_pte_bit = PTE_NO_EXECUTE;
 }
 
 void cpu_features_print(void)

@@ -64,6 +64,12 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
 /* Detects the CPU's features and turns on those the kernel uses (CR4.PGE, SMEP, UMIP). */
 void cpu_features_init(void);
 
+/*
+ * Turns on EFER.NXE (the CPU must have NX; the PAE build only): from here the PTE
+ * constructors mark every system page but the kernel's code not executable.
+ */
+void cpu_enable_no_execute(void);
+
 /* Prints the CPU and the features found. */
 void cpu_features_print(void);
 

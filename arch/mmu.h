@@ -70,21 +70,37 @@ _Static_assert(PTES_PER_TABLE * PTE_SIZE == PAGE_SIZE, "a table is one page of e
  */
 extern uint32_t arch_global_pte_bit;
 
+/*
+ * PTE_NO_EXECUTE once EFER.NXE is on (cpu_enable_no_execute), 0 otherwise: without NXE the
+ * bit is reserved and a PTE with it set faults on every access (SDM vol. 3A, 4.4.2).
+ */
+extern ptebits_t arch_no_execute_pte_bit;
+
 static inline mmpte_t pte_zero(void) { return (mmpte_t){0}; }
 static inline bool pte_is_valid(mmpte_t pte) { return pte.value & PTE_VALID; }
 static inline bool pte_is_writable(mmpte_t pte) { return pte.value & PTE_WRITE; }
 static inline bool pte_is_user(mmpte_t pte) { return pte.value & PTE_USER; }
 static inline bool pte_is_global(mmpte_t pte) { return pte.value & PTE_GLOBAL; }
+static inline bool pte_is_no_execute(mmpte_t pte) { return pte.value & PTE_NO_EXECUTE; }
 static inline pfn_t pte_pfn(mmpte_t pte) { return (pte.value & PTE_FRAME_MASK) >> PAGE_SHIFT; }
 
 /* The frame bits of an entry naming pfn. */
 static inline ptebits_t pte_frame_bits(pfn_t pfn) { return (ptebits_t)pfn << PAGE_SHIFT; }
 
-/* A system-space page: supervisor-only, and global where the CPU allows. */
+/*
+ * A system-space page: supervisor-only, global where the CPU allows, and not executable
+ * where the CPU can refuse execution: only the kernel's code is (pte_make_kernel_code).
+ */
 static inline mmpte_t pte_make_kernel(pfn_t pfn, bool writable)
 {
     return (mmpte_t){pte_frame_bits(pfn) | PTE_VALID | (writable ? PTE_WRITE : 0) |
-                     arch_global_pte_bit};
+                     arch_global_pte_bit | arch_no_execute_pte_bit};
+}
+
+/* A page of the kernel's code: read-only, global where the CPU allows, executable. */
+static inline mmpte_t pte_make_kernel_code(pfn_t pfn)
+{
+    return (mmpte_t){pte_frame_bits(pfn) | PTE_VALID | arch_global_pte_bit};
 }
 
 /* A system-space page of device memory: as pte_make_kernel, uncached. */
@@ -99,7 +115,7 @@ static inline mmpte_t pte_make_device(pfn_t pfn)
  */
 static inline mmpte_t pte_make_kernel_local(pfn_t pfn)
 {
-    return (mmpte_t){pte_frame_bits(pfn) | PTE_VALID | PTE_WRITE};
+    return (mmpte_t){pte_frame_bits(pfn) | PTE_VALID | PTE_WRITE | arch_no_execute_pte_bit};
 }
 
 /* A user-space page: user-accessible, never global. */

@@ -155,7 +155,7 @@ static void start_paging_mode(const char *command_line)
         }
     }
     if (mode->nx)
-        cpu_write_msr(MSR_EFER, cpu_read_msr(MSR_EFER) | EFER_NXE);
+        cpu_enable_no_execute();
     kprintf("paging: %s (%u-byte entries); no-execute %s, policy %s\n",
             MM_PAE ? "PAE" : "two-level", PTE_SIZE,
             mode->nx ? "on" : cpu_features.nx ? "off" : "off (the processor has no NX)",

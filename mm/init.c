@@ -54,9 +54,15 @@ static void MiBuildSystemRegions(void)
     add_region("never mapped", MM_SYSTEM_SPACE_TOP, 0, false);
 }
 
+bool MiIsKernelCode(vaddr_t va)
+{
+    return va >= ALIGN_DOWN((vaddr_t)__text_begin, (vaddr_t)PAGE_SIZE) &&
+           va < ALIGN_UP((vaddr_t)__text_end, (vaddr_t)PAGE_SIZE);
+}
+
 /*
  * Rewrites the kernel window: the image read-only up to its writable data, global,
- * supervisor-only; the boot stack's guard page and everything else in the window
+ * supervisor-only, executable only where it holds code (when the CPU can refuse execution); the boot stack's guard page and everything else in the window
  * unmapped. Then drops the identity map the entry code needed for its jump.
  */
 static void MiFinalizeKernelMappings(void)
@@ -67,7 +73,8 @@ static void MiFinalizeKernelMappings(void)
     for (vaddr_t va = KERNEL_WINDOW; va < KERNEL_WINDOW_END; va += PAGE_SIZE) {
         pfn_t pfn = paddr_to_pfn(MiKernelImagePhysical((void *)va));
         bool in_image = va >= (vaddr_t)_kernel_start && va < (vaddr_t)_kernel_end;
-        mmpte_t pte = pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
+        mmpte_t pte = MiIsKernelCode(va) ? pte_make_kernel_code(pfn)
+                                         : pte_make_kernel(pfn, va >= (vaddr_t)_kernel_readonly_end);
 
         MiWritePteBatched(pte_of(va), in_image && va != (vaddr_t)boot_stack_guard
                                           ? MiProtectTableView(pte, pfn)

@@ -20,6 +20,10 @@ extern unsigned MiSystemRegionCount;
 
 /* Kernel image bounds from the linker script. */
 extern char _kernel_start[], _kernel_readonly_end[], _kernel_end[];
+extern char __text_begin[], __text_end[];
+
+/* True for a page of the kernel image's code (.text), the only executable system pages. */
+bool MiIsKernelCode(vaddr_t va);
 extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 extern mmpte_t boot_page_directory[], boot_page_table[];   /* boot/entry.S */
 #if MM_PAE

@@ -10,6 +10,7 @@
 #include "arch/layout.h"
 #include "arch/mmu.h"
 #include "arch/trap.h"
+#include "boot/paging_mode.h"
 #include "lib/ntstatus.h"
 #include "mm/hyperspace.h"
 #include "mm/init.h"
@@ -207,7 +208,7 @@ static void hyperspace_slot_reuse_sees_new_frame(struct ktest *t)
  * Every valid entry of system space is supervisor-only; every PTE is global when the
  * CPU has PGE, except hyperspace's, which belongs to one address space.
  */
-static void system_space_is_supervisor_and_global(struct ktest *t)
+static void system_space_is_supervisor_global_and_not_executable(struct ktest *t)
 {
     unsigned checked = 0, bad = 0;
 
@@ -224,7 +225,10 @@ static void system_space_is_supervisor_and_global(struct ktest *t)
                 continue;
             checked++;
             bool want_global = cpu_features.pge && table != HYPER_SPACE;
-            if (pte_is_user(pte) || pte_is_global(pte) != want_global) {
+            /* With no-execute on, only the kernel's code may be executed (PAE's XD bit). */
+            bool want_no_execute = boot_paging_mode.nx && !MiIsKernelCode(va);
+            if (pte_is_user(pte) || pte_is_global(pte) != want_global ||
+                pte_is_no_execute(pte) != want_no_execute) {
                 if (bad++ < 4)
                     ktest_diag(t, "va 0x%08x pte 0x%llx", va, (unsigned long long)pte.value);
             }
@@ -319,7 +323,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(partial_map_leaves_nothing),
     KTEST_CASE(no_stale_translation_after_unmap),
     KTEST_CASE(hyperspace_slot_reuse_sees_new_frame),
-    KTEST_CASE(system_space_is_supervisor_and_global),
+    KTEST_CASE(system_space_is_supervisor_global_and_not_executable),
     KTEST_CASE(nothing_mapped_below_system_space),
     KTEST_CASE(kernel_window_holds_only_the_image),
     KTEST_CASE(io_space_mapping_uncached),

@@ -134,7 +134,7 @@ static void self_map_store_outside_writer_faults(struct ktest *t)
     KT_EXPECT(t, !pte_is_writable(*pde_of(PTE_BASE)));
     if (!map_test_page(t, &m))
         return;
-    uint32_t old = m.pte->value;
+    ptebits_t old = m.pte->value;
     KT_EXPECT(t, store_faults((vaddr_t)m.pte, 0));
     KT_EXPECT_EQ(t, (vaddr_t)m.pte, trap_last_recovered_fault()->address);
     KT_EXPECT_EQ(t, PF_PRESENT | PF_WRITE, trap_last_recovered_fault()->error_code);
