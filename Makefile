@@ -119,6 +119,7 @@ SOURCES  := \
 	tests/test_multiboot.c \
 	tests/test_multiboot2.c \
 	tests/test_multiboot_fb.c \
+	tests/test_nx.c \
 	tests/scratch_process.c \
 	tests/test_audit.c \
 	tests/test_inject.c \

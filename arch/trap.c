@@ -14,6 +14,7 @@
 #include "arch/mmu.h"
 #include "arch/pic.h"
 #include "arch/trap.h"
+#include "lib/ntabi.h"
 #include "lib/console.h"
 #include "lib/panic.h"
 
@@ -140,7 +141,11 @@ static void trap_page_fault(struct trap_frame *frame)
     if (NT_SUCCESS(status))
         return;
     if (user) {
-        handlers.user_exception(frame, status, true, write, address);
+        /* ExceptionInformation[0]: what the access was (I/D is set only with NX on). */
+        uint32_t access = write ? EXCEPTION_WRITE_FAULT
+                          : frame->error_code & PF_INSTRUCTION ? EXCEPTION_EXECUTE_FAULT
+                                                               : EXCEPTION_READ_FAULT;
+        handlers.user_exception(frame, status, true, access, address);
         return;
     }
     if (trap_fixup(frame, address, status))
@@ -231,7 +236,8 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
     else if (frame->vector == TRAP_PAGE_FAULT)
         trap_page_fault(frame);
     else if (trap_from_user(frame))
-        handlers.user_exception(frame, user_exception_status(frame), false, false, 0);
+        handlers.user_exception(frame, user_exception_status(frame), false,
+                                EXCEPTION_READ_FAULT, 0);
     else if (frame->vector == TRAP_DEBUG)
         /*
          * A single step that slipped into ring 0: TF set by `popf` and then `pop ss` or

@@ -124,7 +124,7 @@ struct trap_handlers {
      * return to user mode enters the process's dispatcher, or ends the process.
      */
     void (*user_exception)(struct trap_frame *frame, ntstatus_t status, bool has_address,
-                           bool write, vaddr_t address);
+                           uint32_t access, vaddr_t address);
     /* A frame in virtual-8086 mode, which ring 3 cannot enter on a real processor: ends the process. */
     void (*virtual_8086)(const struct trap_frame *frame) __attribute__((noreturn));
     /* The highest address the current process may use (a #GP's EIP is read below it). */

@@ -18,7 +18,10 @@
  */
 #include "lib/types.h"
 
-/* NT's NX_SUPPORT_POLICY_* values, as KUSER_SHARED_DATA.NXSupportPolicy reports them. */
+/*
+ * NT's NX_SUPPORT_POLICY_* values (lib/ntabi.h), as KUSER_SHARED_DATA.NXSupportPolicy
+ * reports them.
+ */
 enum nx_policy {
     NX_POLICY_ALWAYS_OFF = 0,
     NX_POLICY_ALWAYS_ON = 1,

@@ -24,7 +24,7 @@ static struct nt_context context_of(const struct trap_frame *frame)
 }
 
 void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_address,
-                        bool write, vaddr_t address)
+                        uint32_t access, vaddr_t address)
 {
     struct process *process = process_current();
     struct thread *thread = thread_current();
@@ -37,7 +37,7 @@ void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_ad
                       offsetof(struct nt_exception_frame, record_storage)),
             .context = (struct nt_context *)(at +
                        offsetof(struct nt_exception_frame, context_storage)),
-            .record_storage = {status, 0, frame->eip, has_address ? 2 : 0, write,
+            .record_storage = {status, 0, frame->eip, has_address ? 2 : 0, access,
                                has_address ? address : 0},
             .context_storage = context_of(frame),
         };
@@ -50,7 +50,7 @@ void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_ad
             return;
         }
     }
-    process_raise_fatal_exception(status, frame->eip, has_address, write, address);
+    process_raise_fatal_exception(status, frame->eip, has_address, access, address);
 }
 
 ntstatus_t NtSetExceptionHandler(const uint32_t *arguments)
@@ -118,7 +118,8 @@ static NORETURN void end_virtual_8086_process(const struct trap_frame *frame)
     kprintf("process %s (%u): in virtual-8086 mode at %04x:%04x, which an iret from ring 3 "
             "cannot enter on a real processor (the emulator let it)\n", process->name,
             process->id, frame->cs & 0xFFFF, frame->eip & 0xFFFF);
-    process_raise_fatal_exception(STATUS_ACCESS_VIOLATION, frame->eip, false, false, 0);
+    process_raise_fatal_exception(STATUS_ACCESS_VIOLATION, frame->eip, false,
+                                  EXCEPTION_READ_FAULT, 0);
 }
 
 static vaddr_t current_highest_user_address(void)

@@ -12,7 +12,7 @@
  * the return to user mode enters the dispatcher, or ends the process (not returning).
  */
 void exception_dispatch(struct trap_frame *frame, ntstatus_t status, bool has_address,
-                        bool write, vaddr_t address);
+                        uint32_t access, vaddr_t address);
 
 /* Registers the kernel's side of traps from user mode with arch/trap.c. */
 void exception_init(void);

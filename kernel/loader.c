@@ -5,6 +5,7 @@
 #include "arch/layout.h"
 #include "kernel/loader.h"
 #include "kernel/modules.h"
+#include "kernel/process.h"
 #include "kernel/usercopy.h"
 #include "lib/string.h"
 #include "mm/mm.h"
@@ -93,6 +94,7 @@ ntstatus_t loader_start_image(const void *file, size_t size, const char *name,
         return status;
 
     process_attach(process);
+    process_apply_execute_policy(process, info.nx_compat);
     status = map_image(file, &info, cache_slot, &base);
     if (NT_SUCCESS(status))
         status = MmCreateUserStack(info.stack_commit, &stack_base, &stack_top);

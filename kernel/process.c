@@ -1,5 +1,6 @@
 #include "arch/cpu.h"
 #include "arch/spinlock.h"
+#include "boot/paging_mode.h"
 #include "lib/console.h"
 #include "lib/panic.h"
 #include "kernel/process.h"
@@ -105,6 +106,54 @@ ntstatus_t process_grant_access(const struct process *process, uint32_t desired,
     return STATUS_SUCCESS;
 }
 
+/*
+ * The no-execute setting a new process starts with, from the boot's policy (Windows'
+ * rules; NX off means AlwaysOff, boot/paging_mode.c): AlwaysOn and AlwaysOff for every
+ * process, for good; OptIn refuses execution only to an image marked NX-compatible,
+ * OptOut to every one; an NX-compatible image has it for good, as since Windows Vista.
+ */
+static uint32_t initial_execute_flags(bool nx_compat)
+{
+    uint32_t permanent = nx_compat ? MEM_EXECUTE_OPTION_PERMANENT : 0;
+
+    switch (boot_paging_mode.policy) {
+    case NX_POLICY_ALWAYS_ON:
+        return MEM_EXECUTE_OPTION_DISABLE | MEM_EXECUTE_OPTION_PERMANENT;
+    case NX_POLICY_ALWAYS_OFF:
+        return MEM_EXECUTE_OPTION_ENABLE | MEM_EXECUTE_OPTION_PERMANENT;
+    case NX_POLICY_OPT_OUT:
+        return MEM_EXECUTE_OPTION_DISABLE | permanent;
+    case NX_POLICY_OPT_IN:
+    default:
+        return nx_compat ? MEM_EXECUTE_OPTION_DISABLE | permanent : MEM_EXECUTE_OPTION_ENABLE;
+    }
+}
+
+void process_apply_execute_policy(struct process *process, bool nx_compat)
+{
+    KASSERT(MmCurrentAddressSpace() == &process->space);
+    process->execute_flags = initial_execute_flags(nx_compat);
+    MmSetExecuteDisable(process->execute_flags & MEM_EXECUTE_OPTION_DISABLE);
+}
+
+ntstatus_t process_set_execute_flags(uint32_t flags)
+{
+    struct process *process = process_current();
+    bool disable = flags & MEM_EXECUTE_OPTION_DISABLE;
+
+    if ((flags & ~MEM_EXECUTE_OPTION_VALID_FLAGS) ||
+        disable == !!(flags & MEM_EXECUTE_OPTION_ENABLE))
+        return STATUS_INVALID_PARAMETER;
+    /* A permanent setting, or a policy that is the same for all, is not the process's. */
+    if ((process->execute_flags & MEM_EXECUTE_OPTION_PERMANENT) ||
+        boot_paging_mode.policy == NX_POLICY_ALWAYS_ON ||
+        boot_paging_mode.policy == NX_POLICY_ALWAYS_OFF)
+        return STATUS_ACCESS_DENIED;
+    process->execute_flags = flags;
+    MmSetExecuteDisable(disable);
+    return STATUS_SUCCESS;
+}
+
 ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result)
 {
     struct process *process = ExAllocatePoolWithTag(NonPagedPool, sizeof(*process), TAG_PROCESS);
@@ -128,6 +177,7 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
     wait_queue_init(&process->exit_waiters);
     process_list_insert(process);
     process_attach(process);
+    process_apply_execute_policy(process, false);    /* before its first page: the shared data's */
     status = MmMapSharedUserData();
     process_detach();
     if (!NT_SUCCESS(status)) {
@@ -266,16 +316,20 @@ static const char *status_name(ntstatus_t status)
 }
 
 NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool has_address,
-                                            bool write, vaddr_t address)
+                                            uint32_t access, vaddr_t address)
 {
     struct process *process = process_current();
 
     process->exception = (struct nt_process_exception_information){
-        status, eip, write, has_address ? address : 0};
+        status, eip, access, has_address ? address : 0};
     kprintf("process %s (%u): %s (0x%08X) at EIP 0x%08x", process->name, process->id,
             status_name(status), (uint32_t)status, eip);
     if (has_address)
-        kprintf(", %s 0x%08x", write ? "writing" : "reading", address);
+        kprintf(", %s 0x%08x",
+                access == EXCEPTION_WRITE_FAULT     ? "writing"
+                : access == EXCEPTION_EXECUTE_FAULT ? "executing"
+                                                    : "reading",
+                address);
     kprintf("; process terminated\n");
     process_terminate(process, status);
     panic("process_terminate returned for the current process");

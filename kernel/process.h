@@ -25,6 +25,7 @@ struct process {
     bool exited;                    /* all its threads have ended */
     bool space_deleted;             /* it is over: its waiters wait for this (process_wait) */
     ntstatus_t exit_status;         /* STATUS_PENDING until it exits */
+    uint32_t execute_flags;         /* MEM_EXECUTE_OPTION_*: its no-execute (DEP) setting */
     struct nt_process_exception_information exception;
     vaddr_t exception_dispatcher;   /* NtSetExceptionHandler's, or 0 */
     struct wait_queue exit_waiters;
@@ -57,11 +58,23 @@ void process_discard(struct process *process);
 void process_terminate(struct process *process, ntstatus_t status);
 
 /*
- * Records why the current process faulted, prints it, and terminates the process with
- * the exception's status; does not return.
+ * Gives process (a new one, attached to) the no-execute setting the boot's policy gives
+ * an image that is, or is not, marked NX-compatible.
+ */
+void process_apply_execute_policy(struct process *process, bool nx_compat);
+
+/*
+ * NtSetInformationProcess(ProcessExecuteFlags) for the current process: flags names
+ * exactly one of MEM_EXECUTE_OPTION_DISABLE and _ENABLE, and may add _PERMANENT.
+ */
+ntstatus_t process_set_execute_flags(uint32_t flags);
+
+/*
+ * Records why the current process faulted (access: EXCEPTION_*_FAULT), prints it, and
+ * terminates the process with the exception's status; does not return.
  */
 NORETURN void process_raise_fatal_exception(ntstatus_t status, vaddr_t eip, bool has_address,
-                                            bool write, vaddr_t address);
+                                            uint32_t access, vaddr_t address);
 
 /* Waits until process has exited, or for timeout ticks (WAIT_FOREVER for no limit). */
 ntstatus_t process_wait(struct process *process, uint64_t timeout_ticks);

@@ -106,6 +106,15 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
     ntstatus_t status = syscall_probe_information(buffer, length, return_length);
     if (!NT_SUCCESS(status))
         return status;
+    if (class == NT_PROCESS_EXECUTE_FLAGS) {
+        /* A process asks about itself only, as on Windows. */
+        if (length != sizeof(uint32_t))
+            return STATUS_INFO_LENGTH_MISMATCH;
+        if (arguments[0] != NT_CURRENT_PROCESS)
+            return STATUS_INVALID_PARAMETER;
+        uint32_t flags = process_current()->execute_flags;
+        return syscall_return_information(buffer, &flags, sizeof(flags), return_length);
+    }
     if (class == NT_PROCESS_BASIC_INFORMATION)
         size = sizeof(info.basic);
     else if (class == NT_PROCESS_EXCEPTION_INFORMATION)
@@ -144,6 +153,16 @@ ntstatus_t NtSetInformationProcess(const uint32_t *arguments)
     struct process *process;
     bool attached;
 
+    if (class == NT_PROCESS_EXECUTE_FLAGS) {
+        uint32_t flags;
+        /* A process changes its own setting only, as on Windows. */
+        if (length != sizeof(flags))
+            return STATUS_INFO_LENGTH_MISMATCH;
+        if (arguments[0] != NT_CURRENT_PROCESS)
+            return STATUS_INVALID_PARAMETER;
+        ntstatus_t status = user_copy_from(&flags, arguments[2], sizeof(flags));
+        return NT_SUCCESS(status) ? process_set_execute_flags(flags) : status;
+    }
     if (class != NT_PROCESS_QUOTA_LIMITS)
         return STATUS_INVALID_INFO_CLASS;
     if (length != sizeof(quota))

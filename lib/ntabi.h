@@ -356,8 +356,26 @@ struct nt_quota_limits {
     long long time_limit;
 };
 
+/*
+ * ProcessExecuteFlags: a ULONG of MEM_EXECUTE_OPTION_* bits, the process's no-execute
+ * (DEP) setting; queried and set by the process itself only (NtCurrentProcess).
+ */
+#define NT_PROCESS_EXECUTE_FLAGS 0x22
+#define MEM_EXECUTE_OPTION_DISABLE                  0x01    /* execution refused: DEP on */
+#define MEM_EXECUTE_OPTION_ENABLE                   0x02    /* execution allowed: DEP off */
+#define MEM_EXECUTE_OPTION_DISABLE_THUNK_EMULATION  0x04
+#define MEM_EXECUTE_OPTION_PERMANENT                0x08    /* no later change */
+#define MEM_EXECUTE_OPTION_EXECUTE_DISPATCH_ENABLE  0x10
+#define MEM_EXECUTE_OPTION_IMAGE_DISPATCH_ENABLE    0x20
+#define MEM_EXECUTE_OPTION_VALID_FLAGS              0x3F
+
 /* Not in NT: how a process ended, for tests that check what a fault reported. */
 #define NT_PROCESS_EXCEPTION_INFORMATION 0x1000
+
+/* ExceptionInformation[0] of an access violation or guard-page violation: the access. */
+#define EXCEPTION_READ_FAULT    0
+#define EXCEPTION_WRITE_FAULT   1
+#define EXCEPTION_EXECUTE_FAULT 8
 
 struct nt_process_basic_information {
     int exit_status;                        /* STATUS_PENDING while it runs */
@@ -371,7 +389,7 @@ struct nt_process_basic_information {
 struct nt_process_exception_information {
     int exception_code;                     /* 0 when the process did not fault */
     unsigned int exception_address;         /* EIP of the faulting instruction */
-    unsigned int access;                    /* for an access violation: 0 read, 1 write */
+    unsigned int access;                    /* for an access violation: EXCEPTION_*_FAULT */
     unsigned int faulting_address;          /* for an access violation: the data address */
 };
 
@@ -416,6 +434,14 @@ struct nt_exception_frame {
 #define NT_SHARED_INTERRUPT_TIME    0x008   /* KSYSTEM_TIME, 100 ns units */
 #define NT_SHARED_NT_MAJOR_VERSION  0x26C   /* ULONG NtMajorVersion */
 #define NT_SHARED_NT_MINOR_VERSION  0x270   /* ULONG NtMinorVersion */
+#define NT_SHARED_PROCESSOR_FEATURES 0x274  /* BOOLEAN ProcessorFeatures[64], by PF_* */
+#define PF_PAE_ENABLED              9       /* the PAE format is in use */
+#define PF_NX_ENABLED               12      /* execution can be refused (NX on) */
+#define NT_SHARED_NX_SUPPORT_POLICY 0x2D5   /* UCHAR NXSupportPolicy: NX_SUPPORT_POLICY_* */
+#define NX_SUPPORT_POLICY_ALWAYSOFF 0
+#define NX_SUPPORT_POLICY_ALWAYSON  1
+#define NX_SUPPORT_POLICY_OPTIN     2
+#define NX_SUPPORT_POLICY_OPTOUT    3
 #define NT_SHARED_TICK_COUNT        0x320   /* KSYSTEM_TIME TickCount, in ticks */
 
 /*

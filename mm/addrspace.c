@@ -173,6 +173,31 @@ static bool make_pdpt(struct mm_address_space *space)
 }
 #endif
 
+void MmSetExecuteDisable(bool disable)
+{
+    struct mm_address_space *space = MmCurrentAddressSpace();
+    MI_WORKING_SET_GUARD(&space->working_set);
+    struct mi_tlb_batch batch;
+
+    space->no_execute_bit = disable ? arch_no_execute_pte_bit : 0;
+    /* The pages it has already: each valid PTE without an execute protection follows. */
+    MiInitializeTlbBatch(&batch);
+    KIRQL old = MiAcquirePfnLock();
+    for (vaddr_t table = 0; table <= space->highest_user_address; table += PDE_SPAN) {
+        if (!pte_is_valid(*pde_of(table)))
+            continue;
+        for (mmpte_t *pte = pte_of(table); pte != pte_of(table + PDE_SPAN); pte++) {
+            if (!pte_is_valid(*pte) || MiProtectionIsExecutable(MiValidPteProtection(*pte)))
+                continue;
+            ptebits_t value = (pte->value & ~PTE_NO_EXECUTE) | space->no_execute_bit;
+            if (value != pte->value)
+                MiWritePteBatched(pte, (mmpte_t){value}, &batch);
+        }
+    }
+    MiReleasePfnLock(old);
+    MiFlushTlbBatch(&batch);
+}
+
 ntstatus_t MmMapSharedUserData(void)
 {
     MI_WORKING_SET_GUARD(&MmCurrentAddressSpace()->working_set);

@@ -11,6 +11,15 @@
 #define MI_WRITABLE_PROTECTIONS \
     (PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)
 
+/* The base protections that allow execution. */
+#define MI_EXECUTABLE_PROTECTIONS \
+    (PAGE_EXECUTE | PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)
+
+static inline bool MiProtectionIsExecutable(uint32_t protection)
+{
+    return (protection & MI_EXECUTABLE_PROTECTIONS) != 0;
+}
+
 /* True when protection, a valid one (one base protection), allows a write. */
 static inline bool MiProtectionIsWritable(uint32_t protection)
 {

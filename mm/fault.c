@@ -15,7 +15,9 @@
  *   - a page of a view whose PTE is still zero (or holds only the page's protection)
  *     maps the section's frame;
  *   - a write to a copy-on-write page takes a private copy;
- *   - anything else is an access violation.
+ *   - an instruction fetch from a page without an execute protection, in a space with
+ *     no-execute on (MmSetExecuteDisable; the CPU reports fetches only with NX on), is
+ *     an access violation, as is anything else.
  * The same rules hold for kernel code touching user memory on a process's behalf.
  */
 #include "arch/irql.h"
@@ -35,6 +37,19 @@
 #include "mm/vad.h"
 #include "mm/virtual.h"
 #include "mm/workset.h"
+
+/*
+ * Whether access is one protection refuses: none allows no-access; a write needs a
+ * writable protection, an instruction fetch an executable one where no-execute is on.
+ */
+static inline bool access_refused(const struct mm_address_space *space, uint32_t protection,
+                                  enum mm_access access)
+{
+    return (protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS ||
+           (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)) ||
+           (access == MM_ACCESS_EXECUTE && space->no_execute_bit &&
+            !MiProtectionIsExecutable(protection));
+}
 
 /* Moves a stack's guard page below the one just touched, if the reservation allows. */
 static ntstatus_t extend_stack(struct mm_address_space *space, struct mmvad *vad,
@@ -139,8 +154,7 @@ static ntstatus_t view_page_fault(struct mm_address_space *space, vaddr_t page,
         MiWriteUserPte(page, MiMakeViewPte(vad, page, protection & ~PAGE_GUARD));
         return STATUS_GUARD_PAGE_VIOLATION;
     }
-    if ((protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS ||
-        (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
+    if (access_refused(space, protection, access))
         return STATUS_ACCESS_VIOLATION;
     if (!MiGetPteLocked(page))
         return STATUS_NO_MEMORY;
@@ -157,6 +171,8 @@ static ntstatus_t protection_fault(mmpte_t pte, vaddr_t page, enum mm_access acc
 {
     uint32_t protection = MiPteProtection(pte);
 
+    if (access == MM_ACCESS_EXECUTE)
+        return pte_is_no_execute(pte) ? STATUS_ACCESS_VIOLATION : STATUS_SUCCESS;
     if (access != MM_ACCESS_WRITE || pte_is_writable(pte))
         return STATUS_SUCCESS;
     if (MiIsCopyOnWriteProtection(protection))
@@ -194,8 +210,7 @@ static ntstatus_t resolve_user_fault(struct mm_address_space *space, vaddr_t add
         if (!NT_SUCCESS(status) || MiIsResidentPte(*pte) || pte_is_valid(*pte))
             return status;
     }
-    if ((protection & MI_PROTECTION_BASE_MASK) == PAGE_NOACCESS || MiIsResidentPte(*pte) ||
-        (access == MM_ACCESS_WRITE && !MiProtectionIsWritable(protection)))
+    if (MiIsResidentPte(*pte) || access_refused(space, protection, access))
         return STATUS_ACCESS_VIOLATION;
     return resolve_demand_zero(page, protection);
 }

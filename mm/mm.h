@@ -115,6 +115,8 @@ struct mm_address_space {
     void *pdpt_block;               /* the pool block pdpt lies in, 32-byte aligned */
 #endif
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
+    ptebits_t no_execute_bit;       /* what its pages without an execute protection get:
+                                       PTE_NO_EXECUTE with DEP on and NX on, else 0 */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
     uint32_t commit_charge;         /* pages charged against the commit limit */
     uint32_t write_watch_vads;      /* reservations made with MEM_WRITE_WATCH */
@@ -138,6 +140,13 @@ void MmAdoptSystemAddressSpace(struct mm_address_space *storage);
  * MmHighestUserAddress for a large-address-aware image, otherwise at most 0x7FFEFFFF.
  */
 ntstatus_t MmCreateAddressSpace(struct mm_address_space *space, bool large_address_aware);
+/*
+ * Turns no-execute (DEP) on or off for the current address space: from now on its pages
+ * without an execute protection are refused execution (where the CPU can: NX on) or not,
+ * and every valid PTE it has is changed to match.
+ */
+void MmSetExecuteDisable(bool disable);
+
 /*
  * Maps KUSER_SHARED_DATA read-only at its fixed user address in the current space (a
  * new process's, attached to: the thread that does it may be switched out meanwhile,

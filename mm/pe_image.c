@@ -227,6 +227,7 @@ static bool check_layout(size_t size, const struct nt_headers *nt,
     info->characteristics = nt->characteristics;
     info->subsystem = optional->subsystem;
     info->large_address_aware = (nt->characteristics & IMAGE_FILE_LARGE_ADDRESS_AWARE) != 0;
+    info->nx_compat = (optional->dll_characteristics & IMAGE_DLLCHARACTERISTICS_NX_COMPAT) != 0;
     return true;
 }
 

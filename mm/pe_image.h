@@ -14,6 +14,8 @@
 #define IMAGE_SCN_MEM_EXECUTE   0x20000000
 #define IMAGE_SCN_MEM_READ      0x40000000
 #define IMAGE_SCN_MEM_WRITE     0x80000000
+/* The optional header's DllCharacteristics bit the loader acts on (PE/COFF 3.4.1). */
+#define IMAGE_DLLCHARACTERISTICS_NX_COMPAT 0x0100
 
 struct ldr_section {
     char name[9];                   /* NUL-terminated; "/4"-style long names stay as they are */
@@ -39,6 +41,7 @@ struct ldr_image_info {
     uint32_t stack_reserve, stack_commit;   /* as the file says: 0 means a default */
     uint16_t machine, characteristics, subsystem;
     bool large_address_aware;       /* IMAGE_FILE_LARGE_ADDRESS_AWARE */
+    bool nx_compat;                 /* IMAGE_DLLCHARACTERISTICS_NX_COMPAT: DEP under OptIn */
     bool relocatable;               /* has a base-relocation directory, relocs not stripped */
     uint32_t relocation_rva, relocation_size;   /* 0, 0 when there is no directory */
     unsigned section_count;

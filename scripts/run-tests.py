@@ -194,8 +194,25 @@ MATRIX = [
     Boot("pae-fuzz",            KERNEL, "test=vm,inject,audit,fuzz pagefile=ide0 /PAE", 64,
          0x80000000, 0x7FFEFFFF, log=[r"^paging: PAE "], disks=[PAGEFILE_DISK_128MB],
          timeout=300),
+    # Each no-execute policy (the nx suite: dep.exe, NX-compatible, and dep_legacy.exe
+    # execute from data, stack, heap and executable pages and change their own setting;
+    # OptIn is pae-nx's). qemu32 with NX alone: fetches reported by NX, not SMEP.
+    Boot("nx-optout",           KERNEL, "test=nx,fault,security nx=OptOut", 64, 0x80000000,
+         0x7FFEFFFF, log=[r"^paging: PAE \(8-byte entries\); no-execute on, policy OptOut$"],
+         extra=("-cpu", "max")),
+    Boot("nx-alwayson",         KERNEL, "test=nx,virtual,section,process /NOEXECUTE=AlwaysOn",
+         64, 0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: PAE \(8-byte entries\); no-execute on, policy AlwaysOn$"],
+         extra=("-cpu", "max")),
+    Boot("nx-alwaysoff-pae",    KERNEL, "test=nx,fault pae=ForceEnable nx=AlwaysOff", 64,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: PAE \(8-byte entries\); no-execute off, policy AlwaysOff$"],
+         extra=("-cpu", "max")),
+    Boot("nx-without-smep",     KERNEL, "test=nx,paging,fault", 64, 0x80000000, 0x7FFEFFFF,
+         log=[r"^paging: PAE \(8-byte entries\); no-execute on, policy OptIn$"],
+         extra=("-cpu", "qemu32,+nx")),
     # The two-level format on a CPU that has NX, as Windows allows it: with no-execute off.
-    Boot("nopae-on-nx-cpu",     KERNEL, CORE + ",process /NOPAE /NOEXECUTE=AlwaysOff", 64,
+    Boot("nopae-on-nx-cpu",     KERNEL, CORE + ",process,nx /NOPAE /NOEXECUTE=AlwaysOff", 64,
          0x80000000, 0x7FFEFFFF,
          log=[r"^paging: two-level \(4-byte entries\); no-execute off, policy AlwaysOff$"],
          extra=("-cpu", "max")),

@@ -33,6 +33,7 @@ static const struct ktest_suite *const all_suites[] = {
     &virtual_suite,
     &section_suite,
     &process_suite,
+    &nx_suite,
     &vm_suite,
     &pagefile_suite,
     &inpage_suite,

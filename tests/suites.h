@@ -24,6 +24,7 @@ extern const struct ktest_suite pe_layout_suite;    /* tests/test_pe_layout.c */
 extern const struct ktest_suite virtual_suite;      /* tests/test_virtual.c */
 extern const struct ktest_suite section_suite;      /* tests/test_section.c */
 extern const struct ktest_suite process_suite;      /* tests/test_process.c */
+extern const struct ktest_suite nx_suite;           /* tests/test_nx.c */
 extern const struct ktest_suite vm_suite;           /* tests/test_vm.c */
 extern const struct ktest_suite pagefile_suite;     /* tests/test_pagefile.c */
 extern const struct ktest_suite inpage_suite;        /* tests/test_inpage.c */

@@ -30,11 +30,12 @@ USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o chec
                   vm.o exception.o jump.o) $(USER_BUILD)/lib/string.o
 USER_NAMES   := hello isolation fault probe laa spawn exitcode shared fuzz \
                 vm_rules vm_query vm_fault vm_commit vm_many vm_anywhere vm_remote vm_access \
-                vm_workingset vm_views vm_watch bench pagestress tokens services attack counter
+                vm_workingset vm_views vm_watch bench pagestress tokens services attack counter \
+                dep
 # fuzz.exe is made of four objects (tests/user/fuzz.h lists them); the rest, of one each.
 FUZZ_OBJECTS := $(patsubst %,$(USER_BUILD)/%.o,fuzz fuzz_arguments fuzz_calls fuzz_race)
 USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES)) $(FUZZ_OBJECTS)
-USER_PROGRAMS := $(patsubst %,$(USER_BUILD)/%.exe,$(USER_NAMES) nolaa vm_anywhere_laa)
+USER_PROGRAMS := $(patsubst %,$(USER_BUILD)/%.exe,$(USER_NAMES) nolaa vm_anywhere_laa dep_legacy)
 
 .PHONY: user
 user: $(USER_PROGRAMS)
@@ -46,6 +47,11 @@ $(USER_BUILD)/laa.exe: USER_IMAGE_FLAGS := -Wl,--image-base,$(USER_HIGH_BASE) \
                                            -Wl,--large-address-aware
 $(USER_BUILD)/nolaa.exe: USER_IMAGE_FLAGS := -Wl,--image-base,$(USER_HIGH_BASE) \
                                              -Wl,--disable-large-address-aware
+
+# dep.exe and dep_legacy.exe: one source, the first marked NX-compatible (DEP under the
+# OptIn policy), the second not.
+$(USER_BUILD)/dep.exe: USER_IMAGE_FLAGS := -Wl,--nxcompat
+$(USER_BUILD)/dep_legacy.exe: USER_IMAGE_FLAGS := -Wl,--disable-nxcompat
 
 # vm_anywhere.exe and vm_anywhere_laa.exe: one source, the second large-address-aware.
 $(USER_BUILD)/vm_anywhere.exe: USER_IMAGE_FLAGS := -Wl,--disable-large-address-aware
@@ -80,6 +86,9 @@ $(USER_BUILD)/nolaa.exe: $(USER_BUILD)/laa.o $(USER_RUNTIME)
 	$(user_link)
 
 $(USER_BUILD)/vm_anywhere_laa.exe: $(USER_BUILD)/vm_anywhere.o $(USER_RUNTIME)
+	$(user_link)
+
+$(USER_BUILD)/dep_legacy.exe: $(USER_BUILD)/dep.o $(USER_RUNTIME)
 	$(user_link)
 
 $(USER_BUILD)/fuzz.exe: $(FUZZ_OBJECTS) $(USER_RUNTIME)
