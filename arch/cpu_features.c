@@ -10,6 +10,7 @@
 #define CPUID_EDX_TSC   (1u << 4)
 #define CPUID_EDX_PGE   (1u << 13)
 #define CPUID_EDX_PAT   (1u << 16)
+#define CPUID_EDX_PSE36 (1u << 17)
 #define MSR_IA32_PAT    0x277
 /*
  * The PAT this kernel uses: the power-on table (entry 0 write-back, 1 write-through,
@@ -46,6 +47,15 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
     features->pat = raw->leaf1_edx & CPUID_EDX_PAT;
     features->pae = raw->leaf1_edx & CPUID_EDX_PAE;
     features->nx = raw->extended1_edx & CPUID_EXT_EDX_NX;
+    /*
+     * MAXPHYADDR from leaf 0x80000008 (SDM vol. 3A, 4.1.4). Without that leaf the SDM
+     * gives 36 to every PAE processor, but emulated ones without PSE-36 (QEMU's qemu32,
+     * pentium2) address only 32 bits: 36 is believed only with PSE-36 too.
+     */
+    features->physical_address_bits = !features->pae       ? 32
+                                      : raw->extended8_eax ? raw->extended8_eax & 0xFF
+                                      : raw->leaf1_edx & CPUID_EDX_PSE36 ? 36
+                                                                         : 32;
     if (raw->max_leaf < 7)
         return;
     features->smep = raw->leaf7_ebx & CPUID_7_EBX_SMEP;
@@ -65,6 +75,8 @@ static void read_cpuid(struct cpuid_result *raw)
     if (raw->max_leaf >= 7)
         cpu_cpuid(7, &unused, &raw->leaf7_ebx, &raw->leaf7_ecx, &unused);
     raw->extended1_edx = cpu_extended1_edx();
+    if (cpu_max_extended_leaf() >= CPUID_EXTENDED + 8)
+        cpu_cpuid(CPUID_EXTENDED + 8, &raw->extended8_eax, &unused, &unused, &unused);
 }
 
 void cpu_features_init(void)
@@ -119,6 +131,8 @@ void cpu_features_print(void)
             cpu_features.tsc ? " tsc" : "", cpu_features.pge ? " pge" : "",
             cpu_features.pat ? " pat" : "", cpu_features.smep ? " smep" : "",
             cpu_features.umip ? " umip" : "");
+    if (cpu_features.pae)
+        kprintf("cpu: %u-bit physical addresses\n", cpu_features.physical_address_bits);
     if (cpu_features.tsc)
         kprintf("cpu: TSC at %u MHz, measured against the PIT%s\n",
                 (uint32_t)(cpu_features.tsc_hz / 1000000),

@@ -13,6 +13,7 @@ struct cpu_features {
     bool pse;               /* 4 MB pages */
     bool pae;               /* 64-bit entries (the PAE format) */
     bool nx;                /* the execute-disable bit (with PAE and EFER.NXE) */
+    unsigned physical_address_bits; /* MAXPHYADDR: 32 without PAE, else CPUID's or 36 */
     bool tsc;               /* RDTSC */
     bool pge;               /* global pages */
     bool pat;               /* page attribute table: PWT alone selects write-combining */
@@ -33,6 +34,7 @@ struct cpuid_result {
     uint32_t leaf1_eax, leaf1_edx;
     uint32_t leaf7_ebx, leaf7_ecx;  /* subleaf 0, where max_leaf reaches 7 */
     uint32_t extended1_edx;         /* leaf 0x80000001, 0 where the CPU has none */
+    uint32_t extended8_eax;         /* leaf 0x80000008 (address sizes), 0 where none */
 };
 
 /* CPUID exists exactly when software can flip EFLAGS.ID (SDM vol. 1, 19.1). */
@@ -46,14 +48,22 @@ static inline bool cpu_has_cpuid(void)
     return (before ^ after) & EFLAGS_ID;
 }
 
-/* Leaf 0x80000001's EDX, or 0 where the CPU has no such leaf. */
-static inline uint32_t cpu_extended1_edx(void)
+/* The highest extended leaf, or 0 where the CPU has none. */
+static inline uint32_t cpu_max_extended_leaf(void)
 {
-    uint32_t max = 0, edx = 0, unused;
+    uint32_t max = 0, unused;
 
     cpu_cpuid(CPUID_EXTENDED, &max, &unused, &unused, &unused);
     /* Older CPUs answer an unknown leaf with the highest basic leaf's values. */
-    if (max >= CPUID_EXTENDED + 1 && max <= CPUID_EXTENDED + 0xFFFF)
+    return max > CPUID_EXTENDED && max <= CPUID_EXTENDED + 0xFFFF ? max : 0;
+}
+
+/* Leaf 0x80000001's EDX, or 0 where the CPU has no such leaf. */
+static inline uint32_t cpu_extended1_edx(void)
+{
+    uint32_t edx = 0, unused;
+
+    if (cpu_max_extended_leaf() >= CPUID_EXTENDED + 1)
         cpu_cpuid(CPUID_EXTENDED + 1, &unused, &unused, &unused, &edx);
     return edx;
 }

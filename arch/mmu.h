@@ -169,5 +169,5 @@ static inline vaddr_t va_of_pte(const mmpte_t *pte)
     return ((vaddr_t)pte - PTE_BASE) / sizeof(mmpte_t) << PAGE_SHIFT;
 }
 
-static inline paddr_t pfn_to_paddr(pfn_t pfn) { return pfn << PAGE_SHIFT; }
+static inline paddr_t pfn_to_paddr(pfn_t pfn) { return (paddr_t)pfn << PAGE_SHIFT; }
 static inline pfn_t paddr_to_pfn(paddr_t pa) { return pa >> PAGE_SHIFT; }

@@ -5,6 +5,13 @@
  */
 #include "lib/types.h"
 
+/*
+ * A physical address in the loader's information: 32 bits in both multiboot protocols
+ * (modules, the information itself, the command line; the memory map's entries, which
+ * reach past 4 GB, are 64-bit), so that an address and a length that wrap are caught.
+ */
+typedef uint32_t boot_paddr_t;
+
 #define BOOT_COMMAND_LINE_MAX   8192    /* an 8 KB line is kept whole */
 #define BOOT_MEMORY_MAP_MAX     128
 #define BOOT_MODULES_MAX        32
@@ -34,8 +41,8 @@ enum boot_memory_source {
 };
 
 struct boot_module {
-    paddr_t start;
-    paddr_t end;            /* one past the last byte */
+    boot_paddr_t start;
+    boot_paddr_t end;            /* one past the last byte */
     char name[BOOT_NAME_MAX];
 };
 
@@ -52,8 +59,8 @@ struct boot_framebuffer {
 
 /* Physical memory the loader's data occupies; never handed out as free. */
 struct boot_range {
-    paddr_t base;
-    paddr_t end;            /* one past the last byte */
+    boot_paddr_t base;
+    boot_paddr_t end;            /* one past the last byte */
 };
 
 struct boot_info {
@@ -85,21 +92,21 @@ extern struct boot_info kernel_boot_info;
  * Reads length bytes at physical address address into buffer; false when that memory
  * cannot be read. The kernel reads real physical memory; tests read crafted images.
  */
-typedef bool (*boot_reader_t)(void *context, paddr_t address, void *buffer, size_t length);
+typedef bool (*boot_reader_t)(void *context, boot_paddr_t address, void *buffer, size_t length);
 
 /*
  * Fills info from the Multiboot 1 information at info_address. Never fails: whatever
  * is missing or malformed is left out and described in info->warnings.
  */
 void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void *context,
-                                paddr_t info_address);
+                                boot_paddr_t info_address);
 
 /*
  * Fills info from the Multiboot 2 information at info_address (EBX at entry), with the
  * same guarantees as boot_info_parse_multiboot1.
  */
 void boot_info_parse_multiboot2(struct boot_info *info, boot_reader_t read, void *context,
-                                paddr_t info_address);
+                                boot_paddr_t info_address);
 
 /*
  * Parses a Multiboot 1 memory-map buffer (entries of the form size, base, length,
@@ -111,7 +118,7 @@ void boot_info_parse_memory_map(struct boot_info *info, const uint8_t *buffer, s
  * Drops, with a warning, each module that overlaps [start, end): the kernel's own image,
  * which a loader must never have put a module over (what lies there is the kernel).
  */
-void boot_info_drop_modules_over(struct boot_info *info, paddr_t start, paddr_t end);
+void boot_info_drop_modules_over(struct boot_info *info, boot_paddr_t start, boot_paddr_t end);
 
 /* Records a warning about the boot information. */
 void boot_info_warn(struct boot_info *info, const char *fmt, ...) PRINTF_LIKE(2, 3);

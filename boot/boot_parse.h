@@ -16,7 +16,7 @@ void boot_info_begin(struct boot_info *info, unsigned protocol);
 void boot_info_string_truncated(struct boot_info *info, char *text, const char *what);
 
 /* Keeps [base, base + length) from ever being handed out; warns when the table is full. */
-void boot_info_reserve(struct boot_info *info, paddr_t base, uint32_t length);
+void boot_info_reserve(struct boot_info *info, boot_paddr_t base, uint32_t length);
 
 /*
  * Appends one memory-map entry, dropping a zero-length one. Returns false, with a

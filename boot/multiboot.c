@@ -106,7 +106,7 @@ void boot_info_string_truncated(struct boot_info *info, char *text, const char *
     text[kept] = '\0';
 }
 
-void boot_info_drop_modules_over(struct boot_info *info, paddr_t start, paddr_t end)
+void boot_info_drop_modules_over(struct boot_info *info, boot_paddr_t start, boot_paddr_t end)
 {
     unsigned kept = 0;
 
@@ -129,7 +129,7 @@ void boot_info_begin(struct boot_info *info, unsigned protocol)
     info->vga_text = true;
 }
 
-void boot_info_reserve(struct boot_info *info, paddr_t base, uint32_t length)
+void boot_info_reserve(struct boot_info *info, boot_paddr_t base, uint32_t length)
 {
     if (length == 0)
         return;
@@ -137,7 +137,7 @@ void boot_info_reserve(struct boot_info *info, paddr_t base, uint32_t length)
         boot_info_warn(info, "too many boot data ranges; one at 0x%08x not protected", base);
         return;
     }
-    paddr_t end = base + length < base ? 0xFFFFFFFF : base + length;
+    boot_paddr_t end = base + length < base ? 0xFFFFFFFF : base + length;
     info->reserved[info->reserved_count++] = (struct boot_range){base, end};
 }
 
@@ -147,7 +147,7 @@ void boot_info_reserve(struct boot_info *info, paddr_t base, uint32_t length)
  * number of bytes the string occupies (with its NUL), or 0 when it cannot be read.
  */
 static uint32_t read_string(struct boot_info *info, boot_reader_t read, void *context,
-                            paddr_t address, char *buffer, size_t size, const char *what)
+                            boot_paddr_t address, char *buffer, size_t size, const char *what)
 {
     size_t used = 0;
 
@@ -348,7 +348,7 @@ void boot_info_set_framebuffer(struct boot_info *info, const struct boot_framebu
 }
 
 static void parse_framebuffer(struct boot_info *info, boot_reader_t read, void *context,
-                              paddr_t info_address, struct mb1_info *mb)
+                              boot_paddr_t info_address, struct mb1_info *mb)
 {
     struct boot_framebuffer fb = {
         .address = mb->framebuffer_address,
@@ -360,7 +360,7 @@ static void parse_framebuffer(struct boot_info *info, boot_reader_t read, void *
     };
 
     if (fb.type == BOOT_FRAMEBUFFER_RGB) {
-        paddr_t at = info_address + MB1_COLOR_INFO_OFFSET;
+        boot_paddr_t at = info_address + MB1_COLOR_INFO_OFFSET;
         if (!read(context, at, mb->color_info, sizeof(mb->color_info))) {
             boot_info_warn(info, "framebuffer colour information at 0x%08x is unreadable; "
                            "framebuffer ignored", at);
@@ -380,7 +380,7 @@ static void parse_framebuffer(struct boot_info *info, boot_reader_t read, void *
 }
 
 void boot_info_parse_multiboot1(struct boot_info *info, boot_reader_t read, void *context,
-                                paddr_t info_address)
+                                boot_paddr_t info_address)
 {
     struct mb1_info mb;
 

@@ -98,7 +98,7 @@ struct mb2_walk {
 };
 
 /* Reads the first length bytes of the tag at address; warns when that is impossible. */
-static bool read_tag(struct mb2_walk *walk, paddr_t address, uint32_t tag_size, void *buffer,
+static bool read_tag(struct mb2_walk *walk, boot_paddr_t address, uint32_t tag_size, void *buffer,
                      size_t length, const char *what)
 {
     if (tag_size < length) {
@@ -116,7 +116,7 @@ static bool read_tag(struct mb2_walk *walk, paddr_t address, uint32_t tag_size, 
  * Copies the string of length bytes at address (the rest of a tag) into buffer. The
  * string must end inside its tag; the block it lies in is already reserved.
  */
-static void copy_string(struct mb2_walk *walk, paddr_t address, uint32_t length, char *buffer,
+static void copy_string(struct mb2_walk *walk, boot_paddr_t address, uint32_t length, char *buffer,
                         size_t size, const char *what)
 {
     uint32_t want = MIN(length, (uint32_t)size - 1);
@@ -136,7 +136,7 @@ static void copy_string(struct mb2_walk *walk, paddr_t address, uint32_t length,
         boot_info_string_truncated(walk->info, buffer, what);
 }
 
-static void parse_module(struct mb2_walk *walk, paddr_t address, uint32_t size)
+static void parse_module(struct mb2_walk *walk, boot_paddr_t address, uint32_t size)
 {
     struct boot_info *info = walk->info;
     struct mb2_module_tag m;
@@ -159,7 +159,7 @@ static void parse_module(struct mb2_walk *walk, paddr_t address, uint32_t size)
                 "module string");
 }
 
-static void parse_memory_map(struct mb2_walk *walk, paddr_t address, uint32_t size)
+static void parse_memory_map(struct mb2_walk *walk, boot_paddr_t address, uint32_t size)
 {
     struct boot_info *info = walk->info;
     struct mb2_memory_map_tag map;
@@ -178,7 +178,7 @@ static void parse_memory_map(struct mb2_walk *walk, paddr_t address, uint32_t si
     info->memory_map_count = 0;
     for (uint32_t i = 0; i < count; i++) {
         struct mb2_memory_entry entry;
-        paddr_t at = address + sizeof(map) + i * map.entry_size;
+        boot_paddr_t at = address + sizeof(map) + i * map.entry_size;
         if (!walk->read(walk->context, at, &entry, sizeof(entry))) {
             boot_info_warn(info, "memory map entry at 0x%08x is unreadable; map cut there", at);
             break;
@@ -192,7 +192,7 @@ static void parse_memory_map(struct mb2_walk *walk, paddr_t address, uint32_t si
         boot_info_warn(info, "memory map holds no entries");
 }
 
-static void parse_framebuffer(struct mb2_walk *walk, paddr_t address, uint32_t size)
+static void parse_framebuffer(struct mb2_walk *walk, boot_paddr_t address, uint32_t size)
 {
     struct mb2_framebuffer_tag tag;
 
@@ -221,7 +221,7 @@ static void parse_framebuffer(struct mb2_walk *walk, paddr_t address, uint32_t s
     boot_info_set_framebuffer(walk->info, &fb);
 }
 
-static void parse_tag(struct mb2_walk *walk, const struct mb2_tag *tag, paddr_t address)
+static void parse_tag(struct mb2_walk *walk, const struct mb2_tag *tag, boot_paddr_t address)
 {
     struct boot_info *info = walk->info;
 
@@ -263,14 +263,14 @@ static void parse_tag(struct mb2_walk *walk, const struct mb2_tag *tag, paddr_t 
  * Visits every tag of the block [info_address, info_address + total_size). Returns when
  * it meets the end tag or the first tag that does not fit.
  */
-static void walk_tags(struct mb2_walk *walk, paddr_t info_address, uint32_t total_size)
+static void walk_tags(struct mb2_walk *walk, boot_paddr_t info_address, uint32_t total_size)
 {
     /* The first tag follows total_size and reserved. */
     uint32_t offset = 2 * sizeof(uint32_t);
 
     for (;;) {
         struct mb2_tag tag;
-        paddr_t address = info_address + offset;
+        boot_paddr_t address = info_address + offset;
 
         if (offset > total_size || total_size - offset < sizeof(tag)) {
             boot_info_warn(walk->info, "multiboot 2 information has no end tag");
@@ -300,7 +300,7 @@ static void walk_tags(struct mb2_walk *walk, paddr_t info_address, uint32_t tota
 }
 
 void boot_info_parse_multiboot2(struct boot_info *info, boot_reader_t read, void *context,
-                                paddr_t info_address)
+                                boot_paddr_t info_address)
 {
     struct mb2_walk walk = {.info = info, .read = read, .context = context};
     uint32_t total_size;

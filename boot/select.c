@@ -16,6 +16,7 @@
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/layout.h"
+#include "boot/boot_info.h"
 #include "boot/paging_mode.h"
 #include "lib/string.h"
 #include "lib/types.h"
@@ -39,7 +40,7 @@ extern char two_level_start[], select_region[];
 /* The command line, copied out of the loader's information: bounded and NUL-terminated. */
 static char command_line[COMMAND_LINE_MAX];
 
-static void copy_command_line(paddr_t address)
+static void copy_command_line(boot_paddr_t address)
 {
     const char *from = (const char *)address;
 
@@ -49,7 +50,7 @@ static void copy_command_line(paddr_t address)
         command_line[i] = from[i];
 }
 
-static void find_command_line(uint32_t magic, paddr_t info)
+static void find_command_line(uint32_t magic, boot_paddr_t info)
 {
     if (magic == MULTIBOOT1_BOOT_MAGIC && info) {
         const uint32_t *mb1 = (const uint32_t *)info;
@@ -144,9 +145,9 @@ static uint32_t load_pae_build(void)
 }
 
 /* Called by boot/select_entry.S: the entry to jump to with the loader's registers. */
-uint32_t select_kernel(uint32_t magic, paddr_t info);
+uint32_t select_kernel(uint32_t magic, boot_paddr_t info);
 
-uint32_t select_kernel(uint32_t magic, paddr_t info)
+uint32_t select_kernel(uint32_t magic, boot_paddr_t info)
 {
     struct paging_cpu cpu;
     struct paging_mode mode;

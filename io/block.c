@@ -44,6 +44,48 @@ void block_queue_initialize(struct block_queue *queue, const char *name,
     list_init(&queue->waiting);
     list_init(&queue->finished);
     KeInitializeDpc(&queue->dpc, signal_finished, queue);
+    /* Bounce pages, on a machine whose frames reach past what a 32-bit address names. */
+    for (unsigned i = 0; i < BLOCK_MAX_SEGMENTS && MmHasMemoryAbove4Gb(); i++)
+        if (!MmAllocateDmaFrame(&queue->bounce[i]))
+            queue->bounce[i] = 0;
+}
+
+/*
+ * Bounce pages. The controllers here take 32-bit bus addresses (an IDE PRD's, and AHCI's
+ * as driven here), so a segment in a frame above 4 GB (PAE) goes through a page of its
+ * queue below 4 GB: copied in before a write starts, copied out when a read has ended.
+ * A queue has a page per segment of a request and runs one request at a time, so its
+ * pages are never shared. Returns false when a segment needs a page the queue lacks.
+ */
+static bool bounce_in(struct block_queue *queue, struct block_request *request)
+{
+    for (uint32_t i = 0; i < request->segment_count; i++) {
+        struct block_segment *segment = &request->segments[i];
+        request->bounced[i] = 0;
+        if (segment->address + segment->length <= 0x100000000ull)
+            continue;
+        if (!queue->bounce[i])
+            return false;
+        request->bounced[i] = segment->address;
+        segment->address = queue->bounce[i] + (segment->address & (PAGE_SIZE - 1));
+        if (request->write)
+            MmCopyPhysical(segment->address, request->bounced[i], segment->length);
+        queue->statistics.bounced++;
+    }
+    return true;
+}
+
+static void bounce_out(struct block_request *request, ntstatus_t status)
+{
+    for (uint32_t i = 0; i < request->segment_count; i++) {
+        struct block_segment *segment = &request->segments[i];
+        if (!request->bounced[i])
+            continue;
+        if (!request->write && NT_SUCCESS(status))
+            MmCopyPhysical(request->bounced[i], segment->address, segment->length);
+        segment->address = request->bounced[i];
+        request->bounced[i] = 0;
+    }
 }
 
 /* ---- the queue, its lock held ---- */
@@ -55,6 +97,7 @@ static void end_active(struct block_queue *queue, ntstatus_t status)
     struct block_statistics *statistics = &queue->statistics;
 
     queue->active = NULL;
+    bounce_out(request, status);
     request->status = status;
     if (NT_SUCCESS(status) && request->write)
         statistics->sectors_written += request->sector_count;
@@ -85,7 +128,8 @@ static void start_next(struct block_queue *queue)
             queue->statistics.writes++;
         else
             queue->statistics.reads++;
-        ntstatus_t status = queue->operations->start(queue, request);
+        ntstatus_t status = bounce_in(queue, request) ? queue->operations->start(queue, request)
+                                                      : STATUS_INSUFFICIENT_RESOURCES;
         if (status != STATUS_PENDING && !request->end_lost)
             end_active(queue, status);
     }

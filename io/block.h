@@ -70,6 +70,8 @@ struct block_request {
     bool signal_pending;        /* on the queue's finished list, for its DPC */
     bool end_lost;              /* its end is not to be reported (block_inject_lost_interrupt) */
     uint64_t start_tick;        /* when the driver started it */
+    paddr_t bounced[BLOCK_MAX_SEGMENTS];    /* a segment's own address while its bytes go
+                                               through the queue's bounce page; 0: not */
     struct kevent done;         /* set by the DPC once finished */
     struct list_entry link;     /* the waiting or the finished list */
 };
@@ -109,6 +111,7 @@ struct block_statistics {
     uint32_t interrupts;        /* ends reported by the interrupt handler */
     uint32_t polled;            /* ends found by a polling requester */
     uint32_t injected_failures; /* requests failed by block_inject_failures */
+    uint32_t bounced;           /* segments moved through a bounce page (RAM above 4 GB) */
 };
 
 /*
@@ -130,6 +133,7 @@ struct block_queue {
     struct kdpc dpc;
     bool lose_next_end;             /* block_inject_lost_interrupt */
     struct block_statistics statistics;
+    paddr_t bounce[BLOCK_MAX_SEGMENTS]; /* pages below 4 GB for segments above it; 0: none */
 };
 
 /* A disk. Read-only once registered. */

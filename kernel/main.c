@@ -43,7 +43,7 @@
 
 struct boot_info kernel_boot_info;
 
-static bool read_physical(void *context, paddr_t address, void *buffer, size_t length)
+static bool read_physical(void *context, boot_paddr_t address, void *buffer, size_t length)
 {
     (void)context;
     if (length && address + length - 1 < address)
@@ -250,9 +250,9 @@ static void run_boot_command(const char *name)
             command->run(option.value, option.value_length);
 }
 
-NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address);
+NORETURN void kernel_main(uint32_t boot_magic, boot_paddr_t boot_info_address);
 
-NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
+NORETURN void kernel_main(uint32_t boot_magic, boot_paddr_t boot_info_address)
 {
     descriptors_init();                 /* first: everything reads the processor's region */
     scheduler_adopt_boot_code();
@@ -272,7 +272,8 @@ NORETURN void kernel_main(uint32_t boot_magic, paddr_t boot_info_address)
               boot_magic);
     paddr_t kernel_start, kernel_end;
     MmGetKernelImageRange(&kernel_start, &kernel_end);
-    boot_info_drop_modules_over(&kernel_boot_info, kernel_start, kernel_end);
+    boot_info_drop_modules_over(&kernel_boot_info, (boot_paddr_t)kernel_start,
+                                (boot_paddr_t)kernel_end);
     print_boot_info(&kernel_boot_info);
     warn_unknown_options(kernel_boot_info.command_line);
     start_paging_mode(kernel_boot_info.command_line);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint32_t paddr_t;   /* a physical address below 4 GB */
+typedef uint64_t paddr_t;   /* a physical address (PAE reaches past 4 GB) */
 typedef uint32_t vaddr_t;   /* a virtual address, kernel or user */
 typedef uint32_t pfn_t;     /* a physical page frame number: paddr >> PAGE_SHIFT */
 

@@ -112,3 +112,17 @@ void MmCopyToPhysical(paddr_t destination, const void *source, size_t length)
         length -= chunk;
     }
 }
+
+void MmCopyPhysical(paddr_t destination, paddr_t source, size_t length)
+{
+    while (length) {
+        uint32_t offset = source & (PAGE_SIZE - 1);
+        size_t chunk = MIN(length, (size_t)(PAGE_SIZE - offset));
+        const uint8_t *va = MiMapPageInHyperSpace(paddr_to_pfn(source));
+        MmCopyToPhysical(destination, va + offset, chunk);
+        MiUnmapPageInHyperSpace(va);
+        source += chunk;
+        destination += chunk;
+        length -= chunk;
+    }
+}

@@ -127,11 +127,37 @@ static void MiInitializeCommitLimit(void)
     MmResidentAvailablePages = available - reserve;
 }
 
+#define GB (1ull << 30)
+
+/*
+ * The physical address below which RAM is used. Two-level: 4 GB, the most a 4-byte entry
+ * names. PAE: what the processor addresses (MAXPHYADDR), at most 64 GB, as 32-bit Windows
+ * has it, and 16 GB when system space is smaller than 2 GB (/3GB, increaseuserva), as
+ * Windows caps it there: the PFN database of more RAM would crowd out the rest of system
+ * space. MiMemoryCap says which cap, if any, applied.
+ */
+static const char *MiMemoryCap;
+
+static uint64_t MiPhysicalMemoryLimit(void)
+{
+    if (!MM_PAE)
+        return 4 * GB;
+    unsigned bits = MAX(cpu_features.physical_address_bits, 32u);
+    uint64_t limit = bits >= 36 ? 64 * GB : 1ull << bits;
+    MiMemoryCap = bits >= 36 ? "64 GB, as 32-bit Windows" : "what the processor addresses";
+    if (MmSystemRangeStart > 0x80000000u && limit > 16 * GB) {
+        limit = 16 * GB;
+        MiMemoryCap = "16 GB, as Windows does when system space is smaller than 2 GB";
+    }
+    return limit;
+}
+
 void MmInitSystem(const struct boot_info *boot)
 {
     trap_set_page_fault_handler(MmTrapPageFault);
     trap_set_page_table_view_test(MmIsPageTableView);
-    MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, &physical_memory);
+    MiBuildPhysicalMemory(boot->memory_map, boot->memory_map_count, MiPhysicalMemoryLimit(),
+                          &physical_memory);
     if (physical_memory.runs_dropped)
         kprintf("mm: warning: memory map has more than %u separate RAM runs; %u ignored\n",
                 MI_MAX_PHYSICAL_RUNS, physical_memory.runs_dropped);
@@ -175,12 +201,26 @@ void MmPrintBootReport(void)
         print_size((uint64_t)(r->end ? r->end : 0x100000000ull) - r->base);
         kprintf(" %s\n", r->name);
     }
+    uint32_t high_pages = 0;
+    for (unsigned i = 0; i < physical_memory.run_count; i++) {
+        const struct mi_physical_run *run = &physical_memory.runs[i];
+        if (run->base_page + run->page_count > MI_FIRST_HIGH_PAGE)
+            high_pages += run->base_page + run->page_count -
+                          MAX(run->base_page, MI_FIRST_HIGH_PAGE);
+    }
     kprintf("memory: %u KB of RAM below 4 GB in %u runs, highest page 0x%05X\n",
-            MmNumberOfPhysicalPages * (PAGE_SIZE / 1024), physical_memory.run_count,
-            MmHighestPhysicalPage);
-    if (physical_memory.bytes_above_4gb)
+            (MmNumberOfPhysicalPages - high_pages) * (PAGE_SIZE / 1024),
+            physical_memory.run_count, MmHighestPhysicalPage);
+    if (high_pages)
+        kprintf("memory: %u KB of RAM above 4 GB in use (PAE)\n",
+                high_pages * (PAGE_SIZE / 1024));
+    if (physical_memory.bytes_above_limit && !MM_PAE)
         kprintf("memory: %u KB above 4 GB, not usable without PAE, left unused\n",
-                (unsigned)(physical_memory.bytes_above_4gb >> 10));
+                (unsigned)(physical_memory.bytes_above_limit >> 10));
+    else if (physical_memory.bytes_above_limit)
+        kprintf("memory: %u KB above %u GB left unused: RAM is capped at %s\n",
+                (unsigned)(physical_memory.bytes_above_limit >> 10),
+                (unsigned)(MiPhysicalMemoryLimit() / GB), MiMemoryCap);
     kprintf("memory: commit limit %u KB (no pagefile)\n",
             MmTotalCommitLimit * (PAGE_SIZE / 1024));
     kprintf("memory: %u KB free; in use: kernel image %u KB, boot data %u KB, "

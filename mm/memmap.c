@@ -4,15 +4,13 @@
  * Firmware maps may be unsorted, may overlap, may hold zero-length or unaligned
  * entries and entries above 4 GB. The rule here: a byte is usable RAM when some
  * available entry covers it and no other entry does; a page is usable when all of its
- * bytes are. The result is sorted, does not overlap, and lies below 4 GB; RAM above
- * 4 GB is counted but not used (a 32-bit PTE cannot name it).
+ * bytes are. The result is sorted, does not overlap, and lies below the limit the caller
+ * gives (4 GB, where a 4-byte PTE cannot name more); RAM above it is counted but not used.
  */
 #include "arch/layout.h"
 #include "boot/boot_info.h"
 #include "lib/string.h"
 #include "mm/memmap.h"
-
-#define FOUR_GB 0x100000000ull
 
 /* The end of an entry, clipped so that base + length cannot wrap. */
 static uint64_t entry_end(const struct boot_memory_entry *e)
@@ -41,12 +39,13 @@ static void sort_points(uint64_t *points, unsigned count)
     }
 }
 
-static void add_run(struct mi_physical_memory *memory, uint64_t base, uint64_t end)
+static void add_run(struct mi_physical_memory *memory, uint64_t base, uint64_t end,
+                    uint64_t limit)
 {
-    if (end > FOUR_GB) {
-        uint64_t high_base = MAX(base, FOUR_GB);
-        memory->bytes_above_4gb += end - high_base;
-        end = FOUR_GB;
+    if (end > limit) {
+        uint64_t high_base = MAX(base, limit);
+        memory->bytes_above_limit += end - high_base;
+        end = limit;
     }
     uint64_t first = (base + PAGE_SIZE - 1) >> PAGE_SHIFT;
     uint64_t last = end >> PAGE_SHIFT;  /* one past the last whole page */
@@ -62,7 +61,7 @@ static void add_run(struct mi_physical_memory *memory, uint64_t base, uint64_t e
 }
 
 void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned count,
-                           struct mi_physical_memory *memory)
+                           uint64_t limit, struct mi_physical_memory *memory)
 {
     uint64_t points[2 * BOOT_MEMORY_MAP_MAX];
     unsigned point_count = 0;
@@ -93,10 +92,10 @@ void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned cou
             run_base = at;
             open = true;
         } else if (!usable && open) {
-            add_run(memory, run_base, at);
+            add_run(memory, run_base, at, limit);
             open = false;
         }
     }
     if (open)
-        add_run(memory, run_base, points[point_count - 1]);
+        add_run(memory, run_base, points[point_count - 1], limit);
 }

@@ -1,5 +1,5 @@
 #pragma once
-/* RAM below 4 GB, from the firmware's memory map, as runs of whole pages (memmap.c). */
+/* RAM below a limit, from the firmware's memory map, as runs of whole pages (memmap.c). */
 #include "boot/boot_info.h"
 #include "lib/types.h"
 
@@ -10,15 +10,18 @@ struct mi_physical_run {
     uint32_t page_count;
 };
 
-/* RAM below 4 GB as sorted, disjoint runs of whole pages. */
+/* RAM below the limit as sorted, disjoint runs of whole pages. */
 struct mi_physical_memory {
     unsigned run_count;
     struct mi_physical_run runs[MI_MAX_PHYSICAL_RUNS];
     uint32_t total_pages;
     uint32_t runs_dropped;      /* runs beyond MI_MAX_PHYSICAL_RUNS, not used */
-    uint64_t bytes_above_4gb;   /* RAM reported above 4 GB, counted and left unused */
+    uint64_t bytes_above_limit; /* RAM reported above the limit, counted and left unused */
 };
 
-/* Turns a firmware memory map into usable runs (see memmap.c for the rules). */
+/*
+ * Turns a firmware memory map into usable runs below limit, a page-aligned physical
+ * address (see memmap.c for the rules).
+ */
 void MiBuildPhysicalMemory(const struct boot_memory_entry *entries, unsigned count,
-                           struct mi_physical_memory *memory);
+                           uint64_t limit, struct mi_physical_memory *memory);

@@ -64,6 +64,16 @@ void MmGetKernelImageRange(paddr_t *start, paddr_t *end);
  * through a temporary mapping. Usable from the first instruction of kernel_main.
  */
 void MmCopyFromPhysical(void *destination, paddr_t source, size_t length);
+/* Copies length bytes between physical addresses (two hyperspace mappings at a time). */
+void MmCopyPhysical(paddr_t destination, paddr_t source, size_t length);
+
+/* True when the machine's RAM in use reaches above 4 GB (PAE only). */
+bool MmHasMemoryAbove4Gb(void);
+/*
+ * A zeroed frame below 4 GB, for good, for a device that takes 32-bit bus addresses;
+ * false when none is left.
+ */
+bool MmAllocateDmaFrame(paddr_t *physical);
 
 /* Maps device memory into system space, uncached; NULL when system PTEs run out. */
 void *MmMapIoSpace(paddr_t address, size_t length);

@@ -34,6 +34,8 @@ pfn_t MmHighestPhysicalPage;
 uint32_t MmNumberOfPhysicalPages;
 struct mi_page_list MmZeroedPageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_ZEROED_PAGE_LIST};
 struct mi_page_list MmFreePageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_FREE_PAGE_LIST};
+struct mi_page_list MiHighZeroedPageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_ZEROED_PAGE_LIST};
+struct mi_page_list MiHighFreePageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_FREE_PAGE_LIST};
 struct mi_page_list MmStandbyPageListHead = {PFN_INVALID, PFN_INVALID, 0, MI_STANDBY_PAGE_LIST};
 struct mi_page_list MmModifiedPageListHead = {PFN_INVALID, PFN_INVALID, 0,
                                               MI_MODIFIED_PAGE_LIST};
@@ -64,12 +66,18 @@ struct boot_allocation {
     enum mi_page_use use;
 };
 
+/* Where the boot allocator takes pages from: downwards from the top of a zone. */
+struct boot_cursor {
+    unsigned run;           /* the run being handed out, counting down */
+    pfn_t next;             /* the next page to try in it, counting down */
+    pfn_t floor;            /* the zone's lowest page */
+    bool exhausted;
+};
+
 static struct {
     const struct mi_physical_memory *memory;
     const struct boot_info *boot;
-    unsigned run;           /* the run being handed out, counting down */
-    pfn_t next;             /* the next page to try in it, counting down */
-    bool exhausted;
+    struct boot_cursor high, low;   /* above 4 GB (MiMayUseHighMemory), below it */
     unsigned allocation_count;
     struct boot_allocation allocations[BOOT_ALLOCATION_RUNS];
 } boot_allocator;
@@ -97,11 +105,16 @@ static bool page_is_boot_data(const struct boot_info *boot, pfn_t pfn)
 static void boot_allocator_start(const struct mi_physical_memory *memory,
                                  const struct boot_info *boot)
 {
+    const struct mi_physical_run *top = &memory->runs[memory->run_count - 1];
+    pfn_t highest = top->base_page + top->page_count - 1;
+
     boot_allocator.memory = memory;
     boot_allocator.boot = boot;
-    boot_allocator.run = memory->run_count - 1;
-    const struct mi_physical_run *top = &memory->runs[boot_allocator.run];
-    boot_allocator.next = top->base_page + top->page_count - 1;
+    boot_allocator.high = (struct boot_cursor){memory->run_count - 1, highest,
+                                               MI_FIRST_HIGH_PAGE,
+                                               highest < MI_FIRST_HIGH_PAGE};
+    boot_allocator.low = (struct boot_cursor){memory->run_count - 1,
+                                              MIN(highest, MI_FIRST_HIGH_PAGE - 1), 0, false};
 }
 
 static void boot_allocator_record(pfn_t pfn, enum mi_page_use use)
@@ -121,30 +134,51 @@ static void boot_allocator_record(pfn_t pfn, enum mi_page_use use)
         (struct boot_allocation){pfn, 1, use};
 }
 
-static pfn_t boot_allocate_page(enum mi_page_use use)
+static pfn_t boot_cursor_take(struct boot_cursor *cursor, enum mi_page_use use)
 {
     const struct mi_physical_memory *memory = boot_allocator.memory;
 
-    while (!boot_allocator.exhausted) {
-        const struct mi_physical_run *run = &memory->runs[boot_allocator.run];
-        pfn_t pfn = boot_allocator.next;
+    while (!cursor->exhausted) {
+        const struct mi_physical_run *run = &memory->runs[cursor->run];
+        pfn_t pfn = cursor->next;
 
-        if (pfn < run->base_page || pfn == PFN_INVALID) {
-            if (boot_allocator.run == 0) {
-                boot_allocator.exhausted = true;
+        if (pfn < cursor->floor) {
+            cursor->exhausted = true;
+            break;
+        }
+        if (pfn < run->base_page || pfn >= run->base_page + run->page_count) {
+            if (pfn >= run->base_page + run->page_count) {
+                cursor->next = run->base_page + run->page_count - 1;    /* a lower run */
+                continue;
+            }
+            if (cursor->run == 0) {
+                cursor->exhausted = true;
                 break;
             }
-            run = &memory->runs[--boot_allocator.run];
-            boot_allocator.next = run->base_page + run->page_count - 1;
+            run = &memory->runs[--cursor->run];
+            cursor->next = MIN(cursor->next, run->base_page + run->page_count - 1);
             continue;
         }
-        boot_allocator.next--;
+        cursor->next--;
         if (page_is_kernel_image(pfn) || page_is_boot_data(boot_allocator.boot, pfn))
             continue;
         boot_allocator_record(pfn, use);
         return pfn;
     }
     return PFN_INVALID;
+}
+
+/*
+ * A page for the boot, from the top of RAM: above 4 GB for a use that may lie there
+ * (the PFN database), else from below it, as the page lists give them later.
+ */
+static pfn_t boot_allocate_page(enum mi_page_use use)
+{
+    pfn_t pfn = PFN_INVALID;
+
+    if (MiMayUseHighMemory(use))
+        pfn = boot_cursor_take(&boot_allocator.high, use);
+    return pfn != PFN_INVALID ? pfn : boot_cursor_take(&boot_allocator.low, use);
 }
 
 /* ---- the lists ---- */
@@ -164,13 +198,26 @@ static void list_push(struct mi_page_list *list, pfn_t pfn)
     list->count++;
 }
 
+static inline bool is_high(pfn_t pfn)
+{
+    return MM_PAE && pfn >= MI_FIRST_HIGH_PAGE;
+}
+
+/* The free or zeroed list of pfn's zone. */
+static struct mi_page_list *free_list_of(pfn_t pfn, bool zeroed)
+{
+    if (is_high(pfn))
+        return zeroed ? &MiHighZeroedPageListHead : &MiHighFreePageListHead;
+    return zeroed ? &MmZeroedPageListHead : &MmFreePageListHead;
+}
+
 static struct mi_page_list *list_of(const struct mmpfn *entry)
 {
     switch (entry->location) {
     case MI_ZEROED_PAGE_LIST:
-        return &MmZeroedPageListHead;
     case MI_FREE_PAGE_LIST:
-        return &MmFreePageListHead;
+        return free_list_of((pfn_t)(entry - MmPfnDatabase),
+                            entry->location == MI_ZEROED_PAGE_LIST);
     case MI_STANDBY_PAGE_LIST:
         return &MmStandbyPageListHead;
     case MI_MODIFIED_PAGE_LIST:
@@ -286,21 +333,38 @@ void MiPointOwnerAtSlotLocked(pfn_t pfn, uint32_t slot)
     MiUnmapPageInHyperSpace(table);
 }
 
-/* With the PFN lock held: a page of first, else of second, else of standby. */
+/*
+ * With the PFN lock held: a page of first, else of second, else of standby (zeroed
+ * says which list it came from). A use that may lie above 4 GB takes from there first,
+ * to leave the frames below it to what can live nowhere else; one that may not takes a
+ * standby page only when it is below 4 GB.
+ */
 static inline __attribute__((always_inline)) pfn_t
-take_page_locked(struct mi_page_list *first, struct mi_page_list *second,
-                 enum mi_page_use use, bool *zeroed)
+take_page_locked(bool zeroed_first, enum mi_page_use use, bool *zeroed)
 {
-    struct mi_page_list *list = first->count ? first : second;
-    pfn_t pfn = list->head;
+    struct mi_page_list *lists[4] = {
+        zeroed_first ? &MiHighZeroedPageListHead : &MiHighFreePageListHead,
+        zeroed_first ? &MiHighFreePageListHead : &MiHighZeroedPageListHead,
+        zeroed_first ? &MmZeroedPageListHead : &MmFreePageListHead,
+        zeroed_first ? &MmFreePageListHead : &MmZeroedPageListHead,
+    };
+    pfn_t pfn = PFN_INVALID;
 
     if (MiInjectedFailure(&MiFrameInjection))
         return PFN_INVALID;
-    *zeroed = list == &MmZeroedPageListHead;
-    if (pfn != PFN_INVALID)
-        unlink_from(list, MiGetPfnEntry(pfn));
-    else
-        pfn = take_standby_page();
+    for (unsigned i = MM_PAE && MiMayUseHighMemory(use) ? 0 : 2; i < 4; i++) {
+        if (lists[i]->count) {
+            pfn = lists[i]->head;
+            *zeroed = lists[i]->location == MI_ZEROED_PAGE_LIST;
+            unlink_from(lists[i], MiGetPfnEntry(pfn));
+            break;
+        }
+    }
+    if (pfn == PFN_INVALID) {
+        *zeroed = false;
+        if (!is_high(MmStandbyPageListHead.tail) || MiMayUseHighMemory(use))
+            pfn = take_standby_page();
+    }
     if (pfn != PFN_INVALID)
         mark_active(pfn, use);
     return pfn;
@@ -311,7 +375,7 @@ pfn_t MiRemoveAnyPageLocked(enum mi_page_use use)
     bool zeroed;
 
     MiAssertPfnLockHeld();
-    return take_page_locked(&MmFreePageListHead, &MmZeroedPageListHead, use, &zeroed);
+    return take_page_locked(false, use, &zeroed);
 }
 
 pfn_t MiRemoveAnyPage(enum mi_page_use use)
@@ -328,7 +392,7 @@ pfn_t MiRemoveZeroPageLocked(enum mi_page_use use)
     bool zeroed = false;
 
     MiAssertPfnLockHeld();
-    pfn_t pfn = take_page_locked(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
+    pfn_t pfn = take_page_locked(true, use, &zeroed);
 
     if (pfn != PFN_INVALID && !zeroed)
         MiZeroPhysicalPage(pfn);
@@ -339,7 +403,7 @@ pfn_t MiRemoveZeroPage(enum mi_page_use use)
 {
     bool zeroed = false;
     KIRQL old_irql = MiAcquirePfnLock();
-    pfn_t pfn = take_page_locked(&MmZeroedPageListHead, &MmFreePageListHead, use, &zeroed);
+    pfn_t pfn = take_page_locked(true, use, &zeroed);
 
     MiReleasePfnLock(old_irql);
     /* A free page is zeroed after the lock is let go: zeroing is long work. */
@@ -369,7 +433,7 @@ void MiInsertPageInFreeListLocked(pfn_t pfn)
     MiPagesInUse[entry->use]--;
     entry->reference_count = 0;
     entry->use = MI_USE_NONE;
-    list_push(&MmFreePageListHead, pfn);
+    list_push(free_list_of(pfn, false), pfn);
 }
 
 void MiInsertPageInFreeList(pfn_t pfn)
@@ -529,12 +593,12 @@ bool MmZeroPageAhead(void)
 {
     KIRQL old_irql = MiAcquirePfnLock();
     bool zeroed = false;
-    pfn_t pfn = MmFreePageListHead.head;
+    pfn_t pfn = MmFreePageListHead.count ? MmFreePageListHead.head : MiHighFreePageListHead.head;
 
     if (pfn != PFN_INVALID) {
         list_unlink(pfn);
         MiZeroPhysicalPage(pfn);
-        list_push(&MmZeroedPageListHead, pfn);
+        list_push(free_list_of(pfn, true), pfn);
         zeroed = true;
     }
     MiReleasePfnLock(old_irql);
@@ -560,6 +624,13 @@ void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
 
     uint32_t bytes = (MmHighestPhysicalPage + 1) * sizeof(struct mmpfn);
     uint32_t pages = ALIGN_UP(bytes, (uint32_t)PAGE_SIZE) / PAGE_SIZE;
+    /*
+     * The database's page tables first, then its pages: two runs of the boot allocator
+     * however much RAM there is (taken in turn, each table would start a run of its own).
+     */
+    for (vaddr_t va = MM_PFN_DATABASE; va < MM_PFN_DATABASE + pages * PAGE_SIZE; va += PDE_SPAN)
+        if (!MiGetPte(va, true))
+            panic("not enough memory for the PFN database's page tables");
     for (uint32_t i = 0; i < pages; i++) {
         pfn_t pfn = boot_allocate_page(MI_USE_PFN_DATABASE);
         if (pfn == PFN_INVALID ||
@@ -572,7 +643,8 @@ void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
     memset(MmPfnDatabase, 0, pages * PAGE_SIZE);
     for (unsigned r = 0; r < memory->run_count; r++)
         for (uint32_t i = 0; i < memory->runs[r].page_count; i++)
-            list_push(&MmFreePageListHead, memory->runs[r].base_page + i);
+            list_push(free_list_of(memory->runs[r].base_page + i, false),
+                      memory->runs[r].base_page + i);
 
     claim_range(MiKernelImagePhysical(_kernel_start), MiKernelImagePhysical(_kernel_end),
                 MI_USE_KERNEL_IMAGE);
@@ -622,4 +694,18 @@ void MiUndoResetPage(mmpte_t pte)
     if (on_standby)
         MiInsertTransitionPageLocked(pfn);    /* to the modified list: its contents count again */
     MiReleasePfnLock(old_irql);
+}
+
+bool MmHasMemoryAbove4Gb(void)
+{
+    return MmHighestPhysicalPage >= MI_FIRST_HIGH_PAGE;
+}
+
+bool MmAllocateDmaFrame(paddr_t *physical)
+{
+    /* MI_USE_SYSTEM may not lie above 4 GB (MiMayUseHighMemory). */
+    pfn_t pfn = MiRemoveZeroPage(MI_USE_SYSTEM);
+
+    *physical = pfn_to_paddr(pfn);
+    return pfn != PFN_INVALID;
 }

@@ -91,10 +91,22 @@ struct mi_page_list {
 };
 
 #define MmPfnDatabase ((struct mmpfn *)MM_PFN_DATABASE)
-extern pfn_t MmHighestPhysicalPage;         /* highest RAM page below 4 GB */
-extern uint32_t MmNumberOfPhysicalPages;    /* RAM pages below 4 GB */
+extern pfn_t MmHighestPhysicalPage;         /* highest RAM page in use */
+extern uint32_t MmNumberOfPhysicalPages;    /* RAM pages in use */
+/*
+ * Free pages are kept by zone: below 4 GB (the lists NT names) and, with PAE, above it,
+ * where a frame serves only pageable pages and the PFN database (MiMayUseHighMemory).
+ * Everything else the kernel allocates is taken below 4 GB: nonpaged pool, which holds
+ * the devices' DMA descriptors and the PDPTs, must be reachable by a 32-bit address; page
+ * tables and directories could lie anywhere on a processor, but QEMU 7.2's 32-bit
+ * emulator (qemu-system-i386) cannot walk a table above 4 GB (a page there it maps), so
+ * they stay below too.
+ */
+#define MI_FIRST_HIGH_PAGE  0x100000u       /* the first frame at 4 GB */
 extern struct mi_page_list MmZeroedPageListHead;
 extern struct mi_page_list MmFreePageListHead;
+extern struct mi_page_list MiHighZeroedPageListHead;
+extern struct mi_page_list MiHighFreePageListHead;
 extern struct mi_page_list MmStandbyPageListHead;
 extern struct mi_page_list MmModifiedPageListHead;
 extern uint32_t MiPagesInUse[MI_USE_COUNT];
@@ -148,10 +160,17 @@ static inline struct mmpfn *MiGetPfnEntry(pfn_t pfn)
     return &MmPfnDatabase[pfn];
 }
 
-/* Free pages: the zeroed and free lists together. */
+/* Free pages: the zeroed and free lists together, of both zones. */
 static inline uint32_t MmAvailablePages(void)
 {
-    return MmZeroedPageListHead.count + MmFreePageListHead.count;
+    return MmZeroedPageListHead.count + MmFreePageListHead.count +
+           MiHighZeroedPageListHead.count + MiHighFreePageListHead.count;
+}
+
+/* Whether a page of use may lie above 4 GB (see MI_FIRST_HIGH_PAGE). */
+static inline bool MiMayUseHighMemory(enum mi_page_use use)
+{
+    return MiIsPageableUse(use) || use == MI_USE_PFN_DATABASE;
 }
 
 /* Pages that can be had without writing anything: free, zeroed and standby. */

@@ -90,15 +90,24 @@ OPERATIONS = [
     ("n", "page-in@ahci", "page-in, the pagefile on AHCI",
      ("int-iret-floor@ahci",), None),
 ]
-# The other disk controllers the paging rows are measured on, each in boots of its own:
-# (name, QEMU's arguments, the kernel's extra options, the pagefile's disk).
-CONTROLLERS = [
-    ("ide-pio", [], "ide=pio", "ide0"),
-    ("ahci", ["-M", "q35"], "", "sata0"),
+# The same rows in the PAE format (8-byte entries; /PAE on QEMU's default processor, which
+# has no NX, so that only the format differs from the rows above), renamed NAME@pae.
+PAE_LETTERS = "opqrstuvwx"
+OPERATIONS += [
+    (PAE_LETTERS[i], name + "@pae", what + ", in the PAE format",
+     tuple(floor + "@pae" for floor in floors), None)
+    for i, (letter, name, what, floors, target) in enumerate(OPERATIONS[:len(PAE_LETTERS)])
 ]
-# What a controller's boots contribute: these rows and floors, renamed NAME@CONTROLLER.
-CONTROLLER_ROWS = ("page-out", "page-in")
-CONTROLLER_FLOORS = ("int-iret-floor",)
+# Boots of their own, each with what it contributes (renamed NAME@SETUP): the other disk
+# controllers' paging rows, and every row in the PAE format. (name, QEMU's arguments, the
+# kernel's extra options, the pagefile's disk, the rows, the floors.)
+PAGING_ROWS = ("page-out", "page-in")
+CONTROLLERS = [
+    ("ide-pio", [], "ide=pio", "ide0", PAGING_ROWS, ("int-iret-floor",)),
+    ("ahci", ["-M", "q35"], "", "sata0", PAGING_ROWS, ("int-iret-floor",)),
+    ("pae", [], "/PAE", "ide0", tuple(row[1] for row in OPERATIONS[:len(PAE_LETTERS)]),
+     ("int-iret-floor", "cr3-switch-floor", "zero-page")),
+]
 # Operations not measured yet.
 NOT_YET = []
 FLOORS = [
@@ -191,7 +200,7 @@ def qemu_command(args, icount, log_path, controller=None):
     """The boot's command line: the IDE DMA machine, or controller's (CONTROLLERS)."""
     machine, options, disk = [], "", "ide0"
     if controller:
-        _, machine, options, disk = controller
+        _, machine, options, disk, _, _ = controller
     append = " ".join(w for w in ("bench", options, "pagefile=" + disk) if w)
     cmd = [args.qemu] + machine + [
            "-kernel", args.kernel, "-append", append,
@@ -411,13 +420,14 @@ def write_results(out_dir, document):
 
 
 def merge_controller(icount, tcg, name, controller_boots):
-    """Puts a controller's paging rows and floors into the main runs, as NAME@controller."""
+    """Puts a setup's rows and floors (CONTROLLERS) into the main runs, as NAME@setup."""
     if not controller_boots:
         return
+    rows, floors = next((c[4], c[5]) for c in CONTROLLERS if c[0] == name)
     own = {"icount": controller_boots[0][2],
            "tcg": best_of([run for _, _, run in controller_boots[1:]])}
     for main, kind in ((icount, "icount"), (tcg, "tcg")):
-        for section, names in (("operations", CONTROLLER_ROWS), ("floors", CONTROLLER_FLOORS)):
+        for section, names in (("operations", rows), ("floors", floors)):
             for row in names:
                 if row in own[kind][section]:
                     main[section]["%s@%s" % (row, name)] = own[kind][section][row]

@@ -162,6 +162,28 @@ MATRIX = [
     # RAM above 4 GB (past the PCI hole) is counted and left unused.
     Boot("mem-4096",            KERNEL, "test increaseuserva=2560",   4096, 0xA0000000, 0x9FFEFFFF,
          log=[r"^memory: 1048576 KB above 4 GB, not usable without PAE, left unused"]),
+    # RAM above 4 GB (PAE): used for pageable pages, which reach the disk through bounce
+    # pages; 16 GB at most where system space is below 2 GB, as on Windows.
+    Boot("pae-mem-6144",        KERNEL, "test=memmap,pfn,paging,pte,pool,vm,pagefile,inpage,"
+                                        "modwriter,nx,security pagefile=ide0", 6144,
+         0x80000000, 0x7FFEFFFF,
+         log=[r"^memory: 3145728 KB of RAM above 4 GB in use \(PAE\)$",
+              r"^pagefile: ide0, 131072 KB"],
+         disks=[PAGEFILE_DISK_128MB], extra=("-cpu", "max"), timeout=600),
+    Boot("pae-mem-8192-3gb",    KERNEL, "test=pfn,paging,process,pagefile pagefile=ide0 /3GB",
+         8192, 0xC0000000, 0xBFFEFFFF,
+         log=[r"^memory: 5242880 KB of RAM above 4 GB in use \(PAE\)$"],
+         disks=[PAGEFILE_DISK_128MB], extra=("-cpu", "max"), timeout=600),
+    Boot("pae-mem-16384-3gb",   KERNEL, CORE + " /3GB", 16384, 0xC0000000, 0xBFFEFFFF,
+         log=[r"^memory: 12582912 KB of RAM above 4 GB in use \(PAE\)$",
+              r"^memory: 1048576 KB above 16 GB left unused: RAM is capped at 16 GB, as "
+              r"Windows does when system space is smaller than 2 GB$"],
+         extra=("-cpu", "max"), timeout=600),
+    # PAE without PSE-36 or CPUID's address sizes: 32-bit physical addresses (QEMU's
+    # qemu32 truly has no more), so the RAM above 4 GB is left unused.
+    Boot("pae-mem-6144-32-bit-physical", KERNEL, "test=pfn,paging /PAE", 6144, 0x80000000,
+         0x7FFEFFFF, log=[r"^memory: 3145728 KB above 4 GB left unused: RAM is capped at "
+                          r"what the processor addresses$"], extra=("-cpu", "qemu32")),
     # Every suite; the disk suite on IDE bus-master DMA, a sector of its disk unreadable.
     Boot("default",             KERNEL, "test badsector=%d" % BAD_SECTOR, 128, 0x80000000,
          0x7FFEFFFF,

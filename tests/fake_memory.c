@@ -7,7 +7,7 @@
 uint8_t fake_memory[FAKE_MEMORY_SIZE];
 struct boot_info parsed;
 
-bool read_fake(void *context, paddr_t address, void *buffer, size_t length)
+bool read_fake(void *context, boot_paddr_t address, void *buffer, size_t length)
 {
     (void)context;
     if (address < FAKE_BASE || address - FAKE_BASE > sizeof(fake_memory) ||
@@ -17,7 +17,7 @@ bool read_fake(void *context, paddr_t address, void *buffer, size_t length)
     return true;
 }
 
-paddr_t fake_address(uint32_t offset)
+boot_paddr_t fake_address(uint32_t offset)
 {
     return FAKE_BASE + offset;
 }
@@ -30,7 +30,7 @@ bool warning_contains(const struct boot_info *boot, const char *word)
     return false;
 }
 
-bool covered(const struct boot_info *boot, paddr_t base, paddr_t end)
+bool covered(const struct boot_info *boot, boot_paddr_t base, boot_paddr_t end)
 {
     for (unsigned i = 0; i < boot->reserved_count; i++)
         if (boot->reserved[i].base <= base && end <= boot->reserved[i].end)

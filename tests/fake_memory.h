@@ -20,10 +20,10 @@ extern uint8_t fake_memory[FAKE_MEMORY_SIZE];
 extern struct boot_info parsed;     /* too large for the kernel stack */
 
 /* The parsers' boot_reader_t over fake_memory: false for any byte outside it. */
-bool read_fake(void *context, paddr_t address, void *buffer, size_t length);
+bool read_fake(void *context, boot_paddr_t address, void *buffer, size_t length);
 
 /* The physical address of fake_memory[offset]. */
-paddr_t fake_address(uint32_t offset);
+boot_paddr_t fake_address(uint32_t offset);
 
 /* Unaligned little-endian stores, as a loader writes its structures. */
 static inline void put32(uint8_t *at, uint32_t value)
@@ -40,7 +40,7 @@ static inline void put64(uint8_t *at, uint64_t value)
 bool warning_contains(const struct boot_info *boot, const char *word);
 
 /* Some reserved range of boot holds all of [base, end). */
-bool covered(const struct boot_info *boot, paddr_t base, paddr_t end);
+bool covered(const struct boot_info *boot, boot_paddr_t base, boot_paddr_t end);
 
 /* Checks parsed's number of warnings; on a mismatch the warnings say what went wrong. */
 void expect_warnings(struct ktest *t, unsigned count);

@@ -41,7 +41,7 @@ void block_end(void)
     block_set_total(block_cursor - block_start);
 }
 
-paddr_t string_tag_add(uint32_t type, const char *text)
+boot_paddr_t string_tag_add(uint32_t type, const char *text)
 {
     uint8_t *tag = tag_add(type, TAG_HEADER_SIZE + strlen(text) + 1);
 
@@ -49,7 +49,7 @@ paddr_t string_tag_add(uint32_t type, const char *text)
     return fake_address(tag + TAG_HEADER_SIZE - fake_memory);
 }
 
-paddr_t module_add(paddr_t start, paddr_t end, const char *text)
+boot_paddr_t module_add(boot_paddr_t start, boot_paddr_t end, const char *text)
 {
     uint8_t *tag = tag_add(TAG_MODULE, MODULE_TAG_SIZE + strlen(text) + 1);
 
@@ -116,7 +116,7 @@ void framebuffer_add(const struct framebuffer_spec *fb)
                                                                : FRAMEBUFFER_COMMON_SIZE);
 }
 
-void parse_block_at(paddr_t address)
+void parse_block_at(boot_paddr_t address)
 {
     /* Garbage first: the parser must set every field, not rely on a zeroed structure. */
     memset(&parsed, 0xA5, sizeof(parsed));

@@ -47,10 +47,10 @@ void block_set_total(uint32_t total_size);
 void block_end(void);
 
 /* Adds a tag holding the string text; returns the string's address. */
-paddr_t string_tag_add(uint32_t type, const char *text);
+boot_paddr_t string_tag_add(uint32_t type, const char *text);
 
 /* Adds a module tag for [start, end) named text; returns the name's address. */
-paddr_t module_add(paddr_t start, paddr_t end, const char *text);
+boot_paddr_t module_add(boot_paddr_t start, boot_paddr_t end, const char *text);
 
 /* Adds the basic memory information tag (KB below 1 MB and above it). */
 void basic_memory_add(uint32_t lower_kb, uint32_t upper_kb);
@@ -93,5 +93,5 @@ void framebuffer_add(const struct framebuffer_spec *fb);
 void expect_framebuffer(struct ktest *t, const struct framebuffer_spec *fb);
 
 /* Parses the block at address into parsed, garbage first (parse_block: the one built). */
-void parse_block_at(paddr_t address);
+void parse_block_at(boot_paddr_t address);
 void parse_block(void);

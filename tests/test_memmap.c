@@ -55,9 +55,9 @@ static void check_map(struct ktest *t, const struct boot_memory_entry *map, unsi
 {
     struct mi_physical_memory memory;
 
-    MiBuildPhysicalMemory(map, map_count, &memory);
+    MiBuildPhysicalMemory(map, map_count, FOUR_GB, &memory);
     expect_runs(t, &memory, expected, count);
-    KT_EXPECT_EQ(t, above_4gb, memory.bytes_above_4gb);
+    KT_EXPECT_EQ(t, above_4gb, memory.bytes_above_limit);
     KT_EXPECT_EQ(t, 0, memory.runs_dropped);
 }
 
@@ -202,12 +202,29 @@ static void wrapping_length(struct ktest *t)
     };
     struct mi_physical_memory memory;
 
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
+    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), FOUR_GB, &memory);
     KT_ASSERT_EQ(t, 1, memory.run_count);
     KT_EXPECT_EQ(t, 0x100, memory.runs[0].base_page);
     KT_EXPECT_EQ(t, 0xFFF00, memory.runs[0].page_count);
     KT_EXPECT_EQ(t, 0xFFF00, memory.total_pages);
-    KT_EXPECT(t, memory.bytes_above_4gb >= UINT64_MAX - FOUR_GB);
+    KT_EXPECT(t, memory.bytes_above_limit >= UINT64_MAX - FOUR_GB);
+}
+
+/* With PAE's limit (16 GB here) RAM above 4 GB is used up to it, and counted past it. */
+static void higher_limit_keeps_ram_above_4gb(struct ktest *t)
+{
+    static const struct boot_memory_entry map[] = {
+        {0x00000000, 0x0009F000, BOOT_MEMORY_AVAILABLE},
+        {0x00100000, 0xBFF00000, BOOT_MEMORY_AVAILABLE},
+        {0x100000000ull, 0x340000000ull, BOOT_MEMORY_AVAILABLE},    /* 4 GB to 17 GB */
+    };
+    struct mi_physical_memory memory;
+
+    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), 16 * 0x40000000ull, &memory);
+    KT_ASSERT_EQ(t, 3, memory.run_count);
+    KT_EXPECT_EQ(t, 0x100000, memory.runs[2].base_page);
+    KT_EXPECT_EQ(t, 0x300000, memory.runs[2].page_count);      /* 12 GB, to 16 GB */
+    KT_EXPECT_EQ(t, 0x40000000ull, memory.bytes_above_limit);   /* the 17th GB */
 }
 
 static void empty_map(struct ktest *t)
@@ -219,10 +236,10 @@ static void empty_map(struct ktest *t)
     struct mi_physical_memory memory;
 
     memset(&memory, 0xA5, sizeof(memory));
-    MiBuildPhysicalMemory(map, 0, &memory);
+    MiBuildPhysicalMemory(map, 0, FOUR_GB, &memory);
     KT_EXPECT_EQ(t, 0, memory.run_count);
     KT_EXPECT_EQ(t, 0, memory.total_pages);
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
+    KT_EXPECT_EQ(t, 0, memory.bytes_above_limit);
     KT_EXPECT_EQ(t, 0, memory.runs_dropped);
 }
 
@@ -235,10 +252,10 @@ static void only_reserved(struct ktest *t)
     };
     struct mi_physical_memory memory;
 
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
+    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), FOUR_GB, &memory);
     KT_EXPECT_EQ(t, 0, memory.run_count);
     KT_EXPECT_EQ(t, 0, memory.total_pages);
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
+    KT_EXPECT_EQ(t, 0, memory.bytes_above_limit);
     KT_EXPECT_EQ(t, 0, memory.runs_dropped);
 }
 
@@ -273,10 +290,10 @@ static void many_runs_truncated(struct ktest *t)
     for (unsigned i = 0; i < ARRAY_SIZE(expected); i++)
         expected[i] = (struct mi_physical_run){0x100 + 2 * i, 1};
 
-    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), &memory);
+    MiBuildPhysicalMemory(map, ARRAY_SIZE(map), FOUR_GB, &memory);
     expect_runs(t, &memory, expected, ARRAY_SIZE(expected));
     KT_EXPECT_EQ(t, ARRAY_SIZE(map) - MI_MAX_PHYSICAL_RUNS, memory.runs_dropped);
-    KT_EXPECT_EQ(t, 0, memory.bytes_above_4gb);
+    KT_EXPECT_EQ(t, 0, memory.bytes_above_limit);
 }
 
 static const struct ktest_case cases[] = {
@@ -291,6 +308,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(above_4gb_counted_not_used),
     KTEST_CASE(entry_crossing_4gb),
     KTEST_CASE(wrapping_length),
+    KTEST_CASE(higher_limit_keeps_ram_above_4gb),
     KTEST_CASE(empty_map),
     KTEST_CASE(only_reserved),
     KTEST_CASE(reserved_type_values),

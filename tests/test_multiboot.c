@@ -60,13 +60,13 @@ static size_t put_map_entry(uint8_t *at, uint32_t size, uint64_t base, uint64_t 
     return sizeof(uint32_t) + size;
 }
 
-static paddr_t put_string(uint32_t offset, const char *text)
+static boot_paddr_t put_string(uint32_t offset, const char *text)
 {
     memcpy(fake_memory + offset, text, strlen(text) + 1);
     return fake_address(offset);
 }
 
-static void put_module(unsigned index, paddr_t start, paddr_t end, paddr_t name)
+static void put_module(unsigned index, boot_paddr_t start, boot_paddr_t end, boot_paddr_t name)
 {
     uint8_t *at = fake_memory + MODULE_TABLE_AT + index * MB_MODULE_SIZE;
 
@@ -108,7 +108,7 @@ static void info_add_good_map(void)
     info_add_flags(MB_FLAG_MMAP);
 }
 
-static void parse_info_at(paddr_t address)
+static void parse_info_at(boot_paddr_t address)
 {
     /* Garbage first: the parser must set every field, not rely on a zeroed structure. */
     memset(&parsed, 0xA5, sizeof(parsed));
@@ -277,10 +277,10 @@ static void info_full(struct ktest *t)
     info_set(MB_MEM_LOWER, 639);
     info_set(MB_MEM_UPPER, 130048);
     info_add_good_map();
-    paddr_t command_line_at = put_string(STRINGS_AT, command_line);
-    paddr_t loader_name_at = put_string(STRINGS_AT + 0x80, loader_name);
-    paddr_t name0_at = put_string(STRINGS_AT + 0x100, name0);
-    paddr_t name1_at = put_string(STRINGS_AT + 0x180, name1);
+    boot_paddr_t command_line_at = put_string(STRINGS_AT, command_line);
+    boot_paddr_t loader_name_at = put_string(STRINGS_AT + 0x80, loader_name);
+    boot_paddr_t name0_at = put_string(STRINGS_AT + 0x100, name0);
+    boot_paddr_t name1_at = put_string(STRINGS_AT + 0x180, name1);
     put_module(0, 0x00400000, 0x00412345, name0_at);
     put_module(1, 0x00413000, 0x00413001, name1_at);
     info_set(MB_CMDLINE, command_line_at);
@@ -308,9 +308,9 @@ static void info_full(struct ktest *t)
     KT_EXPECT_EQ(t, 0x00413001, parsed.modules[1].end);
     KT_EXPECT_STREQ(t, name1, parsed.modules[1].name);
 
-    paddr_t info_at = fake_address(INFO_AT);
-    paddr_t map_at = fake_address(MAP_AT);
-    paddr_t table_at = fake_address(MODULE_TABLE_AT);
+    boot_paddr_t info_at = fake_address(INFO_AT);
+    boot_paddr_t map_at = fake_address(MAP_AT);
+    boot_paddr_t table_at = fake_address(MODULE_TABLE_AT);
     KT_EXPECT(t, covered(&parsed, info_at, info_at + MB_INFO_READ_SIZE));
     KT_EXPECT(t, covered(&parsed, map_at, map_at + 3 * MB_MAP_ENTRY_SIZE));
     KT_EXPECT(t, covered(&parsed, command_line_at, command_line_at + sizeof(command_line)));
@@ -339,7 +339,7 @@ static void info_no_map_falls_back_to_basic(struct ktest *t)
 static void info_map_flag_but_unreadable_map_falls_back(struct ktest *t)
 {
     /* Wholly outside readable memory, and straddling its end. */
-    static const paddr_t map_addresses[] = {
+    static const boot_paddr_t map_addresses[] = {
         OUTSIDE_FAKE,
         FAKE_BASE + sizeof(fake_memory) - MB_MAP_ENTRY_SIZE,
     };
@@ -395,7 +395,7 @@ static void info_no_memory_information(struct ktest *t)
 static void info_unreadable(struct ktest *t)
 {
     /* Below the fake memory, straddling its end, and where address + size wraps. */
-    static const paddr_t addresses[] = {
+    static const boot_paddr_t addresses[] = {
         OUTSIDE_FAKE,
         FAKE_BASE + sizeof(fake_memory) - 50,
         0xFFFFFFC0,
@@ -480,8 +480,8 @@ static void module_ending_before_start_ignored(struct ktest *t)
     /* The bad module comes first, so the good one must still land in slot 0. */
     info_begin(MB_FLAG_MODS);
     info_add_good_map();
-    paddr_t bad_name = put_string(STRINGS_AT, "bad");
-    paddr_t good_name = put_string(STRINGS_AT + 0x10, "good");
+    boot_paddr_t bad_name = put_string(STRINGS_AT, "bad");
+    boot_paddr_t good_name = put_string(STRINGS_AT + 0x10, "good");
     put_module(0, 0x00500000, 0x004FF000, bad_name);
     put_module(1, 0x00400000, 0x00401000, good_name);
     info_set(MB_MODS_COUNT, 2);
@@ -504,7 +504,7 @@ static void module_ending_before_start_ignored(struct ktest *t)
  */
 static void modules_over_the_kernel_or_the_information(struct ktest *t)
 {
-    const paddr_t kernel_start = 0x00100000, kernel_end = 0x00180000;
+    const boot_paddr_t kernel_start = 0x00100000, kernel_end = 0x00180000;
 
     info_begin(MB_FLAG_MODS);
     info_add_good_map();
@@ -549,7 +549,7 @@ static void too_many_modules(struct ktest *t)
         KT_EXPECT_STREQ(t, "", parsed.modules[i].name);
         KT_EXPECT(t, covered(&parsed, parsed.modules[i].start, parsed.modules[i].end));
     }
-    paddr_t table_at = fake_address(MODULE_TABLE_AT);
+    boot_paddr_t table_at = fake_address(MODULE_TABLE_AT);
     KT_EXPECT(t, covered(&parsed, table_at, table_at + BOOT_MODULES_MAX * MB_MODULE_SIZE));
 }
 

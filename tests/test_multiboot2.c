@@ -34,10 +34,10 @@ static void info_full(struct ktest *t)
     };
 
     block_begin();
-    paddr_t command_line_at = string_tag_add(TAG_COMMAND_LINE, command_line);
-    paddr_t loader_name_at = string_tag_add(TAG_LOADER_NAME, loader_name);
-    paddr_t name0_at = module_add(0x00400000, 0x00412345, name0);
-    paddr_t name1_at = module_add(0x00413000, 0x00413001, name1);
+    boot_paddr_t command_line_at = string_tag_add(TAG_COMMAND_LINE, command_line);
+    boot_paddr_t loader_name_at = string_tag_add(TAG_LOADER_NAME, loader_name);
+    boot_paddr_t name0_at = module_add(0x00400000, 0x00412345, name0);
+    boot_paddr_t name1_at = module_add(0x00413000, 0x00413001, name1);
     basic_memory_add(639, 130048);
     map_add(MAP_ENTRY_SIZE, map, ARRAY_SIZE(map));
     framebuffer_add(&rgb32);
@@ -65,7 +65,7 @@ static void info_full(struct ktest *t)
     KT_EXPECT_EQ(t, 0x00413001, parsed.modules[1].end);
     KT_EXPECT_STREQ(t, name1, parsed.modules[1].name);
 
-    paddr_t block_at = fake_address(block_start);
+    boot_paddr_t block_at = fake_address(block_start);
     KT_EXPECT(t, covered(&parsed, block_at, block_at + (block_cursor - block_start)));
     KT_EXPECT(t, covered(&parsed, command_line_at, command_line_at + sizeof(command_line)));
     KT_EXPECT(t, covered(&parsed, loader_name_at, loader_name_at + sizeof(loader_name)));
@@ -314,7 +314,7 @@ static void header_only_block(struct ktest *t)
 static void info_unreadable(struct ktest *t)
 {
     /* Below the fake memory, straddling its end, and where address + size wraps. */
-    static const paddr_t addresses[] = {
+    static const boot_paddr_t addresses[] = {
         OUTSIDE_FAKE,
         FAKE_BASE + sizeof(fake_memory) - 2,
         0xFFFFFFFE,
@@ -386,7 +386,7 @@ static void long_command_line_truncated(struct ktest *t)
     KT_EXPECT(t, kept < BOOT_COMMAND_LINE_MAX && kept >= BOOT_COMMAND_LINE_MAX - 11);
     KT_EXPECT_EQ(t, 9, kept % 10);          /* ends with a whole option */
     KT_EXPECT_EQ(t, 0, memcmp(parsed.command_line, text, kept));
-    paddr_t text_at = fake_address(tag + TAG_HEADER_SIZE - fake_memory);
+    boot_paddr_t text_at = fake_address(tag + TAG_HEADER_SIZE - fake_memory);
     KT_EXPECT(t, covered(&parsed, text_at, text_at + length + 1));
     expect_good_map(t);
 }

@@ -37,6 +37,8 @@ static void lists_are_well_formed(struct ktest *t)
 {
     KT_EXPECT_EQ(t, MmFreePageListHead.count, walk_list(t, &MmFreePageListHead));
     KT_EXPECT_EQ(t, MmZeroedPageListHead.count, walk_list(t, &MmZeroedPageListHead));
+    KT_EXPECT_EQ(t, MiHighFreePageListHead.count, walk_list(t, &MiHighFreePageListHead));
+    KT_EXPECT_EQ(t, MiHighZeroedPageListHead.count, walk_list(t, &MiHighZeroedPageListHead));
 }
 
 /* Every RAM page is on exactly one list or in use, and holes are not RAM. */
@@ -55,8 +57,10 @@ static void counts_add_up(struct ktest *t)
     }
     KT_EXPECT_EQ(t, MmNumberOfPhysicalPages,
                  MmHighestPhysicalPage + 1 - by_location[MI_PAGE_NOT_RAM]);
-    KT_EXPECT_EQ(t, MmFreePageListHead.count, by_location[MI_FREE_PAGE_LIST]);
-    KT_EXPECT_EQ(t, MmZeroedPageListHead.count, by_location[MI_ZEROED_PAGE_LIST]);
+    KT_EXPECT_EQ(t, MmFreePageListHead.count + MiHighFreePageListHead.count,
+                 by_location[MI_FREE_PAGE_LIST]);
+    KT_EXPECT_EQ(t, MmZeroedPageListHead.count + MiHighZeroedPageListHead.count,
+                 by_location[MI_ZEROED_PAGE_LIST]);
     for (unsigned use = 0; use < MI_USE_COUNT; use++)
         KT_EXPECT_EQ(t, MiPagesInUse[use], by_use[use]);
     KT_EXPECT(t, MiPagesInUse[MI_USE_KERNEL_IMAGE] > 0);
@@ -255,20 +259,32 @@ static void every_free_page_once(struct ktest *t)
     uint32_t taken = 0, twice = 0, bad = 0;
 
     memcpy(in_use, MiPagesInUse, sizeof(in_use));
-    for (;;) {
-        pfn_t pfn = MiRemoveAnyPage(MI_USE_SYSTEM);
-        if (pfn == PFN_INVALID)
-            break;
-        twice += bitmap_test(&taken_frames, pfn);
-        bitmap_set_range(&taken_frames, pfn, 1);
-        if (taken++ % WRITE_EVERY == 0) {
-            volatile uint32_t *va = MiMapPageInHyperSpace(pfn);
-            va[0] = pfn;
-            va[PAGE_SIZE / 4 - 1] = ~pfn;
-            bad += va[0] != pfn || va[PAGE_SIZE / 4 - 1] != ~pfn;
-            MiUnmapPageInHyperSpace((void *)va);
+    /*
+     * First as the kernel's own memory, which must lie below 4 GB, then as a process's,
+     * which takes what is left: the frames above 4 GB (PAE).
+     */
+    uint32_t low = MmFreePageListHead.count + MmZeroedPageListHead.count, misplaced = 0;
+    for (unsigned pass = 0; pass < 2; pass++) {
+        enum mi_page_use use = pass == 0 ? MI_USE_SYSTEM : MI_USE_PROCESS_PRIVATE;
+        for (;;) {
+            pfn_t pfn = MiRemoveAnyPage(use);
+            if (pfn == PFN_INVALID)
+                break;
+            misplaced += (pass == 0) != (pfn < MI_FIRST_HIGH_PAGE);
+            twice += bitmap_test(&taken_frames, pfn);
+            bitmap_set_range(&taken_frames, pfn, 1);
+            if (taken++ % WRITE_EVERY == 0) {
+                volatile uint32_t *va = MiMapPageInHyperSpace(pfn);
+                va[0] = pfn;
+                va[PAGE_SIZE / 4 - 1] = ~pfn;
+                bad += va[0] != pfn || va[PAGE_SIZE / 4 - 1] != ~pfn;
+                MiUnmapPageInHyperSpace((void *)va);
+            }
         }
+        if (pass == 0)
+            KT_EXPECT_EQ(t, low, taken);
     }
+    KT_EXPECT_EQ(t, 0, misplaced);
     KT_EXPECT_EQ(t, available, taken);
     KT_EXPECT_EQ(t, 0, twice);
     KT_EXPECT_EQ(t, 0, bad);
