@@ -179,7 +179,11 @@ void MmSetExecuteDisable(bool disable)
     MI_WORKING_SET_GUARD(&space->working_set);
     struct mi_tlb_batch batch;
 
-    space->no_execute_bit = disable ? arch_no_execute_pte_bit : 0;
+    ptebits_t bit = disable ? arch_no_execute_pte_bit : 0;
+
+    if (bit == space->no_execute_bit)
+        return;     /* always so without NX: nothing to rewrite */
+    space->no_execute_bit = bit;
     /* The pages it has already: each valid PTE without an execute protection follows. */
     MiInitializeTlbBatch(&batch);
     KIRQL old = MiAcquirePfnLock();
