@@ -167,8 +167,9 @@ static bool make_pdpt(struct mm_address_space *space)
     space->pdpt = (void *)ALIGN_UP((vaddr_t)space->pdpt_block, (vaddr_t)bytes);
     for (unsigned i = 0; i < PDPT_ENTRIES; i++)
         MiWriteTableEntry(&space->pdpt[i], pdpte_make(space->directory_pfns[i]));
-    if (!MmGetPhysicalAddress((vaddr_t)space->pdpt, &space->cr3))
-        panic("a PDPT in nonpaged pool is not mapped");
+    /* CR3 holds 32 bits: nonpaged pool lies below 4 GB (MiMayUseHighMemory). */
+    if (!MmGetPhysicalAddress((vaddr_t)space->pdpt, &space->cr3) || space->cr3 >> 32)
+        panic("a PDPT in nonpaged pool is not mapped below 4 GB");
     return true;
 }
 #endif

@@ -412,6 +412,22 @@ pfn_t MiRemoveZeroPage(enum mi_page_use use)
     return pfn;
 }
 
+pfn_t MiTakeFreePage(pfn_t pfn, enum mi_page_use use)
+{
+    KIRQL old_irql = MiAcquirePfnLock();
+    struct mmpfn *entry = pfn <= MmHighestPhysicalPage ? MiGetPfnEntry(pfn) : NULL;
+
+    if (entry && (entry->location == MI_FREE_PAGE_LIST ||
+                  entry->location == MI_ZEROED_PAGE_LIST)) {
+        list_unlink(pfn);
+        mark_active(pfn, use);
+    } else {
+        pfn = PFN_INVALID;
+    }
+    MiReleasePfnLock(old_irql);
+    return pfn;
+}
+
 void MiInsertPageInFreeListLocked(pfn_t pfn)
 {
     MiAssertPfnLockHeld();

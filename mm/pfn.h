@@ -179,6 +179,9 @@ static inline uint32_t MiReusablePages(void)
     return MmAvailablePages() + MmStandbyPageListHead.count;
 }
 
+/* Takes frame pfn for use if it is free or zeroed; PFN_INVALID if it is not. */
+pfn_t MiTakeFreePage(pfn_t pfn, enum mi_page_use use);
+
 /* Builds the database over memory; everything the boot still uses stays in use. */
 void MiInitializePfnDatabase(const struct mi_physical_memory *memory,
                              const struct boot_info *boot);

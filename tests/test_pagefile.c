@@ -17,6 +17,7 @@
 #include "mm/mm.h"
 #include "mm/pagedpool.h"
 #include "mm/pagefile.h"
+#include "mm/hyperspace.h"
 #include "mm/pagetable.h"
 #include "mm/pfn.h"
 #include "mm/pool.h"
@@ -330,6 +331,68 @@ static void frames_above_4gb_go_out_and_come_back(struct ktest *t)
     scratch_end(t, &s);
 }
 
+/* The word at index i of frame pfn's stamp. */
+static uint32_t frame_stamp(pfn_t pfn, uint32_t i)
+{
+    return pfn * 0x9E3779B1u ^ i * 0x85EBCA6Bu;
+}
+
+/*
+ * Frames spread evenly over all of RAM -- above 4 GB too, with PAE -- stamped, written to
+ * the pagefile, overwritten and read back: every one comes back whole, those above 4 GB
+ * through the queue's bounce pages.
+ */
+static void stamps_spread_over_all_ram_survive_the_pagefile(struct ktest *t)
+{
+    enum { FRAMES = 64, BATCH = 16 };
+    skip_without_pagefile(t);
+    pfn_t frames[FRAMES];
+    uint32_t count = 0, high = 0, bad = 0;
+    pfn_t step = (MmHighestPhysicalPage + 1) / FRAMES;
+
+    for (pfn_t at = 0; at <= MmHighestPhysicalPage && count < FRAMES; at += step) {
+        /* The first free frame from at on, within the step. */
+        for (pfn_t pfn = at; pfn < at + step && pfn <= MmHighestPhysicalPage; pfn++)
+            if ((frames[count] = MiTakeFreePage(pfn, MI_USE_PROCESS_PRIVATE)) != PFN_INVALID) {
+                high += pfn >= MI_FIRST_HIGH_PAGE;
+                count++;
+                break;
+            }
+    }
+    KT_EXPECT(t, count >= FRAMES / 2);
+    KT_EXPECT(t, !MmHasMemoryAbove4Gb() || high > 0);
+    uint32_t first_slot = MiAllocatePagefileSlots(count);
+    KT_ASSERT(t, first_slot != 0);
+    for (uint32_t f = 0; f < count; f++) {
+        uint32_t *va = MiMapPageInHyperSpace(frames[f]);
+        for (uint32_t i = 0; i < PAGE_SIZE / 4; i++)
+            va[i] = frame_stamp(frames[f], i);
+        MiUnmapPageInHyperSpace(va);
+    }
+    for (uint32_t f = 0; f < count; f += BATCH)
+        KT_EXPECT_EQ(t, STATUS_SUCCESS,
+                     MiWritePagefileSlots(first_slot + f, frames + f, MIN(BATCH, count - f)));
+    for (uint32_t f = 0; f < count; f++)
+        MiZeroPhysicalPage(frames[f]);
+    for (uint32_t f = 0; f < count; f += BATCH)
+        KT_EXPECT_EQ(t, STATUS_SUCCESS,
+                     MiReadPagefileSlots(first_slot + f, frames + f, MIN(BATCH, count - f)));
+    for (uint32_t f = 0; f < count; f++) {
+        uint32_t *va = MiMapPageInHyperSpace(frames[f]);
+        for (uint32_t i = 0; i < PAGE_SIZE / 4; i++)
+            if (va[i] != frame_stamp(frames[f], i)) {
+                bad++;
+                break;
+            }
+        MiUnmapPageInHyperSpace(va);
+        MiReleasePagefileSlot(first_slot + f);
+        MiInsertPageInFreeList(frames[f]);
+    }
+    KT_EXPECT_EQ(t, 0, bad);
+    ktest_diag(t, "%u frames from 0x%x to 0x%x, %u of them above 4 GB", count, frames[0],
+               frames[count - 1], high);
+}
+
 /* A failed write leaves the pages modified, in memory; the next run writes them. */
 static void failed_write_is_retried(struct ktest *t)
 {
@@ -549,6 +612,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(slots_are_allocated_and_released),
     KTEST_CASE(private_pages_go_out_and_come_back),
     KTEST_CASE(frames_above_4gb_go_out_and_come_back),
+    KTEST_CASE(stamps_spread_over_all_ram_survive_the_pagefile),
     KTEST_CASE(failed_write_is_retried),
     KTEST_CASE(failed_read_is_in_page_error),
     KTEST_CASE(failed_read_ends_only_that_process),
