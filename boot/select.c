@@ -28,7 +28,6 @@
 #define MB2_TAG_END             0
 #define MB2_TAG_COMMAND_LINE    1           /* 3.6.5 */
 #define MB2_INFO_MAX            (1u << 20)  /* larger than any loader makes it: damaged */
-#define COMMAND_LINE_MAX        1024
 
 /*
  * The PAE build's ELF file (boot/select_payload.S); the two-level build's entry and the
@@ -37,7 +36,11 @@
 extern const uint8_t pae_build[], pae_build_end[];
 extern char two_level_start[], select_region[];
 
-/* The command line, copied out of the loader's information: bounded and NUL-terminated. */
+/*
+ * The command line, copied out of the loader's information: bounded and NUL-terminated,
+ * as long as the kernel keeps it, so that both read the same options.
+ */
+#define COMMAND_LINE_MAX BOOT_COMMAND_LINE_MAX
 static char command_line[COMMAND_LINE_MAX];
 
 static void copy_command_line(boot_paddr_t address)

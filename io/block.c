@@ -59,9 +59,9 @@ void block_queue_initialize(struct block_queue *queue, const char *name,
  */
 static bool bounce_in(struct block_queue *queue, struct block_request *request)
 {
+    memset(request->bounced, 0, sizeof(request->bounced));   /* bounce_out reads them all */
     for (uint32_t i = 0; i < request->segment_count; i++) {
         struct block_segment *segment = &request->segments[i];
-        request->bounced[i] = 0;
         if (segment->address + segment->length <= 0x100000000ull)
             continue;
         if (!queue->bounce[i])

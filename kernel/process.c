@@ -139,10 +139,9 @@ void process_apply_execute_policy(struct process *process, bool nx_compat)
 ntstatus_t process_set_execute_flags(uint32_t flags)
 {
     struct process *process = process_current();
-    bool disable = flags & MEM_EXECUTE_OPTION_DISABLE;
 
-    if ((flags & ~MEM_EXECUTE_OPTION_VALID_FLAGS) ||
-        disable == !!(flags & MEM_EXECUTE_OPTION_ENABLE))
+    /* As NT's MmSetExecuteOptions: the flags are kept as given, bits outside them refused. */
+    if (flags & ~MEM_EXECUTE_OPTION_VALID_FLAGS)
         return STATUS_INVALID_PARAMETER;
     /* A permanent setting, or a policy that is the same for all, is not the process's. */
     if ((process->execute_flags & MEM_EXECUTE_OPTION_PERMANENT) ||
@@ -150,7 +149,7 @@ ntstatus_t process_set_execute_flags(uint32_t flags)
         boot_paging_mode.policy == NX_POLICY_ALWAYS_OFF)
         return STATUS_ACCESS_DENIED;
     process->execute_flags = flags;
-    MmSetExecuteDisable(disable);
+    MmSetExecuteDisable(flags & MEM_EXECUTE_OPTION_DISABLE);
     return STATUS_SUCCESS;
 }
 

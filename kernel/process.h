@@ -64,8 +64,9 @@ void process_terminate(struct process *process, ntstatus_t status);
 void process_apply_execute_policy(struct process *process, bool nx_compat);
 
 /*
- * NtSetInformationProcess(ProcessExecuteFlags) for the current process: flags names
- * exactly one of MEM_EXECUTE_OPTION_DISABLE and _ENABLE, and may add _PERMANENT.
+ * NtSetInformationProcess(ProcessExecuteFlags) for the current process: MEM_EXECUTE_OPTION_*
+ * bits, kept as given; no-execute is on exactly when _DISABLE is among them, _PERMANENT
+ * makes the setting final.
  */
 ntstatus_t process_set_execute_flags(uint32_t flags);
 

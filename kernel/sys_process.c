@@ -107,12 +107,15 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
     if (!NT_SUCCESS(status))
         return status;
     if (class == NT_PROCESS_EXECUTE_FLAGS) {
-        /* A process asks about itself only, as on Windows. */
-        if (length != sizeof(uint32_t))
+        /* Any process's, with PROCESS_QUERY_INFORMATION, as GetProcessDEPPolicy asks it. */
+        uint32_t flags;
+        if (length != sizeof(flags))
             return STATUS_INFO_LENGTH_MISMATCH;
-        if (arguments[0] != NT_CURRENT_PROCESS)
-            return STATUS_INVALID_PARAMETER;
-        uint32_t flags = process_current()->execute_flags;
+        status = process_reference_by_handle(arguments[0], PROCESS_QUERY_INFORMATION, &process);
+        if (!NT_SUCCESS(status))
+            return status;
+        flags = process->execute_flags;
+        object_dereference(&process->header);
         return syscall_return_information(buffer, &flags, sizeof(flags), return_length);
     }
     if (class == NT_PROCESS_BASIC_INFORMATION)
@@ -155,7 +158,7 @@ ntstatus_t NtSetInformationProcess(const uint32_t *arguments)
 
     if (class == NT_PROCESS_EXECUTE_FLAGS) {
         uint32_t flags;
-        /* A process changes its own setting only, as on Windows. */
+        /* A process changes its own setting only, as on Windows (SetProcessDEPPolicy). */
         if (length != sizeof(flags))
             return STATUS_INFO_LENGTH_MISMATCH;
         if (arguments[0] != NT_CURRENT_PROCESS)

@@ -142,7 +142,7 @@ static pfn_t boot_cursor_take(struct boot_cursor *cursor, enum mi_page_use use)
         const struct mi_physical_run *run = &memory->runs[cursor->run];
         pfn_t pfn = cursor->next;
 
-        if (pfn < cursor->floor) {
+        if (pfn == PFN_INVALID || pfn < cursor->floor) {     /* past page 0, or its zone */
             cursor->exhausted = true;
             break;
         }
@@ -283,13 +283,11 @@ static void claim_range(paddr_t base, paddr_t end, enum mi_page_use use)
 }
 
 /*
- * The oldest standby page, taken for reuse: its owner's PTE, which names it as a page
+ * A standby page, taken for reuse (the oldest, normally): its owner's PTE, which names it as a page
  * in transition, is rewritten to name its pagefile slot, and the slot becomes the PTE's.
  */
-static pfn_t take_standby_page(void)
+static pfn_t take_standby_page(pfn_t pfn)
 {
-    pfn_t pfn = MmStandbyPageListHead.tail;
-
     if (pfn == PFN_INVALID)
         return PFN_INVALID;
     struct mmpfn *entry = MiGetPfnEntry(pfn);
@@ -337,8 +335,9 @@ void MiPointOwnerAtSlotLocked(pfn_t pfn, uint32_t slot)
  * With the PFN lock held: a page of first, else of second, else of standby (zeroed
  * says which list it came from). A use that may lie above 4 GB takes from there first,
  * to leave the frames below it to what can live nowhere else; one that may not takes a
- * standby page only when it is below 4 GB.
+ * standby page below 4 GB, looking at most MI_LOW_STANDBY_SEARCH pages from the oldest.
  */
+#define MI_LOW_STANDBY_SEARCH 1024
 static inline __attribute__((always_inline)) pfn_t
 take_page_locked(bool zeroed_first, enum mi_page_use use, bool *zeroed)
 {
@@ -362,8 +361,12 @@ take_page_locked(bool zeroed_first, enum mi_page_use use, bool *zeroed)
     }
     if (pfn == PFN_INVALID) {
         *zeroed = false;
-        if (!is_high(MmStandbyPageListHead.tail) || MiMayUseHighMemory(use))
-            pfn = take_standby_page();
+        pfn = MmStandbyPageListHead.tail;
+        /* A use that must stay below 4 GB takes the oldest standby page there. */
+        for (unsigned looked = 0; pfn != PFN_INVALID && is_high(pfn) && !MiMayUseHighMemory(use);
+             looked++)
+            pfn = looked < MI_LOW_STANDBY_SEARCH ? MiGetPfnEntry(pfn)->blink : PFN_INVALID;
+        pfn = take_standby_page(pfn);
     }
     if (pfn != PFN_INVALID)
         mark_active(pfn, use);
@@ -505,7 +508,7 @@ uint32_t MiPurgeStandbyPages(uint32_t max)
 
     while (purged < max) {
         KIRQL old_irql = MiAcquirePfnLock();
-        pfn_t pfn = take_standby_page();
+        pfn_t pfn = take_standby_page(MmStandbyPageListHead.tail);
         if (pfn != PFN_INVALID) {
             mark_active(pfn, MI_USE_SYSTEM);
             MiInsertPageInFreeListLocked(pfn);

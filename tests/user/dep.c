@@ -1,10 +1,12 @@
 /*
  * No-execute (DEP) from inside a process: dep.exe is marked NX-compatible, dep_legacy.exe
  * (the same source) is not. Run as
- *     dep.exe FLAGS POLICY NX PAE
+ *     dep.exe FLAGS POLICY NX PAE FETCH
  * with what the kernel's test expects from Windows' rules for this boot and this image:
  * FLAGS the ProcessExecuteFlags the process starts with, POLICY the NX_SUPPORT_POLICY_*
- * of KUSER_SHARED_DATA, NX and PAE its ProcessorFeatures (1 or 0), all in decimal. It
+ * of KUSER_SHARED_DATA, NX and PAE its ProcessorFeatures (1 or 0), FETCH 1 when the
+ * processor tells an instruction fetch from a read in its page-fault error code (NX or
+ * SMEP on, Intel SDM vol. 3A, 4.7), all in decimal. It
  * checks them, then executes a `ret` placed in a data page, on the stack, in a heap page,
  * in a PAGE_EXECUTE_READWRITE page and in a PAGE_EXECUTE_READ one, and from a guard
  * page, and changes its own setting where it may. Exit status 0 when everything was as
@@ -141,14 +143,33 @@ int main(int argc, char **argv)
         expect_execution("guard page, guard gone", guarded, dep && nx);
     }
 
-    /* The class's own rules: the current process only, a ULONG, one of DISABLE/ENABLE. */
+    /*
+     * The class's own rules: a ULONG; any process's may be read through a handle with
+     * PROCESS_QUERY_INFORMATION (GetProcessDEPPolicy), only the process itself sets its own
+     * (SetProcessDEPPolicy has no handle), and no bit outside MEM_EXECUTE_OPTION_VALID_FLAGS.
+     */
+    struct nt_process_basic_information basic;
+    struct nt_object_attributes attributes = {.length = sizeof(attributes)};
+    struct nt_client_id id = {0};
+    nt_handle_t self = 0;
+    RT_EXPECT_EQ(NtQueryInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_BASIC_INFORMATION,
+                                           &basic, sizeof(basic), NULL), STATUS_SUCCESS);
+    id.unique_process = basic.unique_process_id;
+    if (RT_EXPECT_EQ(NtOpenProcess(&self, PROCESS_QUERY_INFORMATION, &attributes, &id),
+                     STATUS_SUCCESS)) {
+        uint32_t through_handle = 0;
+        RT_EXPECT_EQ(NtQueryInformationProcess(self, NT_PROCESS_EXECUTE_FLAGS, &through_handle,
+                                               sizeof(through_handle), NULL), STATUS_SUCCESS);
+        RT_EXPECT_EQ(through_handle, flags);
+        uint32_t value = flags;
+        RT_EXPECT_EQ(NtSetInformationProcess(self, NT_PROCESS_EXECUTE_FLAGS, &value,
+                                             sizeof(value)), STATUS_INVALID_PARAMETER);
+        NtClose(self);
+    }
     RT_EXPECT_EQ(NtQueryInformationProcess((nt_handle_t)0x44, NT_PROCESS_EXECUTE_FLAGS, &old,
-                                           sizeof(old), NULL), STATUS_INVALID_PARAMETER);
+                                           sizeof(old), NULL), STATUS_INVALID_HANDLE);
     RT_EXPECT_EQ(NtQueryInformationProcess(NT_CURRENT_PROCESS, NT_PROCESS_EXECUTE_FLAGS, &old,
                                            2, NULL), STATUS_INFO_LENGTH_MISMATCH);
-    RT_EXPECT_EQ(set_flags(0), STATUS_INVALID_PARAMETER);
-    RT_EXPECT_EQ(set_flags(MEM_EXECUTE_OPTION_DISABLE | MEM_EXECUTE_OPTION_ENABLE),
-                 STATUS_INVALID_PARAMETER);
     RT_EXPECT_EQ(set_flags(MEM_EXECUTE_OPTION_DISABLE | 0x40), STATUS_INVALID_PARAMETER);
 
     bool fixed = (flags & MEM_EXECUTE_OPTION_PERMANENT) ||
@@ -159,12 +180,22 @@ int main(int argc, char **argv)
         RT_EXPECT_EQ(query_flags(), flags);
         execute_everywhere(dep && nx, heap, 0, 0);
     } else {
-        /* Its own choice, both ways, then for good. */
+        /*
+         * Its own choice, both ways, then for good. The flags are kept as given: DEP is on
+         * exactly when MEM_EXECUTE_OPTION_DISABLE is among them.
+         */
         RT_EXPECT_EQ(set_flags(MEM_EXECUTE_OPTION_DISABLE), STATUS_SUCCESS);
         RT_EXPECT_EQ(query_flags(), MEM_EXECUTE_OPTION_DISABLE);
         execute_everywhere(nx, heap, rwx, rx);
         RT_EXPECT_EQ(set_flags(MEM_EXECUTE_OPTION_ENABLE), STATUS_SUCCESS);
         execute_everywhere(false, heap, rwx, rx);
+        RT_EXPECT_EQ(set_flags(MEM_EXECUTE_OPTION_DISABLE | MEM_EXECUTE_OPTION_ENABLE),
+                     STATUS_SUCCESS);
+        RT_EXPECT_EQ(query_flags(), MEM_EXECUTE_OPTION_DISABLE | MEM_EXECUTE_OPTION_ENABLE);
+        execute_everywhere(nx, heap, 0, 0);
+        RT_EXPECT_EQ(set_flags(0), STATUS_SUCCESS);
+        RT_EXPECT_EQ(query_flags(), 0);
+        execute_everywhere(false, heap, 0, 0);
         RT_EXPECT_EQ(set_flags(MEM_EXECUTE_OPTION_DISABLE | MEM_EXECUTE_OPTION_PERMANENT),
                      STATUS_SUCCESS);
         execute_everywhere(nx, heap, 0, 0);
