@@ -393,6 +393,83 @@ static void stamps_spread_over_all_ram_survive_the_pagefile(struct ktest *t)
                frames[count - 1], high);
 }
 
+/* Takes every free and zeroed frame of a zone (high: above 4 GB), chained through flink. */
+static pfn_t take_zone(bool high, uint32_t *count)
+{
+    struct mi_page_list *free = high ? &MiHighFreePageListHead : &MmFreePageListHead;
+    struct mi_page_list *zeroed = high ? &MiHighZeroedPageListHead : &MmZeroedPageListHead;
+    pfn_t chain = PFN_INVALID;
+
+    /* A process's page takes the frames above 4 GB first, the kernel's those below. */
+    while (free->count + zeroed->count) {
+        pfn_t pfn = MiRemoveAnyPage(high ? MI_USE_PROCESS_PRIVATE : MI_USE_SYSTEM);
+        if (pfn == PFN_INVALID)
+            break;
+        MiGetPfnEntry(pfn)->flink = chain;   /* a field an active page leaves unused */
+        chain = pfn;
+        (*count)++;
+    }
+    return chain;
+}
+
+static void give_back(pfn_t chain)
+{
+    while (chain != PFN_INVALID) {
+        pfn_t next = MiGetPfnEntry(chain)->flink;
+        MiInsertPageInFreeList(chain);
+        chain = next;
+    }
+}
+
+/*
+ * With the frames below 4 GB all taken, the kernel's own allocation (which must lie below
+ * 4 GB) takes a standby page below 4 GB, looking past an older one above 4 GB, which stays.
+ */
+static void low_allocation_takes_a_low_standby_page(struct ktest *t)
+{
+    skip_without_pagefile(t);
+    if (!MmHasMemoryAbove4Gb())
+        KT_SKIP(t, "no RAM above 4 GB on this boot");
+    struct scratch s;
+    if (!scratch_begin(t, &s, "low-standby"))
+        return;
+    vaddr_t va = allocate(t, 2, PAGE_READWRITE);
+    uint32_t high_taken = 0, low_taken = 0;
+
+    /* Page A, above 4 GB, goes to the standby list first, which held nothing else. */
+    MiPurgeStandbyPages(MmStandbyPageListHead.count);
+    stamp(va, 1, 31);
+    pfn_t a = pte_pfn(*MiGetPte(va, false));
+    MiTrimWorkingSet(0, false);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
+    /* With no free frame above 4 GB left, page B gets one below, and goes after A. */
+    pfn_t high = take_zone(true, &high_taken);
+    stamp(va + PAGE_SIZE, 1, 32);
+    pfn_t b = pte_pfn(*MiGetPte(va + PAGE_SIZE, false));
+    MiTrimWorkingSet(0, false);
+    MiWriteModifiedPages(MmModifiedPageListHead.count);
+    KT_EXPECT(t, a >= MI_FIRST_HIGH_PAGE && b < MI_FIRST_HIGH_PAGE);
+    KT_EXPECT_EQ(t, MI_STANDBY_PAGE_LIST, MiGetPfnEntry(a)->location);
+    KT_EXPECT_EQ(t, MI_STANDBY_PAGE_LIST, MiGetPfnEntry(b)->location);
+    KT_EXPECT(t, MmStandbyPageListHead.tail != b);
+
+    /* Now every free frame below 4 GB goes too; the next kernel page is B's frame. */
+    pfn_t low = take_zone(false, &low_taken);
+    pfn_t next = MiRemoveAnyPage(MI_USE_SYSTEM);
+    KT_EXPECT_EQ(t, b, next);
+    KT_EXPECT_EQ(t, MI_STANDBY_PAGE_LIST, MiGetPfnEntry(a)->location);
+    if (next != PFN_INVALID)
+        MiInsertPageInFreeList(next);
+    give_back(low);
+    give_back(high);
+    /* B's contents come back from the pagefile, A's from the standby list. */
+    KT_EXPECT_EQ(t, 0, mismatches(va, 1, 31));
+    KT_EXPECT_EQ(t, 0, mismatches(va + PAGE_SIZE, 1, 32));
+    ktest_diag(t, "%u frames above 4 GB and %u below taken for the test", high_taken,
+               low_taken);
+    scratch_end(t, &s);
+}
+
 /* A failed write leaves the pages modified, in memory; the next run writes them. */
 static void failed_write_is_retried(struct ktest *t)
 {
@@ -613,6 +690,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(private_pages_go_out_and_come_back),
     KTEST_CASE(frames_above_4gb_go_out_and_come_back),
     KTEST_CASE(stamps_spread_over_all_ram_survive_the_pagefile),
+    KTEST_CASE(low_allocation_takes_a_low_standby_page),
     KTEST_CASE(failed_write_is_retried),
     KTEST_CASE(failed_read_is_in_page_error),
     KTEST_CASE(failed_read_ends_only_that_process),
