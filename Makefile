@@ -25,6 +25,7 @@ SOURCES  := \
 	boot/multiboot.c \
 	boot/multiboot2.c \
 	boot/paging_mode.c \
+	arch/acpi.c \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
@@ -106,6 +107,7 @@ SOURCES  := \
 	tests/page_stamp.c \
 	tests/pe_builder.c \
 	tests/program_harness.c \
+	tests/test_acpi.c \
 	tests/test_cmdline.c \
 	tests/test_cpu.c \
 	tests/test_disk.c \

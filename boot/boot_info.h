@@ -3,6 +3,7 @@
  * What the boot loader told us about the machine, copied out of the loader's own
  * structures (which live in memory the kernel will reuse) into one description.
  */
+#include "arch/acpi.h"
 #include "lib/types.h"
 
 /*
@@ -80,6 +81,10 @@ struct boot_info {
 
     struct boot_framebuffer framebuffer;
     bool vga_text;          /* the screen is in VGA text mode at 0xB8000 */
+
+    /* The loader's copy of the ACPI RSDP (multiboot 2 tags 14, 15), unchecked; length 0: none. */
+    uint8_t acpi_rsdp[ACPI_RSDP_MAX_LENGTH];
+    size_t acpi_rsdp_length;
 
     unsigned warning_count; /* how many; only the first BOOT_WARNINGS_MAX are kept */
     char warnings[BOOT_WARNINGS_MAX][BOOT_WARNING_LENGTH];

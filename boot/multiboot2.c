@@ -19,6 +19,8 @@
 #define MB2_TAG_BASIC_MEMORY    4       /* 3.6.3 */
 #define MB2_TAG_MEMORY_MAP      6       /* 3.6.8 */
 #define MB2_TAG_FRAMEBUFFER     8       /* 3.6.12 */
+#define MB2_TAG_ACPI_OLD        14      /* 3.6.15: a copy of the ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW        15      /* 3.6.16: a copy of the ACPI 2.0 RSDP */
 
 #define MB2_TAG_ALIGN           8       /* tags and the block itself (3.6.2) */
 
@@ -254,8 +256,17 @@ static void parse_tag(struct mb2_walk *walk, const struct mb2_tag *tag, boot_pad
     case MB2_TAG_FRAMEBUFFER:
         parse_framebuffer(walk, address, tag->size);
         break;
+    case MB2_TAG_ACPI_OLD:
+    case MB2_TAG_ACPI_NEW: {
+        /* The RSDP as the tag holds it, checked later (arch/acpi.c); the newer one wins. */
+        size_t length = MIN(tag->size - sizeof(*tag), sizeof(info->acpi_rsdp));
+        if ((tag->type == MB2_TAG_ACPI_NEW || !info->acpi_rsdp_length) && length &&
+            walk->read(walk->context, address + sizeof(*tag), info->acpi_rsdp, length))
+            info->acpi_rsdp_length = length;
+        break;
+    }
     default:
-        break;      /* the rest (boot device, ACPI, EFI, ...) the kernel does not use */
+        break;      /* the rest (boot device, EFI, ...) the kernel does not use */
     }
 }
 

@@ -7,6 +7,7 @@
 #include "io/ahci.h"
 #include "io/ata.h"
 #include "io/block.h"
+#include "arch/acpi.h"
 #include "arch/cpu.h"
 #include "arch/cpu_features.h"
 #include "arch/descriptors.h"
@@ -42,6 +43,7 @@
 #define MULTIBOOT2_BOOT_MAGIC 0x36D76289    /* in EAX at entry (Multiboot2 2.0, 3.3) */
 
 struct boot_info kernel_boot_info;
+struct acpi_info kernel_acpi;
 
 static bool read_physical(void *context, boot_paddr_t address, void *buffer, size_t length)
 {
@@ -160,6 +162,59 @@ static void start_paging_mode(const char *command_line)
             MM_PAE ? "PAE" : "two-level", PTE_SIZE,
             mode->nx ? "on" : cpu_features.nx ? "off" : "off (the processor has no NX)",
             nx_policy_name(mode->policy));
+}
+
+/*
+ * Physical memory for the ACPI tables, which may lie anywhere the firmware put them: an
+ * address the processor cannot form is refused, not mapped.
+ */
+static bool read_acpi(void *context, uint64_t address, void *buffer, size_t length)
+{
+    uint64_t limit = 1ull << (MM_PAE ? MAX(cpu_features.physical_address_bits, 32u) : 32);
+
+    (void)context;
+    if (length == 0 || address >= limit || length > limit - address)
+        return false;
+    MmCopyFromPhysical(buffer, (paddr_t)address, length);
+    return true;
+}
+
+/* The processors and interrupt controllers the firmware describes (arch/acpi.h). */
+static void find_processors(void)
+{
+    struct acpi_info *acpi = &kernel_acpi;
+
+    acpi_read_tables(read_acpi, NULL, kernel_boot_info.acpi_rsdp,
+                     kernel_boot_info.acpi_rsdp_length, acpi);
+    if (!acpi->rsdp_found) {
+        kprintf("acpi: no RSDP found%s%s; one processor assumed\n",
+                acpi->problem ? ": " : "", acpi->problem ? acpi->problem : "");
+        return;
+    }
+    kprintf("acpi: RSDP %s (revision %u, OEM \"%s\")", acpi->from_loader
+            ? "from the loader" : "found in the BIOS area", acpi->revision, acpi->oem_id);
+    if (acpi->madt_found) {
+        unsigned processors = acpi_enabled_processors(acpi);
+        kprintf(", MADT: %u processor%s (APIC id%s", processors, processors == 1 ? "" : "s",
+                processors == 1 ? "" : "s");
+        for (unsigned i = 0; i < acpi->processor_count; i++)
+            if (acpi->processors[i].enabled)
+                kprintf(" %u", acpi->processors[i].apic_id);
+        kprintf("), %u I/O APIC%s, %u interrupt overrides%s", acpi->io_apic_count,
+                acpi->io_apic_count == 1 ? "" : "s", acpi->override_count,
+                acpi->pc_at_compatible ? ", 8259 PICs present" : "");
+    } else {
+        kprintf(", no MADT");
+    }
+    kprintf("\n");
+    if (acpi->problem)
+        kprintf("acpi: warning: %s; what came before it is used\n", acpi->problem);
+    if (acpi->processors_dropped)
+        kprintf("acpi: warning: %u processors past the first %u not listed\n",
+                acpi->processors_dropped, ACPI_MAX_PROCESSORS);
+    if (acpi_enabled_processors(acpi) > 1)
+        kprintf("cpu: this kernel runs on the boot processor only; %u more stay idle\n",
+                acpi_enabled_processors(acpi) - 1);
 }
 
 /* Text on the loader's linear framebuffer, when it left one instead of VGA text mode. */
@@ -292,6 +347,7 @@ NORETURN void kernel_main(uint32_t boot_magic, boot_paddr_t boot_info_address)
     else
         framebuffer_console_init(&kernel_boot_info.framebuffer);
     cpu_features_print();
+    find_processors();
     MmPrintBootReport();
     start_multitasking();
     block_initialize(&scheduler_ticks);

@@ -128,7 +128,7 @@ PAGEFILE_DISK_128MB = ("pagefile", 128 << 20)
 # The suites that need neither user programs nor much time: the boots that check one
 # thing (a split's parsing, a CPU model, a memory size) run these; the main splits and a
 # few CPU models and memory sizes run everything.
-CORE = "test=cpu,split,sync,dpc,cmdline,memmap,pfn,paging,pte,syspte,pool,fault"
+CORE = "test=cpu,split,sync,dpc,cmdline,acpi,memmap,pfn,paging,pte,syspte,pool,fault"
 
 # Every test boot runs with the kernel's checkers on, as drivers are tested under Driver
 # Verifier: the PTE writer's (mm/pte.c: page tables read-only to everything but the
@@ -354,8 +354,15 @@ MATRIX = [
     Boot("isapc",               KERNEL, "test=pci,disk,pagefile,inpage,modwriter pagefile=ide1", 32, 0x80000000,
          0x7FFEFFFF,
          log=[r"^pci: no PCI \(configuration mechanism #1 absent\); legacy devices only$",
-              r"^ata: ide0: .*16384 sectors", r"^pagefile: ide1, 65536 KB .* by 32-bit PIO"],
+              r"^ata: ide0: .*16384 sectors", r"^pagefile: ide1, 65536 KB .* by 32-bit PIO",
+              r"^acpi: no RSDP found; one processor assumed$"],
          disks=[PATTERN_DISK, PAGEFILE_DISK_64MB], extra=("-M", "isapc")),
+    # Several processors: the ACPI MADT lists each (the kernel still runs on one).
+    Boot("smp-4-acpi",          KERNEL, CORE + ",process",          64,   0x80000000, 0x7FFEFFFF,
+         log=[r"^acpi: RSDP found in the BIOS area \(revision 0, OEM \"BOCHS \"\), MADT: 4 "
+              r"processors \(APIC ids 0 1 2 3\), 1 I/O APIC, 5 interrupt overrides, 8259 PICs "
+              r"present$", r"^cpu: this kernel runs on the boot processor only; 3 more stay idle$"],
+         extra=("-smp", "4")),
     Boot("bad-pagefile-options", KERNEL, CORE + " pagefile=ide0:12X",  32,   0x80000000, 0x7FFEFFFF,
          log=[r"^warning: pagefile=ide0:12X ignored: the size must be 1 to 1048576 MB"]),
     Boot("pagefile-disk-absent", KERNEL, CORE + " pagefile=sata3:64M", 32,   0x80000000, 0x7FFEFFFF,
@@ -373,6 +380,7 @@ MATRIX = [
               r"^memory: 126\d\d\d KB of RAM below 4 GB in 3 runs"]),
     Boot("iso-uefi",            UEFI,   "test",                       256,  0x80000000, 0x7FFEFFFF,
          log=[r'^boot: loader "GRUB[^"]*" \(multiboot 2\)',
+              r"^acpi: RSDP from the loader \(revision 2, .*\), MADT: 1 processor ",
               r"^framebuffer: \d+x\d+, \d+ bpp .*: text console"]),
     # Deliberate crashes: the report names the exception, and the machine stops cleanly.
     Boot("crash-page-fault",    KERNEL, "crash=page-fault",           32,   0x80000000, 0x7FFEFFFF,

@@ -16,6 +16,7 @@ static const struct ktest_suite *const all_suites[] = {
     &sync_suite,
     &dpc_suite,
     &cmdline_suite,
+    &acpi_suite,
     &memmap_suite,
     &multiboot_suite,
     &multiboot2_suite,

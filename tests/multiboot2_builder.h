@@ -20,6 +20,7 @@
 #define TAG_MEMORY_MAP          6
 #define TAG_FRAMEBUFFER         8
 #define TAG_ACPI_OLD            14
+#define TAG_ACPI_NEW            15
 #define TAG_LOAD_BASE           21
 #define TAG_HEADER_SIZE         8
 #define MODULE_TAG_SIZE         16      /* then the string */

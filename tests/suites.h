@@ -7,6 +7,7 @@ extern const struct ktest_suite split_suite;        /* tests/test_split.c */
 extern const struct ktest_suite sync_suite;         /* tests/test_sync.c */
 extern const struct ktest_suite dpc_suite;          /* tests/test_dpc.c */
 extern const struct ktest_suite cmdline_suite;      /* tests/test_cmdline.c */
+extern const struct ktest_suite acpi_suite;         /* tests/test_acpi.c */
 extern const struct ktest_suite memmap_suite;       /* tests/test_memmap.c */
 extern const struct ktest_suite multiboot_suite;    /* tests/test_multiboot.c */
 extern const struct ktest_suite multiboot2_suite;   /* tests/test_multiboot2.c */

@@ -111,6 +111,32 @@ static void unknown_tags_skipped(struct ktest *t)
     KT_EXPECT(t, !parsed.framebuffer.present);
 }
 
+/* The ACPI RSDP copies (tags 14 and 15) are kept as they are, the ACPI 2.0 one first. */
+static void acpi_rsdp_copies_kept(struct ktest *t)
+{
+    block_begin();
+    uint8_t *old = tag_add(TAG_ACPI_OLD, 8 + 20);
+    memcpy(old + 8, "RSD PTR old", 11);
+    uint8_t *new = tag_add(TAG_ACPI_NEW, 8 + 36);
+    memcpy(new + 8, "RSD PTR new", 11);
+    good_map_add();
+    block_end();
+    parse_block();
+    KT_EXPECT_EQ(t, 36, parsed.acpi_rsdp_length);
+    KT_EXPECT(t, memcmp(parsed.acpi_rsdp, "RSD PTR new", 11) == 0);
+
+    /* Only the old one, its tag longer than an RSDP: the RSDP's bytes, no more. */
+    block_begin();
+    old = tag_add(TAG_ACPI_OLD, 8 + 60);
+    memcpy(old + 8, "RSD PTR old", 11);
+    good_map_add();
+    block_end();
+    parse_block();
+    KT_EXPECT_EQ(t, 36, parsed.acpi_rsdp_length);
+    KT_EXPECT(t, memcmp(parsed.acpi_rsdp, "RSD PTR old", 11) == 0);
+    expect_warnings(t, 0);
+}
+
 static void no_map_falls_back_to_basic(struct ktest *t)
 {
     block_begin();
@@ -481,6 +507,7 @@ static const struct ktest_case cases[] = {
     KTEST_CASE(info_full),
     KTEST_CASE(map_larger_entry_size),
     KTEST_CASE(unknown_tags_skipped),
+    KTEST_CASE(acpi_rsdp_copies_kept),
     KTEST_CASE(no_map_falls_back_to_basic),
     KTEST_CASE(no_memory_information),
     KTEST_CASE(map_entry_size_too_small),
