@@ -332,34 +332,34 @@ void MiPointOwnerAtSlotLocked(pfn_t pfn, uint32_t slot)
 }
 
 /*
- * With the PFN lock held: a page of first, else of second, else of standby (zeroed
- * says which list it came from). A use that may lie above 4 GB takes from there first,
- * to leave the frames below it to what can live nowhere else; one that may not takes a
- * standby page below 4 GB, looking at most MI_LOW_STANDBY_SEARCH pages from the oldest.
+ * With the PFN lock held: a zeroed page, else a free one (or the other way round:
+ * zeroed_first), else a standby page; zeroed says which it was. A use that may lie above
+ * 4 GB takes from there while there is any, to leave the frames below 4 GB to what can
+ * live nowhere else; one that may not takes a standby page below 4 GB, looking at most
+ * MI_LOW_STANDBY_SEARCH pages from the oldest. (Without PAE there is one zone, and this
+ * is the two lists and the standby list alone.)
  */
 #define MI_LOW_STANDBY_SEARCH 1024
 static inline __attribute__((always_inline)) pfn_t
 take_page_locked(bool zeroed_first, enum mi_page_use use, bool *zeroed)
 {
-    struct mi_page_list *lists[4] = {
-        zeroed_first ? &MiHighZeroedPageListHead : &MiHighFreePageListHead,
-        zeroed_first ? &MiHighFreePageListHead : &MiHighZeroedPageListHead,
-        zeroed_first ? &MmZeroedPageListHead : &MmFreePageListHead,
-        zeroed_first ? &MmFreePageListHead : &MmZeroedPageListHead,
-    };
-    pfn_t pfn = PFN_INVALID;
+    struct mi_page_list *zeroed_list = &MmZeroedPageListHead, *free_list = &MmFreePageListHead;
+    pfn_t pfn;
 
     if (MiInjectedFailure(&MiFrameInjection))
         return PFN_INVALID;
-    for (unsigned i = MM_PAE && MiMayUseHighMemory(use) ? 0 : 2; i < 4; i++) {
-        if (lists[i]->count) {
-            pfn = lists[i]->head;
-            *zeroed = lists[i]->location == MI_ZEROED_PAGE_LIST;
-            unlink_from(lists[i], MiGetPfnEntry(pfn));
-            break;
-        }
+    if (MM_PAE && MiMayUseHighMemory(use) &&
+        MiHighZeroedPageListHead.count + MiHighFreePageListHead.count) {
+        zeroed_list = &MiHighZeroedPageListHead;
+        free_list = &MiHighFreePageListHead;
     }
-    if (pfn == PFN_INVALID) {
+    struct mi_page_list *first = zeroed_first ? zeroed_list : free_list;
+    struct mi_page_list *list = first->count ? first : zeroed_first ? free_list : zeroed_list;
+    *zeroed = list == zeroed_list;
+    pfn = list->head;
+    if (pfn != PFN_INVALID) {
+        unlink_from(list, MiGetPfnEntry(pfn));
+    } else {
         *zeroed = false;
         pfn = MmStandbyPageListHead.tail;
         /* A use that must stay below 4 GB takes the oldest standby page there. */

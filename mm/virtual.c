@@ -72,9 +72,13 @@ mmpte_t MiMakeValidUserPte(pfn_t pfn, uint32_t protection)
     uint32_t index = MiProtectionIndexByBit[__builtin_ctz(base)];
     /* Copy-on-write pages are read-only to the hardware: the first write copies them. */
     mmpte_t pte = pte_make_user(pfn, base == PAGE_READWRITE || base == PAGE_EXECUTE_READWRITE);
-    /* The PTE is the current space's: its DEP setting decides (MmSetExecuteDisable). */
-    ptebits_t no_execute =
-        MiProtectionIsExecutable(base) ? 0 : MmCurrentAddressSpace()->no_execute_bit;
+    /*
+     * The PTE is the current space's: its DEP setting decides (MmSetExecuteDisable). The
+     * two-level format has no execute-disable bit to give.
+     */
+    ptebits_t no_execute = MM_PAE && !MiProtectionIsExecutable(base)
+                               ? MmCurrentAddressSpace()->no_execute_bit
+                               : 0;
     return (mmpte_t){pte.value | index << PTE_SOFTWARE_SHIFT | no_execute |
                      (protection & MI_PROTECTION_CACHE_MASK ? cache_bits(protection) : 0)};
 }
