@@ -174,11 +174,12 @@ MATRIX = [
          8192, 0xC0000000, 0xBFFEFFFF,
          log=[r"^memory: 5242880 KB of RAM above 4 GB in use \(PAE\)$"],
          disks=[PAGEFILE_DISK_128MB], extra=("-cpu", "max"), timeout=600),
-    Boot("pae-mem-16384-3gb",   KERNEL, CORE + " /3GB", 16384, 0xC0000000, 0xBFFEFFFF,
+    Boot("pae-mem-16384-3gb",   KERNEL, CORE + ",pagefile /3GB pagefile=ide0", 16384, 0xC0000000,
+         0xBFFEFFFF,
          log=[r"^memory: 12582912 KB of RAM above 4 GB in use \(PAE\)$",
               r"^memory: 1048576 KB above 16 GB left unused: RAM is capped at 16 GB, as "
               r"Windows does when system space is smaller than 2 GB$"],
-         extra=("-cpu", "max"), timeout=600),
+         disks=[PAGEFILE_DISK_128MB], extra=("-cpu", "max"), timeout=600),
     # PAE without PSE-36 or CPUID's address sizes: 32-bit physical addresses (QEMU's
     # qemu32 truly has no more), so the RAM above 4 GB is left unused.
     Boot("pae-mem-6144-32-bit-physical", KERNEL, "test=pfn,paging /PAE", 6144, 0x80000000,
