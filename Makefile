@@ -26,6 +26,8 @@ SOURCES  := \
 	boot/multiboot2.c \
 	boot/paging_mode.c \
 	arch/acpi.c \
+	arch/apic.c \
+	arch/ap_trampoline.S \
 	arch/context.c \
 	arch/copy_checked.S \
 	arch/cpu_features.c \
@@ -49,6 +51,7 @@ SOURCES  := \
 	io/ata_pci.c \
 	io/block.c \
 	ke/dpc.c \
+	ke/ipi.c \
 	ke/tlbflush.c \
 	kernel/bench.c \
 	kernel/exception.c \
@@ -58,6 +61,7 @@ SOURCES  := \
 	kernel/modules.c \
 	kernel/object.c \
 	kernel/process.c \
+	kernel/processors.c \
 	kernel/scheduler.c \
 	kernel/shared_data.c \
 	kernel/sys_copy.c \
@@ -137,6 +141,7 @@ SOURCES  := \
 	tests/test_pool.c \
 	tests/test_process.c \
 	tests/test_section.c \
+	tests/test_smp.c \
 	tests/test_security.c \
 	tests/test_split.c \
 	tests/test_sync.c \

@@ -1,6 +1,7 @@
 #pragma once
 /* Thread contexts: the first frames on a new kernel stack, and switching between them. */
-#include "arch/descriptors.h"
+#include <stddef.h>
+#include "arch/pcr.h"
 #include "lib/types.h"
 
 /*
@@ -20,5 +21,6 @@ uint32_t arch_prepare_thread_stack(vaddr_t stack_top, vaddr_t user_eip, vaddr_t 
 /* Where the CPU switches stacks on a trap from ring 3: the running thread's stack top. */
 static inline void arch_set_kernel_stack(vaddr_t stack_top)
 {
-    kernel_tss.esp0 = stack_top;
+    __asm__ volatile("movl %0, %%fs:%c1"
+                     : : "r"(stack_top), "i"(offsetof(struct kprcb, tss.esp0)) : "memory");
 }

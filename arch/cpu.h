@@ -3,6 +3,8 @@
  * Single i386 instructions as inline functions. Anything longer than one instruction
  * lives in a .c or .S file of arch/.
  */
+#include <stddef.h>
+#include "arch/pcr.h"
 #include "lib/types.h"
 
 #define CR0_MP          (1u << 1)
@@ -58,14 +60,12 @@ static inline void cpu_write_msr(uint32_t msr, uint64_t value)
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
 }
 
-/* Events counted for benchmarks and tests (arch/cpu_features.c). */
-extern uint32_t cpu_invlpg_count;
-extern uint32_t cpu_full_flush_count;
-
+/* Counted in the processor's region (arch/pcr.h), for benchmarks and tests. */
 static inline void cpu_invlpg(vaddr_t va)
 {
-    cpu_invlpg_count++;
-    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+    __asm__ volatile("incl %%fs:%c1\n\t"
+                     "invlpg (%0)"
+                     : : "r"(va), "i"(offsetof(struct kprcb, statistics.invlpgs)) : "memory");
 }
 
 static inline uint64_t cpu_read_tsc(void)

@@ -8,6 +8,7 @@
 /* CPUID leaf 1, EDX (Intel SDM vol. 2A, CPUID, table 3-11). */
 #define CPUID_EDX_PSE   (1u << 3)
 #define CPUID_EDX_TSC   (1u << 4)
+#define CPUID_EDX_APIC  (1u << 9)
 #define CPUID_EDX_PGE   (1u << 13)
 #define CPUID_EDX_PAT   (1u << 16)
 #define CPUID_EDX_PSE36 (1u << 17)
@@ -24,8 +25,6 @@
 #define CPUID_7_ECX_UMIP (1u << 2)
 
 struct cpu_features cpu_features;
-uint32_t cpu_invlpg_count;
-uint32_t cpu_full_flush_count;
 uint32_t arch_global_pte_bit;
 ptebits_t arch_no_execute_pte_bit;
 
@@ -45,6 +44,7 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
     features->tsc = raw->leaf1_edx & CPUID_EDX_TSC;
     features->pge = raw->leaf1_edx & CPUID_EDX_PGE;
     features->pat = raw->leaf1_edx & CPUID_EDX_PAT;
+    features->apic = raw->leaf1_edx & CPUID_EDX_APIC;
     features->pae = raw->leaf1_edx & CPUID_EDX_PAE;
     features->nx = raw->extended1_edx & CPUID_EXT_EDX_NX;
     /*
@@ -96,20 +96,29 @@ void cpu_features_init(void)
      * is. SMAP is not turned on: kernel code (the tests' among it) reads user memory
      * directly, not only through the copy routines.
      */
-    if (cpu_features.pat)
-        cpu_write_msr(MSR_IA32_PAT, PAT_WITH_WRITE_COMBINING);
     if (cpu_features.smep)
         cpu_write_cr4(cpu_read_cr4() | CR4_SMEP);
     if (cpu_features.umip)
         cpu_write_cr4(cpu_read_cr4() | CR4_UMIP);
+    cpu_features_init_processor();
+    if (cpu_features.tsc)
+        cpu_features.tsc_hz = pit_measure_rate(cpu_read_tsc);
+}
+
+/*
+ * What every processor sets in itself beyond CR4, which an application processor
+ * copies from the boot processor's as it starts (arch/processors.c).
+ */
+void cpu_features_init_processor(void)
+{
     /*
      * No thread's x87 state is saved on a switch, so no thread may use the x87 at all:
      * with CR0.EM set its instructions fault (#NM) instead of leaking state between
      * processes.
      */
+    if (cpu_features.pat)
+        cpu_write_msr(MSR_IA32_PAT, PAT_WITH_WRITE_COMBINING);
     cpu_write_cr0((cpu_read_cr0() | CR0_EM) & ~CR0_MP);
-    if (cpu_features.tsc)
-        cpu_features.tsc_hz = pit_measure_tsc_hz();
 }
 
 void cpu_enable_no_execute(void)
@@ -145,7 +154,7 @@ void cpu_flush_tlb_all(void)
 {
     uint32_t flags = cpu_save_disable_interrupts();
 
-    cpu_full_flush_count++;
+    KeGetCurrentPrcb()->statistics.full_flushes++;
     if (cpu_features.pge) {
         /* Clearing CR4.PGE drops global entries too (SDM vol. 3A, 4.10.4.1). */
         uint32_t cr4 = cpu_read_cr4();
@@ -159,6 +168,6 @@ void cpu_flush_tlb_all(void)
 
 void cpu_flush_tlb_non_global(void)
 {
-    cpu_full_flush_count++;
+    KeGetCurrentPrcb()->statistics.full_flushes++;
     cpu_write_cr3(cpu_read_cr3());          /* SDM vol. 3A, 4.10.4.1: global entries stay */
 }

@@ -17,6 +17,7 @@ struct cpu_features {
     bool tsc;               /* RDTSC */
     bool pge;               /* global pages */
     bool pat;               /* page attribute table: PWT alone selects write-combining */
+    bool apic;              /* a local APIC (CPUID.1:EDX bit 9) */
     bool smep;              /* supervisor-mode execution prevention */
     bool umip;              /* user-mode instruction prevention */
     char vendor[13];
@@ -73,6 +74,8 @@ void cpu_features_decode(const struct cpuid_result *raw, struct cpu_features *fe
 
 /* Detects the CPU's features and turns on those the kernel uses (CR4.PGE, SMEP, UMIP). */
 void cpu_features_init(void);
+/* The same on an application processor: the PAT and CR0 as the boot processor has them. */
+void cpu_features_init_processor(void);
 
 /*
  * Turns on EFER.NXE (the CPU must have NX; the PAE build only): from here the PTE

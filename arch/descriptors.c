@@ -43,26 +43,26 @@ struct descriptor_pointer {
 #define GATE_TASK           0x85    /* present, DPL 0, task gate */
 
 #define DOUBLE_FAULT_VECTOR 8
-#define DOUBLE_FAULT_STACK  (2 * PAGE_SIZE)
 
 _Static_assert(USER_CODE_SELECTOR == NT_USER_CODE_SELECTOR &&
                USER_DATA_SELECTOR == NT_USER_DATA_SELECTOR, "lib/ntabi.h tells ring 3 these");
 
 _Static_assert(GDT_PCR == 0x30, "trap_entry.S loads FS with 0x30");
 
-static struct segment_descriptor gdt[GDT_ENTRIES];
 static struct gate_descriptor idt[256];
 
-struct tss kernel_tss;
 struct kprcb pcr_boot_processor = {
     .self = &pcr_boot_processor,
     .irql = 0,
+    .set_member = 1,
     .dpc_list = {&pcr_boot_processor.dpc_list, &pcr_boot_processor.dpc_list},
 };
 struct kprcb *KiProcessorBlock[KE_MAX_PROCESSORS] = {&pcr_boot_processor};
-unsigned KeNumberProcessors = 1;
-static struct tss double_fault_tss;
-static uint8_t double_fault_stack[DOUBLE_FAULT_STACK] __attribute__((aligned(16)));
+volatile uint32_t KeActiveProcessors = 1;
+volatile unsigned KeNumberProcessors = 1;
+static struct processor_descriptors boot_processor_descriptors;
+
+_Static_assert(sizeof(struct segment_descriptor) == sizeof(uint64_t), "a GDT entry");
 
 static struct segment_descriptor segment(uint32_t base, uint32_t limit, uint8_t access,
                                          uint8_t flags)
@@ -85,42 +85,51 @@ static struct gate_descriptor gate(uint32_t offset, uint16_t selector, uint8_t t
 /*
  * A double fault usually means the kernel stack is gone, so it is handled as a task
  * switch onto a stack of its own (SDM vol. 3A, 6.15, interrupt 8), with the kernel's
- * own page directory: system space is the same in every address space.
+ * own page directory: system space is the same in every address space. The task's FS
+ * is this processor's GDT_PCR, so the handler finds the region of the processor that
+ * faulted.
  */
-static void double_fault_tss_init(void)
+static void double_fault_tss_init(struct processor_descriptors *tables)
 {
     extern char boot_cr3_table[];   /* boot/entry.S: the boot directory, or its PDPT */
+    struct tss *tss = &tables->double_fault_tss;
 
-    double_fault_tss.cr3 = (uint32_t)boot_cr3_table - KERNEL_WINDOW;
-    double_fault_tss.eip = (uint32_t)trap_double_fault_task;
-    double_fault_tss.eflags = 0x2;  /* bit 1 is always set; interrupts off */
-    double_fault_tss.esp = (uint32_t)(double_fault_stack + DOUBLE_FAULT_STACK - 16);
-    double_fault_tss.cs = GDT_KERNEL_CODE;
-    double_fault_tss.ss = double_fault_tss.ds = double_fault_tss.es = GDT_KERNEL_DATA;
-    double_fault_tss.fs = GDT_PCR;
-    double_fault_tss.gs = GDT_KERNEL_DATA;
-    double_fault_tss.io_map_base = sizeof(struct tss);
+    tss->cr3 = (uint32_t)boot_cr3_table - KERNEL_WINDOW;
+    tss->eip = (uint32_t)trap_double_fault_task;
+    tss->eflags = 0x2;              /* bit 1 is always set; interrupts off */
+    tss->esp = (uint32_t)(tables->double_fault_stack + DOUBLE_FAULT_STACK - 16);
+    tss->cs = GDT_KERNEL_CODE;
+    tss->ss = tss->ds = tss->es = GDT_KERNEL_DATA;
+    tss->fs = GDT_PCR;
+    tss->gs = GDT_KERNEL_DATA;
+    tss->io_map_base = sizeof(struct tss);
 }
 
-void descriptors_init(void)
+static void set_entry(struct processor_descriptors *tables, unsigned selector,
+                      struct segment_descriptor descriptor)
 {
-    gdt[GDT_KERNEL_CODE / 8] = segment(0, 0xFFFFF, SEG_CODE_RING0, SEG_FLAT_4K_32BIT);
-    gdt[GDT_KERNEL_DATA / 8] = segment(0, 0xFFFFF, SEG_DATA_RING0, SEG_FLAT_4K_32BIT);
-    gdt[GDT_USER_CODE / 8] = segment(0, 0xFFFFF, SEG_CODE_RING3, SEG_FLAT_4K_32BIT);
-    gdt[GDT_USER_DATA / 8] = segment(0, 0xFFFFF, SEG_DATA_RING3, SEG_FLAT_4K_32BIT);
+    __builtin_memcpy(&tables->gdt[selector / 8], &descriptor, sizeof(descriptor));
+}
 
-    kernel_tss.ss0 = GDT_KERNEL_DATA;
-    kernel_tss.io_map_base = sizeof(struct tss);    /* no I/O permission bitmap */
-    double_fault_tss_init();
-    gdt[GDT_TSS / 8] = segment((uint32_t)&kernel_tss, sizeof(struct tss) - 1,
-                               SEG_TSS_AVAILABLE, 0);
-    gdt[GDT_DOUBLE_FAULT_TSS / 8] = segment((uint32_t)&double_fault_tss,
-                                            sizeof(struct tss) - 1, SEG_TSS_AVAILABLE, 0);
+void descriptors_init_processor(struct kprcb *prcb, struct processor_descriptors *tables)
+{
+    set_entry(tables, GDT_KERNEL_CODE, segment(0, 0xFFFFF, SEG_CODE_RING0, SEG_FLAT_4K_32BIT));
+    set_entry(tables, GDT_KERNEL_DATA, segment(0, 0xFFFFF, SEG_DATA_RING0, SEG_FLAT_4K_32BIT));
+    set_entry(tables, GDT_USER_CODE, segment(0, 0xFFFFF, SEG_CODE_RING3, SEG_FLAT_4K_32BIT));
+    set_entry(tables, GDT_USER_DATA, segment(0, 0xFFFFF, SEG_DATA_RING3, SEG_FLAT_4K_32BIT));
+
+    prcb->tss.ss0 = GDT_KERNEL_DATA;
+    prcb->tss.io_map_base = sizeof(struct tss);     /* no I/O permission bitmap */
+    double_fault_tss_init(tables);
+    set_entry(tables, GDT_TSS, segment((uint32_t)&prcb->tss, sizeof(struct tss) - 1,
+                                       SEG_TSS_AVAILABLE, 0));
+    set_entry(tables, GDT_DOUBLE_FAULT_TSS, segment((uint32_t)&tables->double_fault_tss,
+                                                    sizeof(struct tss) - 1, SEG_TSS_AVAILABLE, 0));
     /* Byte-granular, exactly the region: FS reaches nothing else. */
-    gdt[GDT_PCR / 8] = segment((uint32_t)&pcr_boot_processor, sizeof(struct kprcb) - 1,
-                               SEG_DATA_RING0, SEG_BYTES_32BIT);
+    set_entry(tables, GDT_PCR, segment((uint32_t)prcb, sizeof(struct kprcb) - 1,
+                                       SEG_DATA_RING0, SEG_BYTES_32BIT));
 
-    struct descriptor_pointer gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
+    struct descriptor_pointer gdtr = {sizeof(tables->gdt) - 1, (uint32_t)tables->gdt};
     __asm__ volatile("lgdt %0\n\t"
                      "ljmp %1, $1f\n"
                      "1:\tmov %2, %%ds\n\t"
@@ -138,10 +147,18 @@ void descriptors_init(void)
      */
     __asm__ volatile("lldt %w0" : : "r"(0));
 
+    struct descriptor_pointer idtr = {sizeof(idt) - 1, (uint32_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void descriptors_init(void)
+{
     for (unsigned v = 0; v < TRAP_EXCEPTION_COUNT; v++)
         idt[v] = gate(trap_stubs[v], GDT_KERNEL_CODE, GATE_INTERRUPT);
     for (unsigned v = TRAP_IRQ_BASE; v < TRAP_IRQ_BASE + PIC_IRQ_COUNT; v++)
         idt[v] = gate(trap_stubs[v], GDT_KERNEL_CODE, GATE_INTERRUPT);
+    for (unsigned i = 0; i < TRAP_APIC_VECTOR_COUNT; i++)
+        idt[trap_apic_vectors[i]] = gate(trap_apic_stubs[i], GDT_KERNEL_CODE, GATE_INTERRUPT);
     idt[DOUBLE_FAULT_VECTOR] = gate(0, GDT_DOUBLE_FAULT_TSS, GATE_TASK);
     /* User mode may raise these itself; any other `int n` from ring 3 is a #GP. */
     idt[TRAP_BREAKPOINT] = gate(trap_stubs[TRAP_BREAKPOINT], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
@@ -149,7 +166,5 @@ void descriptors_init(void)
     idt[TRAP_SYSCALL] = gate(trap_stubs[TRAP_SYSCALL], GDT_KERNEL_CODE, GATE_INTERRUPT_USER);
     idt[TRAP_NULL_INTERRUPT] = gate((uint32_t)trap_null_interrupt, GDT_KERNEL_CODE,
                                     GATE_INTERRUPT_USER);
-
-    struct descriptor_pointer idtr = {sizeof(idt) - 1, (uint32_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    descriptors_init_processor(&pcr_boot_processor, &boot_processor_descriptors);
 }

@@ -1,5 +1,6 @@
 #pragma once
 /* The GDT, the TSSs and the IDT (Intel SDM vol. 3A, chapters 3, 6 and 7). */
+#include "arch/pcr.h"
 #include "lib/types.h"
 
 #define GDT_KERNEL_CODE     0x08
@@ -15,25 +16,28 @@
 #define USER_CODE_SELECTOR  (GDT_USER_CODE | 3)
 #define USER_DATA_SELECTOR  (GDT_USER_DATA | 3)
 
-/* A 32-bit TSS (SDM vol. 3A, figure 7-2). */
-struct tss {
-    uint32_t previous_task;
-    uint32_t esp0, ss0, esp1, ss1, esp2, ss2;
-    uint32_t cr3, eip, eflags;
-    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-    uint32_t es, cs, ss, ds, fs, gs;
-    uint32_t ldt;
-    uint16_t trap;
-    uint16_t io_map_base;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct tss) == 104, "TSS layout");
-
-/* The TSS the CPU saves into when a double fault switches tasks. */
-extern struct tss kernel_tss;
+#define DOUBLE_FAULT_STACK  (2 * 4096)
 
 /*
- * Loads the GDT, the task register and the IDT, and makes FS reach the boot processor's
- * region (arch/pcr.h); traps work from here on.
+ * What each processor has of its own besides its region (NT allocates the same per
+ * processor): a GDT, whose TSS entry names the TSS in the region and whose PCR entry
+ * the region itself, and the task a double fault switches to, with its stack. The IDT
+ * is one for all.
+ */
+struct processor_descriptors {
+    uint64_t gdt[GDT_ENTRIES];
+    struct tss double_fault_tss;
+    uint8_t double_fault_stack[DOUBLE_FAULT_STACK] __attribute__((aligned(16)));
+};
+
+/*
+ * Builds the IDT and the boot processor's tables and loads them, making FS reach the
+ * boot processor's region (arch/pcr.h); traps work from here on.
  */
 void descriptors_init(void);
+
+/*
+ * On an application processor, first thing in its C code: builds its GDT and double
+ * fault task in tables, for its region prcb, and loads them with the IDT.
+ */
+void descriptors_init_processor(struct kprcb *prcb, struct processor_descriptors *tables);

@@ -6,7 +6,9 @@
  */
 #include "arch/cpu.h"
 #include "arch/irql.h"
+#include "arch/apic.h"
 #include "arch/pic.h"
+#include "arch/trap.h"
 
 /* Entry I is ~1u << I: the levels above I. */
 #define HELD_BACK_ABOVE(i) (~1u << (i))
@@ -32,10 +34,18 @@ struct line_routine {
 static void (*line_handlers[PIC_IRQ_COUNT])(void);
 static struct line_routine line_routines[PIC_IRQ_COUNT][ROUTINES_PER_LINE];
 static void (*dispatch_handler)(void);
+static void (*ipi_handler)(void);
+static void (*processor_clock_handler)(void);
 
 void hal_set_dispatch_handler(void (*handler)(void))
 {
     dispatch_handler = handler;
+}
+
+void hal_set_processor_handlers(void (*ipi)(void), void (*clock)(void))
+{
+    ipi_handler = ipi;
+    processor_clock_handler = clock;
 }
 
 void hal_connect_interrupt(unsigned irq, void (*handler)(void))
@@ -76,6 +86,27 @@ static unsigned line_of_irql(KIRQL level)
     return level == CLOCK_LEVEL ? 0 : PROFILE_LEVEL - level;
 }
 
+/*
+ * Whether an interrupt of level comes from the local APIC: the IPI, and the clock of
+ * an application processor (the boot processor's is the PIT's, IRQ 0).
+ */
+static inline bool is_apic_level(const struct kprcb *prcb, KIRQL level)
+{
+    return level == IPI_LEVEL || (level == CLOCK_LEVEL && prcb->number != 0);
+}
+
+/* Runs the local APIC's interrupt of level: the IPI with interrupts off, the clock on. */
+static void run_apic_level(KIRQL level)
+{
+    if (level == IPI_LEVEL) {
+        ipi_handler();
+    } else {
+        cpu_enable_interrupts();
+        processor_clock_handler();
+        cpu_disable_interrupts();
+    }
+}
+
 /* Runs one held-back interrupt of level, interrupts off on entry and on return. */
 static void run_pending(struct kprcb *prcb, KIRQL level)
 {
@@ -85,6 +116,8 @@ static void run_pending(struct kprcb *prcb, KIRQL level)
         prcb->statistics.dispatch_interrupts++;
         cpu_enable_interrupts();
         dispatch_handler();
+    } else if (is_apic_level(prcb, level)) {
+        run_apic_level(level);
     } else {
         unsigned irq = line_of_irql(level);
         cpu_enable_interrupts();
@@ -132,5 +165,30 @@ void hal_interrupt(unsigned irq)
     cpu_enable_interrupts();                /* a line of a higher level may interrupt this one */
     run_line(irq);
     cpu_disable_interrupts();
+    KeLowerIrql(old);
+}
+
+void hal_apic_interrupt(unsigned vector)
+{
+    if (vector == TRAP_APIC_SPURIOUS)
+        return;                             /* no EOI for it (SDM vol. 3A, 11.9) */
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    KIRQL level = vector == TRAP_APIC_IPI ? IPI_LEVEL : CLOCK_LEVEL;
+    KIRQL old = prcb->irql;
+
+    /*
+     * Ended at once: what the interrupt asks for is kept in the region (the IPI's
+     * requests, the clock's tick), so one held back is only a pending bit, and a second
+     * that comes meanwhile asks for nothing more.
+     */
+    apic_eoi();
+    prcb->statistics.interrupts++;
+    if (level <= old) {
+        prcb->pending_interrupts |= 1u << level;
+        prcb->statistics.deferred_interrupts++;
+        return;
+    }
+    prcb->irql = level;
+    run_apic_level(level);
     KeLowerIrql(old);
 }

@@ -90,6 +90,15 @@ static inline void HalRequestSoftwareInterrupt(KIRQL level)
  */
 void hal_set_dispatch_handler(void (*handler)(void));
 
+/*
+ * What runs the local APIC's interrupts: the interprocessor interrupt (at IPI_LEVEL,
+ * interrupts off) and an application processor's clock (at CLOCK_LEVEL).
+ */
+void hal_set_processor_handlers(void (*ipi)(void), void (*clock)(void));
+
+/* The trap dispatcher's entry for the local APIC's vectors (arch/trap.h). */
+void hal_apic_interrupt(unsigned vector);
+
 /* Calls handler at the line's IRQL for each interrupt on PIC line irq, and unmasks it. */
 void hal_connect_interrupt(unsigned irq, void (*handler)(void));
 

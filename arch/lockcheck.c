@@ -5,10 +5,12 @@
  */
 #include <stdarg.h>
 
+#include "arch/cpu.h"
 #include "arch/irql.h"
 #include "arch/kthread.h"
 #include "arch/machine.h"
 #include "arch/pcr.h"
+#include "arch/spinlock.h"
 #include "lib/console.h"
 #include "arch/lockcheck.h"
 #include "lib/format.h"
@@ -17,10 +19,12 @@
 #define STACK_PAGE_SIZE 4096    /* the i386 page: a stack's guard page starts at such a boundary */
 
 bool lockcheck_enabled;
+bool lockcheck_interrupts_started;
 
 static struct lock_class *classes[CLASSES_MAX];
 static uint32_t class_count;
 static uint64_t order[CLASSES_MAX];            /* order[a] bit b: b taken while a held */
+static volatile uint32_t table_lock;            /* guards the three above (a bare word) */
 static vaddr_t order_seen_at[CLASSES_MAX][CLASSES_MAX];
 
 static char *capture_buffer;
@@ -123,22 +127,38 @@ static bool irql_allowed(const struct lock_class *class, KIRQL irql, bool attemp
     return irql <= class->irql;
 }
 
-void lockcheck_acquire(struct lock_class *class, const void *lock, KIRQL irql, bool attempt,
+bool lockcheck_acquire(struct lock_class *class, const void *lock, KIRQL irql, bool attempt,
                        vaddr_t caller)
 {
     struct lock_held_set *set = held_set();
-    uint32_t id = class_id(class);
+    bool held_already = false;
 
+    /*
+     * Spinning with interrupts off for a spinlock deadlocks once its holder waits for
+     * this processor's TLB flush (the PTE writer shoots down at DISPATCH_LEVEL, with
+     * spinlocks held) -- once the boot has turned interrupts on, before which one
+     * processor runs. An interrupt spinlock's holder (a device queue's, the console's)
+     * changes no page table, so polled I/O with interrupts off may take one; an attempt
+     * never spins.
+     */
+    if (lockcheck_interrupts_started && !attempt && !class->blocking && !class->interrupt &&
+        !cpu_interrupts_enabled())
+        report("%s taken with interrupts off (EIP 0x%08x): a holder waiting for this "
+               "processor's TLB flush would wait for ever", class->name, caller);
     if (!irql_allowed(class, irql, attempt))
         report("%s taken at IRQL %u (EIP 0x%08x); %s is taken at IRQL %u or below",
                class->name, irql, caller, class->blocking ? "a blocking lock" : "this lock",
                class->blocking ? APC_LEVEL : class->irql);
+    /* The class numbers and the order are the machine's: one processor at a time. */
+    uint32_t flags = ke_acquire_list_lock(&table_lock);
+    uint32_t id = class_id(class);
     for (uint32_t i = 0; i < set->count; i++) {
         struct lock_held *held = &set->held[i];
         if (held->lock == lock) {
             report("%s at 0x%08x taken again by its holder (EIP 0x%08x; first taken at "
                    "EIP 0x%08x): it can never be granted", class->name, (uint32_t)lock,
                    caller, held->caller);
+            held_already = true;
             continue;
         }
         uint32_t held_id = held->class->id;
@@ -158,12 +178,14 @@ void lockcheck_acquire(struct lock_class *class, const void *lock, KIRQL irql, b
             order_seen_at[held_id][id] = caller;
         }
     }
+    ke_release_list_lock(&table_lock, flags);
     if (set->count == LOCK_HELD_MAX) {
         report("more than %u locks held at once (taking %s at EIP 0x%08x)", LOCK_HELD_MAX,
                class->name, caller);
-        return;
+        return held_already;
     }
     set->held[set->count++] = (struct lock_held){class, lock, caller};
+    return held_already;
 }
 
 void lockcheck_release(struct lock_class *class, const void *lock, KIRQL irql)

@@ -18,11 +18,14 @@ struct lock_class {
     const char *name;       /* what it protects, as the report names it */
     KIRQL irql;             /* a spinlock's level; APC_LEVEL for a blocking lock */
     bool blocking;          /* a mutex: its holder may wait, so it is taken below DISPATCH */
+    bool interrupt;         /* an interrupt spinlock (a device's, the console's): its
+                               holder changes no page table, so it may be spun on with
+                               interrupts off (polled I/O) */
     uint8_t id;             /* the checker's number for it, given at its first use */
 };
 
 #define LOCK_CLASS_SPIN(name_)          {.name = (name_), .irql = DISPATCH_LEVEL}
-#define LOCK_CLASS_INTERRUPT(name_, l)  {.name = (name_), .irql = (l)}
+#define LOCK_CLASS_INTERRUPT(name_, l)  {.name = (name_), .irql = (l), .interrupt = true}
 #define LOCK_CLASS_BLOCKING(name_)      {.name = (name_), .irql = APC_LEVEL, .blocking = true}
 
 #define LOCK_HELD_MAX 12
@@ -38,12 +41,18 @@ struct lock_held_set {
 };
 
 extern bool lockcheck_enabled;
+/* Set when the boot turns interrupts on: from then no spinlock is taken with them off. */
+extern bool lockcheck_interrupts_started;
 
 /* Turns the checker on (the `verifier` boot option). */
 void lockcheck_enable(void);
 
-/* Checks and records an acquisition of lock (of class) at irql, by code at caller. */
-void lockcheck_acquire(struct lock_class *class, const void *lock, KIRQL irql, bool attempt,
+/*
+ * Checks and records an acquisition of lock (of class) at irql, by code at caller. True
+ * when the thread holds lock already, which it reported: a spinlock's word is then not
+ * spun on (a test that plants the mistake goes on instead of hanging).
+ */
+bool lockcheck_acquire(struct lock_class *class, const void *lock, KIRQL irql, bool attempt,
                        vaddr_t caller);
 /* Checks and records a release, after which the IRQL goes back to irql. */
 void lockcheck_release(struct lock_class *class, const void *lock, KIRQL irql);

@@ -16,7 +16,7 @@
 #define CALIBRATION_MS      10
 #define CALIBRATION_SPINS   10000000
 
-uint64_t pit_measure_tsc_hz(void)
+uint64_t pit_measure_rate(uint64_t (*read_counter)(void))
 {
     uint32_t count = PIT_INPUT_HZ / (1000 / CALIBRATION_MS);
     uint8_t port_b = io_in8(PORT_B);
@@ -26,11 +26,11 @@ uint64_t pit_measure_tsc_hz(void)
     io_out8(PIT_CHANNEL2, count & 0xFF);
     io_out8(PIT_CHANNEL2, count >> 8);
     io_out8(PORT_B, (port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2);   /* counting starts */
-    uint64_t start = cpu_read_tsc();
+    uint64_t start = read_counter();
     uint32_t spins = 0;
     while (!(io_in8(PORT_B) & PORT_B_OUT2) && ++spins < CALIBRATION_SPINS)
         ;
-    uint64_t elapsed = cpu_read_tsc() - start;
+    uint64_t elapsed = read_counter() - start;
     io_out8(PORT_B, port_b);
     if (spins == CALIBRATION_SPINS)
         return 0;

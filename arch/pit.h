@@ -8,7 +8,8 @@
 void pit_init(void);
 
 /*
- * The TSC's rate, counted over 10 ms of PIT channel 2 (the timer's crystal is the one
- * clock a PC's frequency is known for). 0 if channel 2 never finishes. Interrupts off.
+ * A counter's rate per second (the TSC's, the local APIC timer's), counted over 10 ms of
+ * PIT channel 2 (the timer's crystal is the one clock a PC's frequency is known for). 0
+ * if channel 2 never finishes. Interrupts off.
  */
-uint64_t pit_measure_tsc_hz(void);
+uint64_t pit_measure_rate(uint64_t (*read_counter)(void));

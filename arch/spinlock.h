@@ -3,19 +3,15 @@
  * Spinlocks, as NT has them. Acquiring one raises the IRQL to DISPATCH_LEVEL (an
  * interrupt spinlock, for data an interrupt handler shares, to its line's level) so that
  * neither the dispatcher nor a lower interrupt can take the processor from the holder;
- * with several processors the lock word then keeps the others out. On one processor
- * the lock costs only the IRQL change: the word is there for many.
+ * the lock word then keeps the other processors out.
  */
 #include "arch/cpu.h"
 #include "arch/irql.h"
 #include "arch/lockcheck.h"
 #include "lib/types.h"
 
-/* Processors this build can run; one until application processors are started. */
-#define KE_MAX_PROCESSORS 1
-
 struct kspin_lock {
-    volatile uint32_t locked;       /* nonzero while held (on several processors) */
+    volatile uint32_t locked;       /* nonzero while held */
     struct lock_class *class;
 };
 
@@ -23,16 +19,14 @@ struct kspin_lock {
 
 static inline void ke_spin_lock_word(struct kspin_lock *lock)
 {
-    if (KE_MAX_PROCESSORS > 1)
-        while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE))
-            while (lock->locked)
-                __builtin_ia32_pause();
+    while (__builtin_expect(__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE), 0))
+        while (lock->locked)
+            __builtin_ia32_pause();
 }
 
 static inline void ke_spin_unlock_word(struct kspin_lock *lock)
 {
-    if (KE_MAX_PROCESSORS > 1)
-        __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
 }
 
 /* Takes lock at DISPATCH_LEVEL; returns the IRQL to hand back to KeReleaseSpinLock. */
@@ -41,8 +35,9 @@ static inline KIRQL KeAcquireSpinLock(struct kspin_lock *lock)
     KIRQL old = KeGetCurrentIrql();
 
     hal_set_irql(DISPATCH_LEVEL);       /* first: nothing may come between the check and it */
-    if (__builtin_expect(lockcheck_enabled, 0))
-        lockcheck_acquire(lock->class, lock, old, false, (vaddr_t)__builtin_return_address(0));
+    if (__builtin_expect(lockcheck_enabled, 0) &&
+        lockcheck_acquire(lock->class, lock, old, false, (vaddr_t)__builtin_return_address(0)))
+        return old;
     ke_spin_lock_word(lock);
     return old;
 }
@@ -61,8 +56,9 @@ static inline KIRQL KeAcquireInterruptSpinLock(struct kspin_lock *lock)
     KIRQL old = KeGetCurrentIrql();
 
     hal_set_irql(lock->class->irql);
-    if (__builtin_expect(lockcheck_enabled, 0))
-        lockcheck_acquire(lock->class, lock, old, false, (vaddr_t)__builtin_return_address(0));
+    if (__builtin_expect(lockcheck_enabled, 0) &&
+        lockcheck_acquire(lock->class, lock, old, false, (vaddr_t)__builtin_return_address(0)))
+        return old;
     ke_spin_lock_word(lock);
     return old;
 }
@@ -81,16 +77,14 @@ static inline uint32_t ke_acquire_list_lock(volatile uint32_t *word)
 {
     uint32_t flags = cpu_save_disable_interrupts();
 
-    if (KE_MAX_PROCESSORS > 1)
-        while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
-            while (*word)
-                __builtin_ia32_pause();
+    while (__builtin_expect(__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE), 0))
+        while (*word)
+            __builtin_ia32_pause();
     return flags;
 }
 
 static inline void ke_release_list_lock(volatile uint32_t *word, uint32_t flags)
 {
-    if (KE_MAX_PROCESSORS > 1)
-        __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
     cpu_restore_interrupts(flags);
 }

@@ -119,6 +119,20 @@ static bool trap_fixup(struct trap_frame *frame, vaddr_t cr2, ntstatus_t status)
     return false;
 }
 
+/*
+ * Hands an exception of ring 3 to the kernel's dispatcher with interrupts on, as any
+ * thread runs: it writes the user stack (which may fault) and may end the process, both
+ * taking spinlocks, and a processor that spins for one with interrupts off never takes
+ * the TLB shootdown its holder may be waiting for.
+ */
+static void deliver_user_exception(struct trap_frame *frame, ntstatus_t status,
+                                   bool has_address, uint32_t access, vaddr_t address)
+{
+    cpu_enable_interrupts();
+    handlers.user_exception(frame, status, has_address, access, address);
+    cpu_disable_interrupts();
+}
+
 static void trap_page_fault(struct trap_frame *frame)
 {
     vaddr_t address = cpu_read_cr2();
@@ -145,7 +159,7 @@ static void trap_page_fault(struct trap_frame *frame)
         uint32_t access = write ? EXCEPTION_WRITE_FAULT
                           : frame->error_code & PF_INSTRUCTION ? EXCEPTION_EXECUTE_FAULT
                                                                : EXCEPTION_READ_FAULT;
-        handlers.user_exception(frame, status, true, access, address);
+        deliver_user_exception(frame, status, true, access, address);
         return;
     }
     if (trap_fixup(frame, address, status))
@@ -223,6 +237,7 @@ static ntstatus_t user_exception_status(struct trap_frame *frame)
 static NORETURN void end_virtual_8086_process(const struct trap_frame *frame)
 {
     trap_virtual_8086_count++;
+    cpu_enable_interrupts();        /* the ending takes spinlocks (see deliver_user_exception) */
     handlers.virtual_8086(frame);
 }
 
@@ -231,13 +246,15 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
     /* int 0x2E has an entry of its own (trap_entry.S): only one from virtual-8086 mode comes here. */
     if (frame->vector >= TRAP_IRQ_BASE && frame->vector < TRAP_IRQ_BASE + PIC_IRQ_COUNT)
         hal_interrupt(frame->vector - TRAP_IRQ_BASE);
+    else if (frame->vector >= TRAP_APIC_CLOCK)
+        hal_apic_interrupt(frame->vector);
     else if (frame->eflags & EFLAGS_VM)
         end_virtual_8086_process(frame);
     else if (frame->vector == TRAP_PAGE_FAULT)
         trap_page_fault(frame);
     else if (trap_from_user(frame))
-        handlers.user_exception(frame, user_exception_status(frame), false,
-                                EXCEPTION_READ_FAULT, 0);
+        deliver_user_exception(frame, user_exception_status(frame), false,
+                               EXCEPTION_READ_FAULT, 0);
     else if (frame->vector == TRAP_DEBUG)
         /*
          * A single step that slipped into ring 0: TF set by `popf` and then `pop ss` or
@@ -258,11 +275,11 @@ __attribute__((regparm(1))) void trap_dispatch(struct trap_frame *frame)
 
 /*
  * Runs as its own task after a double fault; the state of the code that faulted was
- * saved by the CPU into kernel_tss (SDM vol. 3A, 7.3).
+ * saved by the CPU into the processor's TSS, in its region (SDM vol. 3A, 7.3).
  */
 NORETURN void trap_double_fault_task(void)
 {
-    const struct tss *t = &kernel_tss;
+    const struct tss *t = &KeGetCurrentPrcb()->tss;
 
     kprintf("\n*** STOP: double fault (#DF) in kernel mode; the kernel stack is probably "
             "exhausted\n");

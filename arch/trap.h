@@ -46,6 +46,18 @@ extern const uint32_t trap_stubs[TRAP_STUB_COUNT];
 extern const char trap_null_interrupt[];
 #define TRAP_NULL_INTERRUPT  0x2D   /* int 0x2D: a bare iret (lib/ntabi.h) */
 
+/*
+ * The local APIC's vectors (arch/apic.h), at the top of the table as on NT: each
+ * processor's clock, the interprocessor interrupt, and the spurious vector (whose low
+ * four bits must be set on the oldest APICs, SDM vol. 3A, 11.9).
+ */
+#define TRAP_APIC_CLOCK      0xD1
+#define TRAP_APIC_IPI        0xE1
+#define TRAP_APIC_SPURIOUS   0xFF
+#define TRAP_APIC_VECTOR_COUNT 3
+extern const uint8_t trap_apic_vectors[TRAP_APIC_VECTOR_COUNT];
+extern const uint32_t trap_apic_stubs[TRAP_APIC_VECTOR_COUNT];
+
 /* Every page fault taken, resolved or not. */
 extern uint32_t trap_page_fault_count;
 /* Traps from virtual-8086 mode, which only an emulator's defect lets ring 3 enter. */

@@ -30,6 +30,11 @@ trap_stub_\vector:
     .set vector, vector + 1
 .endr
 
+/* The local APIC's vectors (arch/trap.h: TRAP_APIC_CLOCK, _IPI, _SPURIOUS). */
+    trap_stub 0xD1
+    trap_stub 0xE1
+    trap_stub 0xFF
+
 /* The frame every trap leaves (struct trap_frame), with the kernel's segments loaded. */
 .macro save_frame
     pushal
@@ -91,6 +96,15 @@ trap_system_service:
 trap_null_interrupt:
     iret
 
+    .section .rodata
+    .globl trap_apic_vectors, trap_apic_stubs
+trap_apic_vectors:
+    .byte 0xD1, 0xE1, 0xFF
+    .align 4
+trap_apic_stubs:
+    .long trap_stub_0xD1, trap_stub_0xE1, trap_stub_0xFF
+
+    .text
 .macro stub_address vector
     .if \vector == 0x2E
     .long trap_system_service

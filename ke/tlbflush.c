@@ -11,7 +11,7 @@
 #include "ke/tlbflush.h"
 #include "lib/panic.h"
 
-void KiPostTlbFlush(struct kprcb *prcb, const vaddr_t *va, uint32_t count, bool global)
+uint32_t KiPostTlbFlush(struct kprcb *prcb, const vaddr_t *va, uint32_t count, bool global)
 {
     struct kprcb_tlb_flush *list = &prcb->tlb_flush;
     uint32_t flags = ke_acquire_list_lock(&list->lock);
@@ -22,25 +22,33 @@ void KiPostTlbFlush(struct kprcb *prcb, const vaddr_t *va, uint32_t count, bool 
         for (uint32_t i = 0; i < count; i++)
             list->va[list->count++] = va[i];
     list->global |= global;
+    uint32_t number = ++list->posted;
     prcb->statistics.tlb_flushes_posted++;
     ke_release_list_lock(&list->lock, flags);
+    return number;
 }
 
-void KiPostEntireTlbFlush(struct kprcb *prcb, bool global)
+uint32_t KiPostEntireTlbFlush(struct kprcb *prcb, bool global)
 {
     struct kprcb_tlb_flush *list = &prcb->tlb_flush;
     uint32_t flags = ke_acquire_list_lock(&list->lock);
 
     list->flush_all = true;
     list->global |= global;
+    uint32_t number = ++list->posted;
     prcb->statistics.tlb_flushes_posted++;
     ke_release_list_lock(&list->lock, flags);
+    return number;
 }
 
 void KiRetireTlbFlushList(void)
 {
     KASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);
-    struct kprcb_tlb_flush *list = &KeGetCurrentPrcb()->tlb_flush;
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    struct kprcb_tlb_flush *list = &prcb->tlb_flush;
+    /* Unlocked: a post after this look comes with an interrupt of its own. */
+    if (__atomic_load_n(&list->posted, __ATOMIC_ACQUIRE) == list->retired)
+        return;
     uint32_t flags = ke_acquire_list_lock(&list->lock);
 
     /* invlpg drops a global entry too (Intel SDM vol. 3A, 4.10.4.1): only a full flush asks. */
@@ -51,7 +59,21 @@ void KiRetireTlbFlushList(void)
     else
         for (uint32_t i = 0; i < list->count; i++)
             cpu_invlpg(list->va[i]);
+    if (list->flush_all)
+        prcb->statistics.tlb_entire_flushes++;
+    else
+        prcb->statistics.tlb_pages_flushed += list->count;
     list->count = 0;
     list->flush_all = list->global = false;
+    __atomic_store_n(&list->retired, list->posted, __ATOMIC_RELEASE);
     ke_release_list_lock(&list->lock, flags);
+}
+
+void KiWaitForTlbFlush(struct kprcb *prcb, uint32_t number)
+{
+    while ((int32_t)(__atomic_load_n(&prcb->tlb_flush.retired, __ATOMIC_ACQUIRE) - number) < 0) {
+        /* The other may be waiting for this one meanwhile: its request is served here. */
+        KiRetireTlbFlushList();
+        cpu_relax();
+    }
 }

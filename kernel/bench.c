@@ -10,6 +10,7 @@
 #include "arch/irql.h"
 #include "arch/layout.h"
 #include "arch/machine.h"
+#include "ke/ipi.h"
 #include "kernel/bench.h"
 #include "kernel/loader.h"
 #include "kernel/process.h"
@@ -20,7 +21,10 @@
 #include "mm/hyperspace.h"
 #include "mm/mm.h"
 #include "mm/pagefile.h"
+#include "mm/pagetable.h"
 #include "mm/pfn.h"
+#include "mm/pte.h"
+#include "mm/syspte.h"
 #include "mm/workset.h"
 
 #define BATCH   100
@@ -126,6 +130,72 @@ out:
     process_discard(process);
 }
 
+/* ---- several processors: the IPI and the shootdown ---- */
+
+static void nothing(void *unused)
+{
+    (void)unused;
+}
+
+/*
+ * What the other processors cost: an IPI and its answer (a generic call of nothing),
+ * and a system page (one, then sixteen: 64 KB) pointed at another frame, which shoots
+ * the other processor down and waits for it. At DISPATCH_LEVEL, where the shootdown is
+ * made; the other processor runs its idle thread, halted until the interrupt.
+ */
+static void measure_processors(void)
+{
+    enum { PAGES = 16, SMP_SAMPLES = 31, SMP_BATCH = 20 };
+    uint32_t ipi[SMP_SAMPLES], one[SMP_SAMPLES], range[SMP_SAMPLES];
+    pfn_t frames[2];
+    vaddr_t va;
+
+    if (KeNumberProcessors < 2)
+        return;
+    frames[0] = MiRemoveAnyPage(MI_USE_SYSTEM);
+    frames[1] = MiRemoveAnyPage(MI_USE_SYSTEM);
+    va = MiReserveSystemPtes(PAGES);
+    if (frames[0] == PFN_INVALID || frames[1] == PFN_INVALID || !va)
+        return;
+    for (unsigned i = 0; i < PAGES; i++)
+        MiMapRange(va + i * PAGE_SIZE, pfn_to_paddr(frames[0]), PAGE_SIZE,
+                   pte_make_kernel(0, true));
+    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    for (unsigned sample = 0; sample < WARMUP + SMP_SAMPLES; sample++) {
+        uint64_t start = cpu_read_tsc();
+        for (unsigned i = 0; i < SMP_BATCH; i++)
+            KeIpiGenericCall(nothing, NULL);
+        uint64_t called = cpu_read_tsc();
+        for (unsigned i = 0; i < SMP_BATCH; i++)
+            MiWritePte(pte_of(va), pte_make_kernel(frames[(i + 1) % 2], true));
+        uint64_t shot = cpu_read_tsc();
+        for (unsigned i = 0; i < SMP_BATCH; i++) {
+            struct mi_tlb_batch batch;
+            MiInitializeTlbBatch(&batch);
+            for (unsigned p = 0; p < PAGES; p++)
+                MiWritePteBatched(pte_of(va + p * PAGE_SIZE),
+                                  pte_make_kernel(frames[(i + 1) % 2], true), &batch);
+            MiFlushTlbBatch(&batch);
+        }
+        uint64_t ranged = cpu_read_tsc();
+        if (sample >= WARMUP) {
+            ipi[sample - WARMUP] = (uint32_t)((called - start) / SMP_BATCH);
+            one[sample - WARMUP] = (uint32_t)((shot - called) / SMP_BATCH);
+            range[sample - WARMUP] = (uint32_t)((ranged - shot) / SMP_BATCH);
+        }
+    }
+    KeLowerIrql(old);
+    sort(ipi, SMP_SAMPLES);
+    kprintf("bench-floor: ipi-round-trip iterations=%u median=%u min=%u\n",
+            SMP_SAMPLES * SMP_BATCH, ipi[SMP_SAMPLES / 2], ipi[0]);
+    print_samples("shootdown-page", one, SMP_SAMPLES, SMP_BATCH);
+    print_samples("shootdown-64k", range, SMP_SAMPLES, SMP_BATCH);
+    MiUnmapRange(va, PAGES * PAGE_SIZE);
+    MiReleaseSystemPtes(va, PAGES);
+    MiInsertPageInFreeList(frames[0]);
+    MiInsertPageInFreeList(frames[1]);
+}
+
 NORETURN void bench_run(void)
 {
     struct process *process;
@@ -139,6 +209,7 @@ NORETURN void bench_run(void)
         MiInsertPageInFreeList(pfn);
     }
     measure_paging();
+    measure_processors();
     ntstatus_t status = loader_start_module("bench.exe", 9, "bench.exe", 9, &process);
     if (!NT_SUCCESS(status)) {
         kprintf("bench: cannot start bench.exe: status 0x%08X (is it a boot module?)\n",

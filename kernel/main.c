@@ -18,6 +18,7 @@
 #include "arch/irql.h"
 #include "arch/layout.h"
 #include "arch/pit.h"
+#include "kernel/processors.h"
 #include "arch/serial.h"
 #include "arch/trap.h"
 #include "arch/vga_text.h"
@@ -212,9 +213,6 @@ static void find_processors(void)
     if (acpi->processors_dropped)
         kprintf("acpi: warning: %u processors past the first %u not listed\n",
                 acpi->processors_dropped, ACPI_MAX_PROCESSORS);
-    if (acpi_enabled_processors(acpi) > 1)
-        kprintf("cpu: this kernel runs on the boot processor only; %u more stay idle\n",
-                acpi_enabled_processors(acpi) - 1);
 }
 
 /* Text on the loader's linear framebuffer, when it left one instead of VGA text mode. */
@@ -247,6 +245,7 @@ static void start_multitasking(void)
     pit_init();
     hal_connect_interrupt(0, scheduler_tick);
     cpu_enable_interrupts();
+    lockcheck_interrupts_started = true;
 }
 
 /* The modified-page writer, a system thread, once there is a pagefile to write to. */
@@ -350,6 +349,7 @@ NORETURN void kernel_main(uint32_t boot_magic, boot_paddr_t boot_info_address)
     find_processors();
     MmPrintBootReport();
     start_multitasking();
+    processors_start(&kernel_acpi, kernel_boot_info.command_line);
     block_initialize(&scheduler_ticks);
     pci_register_driver(&ata_pci_driver);
     pci_register_driver(&ahci_pci_driver);

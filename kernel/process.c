@@ -41,6 +41,7 @@ void process_init(void)
 {
     system_process.header = (struct object_header){OBJECT_PROCESS, 1, process_destroy};
     system_process.id = SYSTEM_PROCESS_ID;
+    system_process.affinity = KE_ALL_PROCESSORS;
     strlcpy(system_process.name, "System", sizeof(system_process.name));
     MmAdoptSystemAddressSpace(&system_process.space);
     system_process.exit_status = STATUS_PENDING;
@@ -169,6 +170,7 @@ ntstatus_t process_create(const char *name, bool large_address_aware, struct pro
     /* One reference for the caller, one held while the process has an address space. */
     process->header = (struct object_header){OBJECT_PROCESS, 2, process_destroy};
     process->id = __atomic_fetch_add(&next_process_id, 4, __ATOMIC_RELAXED);
+    process->affinity = KE_ALL_PROCESSORS;
     process->parent_id = process_current()->id;
     strlcpy(process->name, name, sizeof(process->name));
     process->exit_status = STATUS_PENDING;
@@ -226,6 +228,11 @@ NORETURN void process_exit_current_thread(void)
     struct process *process = thread->process;
 
     KASSERT(process != &system_process || thread->stack_pages != 0);
+    /*
+     * From the way back to user mode, interrupts are off: the ending takes spinlocks,
+     * and a processor waiting for one must take the shootdown interrupts of the holder.
+     */
+    cpu_enable_interrupts();
     if (thread->attached)
         process_detach();
     if (thread->user_stack)
@@ -254,6 +261,19 @@ void process_thread_reaped(struct process *process)
     MmDeleteAddressSpace(&process->space);
     scheduler_wake_all(&process->exit_waiters, STATUS_SUCCESS, &process->space_deleted);
     object_dereference(&process->header);
+}
+
+void process_set_affinity(struct process *process, uint32_t affinity)
+{
+    KASSERT(affinity & KeActiveProcessors);
+    KIRQL old = KiAcquireDispatcherLock();
+    process->affinity = affinity;
+    for (struct list_entry *e = process->threads.next; e != &process->threads; e = e->next) {
+        struct thread *thread = CONTAINING_RECORD(e, struct thread, process_link);
+        if (!thread->idle)                      /* a processor's own, never moved */
+            KiSetAffinityThreadLocked(thread, affinity);
+    }
+    KiReleaseDispatcherLock(old);
 }
 
 void process_resume(struct process *process)

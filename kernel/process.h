@@ -26,6 +26,7 @@ struct process {
     bool space_deleted;             /* it is over: its waiters wait for this (process_wait) */
     ntstatus_t exit_status;         /* STATUS_PENDING until it exits */
     uint32_t execute_flags;         /* MEM_EXECUTE_OPTION_*: its no-execute (DEP) setting */
+    uint32_t affinity;              /* the processors its threads may run on; new ones inherit it */
     struct nt_process_exception_information exception;
     vaddr_t exception_dispatcher;   /* NtSetExceptionHandler's, or 0 */
     struct wait_queue exit_waiters;
@@ -42,6 +43,12 @@ void process_init(void);
  * caller gets one reference.
  */
 ntstatus_t process_create(const char *name, bool large_address_aware, struct process **result);
+
+/*
+ * Limits every thread of process, and those it will have, to the processors in affinity
+ * (some of them running); NT's KeSetAffinityProcess.
+ */
+void process_set_affinity(struct process *process, uint32_t affinity);
 
 /* Lets the threads of process that were created suspended run. */
 void process_resume(struct process *process);

@@ -10,6 +10,7 @@
 #include "arch/spinlock.h"
 #include "ke/dpc.h"
 #include "ke/event.h"
+#include "ke/ipi.h"
 #include "lib/panic.h"
 #include "kernel/process.h"
 #include "kernel/shared_data.h"
@@ -41,6 +42,8 @@ static uint64_t next_wake_tick = UINT64_MAX;    /* the earliest of the sleepers'
 /* Queued by the clock when next_wake_tick has come (NT's timer expiration DPC). */
 static struct kdpc timer_expiration_dpc;
 static struct list_entry dead_threads;
+/* Threads taken off dead_threads whose freeing (on some processor) is not over yet. */
+static uint32_t reaps_in_progress;
 /*
  * The reaper (NT's PspReaper): a system thread that frees ended threads when no lock
  * release at PASSIVE_LEVEL comes to do it first -- a processor kept busy by threads that
@@ -50,6 +53,7 @@ static struct wait_queue reaper_queue;
 static uint32_t next_thread_id = 1;
 
 static void KiDispatchInterrupt(void);
+static void processor_clock(void);
 static void expire_timeouts_dpc(struct kdpc *dpc, void *context, void *argument1,
                                 void *argument2);
 static void __attribute__((noinline)) reap_dead_threads_now(void);
@@ -80,7 +84,29 @@ void KiReleaseDispatcherLock(KIRQL old)
 
 struct kprcb_statistics scheduler_statistics(void)
 {
-    return KeGetCurrentPrcb()->statistics;
+    struct kprcb_statistics sum = {0};
+
+    for (unsigned i = 0; i < KeNumberProcessors; i++) {
+        const struct kprcb_statistics *one = &KiProcessorBlock[i]->statistics;
+        sum.context_switches += one->context_switches;
+        sum.preemptions += one->preemptions;
+        sum.kernel_preemptions += one->kernel_preemptions;
+        sum.interrupts += one->interrupts;
+        sum.deferred_interrupts += one->deferred_interrupts;
+        sum.dispatch_interrupts += one->dispatch_interrupts;
+        sum.dpcs_queued += one->dpcs_queued;
+        sum.dpcs_run += one->dpcs_run;
+        sum.tlb_flushes_posted += one->tlb_flushes_posted;
+        sum.tlb_pages_flushed += one->tlb_pages_flushed;
+        sum.tlb_entire_flushes += one->tlb_entire_flushes;
+        sum.tlb_shootdowns += one->tlb_shootdowns;
+        sum.ipis_sent += one->ipis_sent;
+        sum.ipis_received += one->ipis_received;
+        sum.cr3_loads += one->cr3_loads;
+        sum.invlpgs += one->invlpgs;
+        sum.full_flushes += one->full_flushes;
+    }
+    return sum;
 }
 
 void wait_queue_init(struct wait_queue *queue)
@@ -88,20 +114,45 @@ void wait_queue_init(struct wait_queue *queue)
     list_init(&queue->threads);
 }
 
+/*
+ * The processors running their idle thread (NT's KiIdleSummary): one of them is
+ * interrupted when a thread becomes ready, rather than left halted until its clock.
+ */
+static uint32_t idle_processors;
+
 /* With the dispatcher lock held, like every function below that says "locked". */
 static void make_ready(struct thread *thread)
 {
     thread->state = THREAD_READY;
-    if (thread != KeGetCurrentPrcb()->idle_thread)
-        list_insert_tail(&ready_queue, &thread->queue_link);
+    if (thread->idle)
+        return;
+    list_insert_tail(&ready_queue, &thread->queue_link);
+    uint32_t others = idle_processors & thread->affinity & ~KeGetCurrentPrcb()->set_member;
+    if (others)
+        KiIpiSend(others & -others, IPI_RESCHEDULE);
 }
 
+/* Locked: the first ready thread this processor may run (its affinity names it), or NULL. */
+static struct thread *first_ready_here(struct kprcb *prcb)
+{
+    for (struct list_entry *e = ready_queue.next; e != &ready_queue; e = e->next) {
+        struct thread *thread = CONTAINING_RECORD(e, struct thread, queue_link);
+        if (thread->affinity & prcb->set_member)
+            return thread;
+    }
+    return NULL;
+}
+
+/* Locked: takes the next thread for this processor off the ready queue, or its idle thread. */
 static struct thread *pick_next(void)
 {
-    struct list_entry *next = list_remove_head(&ready_queue);
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    struct thread *next = first_ready_here(prcb);
 
-    return next ? CONTAINING_RECORD(next, struct thread, queue_link)
-                : KeGetCurrentPrcb()->idle_thread;
+    if (!next)
+        return prcb->idle_thread;
+    list_remove(&next->queue_link);
+    return next;
 }
 
 static struct mm_address_space *address_space_of(struct thread *thread)
@@ -118,6 +169,8 @@ static void reap_dead_threads_now(void)
     for (;;) {
         KIRQL old = KeAcquireSpinLock(&dispatcher_lock);
         struct list_entry *entry = list_remove_head(&dead_threads);
+        if (entry)
+            reaps_in_progress++;
         KeReleaseSpinLock(&dispatcher_lock, old);
         if (!entry)
             break;
@@ -128,6 +181,19 @@ static void reap_dead_threads_now(void)
         ExFreePoolWithTag(dead, TAG_THREAD);
         MmReturnNonPagedMemory(THREAD_CHARGE_PAGES);
         process_thread_reaped(process);
+        __atomic_sub_fetch(&reaps_in_progress, 1, __ATOMIC_RELEASE);
+    }
+}
+
+void KeWaitForEndedThreads(void)
+{
+    for (;;) {
+        reap_dead_threads_now();
+        if (list_is_empty(&dead_threads) &&
+            __atomic_load_n(&reaps_in_progress, __ATOMIC_ACQUIRE) == 0)
+            return;
+        scheduler_yield();
+        cpu_relax();
     }
 }
 
@@ -147,6 +213,11 @@ static void switch_to(struct thread *next)
     prcb->quantum_end = false;              /* a new quantum, whoever runs it */
     if (next == previous)
         return;
+    next->processor = prcb->number;
+    if (next->idle)
+        idle_processors |= prcb->set_member;
+    else if (previous->idle)
+        idle_processors &= ~prcb->set_member;
     prcb->current_thread = next;
     MmSwitchAddressSpace(address_space_of(next));
     arch_set_kernel_stack(next->stack_top);
@@ -196,6 +267,7 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     thread->start_routine = routine;
     thread->start_context = context;
     thread->user_stack = user_stack;
+    thread->affinity = process->affinity;
     thread->saved_esp = arch_prepare_thread_stack(thread->stack_top, user_eip, user_esp);
     list_init(&thread->sleep_link);
     list_init(&thread->queue_link);
@@ -223,8 +295,9 @@ uncharge:
 }
 
 /*
- * The idle thread: runs whatever becomes ready; otherwise zeroes a free page ahead of
- * need (NT's zero page thread), and with none left, halts until an interrupt. Anything
+ * A processor's idle thread: runs whatever becomes ready; otherwise, on the boot
+ * processor, zeroes a free page ahead of need (NT's zero page thread), and with none
+ * left, halts until an interrupt. Anything
  * made ready while it runs takes the processor at once (KiDispatchInterrupt).
  */
 static void idle_loop(void *unused)
@@ -232,16 +305,25 @@ static void idle_loop(void *unused)
     (void)unused;
     for (;;) {
         KIRQL old = KiAcquireDispatcherLock();
-        if (!list_is_empty(&ready_queue)) {
+        if (first_ready_here(KeGetCurrentPrcb())) {
             switch_to(pick_next());
             release_dispatcher_lock(old);
             continue;
         }
         release_dispatcher_lock(old);
-        if (MmZeroPageAhead())
+        /* One processor zeroes, as NT has one zero page thread: the others halt. */
+        if (KeGetCurrentPrcb()->number == 0 && MmZeroPageAhead())
             continue;
+        /*
+         * A thread made ready after the look above comes with an interrupt: make_ready's
+         * IPI from another processor, this processor's own dispatch request. One taken
+         * before the cli has run its dispatch already (at PASSIVE_LEVEL nothing holds it
+         * back) or left its bit pending; one after it ends the halt. Nothing is waited
+         * for with interrupts off: a processor that holds a lock and waits for this one's
+         * TLB flush gets it.
+         */
         cpu_disable_interrupts();
-        if (list_is_empty(&ready_queue) && KeGetCurrentPrcb()->pending_interrupts == 0)
+        if (KeGetCurrentPrcb()->pending_interrupts == 0)
             /* sti takes effect after the next instruction: no wake-up slips in between. */
             __asm__ volatile("sti; hlt" ::: "memory");
         else
@@ -278,6 +360,7 @@ void scheduler_init(void)
     list_init(&sleepers);
     list_init(&dead_threads);
     boot_thread.process = &system_process;
+    boot_thread.affinity = KE_ALL_PROCESSORS;
     boot_thread.state = THREAD_RUNNING;
     boot_thread.quantum = QUANTUM_TICKS;
     boot_thread.id = next_thread_id++;
@@ -291,18 +374,91 @@ void scheduler_init(void)
         panic("cannot create the idle thread and the reaper");
     KIRQL old = KiAcquireDispatcherLock();
     list_remove(&idle->queue_link);
+    idle->idle = true;
     prcb->idle_thread = idle;
     release_dispatcher_lock(old);
+    hal_set_processor_handlers(KiIpiService, processor_clock);
+}
+
+struct thread *KiCreateIdleThread(void)
+{
+    struct thread *idle;
+
+    /* Created suspended, so that no processor but its own ever runs it. */
+    if (!NT_SUCCESS(thread_create(&system_process, idle_loop, NULL, 0, 0, 0, true, &idle)))
+        return NULL;
+    KIRQL old = KiAcquireDispatcherLock();
+    idle->suspended = idle->user_wait = false;
+    idle->idle = true;
+    idle->state = THREAD_RUNNING;
+    release_dispatcher_lock(old);
+    return idle;
+}
+
+NORETURN void KiIdleProcessor(void)
+{
+    struct kprcb *prcb = KeGetCurrentPrcb();
+
+    KASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL && prcb->current_thread == prcb->idle_thread);
+    ke_spin_lock_word(&dispatcher_lock);
+    idle_processors |= prcb->set_member;
+    ke_spin_unlock_word(&dispatcher_lock);
+    KeLowerIrql(PASSIVE_LEVEL);
+    cpu_enable_interrupts();
+    idle_loop(NULL);
+    panic("an idle thread returned");
 }
 
 void scheduler_yield(void)
 {
     KIRQL old = KiAcquireDispatcherLock();
 
-    if (!list_is_empty(&ready_queue)) {
+    if (first_ready_here(KeGetCurrentPrcb())) {
         make_ready(thread_current());
         switch_to(pick_next());
     }
+    release_dispatcher_lock(old);
+}
+
+/*
+ * Locked: thread may now run only on the processors in affinity. The running thread
+ * leaves this processor at once if it is not among them; one running elsewhere is told
+ * to give its processor up (its quantum ends there at once).
+ */
+void KiSetAffinityThreadLocked(struct thread *thread, uint32_t affinity)
+{
+    struct kprcb *prcb = KeGetCurrentPrcb();
+
+    thread->affinity = affinity;
+    if (thread->state != THREAD_RUNNING || (affinity & (1u << thread->processor)))
+        return;
+    if (thread == prcb->current_thread) {
+        make_ready(thread);
+        switch_to(pick_next());
+    } else {
+        struct kprcb *other = KiProcessorBlock[thread->processor];
+        other->quantum_end = true;
+        KiIpiSend(other->set_member, IPI_RESCHEDULE);
+    }
+}
+
+uint32_t KeSetAffinityThread(uint32_t affinity)
+{
+    KIRQL old = KiAcquireDispatcherLock();
+    uint32_t previous = thread_current()->affinity;
+
+    KASSERT(affinity & KeActiveProcessors);
+    KiSetAffinityThreadLocked(thread_current(), affinity);
+    release_dispatcher_lock(old);
+    return previous;
+}
+
+void KeSetThreadAffinity(struct thread *thread, uint32_t affinity)
+{
+    KIRQL old = KiAcquireDispatcherLock();
+
+    KASSERT(affinity & KeActiveProcessors);
+    KiSetAffinityThreadLocked(thread, affinity);
     release_dispatcher_lock(old);
 }
 
@@ -391,8 +547,8 @@ void KeSetEvent(struct kevent *event)
 
 void KeSetEventBoost(struct kevent *event)
 {
-    struct kprcb *prcb = KeGetCurrentPrcb();
     KIRQL old = KiAcquireDispatcherLock();
+    struct kprcb *prcb = KeGetCurrentPrcb();    /* read at DISPATCH_LEVEL: it stays ours */
     bool released = false;
 
     event->signaled = true;
@@ -453,25 +609,33 @@ void scheduler_wake_thread(struct thread *thread, ntstatus_t status)
 }
 
 /*
- * The clock interrupt, at CLOCK_LEVEL: counts time and quanta. What it finds to do with
- * threads it leaves to DISPATCH_LEVEL: a timeout reached to the timer expiration DPC, a
- * quantum over to KiDispatchInterrupt.
+ * Every processor's clock, at CLOCK_LEVEL: counts the running thread's quantum, and
+ * leaves the end of one to KiDispatchInterrupt. The idle thread has no quantum: it looks
+ * at the ready queue itself.
  */
-void scheduler_tick(void)
+static void processor_clock(void)
 {
     struct kprcb *prcb = KeGetCurrentPrcb();
     struct thread *running = prcb->current_thread;
 
+    if (running != prcb->idle_thread && running->quantum && --running->quantum == 0) {
+        prcb->quantum_end = true;
+        HalRequestSoftwareInterrupt(DISPATCH_LEVEL);
+    }
+}
+
+/*
+ * The boot processor's clock (the PIT's), at CLOCK_LEVEL: counts time, then the quantum.
+ * A timeout reached it leaves to the timer expiration DPC.
+ */
+void scheduler_tick(void)
+{
     scheduler_ticks++;
     shared_data_update_time(scheduler_ticks);
     /* Until the DPC has run, a later tick finds it queued and the insert changes nothing. */
     if (next_wake_tick <= scheduler_ticks)
         KeInsertQueueDpc(&timer_expiration_dpc, NULL, NULL);
-    /* The idle thread has no quantum: it looks at the ready queue itself. */
-    if (running != prcb->idle_thread && running->quantum && --running->quantum == 0) {
-        prcb->quantum_end = true;
-        HalRequestSoftwareInterrupt(DISPATCH_LEVEL);
-    }
+    processor_clock();
 }
 
 /* Locked: wakes the sleepers whose time is up (with STATUS_TIMEOUT). */
@@ -509,7 +673,8 @@ static void end_quantum(struct kprcb *prcb)
     struct thread *self = prcb->current_thread;
 
     prcb->quantum_end = false;
-    if (list_is_empty(&ready_queue)) {
+    /* A thread whose affinity no longer names this processor leaves it even for idle. */
+    if (!first_ready_here(prcb) && (self->affinity & prcb->set_member)) {
         self->quantum = QUANTUM_TICKS;
         return;
     }
@@ -536,7 +701,7 @@ static void KiDispatchInterrupt(void)
         KiRetireDpcList(prcb);
     KIRQL old = KiAcquireDispatcherLock();
     if (prcb->current_thread == prcb->idle_thread) {
-        if (!list_is_empty(&ready_queue))
+        if (first_ready_here(prcb))
             switch_to(pick_next());
     } else if (prcb->quantum_end) {
         end_quantum(prcb);

@@ -42,6 +42,12 @@ void shared_data_init(void)
     MmSharedUserData[NT_SHARED_PROCESSOR_FEATURES + PF_PAE_ENABLED] = MM_PAE;
     MmSharedUserData[NT_SHARED_PROCESSOR_FEATURES + PF_NX_ENABLED] = boot_paging_mode.nx;
     MmSharedUserData[NT_SHARED_NX_SUPPORT_POLICY] = (uint8_t)boot_paging_mode.policy;
+    shared_data_set_processors(1);
+}
+
+void shared_data_set_processors(uint32_t count)
+{
+    *field(NT_SHARED_ACTIVE_PROCESSOR_COUNT) = count;
 }
 
 void shared_data_update_time(uint64_t ticks)

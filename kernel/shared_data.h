@@ -7,3 +7,6 @@ void shared_data_init(void);
 
 /* Publishes the time; called from the timer interrupt. */
 void shared_data_update_time(uint64_t ticks);
+
+/* ActiveProcessorCount: how many processors run (the boot's start of the others sets it). */
+void shared_data_set_processors(uint32_t count);

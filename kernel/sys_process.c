@@ -135,7 +135,7 @@ ntstatus_t NtQueryInformationProcess(const uint32_t *arguments)
         return status;
     if (class == NT_PROCESS_BASIC_INFORMATION) {
         info.basic.exit_status = process->exit_status;
-        info.basic.affinity_mask = 1;
+        info.basic.affinity_mask = process->affinity & KeActiveProcessors;
         info.basic.base_priority = 8;
         info.basic.unique_process_id = process->id;
         info.basic.inherited_from_unique_process_id = process->parent_id;
@@ -165,6 +165,29 @@ ntstatus_t NtSetInformationProcess(const uint32_t *arguments)
             return STATUS_INVALID_PARAMETER;
         ntstatus_t status = user_copy_from(&flags, arguments[2], sizeof(flags));
         return NT_SUCCESS(status) ? process_set_execute_flags(flags) : status;
+    }
+    if (class == NT_PROCESS_AFFINITY_MASK) {
+        /*
+         * SetProcessAffinityMask's: some of the running processors and no other, with
+         * PROCESS_SET_INFORMATION; every thread of the process moves to them at once.
+         */
+        uint32_t mask;
+        if (length != sizeof(mask))
+            return STATUS_INFO_LENGTH_MISMATCH;
+        ntstatus_t status = user_copy_from(&mask, arguments[2], sizeof(mask));
+        if (!NT_SUCCESS(status))
+            return status;
+        if (mask == 0 || (mask & ~KeActiveProcessors))
+            return STATUS_INVALID_PARAMETER;
+        status = process_reference_by_handle(arguments[0], PROCESS_SET_INFORMATION, &process);
+        if (!NT_SUCCESS(status))
+            return status;
+        if (process == &system_process)
+            status = STATUS_ACCESS_DENIED;      /* its threads are the kernel's */
+        else
+            process_set_affinity(process, mask);
+        object_dereference(&process->header);
+        return status;
     }
     if (class != NT_PROCESS_QUOTA_LIMITS)
         return STATUS_INVALID_INFO_CLASS;

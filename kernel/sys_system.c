@@ -71,17 +71,22 @@ static ntstatus_t query_paging_information(vaddr_t buffer, uint32_t length,
 static ntstatus_t query_counter_information(vaddr_t buffer, uint32_t length,
                                             vaddr_t return_length)
 {
+    struct kprcb_statistics processors = scheduler_statistics();
     struct nt_system_counter_information info = {
         .system_calls = syscall_count,
-        .context_switches = (uint32_t)scheduler_statistics().context_switches,
+        .context_switches = (uint32_t)processors.context_switches,
         .cr3_loads = MmStatistics.cr3_loads,
-        .invlpg = cpu_invlpg_count,
-        .full_tlb_flushes = cpu_full_flush_count,
+        .invlpg = processors.invlpgs,
+        .full_tlb_flushes = processors.full_flushes,
         .page_faults = trap_page_fault_count,
         .demand_zero_faults = MmStatistics.demand_zero_faults,
         .copy_on_write_faults = MmStatistics.copy_on_write_faults,
         .section_faults = MmStatistics.section_faults,
         .stack_extensions = MmStatistics.stack_extensions,
+        .ipis_sent = (uint32_t)processors.ipis_sent,
+        .tlb_shootdowns = (uint32_t)processors.tlb_shootdowns,
+        .tlb_pages_shot_down = (uint32_t)processors.tlb_pages_flushed,
+        .tlb_entire_shootdowns = (uint32_t)processors.tlb_entire_flushes,
     };
 
     if (length != sizeof(info))
@@ -117,7 +122,7 @@ ntstatus_t NtQuerySystemInformation(const uint32_t *arguments)
     info.allocation_granularity = MM_ALLOCATION_GRANULARITY;
     info.minimum_user_mode_address = MM_LOWEST_USER_ADDRESS;
     info.maximum_user_mode_address = MmCurrentAddressSpace()->highest_user_address;
-    info.active_processors_affinity_mask = 1;
-    info.number_of_processors = 1;
+    info.active_processors_affinity_mask = KeActiveProcessors;
+    info.number_of_processors = (char)KeNumberProcessors;
     return syscall_return_information(buffer, &info, sizeof(info), return_length);
 }

@@ -45,6 +45,9 @@ struct thread {
     bool in_exception_dispatcher;   /* an exception delivered, not yet answered (NtContinue) */
     bool user_wait;                 /* waiting for a user-mode call: termination ends it */
     bool suspended;                 /* created suspended, not yet resumed (a user wait too) */
+    bool idle;                      /* a processor's idle thread: never on the ready queue */
+    uint32_t affinity;              /* the processors it may run on (their set_member bits) */
+    uint8_t processor;              /* the one it runs or last ran on */
     struct list_entry queue_link;   /* the ready queue, a wait queue, or the dead list */
     struct list_entry process_link; /* the process's threads */
     struct list_entry sleep_link;   /* waiting with a timeout */
@@ -87,6 +90,28 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
 /* Lets a thread created suspended run; does nothing to any other. Dispatcher lock held. */
 void KiResumeThreadLocked(struct thread *thread);
 
+/*
+ * An application processor's idle thread, with its stack, not yet running: the
+ * processor starts on that stack (arch/processors.c). NULL when out of memory.
+ */
+struct thread *KiCreateIdleThread(void);
+/*
+ * The last step of an application processor's start, on its idle thread at
+ * DISPATCH_LEVEL: from here it runs the ready threads like any other.
+ */
+NORETURN void KiIdleProcessor(void);
+
+/*
+ * Limits the current thread to the processors in affinity (some of them running),
+ * moving it at once if this one is not among them; returns the limit it had (NT's
+ * KeSetSystemAffinityThread). KE_ALL_PROCESSORS lifts it.
+ */
+uint32_t KeSetAffinityThread(uint32_t affinity);
+/* The same for any thread: one running where it may no longer run gives that processor up. */
+void KeSetThreadAffinity(struct thread *thread, uint32_t affinity);
+/* KeSetThreadAffinity with the dispatcher lock held (the current thread may switch away). */
+void KiSetAffinityThreadLocked(struct thread *thread, uint32_t affinity);
+
 /* Lets another ready thread run, if there is one. */
 void scheduler_yield(void);
 
@@ -121,6 +146,13 @@ void wait_queue_init(struct wait_queue *queue);
 /* The timer interrupt's part: time, sleepers, quanta. */
 void scheduler_tick(void);
 
+
+/*
+ * At PASSIVE_LEVEL: returns once every thread that has ended is freed, with what it let
+ * go of (its process too, when it was the last): the books tests keep are then settled,
+ * whichever processor did the freeing.
+ */
+void KeWaitForEndedThreads(void);
 
 /* Ends the current thread; the next thread to run frees its stack. */
 NORETURN void scheduler_exit_thread(void);

@@ -66,6 +66,7 @@ static const char *const known_options[] = {
     "pagefile",                             /* mm/pagefile.c */
     "ide",                                  /* io/ata.c: ide=pio */
     "ptecheck",                             /* mm/init.c: the PTE writer's check */
+    "/NUMPROC", "numproc", "maxcpus",       /* arch/processors.c */
     "test", "bench", "crash", "run", "verifier",    /* kernel/main.c */
     "fuzzcalls", "soak",                    /* tests/test_fuzz.c, tests/test_soak.c */
     "badsector",                            /* tests/test_disk.c */

@@ -288,6 +288,10 @@ struct nt_system_counter_information {
     unsigned int copy_on_write_faults;
     unsigned int section_faults;
     unsigned int stack_extensions;
+    unsigned int ipis_sent;                 /* interprocessor interrupts */
+    unsigned int tlb_shootdowns;            /* flushes asked of other processors, and waited for */
+    unsigned int tlb_pages_shot_down;       /* pages those processors dropped one by one */
+    unsigned int tlb_entire_shootdowns;     /* ... and times they dropped everything instead */
 };
 /* Not in NT (which spreads these over SystemPerformanceInformation): memory totals. */
 #define NT_SYSTEM_MEMORY_INFORMATION 0x1000
@@ -360,6 +364,7 @@ struct nt_quota_limits {
  * ProcessExecuteFlags: a ULONG of MEM_EXECUTE_OPTION_* bits, the process's no-execute
  * (DEP) setting; queried and set by the process itself only (NtCurrentProcess).
  */
+#define NT_PROCESS_AFFINITY_MASK 21      /* KAFFINITY: the processors its threads may run on */
 #define NT_PROCESS_EXECUTE_FLAGS 0x22
 #define MEM_EXECUTE_OPTION_DISABLE                  0x01    /* execution refused: DEP on */
 #define MEM_EXECUTE_OPTION_ENABLE                   0x02    /* execution allowed: DEP off */
@@ -438,6 +443,7 @@ struct nt_exception_frame {
 #define PF_PAE_ENABLED              9       /* the PAE format is in use */
 #define PF_NX_ENABLED               12      /* execution can be refused (NX on) */
 #define NT_SHARED_NX_SUPPORT_POLICY 0x2D5   /* UCHAR NXSupportPolicy: NX_SUPPORT_POLICY_* */
+#define NT_SHARED_ACTIVE_PROCESSOR_COUNT 0x3C0  /* ULONG ActiveProcessorCount (Windows 7) */
 #define NX_SUPPORT_POLICY_ALWAYSOFF 0
 #define NX_SUPPORT_POLICY_ALWAYSON  1
 #define NX_SUPPORT_POLICY_OPTIN     2

@@ -62,6 +62,7 @@ void MiInitializeAddressSpaces(void)
     struct mm_address_space *system = MmSystemAddressSpace;
 
     KeGetCurrentPrcb()->current_space = system;
+    system->active_processors = KeGetCurrentPrcb()->set_member;
     KeInitializeGuardedMutex(&system->working_set.lock, &MiProcessWorkingSetClass);
     system->directory = boot_page_directory;
     for (unsigned i = 0; i < DIRECTORY_PAGES; i++)
@@ -119,9 +120,23 @@ void MmAdoptSystemAddressSpace(struct mm_address_space *storage)
 
 void MiLoadAddressSpace(struct mm_address_space *space)
 {
-    KeGetCurrentPrcb()->current_space = space;
+    struct kprcb *prcb = KeGetCurrentPrcb();
+    struct mm_address_space *previous = prcb->current_space;
+
+    KASSERT(KeGetCurrentIrql() >= DISPATCH_LEVEL);     /* no move to another processor */
+    /*
+     * Joined before CR3 names the space (a locked OR: the load cannot pass it): a PTE
+     * writer that reads the mask without this processor's bit stored its entry before
+     * this CR3 load, which then drops whatever the TLB held of the space. Left after
+     * the load, so that no flush is missed while CR3 still names the old one.
+     */
+    __atomic_fetch_or(&space->active_processors, prcb->set_member, __ATOMIC_SEQ_CST);
+    prcb->current_space = space;
     cpu_write_cr3(space->cr3);
+    if (previous && previous != space)
+        __atomic_fetch_and(&previous->active_processors, ~prcb->set_member, __ATOMIC_SEQ_CST);
     MmStatistics.cr3_loads++;
+    prcb->statistics.cr3_loads++;
 }
 
 /*
@@ -195,8 +210,10 @@ void MmSetExecuteDisable(bool disable)
             if (!pte_is_valid(*pte) || MiProtectionIsExecutable(MiValidPteProtection(*pte)))
                 continue;
             ptebits_t value = (pte->value & ~PTE_NO_EXECUTE) | space->no_execute_bit;
-            if (value != pte->value)
-                MiWritePteBatched(pte, (mmpte_t){value}, &batch);
+            /* A dirty bit set since the read is not lost: the frame keeps it. */
+            if (value != pte->value &&
+                MiWritePteBatched(pte, (mmpte_t){value}, &batch).value & PTE_DIRTY)
+                MiGetPfnEntry(pte_pfn(*pte))->flags |= MI_PFN_MODIFIED;
         }
     }
     MiReleasePfnLock(old);
@@ -298,6 +315,7 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
 {
     MI_WORKING_SET_GUARD(&space->working_set);
     KASSERT(space != MmCurrentAddressSpace() && space != MmSystemAddressSpace);
+    KASSERT(space->active_processors == 0);
     KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
     list_remove(&space->link);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);

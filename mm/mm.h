@@ -125,6 +125,11 @@ struct mm_address_space {
     void *pdpt_block;               /* the pool block pdpt lies in, 32-byte aligned */
 #endif
     pfn_t hyperspace_pfn;           /* its hyperspace page table */
+    /*
+     * The processors whose CR3 holds it (their set_member bits), which a change to its
+     * user entries must reach (mm/pte.c). Set before CR3 is loaded, cleared after.
+     */
+    volatile uint32_t active_processors;
     ptebits_t no_execute_bit;       /* what its pages without an execute protection get:
                                        PTE_NO_EXECUTE with DEP on and NX on, else 0 */
     vaddr_t highest_user_address;   /* this space's own limit (large-address-awareness) */
@@ -179,6 +184,16 @@ static inline struct mm_address_space *MmCurrentAddressSpace(void)
                      : "=r"(space) : "i"(offsetof(struct kprcb, current_space)));
     return space;
 }
+
+/*
+ * The application processors' start-up page (arch/processors.c): maps the page at
+ * physical, below 1 MB, at the same address in the current address space (the system
+ * process's, whose user half is otherwise empty), executable, so that the processor
+ * turning paging on there finds its next instruction. Unmapped, with its page table,
+ * once every processor has started.
+ */
+bool MmMapStartupPage(paddr_t physical);
+void MmUnmapStartupPage(paddr_t physical);
 
 /* Loads space's directory into CR3 (MmSwitchAddressSpace's slow path). */
 void MiLoadAddressSpace(struct mm_address_space *space);

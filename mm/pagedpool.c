@@ -109,9 +109,8 @@ void MiEvictPagedPoolPage(vaddr_t va)
     mmpte_t *pte = pte_of(va);
     pfn_t pfn = pte_pfn(*pte);
 
-    if (pte->value & PTE_DIRTY)
+    if (MiWritePte(pte, MiMakeTransitionPte(pfn, PAGE_READWRITE)).value & PTE_DIRTY)
         MiGetPfnEntry(pfn)->flags |= MI_PFN_MODIFIED;
-    MiWritePte(pte, MiMakeTransitionPte(pfn, PAGE_READWRITE));
     MiRemoveWorkingSetEntry(&MiSystemWorkingSet, va);
     MiInsertTransitionPageLocked(pfn);
     MiReleasePfnLock(old);

@@ -89,3 +89,26 @@ bool MmGetPhysicalAddress(vaddr_t va, paddr_t *physical)
     *physical = pfn_to_paddr(pte_pfn(*pte)) | (va & (PAGE_SIZE - 1));
     return true;
 }
+
+bool MmMapStartupPage(paddr_t physical)
+{
+    /* Executable (no XD), supervisor (so SMEP lets ring 0 run it), read-only. */
+    mmpte_t executable = {PTE_VALID};
+
+    KASSERT(physical < 0x100000 && physical % PAGE_SIZE == 0);
+    return NT_SUCCESS(MiMapRange((vaddr_t)physical, physical, PAGE_SIZE, executable));
+}
+
+void MmUnmapStartupPage(paddr_t physical)
+{
+    vaddr_t va = (vaddr_t)physical;
+
+    MiUnmapRange(va, PAGE_SIZE);
+    /* Its table held nothing else (the system process has no user pages): it goes too. */
+    mmpte_t *pde = pde_of(va);
+    if (pte_is_valid(*pde)) {
+        pfn_t table = pte_pfn(*pde);
+        MiWritePte(pde, pte_zero());
+        MiReleasePageReference(table);
+    }
+}

@@ -46,7 +46,7 @@ static bool pfn_database_ready;
 
 static struct lock_class pfn_lock_class = LOCK_CLASS_SPIN("PFN database");
 struct kspin_lock MiPfnLock = KSPIN_LOCK_INIT(pfn_lock_class);
-struct kprcb *MiPfnLockOwner;
+struct thread *MiPfnLockOwner;
 
 NORETURN void MiPfnLockMisused(bool held, vaddr_t caller)
 {

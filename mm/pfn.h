@@ -120,14 +120,18 @@ extern uint32_t MiPagesInUse[MI_USE_COUNT];
  * called with it held (MiXxxLocked); taking it again while holding it stops the machine.
  */
 extern struct kspin_lock MiPfnLock;
-extern struct kprcb *MiPfnLockOwner;    /* the processor holding it, for the checks */
+/*
+ * The thread holding it, for the checks: a thread, not a processor, since one that is
+ * about to take the lock may still move to another processor before it raises the IRQL.
+ */
+extern struct thread *MiPfnLockOwner;
 
 /* Stops the machine: the PFN lock taken twice, or a ...Locked function called without it. */
 NORETURN void MiPfnLockMisused(bool held, vaddr_t caller);
 
 static inline KIRQL MiAcquirePfnLock(void)
 {
-    struct kprcb *self = KeGetCurrentPrcb();
+    struct thread *self = KeGetCurrentThread();
 
     if (__builtin_expect(MiPfnLockOwner == self, 0))
         MiPfnLockMisused(true, (vaddr_t)__builtin_return_address(0));
@@ -142,10 +146,10 @@ static inline void MiReleasePfnLock(KIRQL old)
     KeReleaseSpinLock(&MiPfnLock, old);
 }
 
-/* True when this processor holds the PFN lock. */
+/* True when this thread holds the PFN lock. */
 static inline bool MiPfnLockHeld(void)
 {
-    return MiPfnLockOwner == KeGetCurrentPrcb();
+    return MiPfnLockOwner == KeGetCurrentThread();
 }
 
 /* What each ...Locked function checks first, in test boots (the lock checker on). */

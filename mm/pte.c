@@ -21,6 +21,7 @@
 #include "arch/mmu.h"
 #include "arch/pcr.h"
 #include "arch/spinlock.h"
+#include "ke/ipi.h"
 #include "ke/tlbflush.h"
 #include "lib/panic.h"
 #include "lib/types.h"
@@ -71,7 +72,7 @@ static inline void end_stores(uint32_t flags)
 }
 
 #if MM_PAE
-void MiPteExchange(mmpte_t *entry, mmpte_t value)
+mmpte_t MiPteExchange(mmpte_t *entry, mmpte_t value)
 {
     uint64_t old = entry->value;
 
@@ -84,8 +85,28 @@ void MiPteExchange(mmpte_t *entry, mmpte_t value)
                      : "+m"(*(uint64_t *)&entry->value), "+A"(old)
                      : "b"((uint32_t)value.value), "c"((uint32_t)(value.value >> 32))
                      : "memory", "cc");
+    return (mmpte_t){old};
 }
 #endif
+
+static inline mmpte_t exchange(mmpte_t *entry, mmpte_t value)
+{
+#if MM_PAE
+    return MiPteExchange(entry, value);
+#else
+    return (mmpte_t){__atomic_exchange_n((ptebits_t *)&entry->value, value.value,
+                                         __ATOMIC_SEQ_CST)};
+#endif
+}
+
+mmpte_t MiPteReplaceValid(mmpte_t *entry, mmpte_t value)
+{
+    uint32_t flags = begin_stores();
+    mmpte_t old = exchange(entry, value);
+
+    end_stores(flags);
+    return old;
+}
 
 void MiPteStoreChecked(mmpte_t *entry, mmpte_t value)
 {
@@ -96,32 +117,81 @@ void MiPteStoreChecked(mmpte_t *entry, mmpte_t value)
 }
 
 /*
- * Posts the pages (count past MI_TLB_BATCH_PAGES: everything) to every other processor
- * that may cache them. While KE_MAX_PROCESSORS is 1 the callers compile it out, so that
- * this processor's own flush stays one invlpg.
+ * Which processors may cache a page's translation besides this one: for a user page,
+ * and for the self-map's view of a user page table, those running the current space;
+ * for hyperspace, none (each processor has slots of its own there, used at
+ * DISPATCH_LEVEL); for the rest of system space, every one.
  */
-static void post_to_other_processors(const vaddr_t *va, uint32_t count, bool system)
+enum flush_scope { FLUSH_HERE, FLUSH_SPACE, FLUSH_ALL };
+
+static inline enum flush_scope scope_of(vaddr_t va)
+{
+    if (va < MmSystemRangeStart || (va >= PTE_BASE && va < (vaddr_t)pte_of(MmSystemRangeStart)))
+        return FLUSH_SPACE;
+    if (va >= HYPER_SPACE && va < HYPER_SPACE_END)
+        return FLUSH_HERE;
+    return FLUSH_ALL;
+}
+
+/*
+ * The shootdown: posts the pages (count past MI_TLB_BATCH_PAGES: everything) to every
+ * other processor the scope names, interrupts them, and waits until each has dropped
+ * them. Called at DISPATCH_LEVEL (the thread stays on this processor, whose own TLB
+ * was flushed first) after the entries were stored.
+ */
+static void shoot_down(const vaddr_t *va, uint32_t count, enum flush_scope scope)
 {
     struct kprcb *self = KeGetCurrentPrcb();
+    uint32_t number[KE_MAX_PROCESSORS];
 
-    for (unsigned i = 0; i < KeNumberProcessors; i++) {
-        struct kprcb *prcb = KiProcessorBlock[i];
-        /* A user page is cached only where its space is loaded (CR3 drops the rest). */
-        if (prcb == self || (!system && prcb->current_space != self->current_space))
-            continue;
-        if (count > MI_TLB_BATCH_PAGES)
-            KiPostEntireTlbFlush(prcb, system);
-        else
-            KiPostTlbFlush(prcb, va, count, system);
-        /* The shootdown interrupt to prcb goes here, and a wait for its answer. */
-    }
+    /*
+     * Never above, and never under an interrupt spinlock: a processor spinning with
+     * interrupts off for one this one holds would never answer (arch/lockcheck.c allows
+     * that spin).
+     */
+    KASSERT(KeGetCurrentIrql() == DISPATCH_LEVEL);
+
+    /* The entries' stores come before the mask's load (x86 may otherwise swap them). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t targets = scope == FLUSH_ALL ? KeActiveProcessors
+                                          : MmCurrentAddressSpace()->active_processors;
+    targets &= ~self->set_member;
+    if (!targets)
+        return;
+    for_each_processor(i, targets)
+        number[i] = count > MI_TLB_BATCH_PAGES
+                        ? KiPostEntireTlbFlush(KiProcessorBlock[i], scope == FLUSH_ALL)
+                        : KiPostTlbFlush(KiProcessorBlock[i], va, count, scope == FLUSH_ALL);
+    KiIpiSend(targets, IPI_TLB_FLUSH);
+    self->statistics.tlb_shootdowns++;
+    for_each_processor(i, targets)
+        KiWaitForTlbFlush(KiProcessorBlock[i], number[i]);
+}
+
+/* Raises to DISPATCH_LEVEL for a flush when other processors run; returns the old IRQL. */
+static inline KIRQL begin_flush(void)
+{
+    KIRQL old = KeGetCurrentIrql();
+
+    if (__builtin_expect(KeNumberProcessors > 1, 0) && old < DISPATCH_LEVEL)
+        KeRaiseIrql(DISPATCH_LEVEL);
+    return old;
+}
+
+static inline void end_flush(KIRQL old)
+{
+    if (__builtin_expect(KeNumberProcessors > 1, 0) && old < DISPATCH_LEVEL)
+        KeLowerIrql(old);
 }
 
 void MiPteFlushPage(vaddr_t va)
 {
+    KIRQL old = begin_flush();
+
     cpu_invlpg(va);
-    if (KE_MAX_PROCESSORS > 1)
-        post_to_other_processors(&va, 1, va >= MmSystemRangeStart);
+    if (__builtin_expect(KeNumberProcessors > 1, 0) && scope_of(va) != FLUSH_HERE)
+        shoot_down(&va, 1, scope_of(va));
+    end_flush(old);
 }
 
 static inline bool is_self_map_entry(const mmpte_t *pte)
@@ -129,24 +199,29 @@ static inline bool is_self_map_entry(const mmpte_t *pte)
     return (vaddr_t)pte >= PTE_BASE && (vaddr_t)pte < SELF_MAP_END;
 }
 
-void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch)
+mmpte_t MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch)
 {
-    bool was_valid = pte_is_valid(*pte);
-
     KASSERT(is_self_map_entry(pte));
-    MiPteWrite(pte, value);
-    if (!was_valid)
-        return;
+    if (!pte_is_valid(*pte)) {
+        mmpte_t old = *pte;
+        MiPteWrite(pte, value);
+        return old;
+    }
+    mmpte_t old = MiPteReplaceValid(pte, value);
     vaddr_t va = va_of_pte(pte);
     if (batch->count < MI_TLB_BATCH_PAGES)
         batch->va[batch->count] = va;
     if (batch->count <= MI_TLB_BATCH_PAGES)
         batch->count++;
     batch->system |= va >= MmSystemRangeStart;
+    batch->scope = MAX(batch->scope, (uint8_t)scope_of(va));
+    return old;
 }
 
 void MiFlushTlbBatch(struct mi_tlb_batch *batch)
 {
+    KIRQL old = begin_flush();
+
     /* User pages are never global: a user batch keeps the kernel's global entries. */
     if (batch->count > MI_TLB_BATCH_PAGES && batch->system)
         cpu_flush_tlb_all();
@@ -155,8 +230,9 @@ void MiFlushTlbBatch(struct mi_tlb_batch *batch)
     else
         for (uint32_t i = 0; i < batch->count; i++)
             cpu_invlpg(batch->va[i]);
-    if (KE_MAX_PROCESSORS > 1 && batch->count)
-        post_to_other_processors(batch->va, batch->count, batch->system);
+    if (__builtin_expect(KeNumberProcessors > 1, 0) && batch->count)
+        shoot_down(batch->va, batch->count, batch->scope);
+    end_flush(old);
     MiInitializeTlbBatch(batch);
 }
 

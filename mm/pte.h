@@ -16,8 +16,8 @@
  * all of them for system space, those whose current space is this one for user space --
  * gets them posted to the pending-flush list in its region (KiPostTlbFlush,
  * ke/tlbflush.h; past 16 pages a flush of everything), which it drains in the shootdown
- * interrupt that will follow each post. With KE_MAX_PROCESSORS at 1 there is no other
- * processor and the posting is compiled out.
+ * interrupt that follows, and the writer waits until each has done so. With one
+ * processor running, none of that costs more than a test.
  *
  * mmpte_t's raw value is const (arch/mmu.h): code outside mm/pte.c cannot assign an
  * entry, and scripts/check-pte-writers.py refuses the casts, memsets and copies that
@@ -39,6 +39,7 @@
 struct mi_tlb_batch {
     uint32_t count;             /* pages in va[]; above MI_TLB_BATCH_PAGES: everything */
     bool system;                /* some page is in system space, cached in every space */
+    uint8_t scope;              /* which other processors may cache them (mm/pte.c) */
     vaddr_t va[MI_TLB_BATCH_PAGES];
 };
 
@@ -46,6 +47,7 @@ static inline void MiInitializeTlbBatch(struct mi_tlb_batch *batch)
 {
     batch->count = 0;
     batch->system = false;
+    batch->scope = 0;
 }
 
 /* True once `ptecheck` made page tables read-only outside the writer (see above). */
@@ -66,7 +68,7 @@ extern bool MiPteCheckEnabled;
  * cmpxchg8b (MiPteExchange).
  */
 #if MM_PAE
-void MiPteExchange(mmpte_t *entry, mmpte_t value);
+mmpte_t MiPteExchange(mmpte_t *entry, mmpte_t value);
 
 static inline void MiPteStore(mmpte_t *entry, mmpte_t value)
 {
@@ -105,22 +107,38 @@ static inline void MiPteWrite(mmpte_t *entry, mmpte_t value)
 }
 
 /*
- * Stores value into pte, an entry reached through the self-map (pte_of, or pde_of for a
- * PDE), and drops the translation the old entry made if it was valid: for a PDE that is
- * the self-map's view of its table, so a valid PDE is replaced only once every PTE of
- * its table is not valid (or with a batch that flushes everything).
+ * Replaces a valid entry in one locked step (xchg; cmpxchg8b for 8-byte entries) and
+ * returns it as it was at that instant: with the accessed and dirty bits any processor
+ * set through it until then. A plain read before a plain store would lose a dirty bit
+ * another processor sets between the two; after the exchange, a processor still writing
+ * through its cached translation can only be one whose translation was dirty already,
+ * which the returned entry says, until the flush that follows ends it.
  */
-static inline void MiWritePte(mmpte_t *pte, mmpte_t value)
-{
-    bool was_valid = pte_is_valid(*pte);
+mmpte_t MiPteReplaceValid(mmpte_t *entry, mmpte_t value);
 
-    MiPteWrite(pte, value);
-    if (was_valid)
-        MiPteFlushPage(va_of_pte(pte));
+/*
+ * Stores value into pte, an entry reached through the self-map (pte_of, or pde_of for a
+ * PDE), and drops the translation the old entry made if it was valid, on every
+ * processor that may cache it, before returning: for a PDE that is the self-map's view
+ * of its table, so a valid PDE is replaced only once every PTE of its table is not valid
+ * (or with a batch that flushes everything). Returns the entry it replaced (a valid one
+ * with its final accessed and dirty bits: MiPteReplaceValid).
+ */
+static inline mmpte_t MiWritePte(mmpte_t *pte, mmpte_t value)
+{
+    /* Not valid, no processor sets a bit in it or caches it: one store does. */
+    if (!pte_is_valid(*pte)) {
+        mmpte_t old = *pte;
+        MiPteWrite(pte, value);
+        return old;
+    }
+    mmpte_t old = MiPteReplaceValid(pte, value);
+    MiPteFlushPage(va_of_pte(pte));
+    return old;
 }
 
 /* MiWritePte, with the flush left in batch for MiFlushTlbBatch. */
-void MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch);
+mmpte_t MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batch);
 /*
  * Drops every translation batch holds (one invlpg each, or a full flush that keeps the
  * global entries when every page is user space), posts them to the other processors

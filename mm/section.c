@@ -276,9 +276,7 @@ void MiDeleteView(struct mm_address_space *space, struct mmvad *vad)
         }
         if (pte->value == 0)
             continue;
-        mmpte_t old = *pte;
-        MiWriteUserPte(va, pte_zero());
-        MiDeletePteContents(old);
+        MiDeletePteContents(MiWriteUserPte(va, pte_zero()));
     }
     MiReleasePfnLock(old_irql);
     MiReturnCommitment(&space->commit_charge, vad->commit_charge);

@@ -173,18 +173,18 @@ static void release_table_entry(vaddr_t va, bool was_used)
     }
 }
 
-void MiWriteUserPte(vaddr_t va, mmpte_t value)
+mmpte_t MiWriteUserPte(vaddr_t va, mmpte_t value)
 {
     mmpte_t *pte = pte_of(va);
-    mmpte_t old = *pte;
+    mmpte_t old = MiWritePte(pte, value);
 
-    MiWritePte(pte, value);
     if (MiIsPresentPte(old) || MiIsPresentPte(value))
         account_page(va, old, value);
     if (value.value == 0)
         release_table_entry(va, old.value != 0);
     else if (old.value == 0)
         page_table_entry(va)->used_entries++;
+    return old;
 }
 
 /*
@@ -201,9 +201,7 @@ static void decommit_pages(struct mm_address_space *space, vaddr_t start, vaddr_
         mmpte_t *pte = MiGetPte(va, false);
         if (!pte || pte->value == 0)
             continue;
-        mmpte_t old = *pte;
-        MiWriteUserPte(va, pte_zero());
-        MiDeletePteContents(old);
+        MiDeletePteContents(MiWriteUserPte(va, pte_zero()));
         pages++;
     }
     MiReleasePfnLock(old_irql);
@@ -406,8 +404,7 @@ static void drop_page(vaddr_t va)
     KIRQL old_irql = MiAcquirePfnLock();
     mmpte_t old = *pte_of(va);
 
-    MiWriteUserPte(va, MiMakeDemandZeroPte(MiPteProtection(old)));
-    MiDeletePteContents(old);
+    MiDeletePteContents(MiWriteUserPte(va, MiMakeDemandZeroPte(MiPteProtection(old))));
     MiReleasePfnLock(old_irql);
 }
 

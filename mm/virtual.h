@@ -67,7 +67,7 @@ static inline uint32_t MiPteProtection(mmpte_t pte)
  * table is freed when its last entry becomes zero, so a zero is written with the PFN
  * lock held. Flushes a valid old translation.
  */
-void MiWriteUserPte(vaddr_t va, mmpte_t value);
+mmpte_t MiWriteUserPte(vaddr_t va, mmpte_t value);
 
 /*
  * Charges pages of commitment to an account (a space's commit_charge, a section's);

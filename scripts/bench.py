@@ -98,6 +98,13 @@ OPERATIONS += [
      tuple(floor + "@pae" for floor in floors), None)
     for i, (letter, name, what, floors, target) in enumerate(OPERATIONS[:len(PAE_LETTERS)])
 ]
+# Two processors (-smp 2): what the other one costs, renamed NAME@smp.
+OPERATIONS += [
+    ("y", "shootdown-page@smp", "a system page pointed at another frame: the other "
+     "processor's TLB shot down, its answer waited for", ("ipi-round-trip@smp",), None),
+    ("z", "shootdown-64k@smp", "the same for 16 pages (64 KB) in one batch",
+     ("ipi-round-trip@smp",), None),
+]
 # Boots of their own, each with what it contributes (renamed NAME@SETUP): the other disk
 # controllers' paging rows, and every row in the PAE format. (name, QEMU's arguments, the
 # kernel's extra options, the pagefile's disk, the rows, the floors.)
@@ -107,6 +114,8 @@ CONTROLLERS = [
     ("ahci", ["-M", "q35"], "", "sata0", PAGING_ROWS, ("int-iret-floor",)),
     ("pae", [], "/PAE", "ide0", tuple(row[1] for row in OPERATIONS[:len(PAE_LETTERS)]),
      ("int-iret-floor", "cr3-switch-floor", "zero-page")),
+    ("smp", ["-smp", "2"], "", "ide0", ("shootdown-page", "shootdown-64k"),
+     ("ipi-round-trip",)),
 ]
 # Operations not measured yet.
 NOT_YET = []
@@ -114,6 +123,8 @@ FLOORS = [
     ("int-iret-floor", "int 0x2D / iret round trip from ring 3 (bench.exe)"),
     ("cr3-switch-floor", "CR3 load + pushal/popal, ring 0 (kernel)"),
     ("zero-page", "memset of one 4 KB page, ring 0 (kernel)"),
+    ("ipi-round-trip@smp", "an IPI to the other processor and its answer (a generic call "
+     "of nothing), ring 0 (kernel, -smp 2)"),
 ]
 COUNTERS = ("cr3", "invlpg", "flush", "faults")
 

@@ -14,6 +14,7 @@ static const struct ktest_suite *const all_suites[] = {
     &cpu_suite,
     &split_suite,
     &sync_suite,
+    &smp_suite,
     &dpc_suite,
     &cmdline_suite,
     &acpi_suite,
@@ -139,6 +140,11 @@ static unsigned run_suite(const struct ktest_suite *suite, unsigned number)
             t.failed = true;
             process_detach();
         }
+        if (thread_current()->affinity != pcr_boot_processor.set_member) {
+            ktest_diag(&t, "the case ended with its thread's affinity changed");
+            t.failed = true;
+            KeSetAffinityThread(pcr_boot_processor.set_member);
+        }
         if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
             /* Nor at a raised IRQL, where the next would wrongly be refused waits and faults. */
             ktest_diag(&t, "the case ended at IRQL %u", KeGetCurrentIrql());
@@ -173,9 +179,16 @@ unsigned ktest_run(const char *filter, size_t filter_length)
     for (unsigned i = 0; i < ARRAY_SIZE(all_suites); i++)
         selected += suite_selected(all_suites[i], filter, filter_length);
     kprintf("KTAP version 1\n1..%u\n", selected);
+    /*
+     * The cases run on the boot processor, where the clock and the devices interrupt, so
+     * that what they read of "this processor" holds from one line to the next; the
+     * threads and processes they start run on any processor.
+     */
+    uint32_t affinity = KeSetAffinityThread(pcr_boot_processor.set_member);
     for (unsigned i = 0; i < ARRAY_SIZE(all_suites); i++)
         if (suite_selected(all_suites[i], filter, filter_length))
             failed += run_suite(all_suites[i], ++number);
+    KeSetAffinityThread(affinity);
     kprintf("# %u failed case%s\n", failed, failed == 1 ? "" : "s");
     return failed;
 }

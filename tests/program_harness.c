@@ -20,6 +20,7 @@
 void take_snapshot(struct resources *r)
 {
     MiWaitForModifiedPageWriterIdle();     /* pages freed in flight go when written */
+    KeWaitForEndedThreads();                /* and those of threads another processor frees */
     r->available_pages = MmAvailablePages();
     r->system_page_tables = MiPagesInUse[MI_USE_PAGE_TABLE];
     r->committed_pages = MmTotalCommittedPages;

@@ -5,6 +5,7 @@
 extern const struct ktest_suite cpu_suite;          /* tests/test_cpu.c */
 extern const struct ktest_suite split_suite;        /* tests/test_split.c */
 extern const struct ktest_suite sync_suite;         /* tests/test_sync.c */
+extern const struct ktest_suite smp_suite;          /* tests/test_smp.c */
 extern const struct ktest_suite dpc_suite;          /* tests/test_dpc.c */
 extern const struct ktest_suite cmdline_suite;      /* tests/test_cmdline.c */
 extern const struct ktest_suite acpi_suite;         /* tests/test_acpi.c */

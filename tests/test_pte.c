@@ -63,14 +63,14 @@ static void writer_flushes_only_what_was_valid(struct ktest *t)
 
     if (!map_test_page(t, &m))
         return;
-    uint32_t before = cpu_invlpg_count;
+    uint32_t before = KeGetCurrentPrcb()->statistics.invlpgs;
     MiWritePte(m.pte, pte_make_kernel(m.pfn, false));
-    KT_EXPECT_EQ(t, before + 1, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, before + 1, KeGetCurrentPrcb()->statistics.invlpgs);
     KT_EXPECT(t, !pte_is_writable(*m.pte));
     MiWritePte(m.pte, pte_zero());
-    KT_EXPECT_EQ(t, before + 2, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, before + 2, KeGetCurrentPrcb()->statistics.invlpgs);
     MiWritePte(m.pte, pte_make_kernel(m.pfn, true));
-    KT_EXPECT_EQ(t, before + 2, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, before + 2, KeGetCurrentPrcb()->statistics.invlpgs);
     unmap_test_page(&m);
 }
 
@@ -83,21 +83,21 @@ static void batch_flushes_each_page_or_everything(struct ktest *t)
     if (!map_test_page(t, &m))
         return;
     MiInitializeTlbBatch(&batch);
-    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
     MiWritePteBatched(m.pte, pte_make_kernel(m.pfn, false), &batch);
     MiWritePteBatched(m.pte, pte_make_kernel(m.pfn, true), &batch);
     KT_EXPECT_EQ(t, 2, batch.count);
     KT_EXPECT(t, batch.system);
-    KT_EXPECT_EQ(t, invlpg, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, invlpg, KeGetCurrentPrcb()->statistics.invlpgs);
     MiFlushTlbBatch(&batch);
-    KT_EXPECT_EQ(t, invlpg + 2, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, invlpg + 2, KeGetCurrentPrcb()->statistics.invlpgs);
     KT_EXPECT_EQ(t, 0, batch.count);
 
     for (unsigned i = 0; i <= MI_TLB_BATCH_PAGES; i++)
         MiWritePteBatched(m.pte, pte_make_kernel(m.pfn, true), &batch);
     MiFlushTlbBatch(&batch);
-    KT_EXPECT_EQ(t, invlpg + 2, cpu_invlpg_count);
-    KT_EXPECT_EQ(t, full + 1, cpu_full_flush_count);
+    KT_EXPECT_EQ(t, invlpg + 2, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full + 1, KeGetCurrentPrcb()->statistics.full_flushes);
     *(volatile uint32_t *)m.va = 7;
     KT_EXPECT_EQ(t, 7, *(volatile uint32_t *)m.va);
     unmap_test_page(&m);
@@ -113,9 +113,9 @@ static void clearing_bits_keeps_the_entry(struct ktest *t)
     *(volatile uint32_t *)m.va = 1;
     KT_EXPECT(t, m.pte->value & PTE_DIRTY);
     KT_EXPECT(t, m.pte->value & PTE_ACCESSED);
-    uint32_t before = cpu_invlpg_count;
+    uint32_t before = KeGetCurrentPrcb()->statistics.invlpgs;
     MiClearPteBits(m.pte, PTE_DIRTY | PTE_ACCESSED);
-    KT_EXPECT_EQ(t, before + 1, cpu_invlpg_count);
+    KT_EXPECT_EQ(t, before + 1, KeGetCurrentPrcb()->statistics.invlpgs);
     KT_EXPECT(t, !(m.pte->value & (PTE_DIRTY | PTE_ACCESSED)));
     KT_EXPECT(t, pte_is_valid(*m.pte) && pte_is_writable(*m.pte));
     KT_EXPECT_EQ(t, m.pfn, pte_pfn(*m.pte));
@@ -252,12 +252,12 @@ static void posted_page_is_dropped_by_the_drain(struct ktest *t)
     KT_EXPECT_EQ(t, 1, *(volatile uint32_t *)m.va);     /* posting alone flushes nothing */
     KT_EXPECT_EQ(t, 1, prcb->tlb_flush.count);
     KT_EXPECT_EQ(t, m.va, prcb->tlb_flush.va[0]);
-    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
     KiRetireTlbFlushList();
     KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)m.va);
     KeLowerIrql(old);
-    KT_EXPECT_EQ(t, invlpg + 1, cpu_invlpg_count);
-    KT_EXPECT_EQ(t, full, cpu_full_flush_count);
+    KT_EXPECT_EQ(t, invlpg + 1, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full, KeGetCurrentPrcb()->statistics.full_flushes);
     KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
     KT_EXPECT(t, !prcb->tlb_flush.flush_all && !prcb->tlb_flush.global);
     KT_EXPECT_EQ(t, posted + 1, prcb->statistics.tlb_flushes_posted);
@@ -299,12 +299,12 @@ static void overflow_drops_stale_translation(struct ktest *t, bool global)
     KT_EXPECT(t, prcb->tlb_flush.flush_all);
     KT_EXPECT_EQ(t, global, prcb->tlb_flush.global);
     KT_EXPECT_EQ(t, 1, *(volatile uint32_t *)m.va);
-    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
     KiRetireTlbFlushList();
     KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)m.va);
     KeLowerIrql(old);
-    KT_EXPECT_EQ(t, invlpg, cpu_invlpg_count);
-    KT_EXPECT_EQ(t, full + 1, cpu_full_flush_count);
+    KT_EXPECT_EQ(t, invlpg, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full + 1, KeGetCurrentPrcb()->statistics.full_flushes);
     KT_EXPECT(t, !prcb->tlb_flush.flush_all && !prcb->tlb_flush.global);
     KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
     drop_stale_translation(&m, second);
@@ -331,11 +331,11 @@ static void entire_flush_absorbs_later_pages(struct ktest *t)
     KiPostTlbFlush(prcb, &va, 1, false);
     KT_EXPECT(t, prcb->tlb_flush.flush_all);
     KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
-    uint32_t invlpg = cpu_invlpg_count, full = cpu_full_flush_count;
+    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
     KiRetireTlbFlushList();
     KeLowerIrql(old);
-    KT_EXPECT_EQ(t, invlpg, cpu_invlpg_count);
-    KT_EXPECT_EQ(t, full + 1, cpu_full_flush_count);
+    KT_EXPECT_EQ(t, invlpg, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full + 1, KeGetCurrentPrcb()->statistics.full_flushes);
     KT_EXPECT(t, !prcb->tlb_flush.flush_all);
 }
 

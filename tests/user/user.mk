@@ -31,7 +31,7 @@ USER_RUNTIME := $(addprefix $(USER_BUILD)/runtime/,entry.o string.o print.o chec
 USER_NAMES   := hello isolation fault probe laa spawn exitcode shared fuzz \
                 vm_rules vm_query vm_fault vm_commit vm_many vm_anywhere vm_remote vm_access \
                 vm_workingset vm_views vm_watch bench pagestress tokens services attack counter \
-                dep
+                dep affinity
 # fuzz.exe is made of four objects (tests/user/fuzz.h lists them); the rest, of one each.
 FUZZ_OBJECTS := $(patsubst %,$(USER_BUILD)/%.o,fuzz fuzz_arguments fuzz_calls fuzz_race)
 USER_OBJECTS := $(USER_RUNTIME) $(patsubst %,$(USER_BUILD)/%.o,$(USER_NAMES)) $(FUZZ_OBJECTS)
