@@ -85,6 +85,16 @@ bool apic_init(uint64_t physical, void *(*map)(paddr_t physical, size_t length))
 
 void apic_init_processor(bool boot_processor)
 {
+    /*
+     * In the boot processor's mode (an application processor's may differ after INIT):
+     * enabled first, x2APIC then, the only order the processor accepts (SDM vol. 3A,
+     * 11.12.5).
+     */
+    uint64_t base = cpu_read_msr(MSR_IA32_APIC_BASE);
+    if (!(base & APIC_BASE_ENABLE))
+        cpu_write_msr(MSR_IA32_APIC_BASE, base |= APIC_BASE_ENABLE);
+    if (x2apic && !(base & APIC_BASE_X2APIC))
+        cpu_write_msr(MSR_IA32_APIC_BASE, base | APIC_BASE_X2APIC);
     apic_write(APIC_TPR, 0);
     apic_write(APIC_SVR, SVR_ENABLE | TRAP_APIC_SPURIOUS);
     /*
@@ -118,6 +128,11 @@ static bool send(uint32_t destination, uint32_t command)
     bool sent = true;
 
     if (x2apic) {
+        /*
+         * A write to an x2APIC MSR is not serializing (SDM vol. 3A, 11.12.3): the fence
+         * makes the requests stored before it visible to the target before the interrupt.
+         */
+        __asm__ volatile("mfence; lfence" ::: "memory");
         cpu_write_msr(X2APIC_MSR_BASE + APIC_ICR_LOW / 16,
                       (uint64_t)destination << 32 | command);
     } else {

@@ -56,8 +56,23 @@ struct processor_block {
 
 uint64_t processors_apic_timer_hz;
 
-/* Set by the processor being started once it runs its idle thread's code. */
+/*
+ * The start's handshake: the processor claims it first thing (WAITING to ARRIVED), before
+ * it touches anything shared, and says READY at the end; the boot processor that gives
+ * up claims it instead (WAITING to GIVEN_UP), and a processor that arrives after that
+ * halts where it is. So a late start never joins the machine half-way.
+ */
+enum { WAITING, ARRIVED, READY, GIVEN_UP };
 static volatile uint32_t answered;
+
+/* Moves answered from one state to the next, if it is in the first; whether it was. */
+static bool claim(uint32_t from, uint32_t to)
+{
+    uint32_t expected = from;
+
+    return __atomic_compare_exchange_n(&answered, &expected, to, false, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
+}
 
 static size_t trampoline_offset(const uint8_t *symbol)
 {
@@ -90,12 +105,15 @@ static NORETURN void processor_entry(struct processor_block *block)
 {
     struct kprcb *prcb = &block->prcb;
 
+    if (!claim(WAITING, ARRIVED))
+        for (;;)
+            __asm__ volatile("cli; hlt");       /* too late: the machine went on without it */
     descriptors_init_processor(prcb, &block->descriptors);
     cpu_features_init_processor();
     arch_set_kernel_stack(prcb->idle_thread->stack_top);
-    MiLoadAddressSpace(MmSystemAddressSpace);
-    apic_init_processor(false);
+    apic_init_processor(false);                 /* first: IPIs reach it from here on */
     prcb->apic_id = apic_id();
+    MiLoadAddressSpace(MmSystemAddressSpace);
     /*
      * Counted in before the flush of everything: a change to system space made before
      * this point is dropped by the flush, one after it is shot down here.
@@ -104,7 +122,7 @@ static NORETURN void processor_entry(struct processor_block *block)
     __atomic_fetch_or(&KeActiveProcessors, prcb->set_member, __ATOMIC_SEQ_CST);
     cpu_flush_tlb_all();
     apic_timer_start(TRAP_APIC_CLOCK, (uint32_t)(processors_apic_timer_hz / 1000));
-    __atomic_store_n(&answered, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&answered, READY, __ATOMIC_SEQ_CST);
     KiIdleProcessor();
 }
 
@@ -125,13 +143,18 @@ static void wait_ms(uint32_t ms)
         cpu_relax();
 }
 
+/* Whether the processor arrived within ms (and then, however long it takes, is ready). */
 static bool wait_for_answer(uint32_t ms)
 {
     uint64_t end = scheduler_ticks + ms + 1;
 
-    while (!__atomic_load_n(&answered, __ATOMIC_SEQ_CST) && scheduler_ticks < end)
+    while (__atomic_load_n(&answered, __ATOMIC_SEQ_CST) == WAITING && scheduler_ticks < end)
         cpu_relax();
-    return __atomic_load_n(&answered, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&answered, __ATOMIC_SEQ_CST) == WAITING)
+        return false;
+    while (__atomic_load_n(&answered, __ATOMIC_SEQ_CST) != READY)
+        cpu_relax();                /* it runs kernel code now: a few instructions more */
+    return true;
 }
 
 /* A region for processor number, with its apic_id; NULL when out of memory. */
@@ -156,23 +179,25 @@ static struct processor_block *make_processor(unsigned number, uint32_t apic_id)
         return NULL;
     }
     prcb->current_thread = prcb->idle_thread;
+    prcb->idle_thread->processor = (uint8_t)number;
     return block;
 }
 
 /* Sends the start-up sequence to apic_id and waits for the answer. */
 static bool start_one(uint32_t apic_id, pfn_t page)
 {
-    __atomic_store_n(&answered, 0, __ATOMIC_SEQ_CST);
-    if (!apic_send_init(apic_id))
-        return false;
-    wait_ms(INIT_DELAY_MS);
-    for (unsigned attempt = 0; attempt < 2; attempt++) {
-        if (!apic_send_startup(apic_id, (uint8_t)page))
-            return false;
-        if (wait_for_answer(attempt == 0 ? STARTUP_DELAY_MS : ANSWER_TIMEOUT_MS))
-            return true;
+    __atomic_store_n(&answered, WAITING, __ATOMIC_SEQ_CST);
+    if (apic_send_init(apic_id)) {
+        wait_ms(INIT_DELAY_MS);
+        for (unsigned attempt = 0; attempt < 2; attempt++) {
+            if (!apic_send_startup(apic_id, (uint8_t)page))
+                break;
+            if (wait_for_answer(attempt == 0 ? STARTUP_DELAY_MS : ANSWER_TIMEOUT_MS))
+                return true;
+        }
     }
-    return false;
+    /* Given up, unless it arrived this very moment (then it is waited for). */
+    return !claim(WAITING, GIVEN_UP) && wait_for_answer(0);
 }
 
 /* Starts processor number (APIC id apic_id) from the start-up page; false if it did not answer. */
@@ -198,7 +223,7 @@ static bool start_processor(unsigned number, uint32_t apic_id, pfn_t page)
     KiProcessorBlock[number] = &block->prcb;
     if (start_one(apic_id, page))
         return true;
-    /* Reset again, so that a late start cannot run on what is freed below. */
+    /* Reset again; a start that comes anyway halts at the handshake. Its block stays. */
     apic_send_init(apic_id);
     KiProcessorBlock[number] = NULL;
     kprintf("cpu: processor %u (APIC id %u) did not answer its start-up messages; left out\n",

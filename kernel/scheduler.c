@@ -127,13 +127,18 @@ static void make_ready(struct thread *thread)
     if (thread->idle)
         return;
     list_insert_tail(&ready_queue, &thread->queue_link);
+    if (__builtin_expect(idle_processors == 0, 1))
+        return;
     uint32_t others = idle_processors & thread->affinity & ~KeGetCurrentPrcb()->set_member;
-    if (others)
+    if (others) {
+        /* One processor woken per thread: the next one made ready wakes another. */
+        idle_processors &= ~(others & -others);
         KiIpiSend(others & -others, IPI_RESCHEDULE);
+    }
 }
 
 /* Locked: the first ready thread this processor may run (its affinity names it), or NULL. */
-static struct thread *first_ready_here(struct kprcb *prcb)
+static inline struct thread *first_ready_here(struct kprcb *prcb)
 {
     for (struct list_entry *e = ready_queue.next; e != &ready_queue; e = e->next) {
         struct thread *thread = CONTAINING_RECORD(e, struct thread, queue_link);
@@ -170,7 +175,7 @@ static void reap_dead_threads_now(void)
         KIRQL old = KeAcquireSpinLock(&dispatcher_lock);
         struct list_entry *entry = list_remove_head(&dead_threads);
         if (entry)
-            reaps_in_progress++;
+            __atomic_add_fetch(&reaps_in_progress, 1, __ATOMIC_RELAXED);
         KeReleaseSpinLock(&dispatcher_lock, old);
         if (!entry)
             break;
@@ -233,7 +238,7 @@ void ke_thread_startup(void)
     ke_spin_unlock_word(&dispatcher_lock);
     KeLowerIrql(PASSIVE_LEVEL);
     cpu_enable_interrupts();
-    if (!list_is_empty(&dead_threads))
+    if (!list_is_empty(&dead_threads) && !self->idle)
         reap_dead_threads_now();
     if (self->start_routine) {
         self->start_routine(self->start_context);
@@ -267,12 +272,12 @@ ntstatus_t thread_create(struct process *process, void (*routine)(void *), void 
     thread->start_routine = routine;
     thread->start_context = context;
     thread->user_stack = user_stack;
-    thread->affinity = process->affinity;
     thread->saved_esp = arch_prepare_thread_stack(thread->stack_top, user_eip, user_esp);
     list_init(&thread->sleep_link);
     list_init(&thread->queue_link);
 
     KIRQL old = KiAcquireDispatcherLock();
+    thread->affinity = process->affinity;       /* under the lock process_set_affinity takes */
     thread->id = next_thread_id++;
     process_thread_created(process, thread);
     if (suspended) {
@@ -304,13 +309,21 @@ static void idle_loop(void *unused)
 {
     (void)unused;
     for (;;) {
+        /*
+         * The lock is let go without reaping: freeing a thread may wait (for an address
+         * space's working-set lock), and the idle thread never waits. The reaper does it.
+         */
         KIRQL old = KiAcquireDispatcherLock();
-        if (first_ready_here(KeGetCurrentPrcb())) {
-            switch_to(pick_next());
-            release_dispatcher_lock(old);
+        struct kprcb *prcb = KeGetCurrentPrcb();
+        struct thread *next = first_ready_here(prcb);
+        if (next) {
+            list_remove(&next->queue_link);
+            switch_to(next);
+            KeReleaseSpinLock(&dispatcher_lock, old);
             continue;
         }
-        release_dispatcher_lock(old);
+        idle_processors |= prcb->set_member;    /* an IPI that found nothing cleared it */
+        KeReleaseSpinLock(&dispatcher_lock, old);
         /* One processor zeroes, as NT has one zero page thread: the others halt. */
         if (KeGetCurrentPrcb()->number == 0 && MmZeroPageAhead())
             continue;
@@ -412,10 +425,12 @@ NORETURN void KiIdleProcessor(void)
 void scheduler_yield(void)
 {
     KIRQL old = KiAcquireDispatcherLock();
+    struct thread *next = first_ready_here(KeGetCurrentPrcb());
 
-    if (first_ready_here(KeGetCurrentPrcb())) {
+    if (next) {
+        list_remove(&next->queue_link);
         make_ready(thread_current());
-        switch_to(pick_next());
+        switch_to(next);
     }
     release_dispatcher_lock(old);
 }

@@ -315,10 +315,11 @@ void MmDeleteAddressSpace(struct mm_address_space *space)
 {
     MI_WORKING_SET_GUARD(&space->working_set);
     KASSERT(space != MmCurrentAddressSpace() && space != MmSystemAddressSpace);
-    KASSERT(space->active_processors == 0);
     KIRQL old = KeAcquireSpinLock(&MiAddressSpaceListLock);
     list_remove(&space->link);
     KeReleaseSpinLock(&MiAddressSpaceListLock, old);
+    /* A trimmer that had it loaded switched back before it let the list lock go. */
+    KASSERT(space->active_processors == 0);
 
     for (unsigned i = 0; i < pde_index(MmSystemRangeStart); i++) {
         mmpte_t pde = space->directory[i];

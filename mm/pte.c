@@ -168,30 +168,39 @@ static void shoot_down(const vaddr_t *va, uint32_t count, enum flush_scope scope
         KiWaitForTlbFlush(KiProcessorBlock[i], number[i]);
 }
 
-/* Raises to DISPATCH_LEVEL for a flush when other processors run; returns the old IRQL. */
-static inline KIRQL begin_flush(void)
-{
-    KIRQL old = KeGetCurrentIrql();
+/*
+ * What a flush needs beyond this processor's own: with other processors running, the
+ * IRQL raised to DISPATCH_LEVEL (the thread stays here) and a shootdown. The count is
+ * read once, so that a processor starting meanwhile cannot make the two disagree.
+ */
+struct flush_context {
+    bool several;
+    KIRQL old;
+};
 
-    if (__builtin_expect(KeNumberProcessors > 1, 0) && old < DISPATCH_LEVEL)
+static inline struct flush_context begin_flush(void)
+{
+    struct flush_context c = {KeNumberProcessors > 1, KeGetCurrentIrql()};
+
+    if (__builtin_expect(c.several, 0) && c.old < DISPATCH_LEVEL)
         KeRaiseIrql(DISPATCH_LEVEL);
-    return old;
+    return c;
 }
 
-static inline void end_flush(KIRQL old)
+static inline void end_flush(struct flush_context c)
 {
-    if (__builtin_expect(KeNumberProcessors > 1, 0) && old < DISPATCH_LEVEL)
-        KeLowerIrql(old);
+    if (__builtin_expect(c.several, 0) && c.old < DISPATCH_LEVEL)
+        KeLowerIrql(c.old);
 }
 
 void MiPteFlushPage(vaddr_t va)
 {
-    KIRQL old = begin_flush();
+    struct flush_context c = begin_flush();
 
     cpu_invlpg(va);
-    if (__builtin_expect(KeNumberProcessors > 1, 0) && scope_of(va) != FLUSH_HERE)
+    if (__builtin_expect(c.several, 0) && scope_of(va) != FLUSH_HERE)
         shoot_down(&va, 1, scope_of(va));
-    end_flush(old);
+    end_flush(c);
 }
 
 static inline bool is_self_map_entry(const mmpte_t *pte)
@@ -220,7 +229,7 @@ mmpte_t MiWritePteBatched(mmpte_t *pte, mmpte_t value, struct mi_tlb_batch *batc
 
 void MiFlushTlbBatch(struct mi_tlb_batch *batch)
 {
-    KIRQL old = begin_flush();
+    struct flush_context c = begin_flush();
 
     /* User pages are never global: a user batch keeps the kernel's global entries. */
     if (batch->count > MI_TLB_BATCH_PAGES && batch->system)
@@ -230,9 +239,9 @@ void MiFlushTlbBatch(struct mi_tlb_batch *batch)
     else
         for (uint32_t i = 0; i < batch->count; i++)
             cpu_invlpg(batch->va[i]);
-    if (__builtin_expect(KeNumberProcessors > 1, 0) && batch->count)
+    if (__builtin_expect(c.several, 0) && batch->count)
         shoot_down(batch->va, batch->count, batch->scope);
-    end_flush(old);
+    end_flush(c);
     MiInitializeTlbBatch(batch);
 }
 

@@ -59,45 +59,47 @@ static bool store_faults(vaddr_t va, uint32_t value)
 /* Replacing an entry that was not valid costs no flush; replacing a valid one, one. */
 static void writer_flushes_only_what_was_valid(struct ktest *t)
 {
+    struct kprcb *prcb = KeGetCurrentPrcb();    /* the cases run on one processor */
     struct test_mapping m;
 
     if (!map_test_page(t, &m))
         return;
-    uint32_t before = KeGetCurrentPrcb()->statistics.invlpgs;
+    uint32_t before = prcb->statistics.invlpgs;
     MiWritePte(m.pte, pte_make_kernel(m.pfn, false));
-    KT_EXPECT_EQ(t, before + 1, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, before + 1, prcb->statistics.invlpgs);
     KT_EXPECT(t, !pte_is_writable(*m.pte));
     MiWritePte(m.pte, pte_zero());
-    KT_EXPECT_EQ(t, before + 2, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, before + 2, prcb->statistics.invlpgs);
     MiWritePte(m.pte, pte_make_kernel(m.pfn, true));
-    KT_EXPECT_EQ(t, before + 2, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, before + 2, prcb->statistics.invlpgs);
     unmap_test_page(&m);
 }
 
 /* A batch drops each queued page once, or the whole TLB once it is over full. */
 static void batch_flushes_each_page_or_everything(struct ktest *t)
 {
+    struct kprcb *prcb = KeGetCurrentPrcb();    /* the cases run on one processor */
     struct test_mapping m;
     struct mi_tlb_batch batch;
 
     if (!map_test_page(t, &m))
         return;
     MiInitializeTlbBatch(&batch);
-    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
+    uint32_t invlpg = prcb->statistics.invlpgs, full = prcb->statistics.full_flushes;
     MiWritePteBatched(m.pte, pte_make_kernel(m.pfn, false), &batch);
     MiWritePteBatched(m.pte, pte_make_kernel(m.pfn, true), &batch);
     KT_EXPECT_EQ(t, 2, batch.count);
     KT_EXPECT(t, batch.system);
-    KT_EXPECT_EQ(t, invlpg, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, invlpg, prcb->statistics.invlpgs);
     MiFlushTlbBatch(&batch);
-    KT_EXPECT_EQ(t, invlpg + 2, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, invlpg + 2, prcb->statistics.invlpgs);
     KT_EXPECT_EQ(t, 0, batch.count);
 
     for (unsigned i = 0; i <= MI_TLB_BATCH_PAGES; i++)
         MiWritePteBatched(m.pte, pte_make_kernel(m.pfn, true), &batch);
     MiFlushTlbBatch(&batch);
-    KT_EXPECT_EQ(t, invlpg + 2, KeGetCurrentPrcb()->statistics.invlpgs);
-    KT_EXPECT_EQ(t, full + 1, KeGetCurrentPrcb()->statistics.full_flushes);
+    KT_EXPECT_EQ(t, invlpg + 2, prcb->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full + 1, prcb->statistics.full_flushes);
     *(volatile uint32_t *)m.va = 7;
     KT_EXPECT_EQ(t, 7, *(volatile uint32_t *)m.va);
     unmap_test_page(&m);
@@ -106,6 +108,7 @@ static void batch_flushes_each_page_or_everything(struct ktest *t)
 /* Clearing the accessed and dirty bits leaves the rest of the entry alone. */
 static void clearing_bits_keeps_the_entry(struct ktest *t)
 {
+    struct kprcb *prcb = KeGetCurrentPrcb();    /* the cases run on one processor */
     struct test_mapping m;
 
     if (!map_test_page(t, &m))
@@ -113,9 +116,9 @@ static void clearing_bits_keeps_the_entry(struct ktest *t)
     *(volatile uint32_t *)m.va = 1;
     KT_EXPECT(t, m.pte->value & PTE_DIRTY);
     KT_EXPECT(t, m.pte->value & PTE_ACCESSED);
-    uint32_t before = KeGetCurrentPrcb()->statistics.invlpgs;
+    uint32_t before = prcb->statistics.invlpgs;
     MiClearPteBits(m.pte, PTE_DIRTY | PTE_ACCESSED);
-    KT_EXPECT_EQ(t, before + 1, KeGetCurrentPrcb()->statistics.invlpgs);
+    KT_EXPECT_EQ(t, before + 1, prcb->statistics.invlpgs);
     KT_EXPECT(t, !(m.pte->value & (PTE_DIRTY | PTE_ACCESSED)));
     KT_EXPECT(t, pte_is_valid(*m.pte) && pte_is_writable(*m.pte));
     KT_EXPECT_EQ(t, m.pfn, pte_pfn(*m.pte));
@@ -247,20 +250,21 @@ static void posted_page_is_dropped_by_the_drain(struct ktest *t)
     if (second == PFN_INVALID)
         return;
     REQUIRE_STALE(t, stale, &m, second);
-    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    /* HIGH_LEVEL: no other processor's shootdown interrupt drains the list meanwhile. */
+    KIRQL old = KeRaiseIrql(HIGH_LEVEL);
     KiPostTlbFlush(prcb, &m.va, 1, true);
     KT_EXPECT_EQ(t, 1, *(volatile uint32_t *)m.va);     /* posting alone flushes nothing */
     KT_EXPECT_EQ(t, 1, prcb->tlb_flush.count);
     KT_EXPECT_EQ(t, m.va, prcb->tlb_flush.va[0]);
-    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
+    uint32_t invlpg = prcb->statistics.invlpgs, full = prcb->statistics.full_flushes;
     KiRetireTlbFlushList();
     KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)m.va);
-    KeLowerIrql(old);
-    KT_EXPECT_EQ(t, invlpg + 1, KeGetCurrentPrcb()->statistics.invlpgs);
-    KT_EXPECT_EQ(t, full, KeGetCurrentPrcb()->statistics.full_flushes);
+    KT_EXPECT_EQ(t, invlpg + 1, prcb->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full, prcb->statistics.full_flushes);
     KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
     KT_EXPECT(t, !prcb->tlb_flush.flush_all && !prcb->tlb_flush.global);
     KT_EXPECT_EQ(t, posted + 1, prcb->statistics.tlb_flushes_posted);
+    KeLowerIrql(old);
     drop_stale_translation(&m, second);
 }
 
@@ -294,19 +298,19 @@ static void overflow_drops_stale_translation(struct ktest *t, bool global)
     if (second == PFN_INVALID)
         return;
     REQUIRE_STALE(t, stale, &m, second);
-    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    KIRQL old = KeRaiseIrql(HIGH_LEVEL);          /* as above */
     overflow_flush_list(prcb, global);
     KT_EXPECT(t, prcb->tlb_flush.flush_all);
     KT_EXPECT_EQ(t, global, prcb->tlb_flush.global);
     KT_EXPECT_EQ(t, 1, *(volatile uint32_t *)m.va);
-    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
+    uint32_t invlpg = prcb->statistics.invlpgs, full = prcb->statistics.full_flushes;
     KiRetireTlbFlushList();
     KT_EXPECT_EQ(t, 2, *(volatile uint32_t *)m.va);
-    KeLowerIrql(old);
-    KT_EXPECT_EQ(t, invlpg, KeGetCurrentPrcb()->statistics.invlpgs);
-    KT_EXPECT_EQ(t, full + 1, KeGetCurrentPrcb()->statistics.full_flushes);
+    KT_EXPECT_EQ(t, invlpg, prcb->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full + 1, prcb->statistics.full_flushes);
     KT_EXPECT(t, !prcb->tlb_flush.flush_all && !prcb->tlb_flush.global);
     KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
+    KeLowerIrql(old);
     drop_stale_translation(&m, second);
 }
 
@@ -326,17 +330,17 @@ static void entire_flush_absorbs_later_pages(struct ktest *t)
     struct kprcb *prcb = KeGetCurrentPrcb();
     vaddr_t va = KERNEL_WINDOW;
 
-    KIRQL old = KeRaiseIrql(DISPATCH_LEVEL);
+    KIRQL old = KeRaiseIrql(HIGH_LEVEL);          /* as above */
     KiPostEntireTlbFlush(prcb, false);
     KiPostTlbFlush(prcb, &va, 1, false);
     KT_EXPECT(t, prcb->tlb_flush.flush_all);
     KT_EXPECT_EQ(t, 0, prcb->tlb_flush.count);
-    uint32_t invlpg = KeGetCurrentPrcb()->statistics.invlpgs, full = KeGetCurrentPrcb()->statistics.full_flushes;
+    uint32_t invlpg = prcb->statistics.invlpgs, full = prcb->statistics.full_flushes;
     KiRetireTlbFlushList();
-    KeLowerIrql(old);
-    KT_EXPECT_EQ(t, invlpg, KeGetCurrentPrcb()->statistics.invlpgs);
-    KT_EXPECT_EQ(t, full + 1, KeGetCurrentPrcb()->statistics.full_flushes);
+    KT_EXPECT_EQ(t, invlpg, prcb->statistics.invlpgs);
+    KT_EXPECT_EQ(t, full + 1, prcb->statistics.full_flushes);
     KT_EXPECT(t, !prcb->tlb_flush.flush_all);
+    KeLowerIrql(old);
 }
 
 static const struct ktest_case cases[] = {

@@ -186,13 +186,35 @@ static void programs_see_the_processors_and_set_affinity(struct ktest *t)
 
 /* ---- system space: every processor ---- */
 
-static volatile uint32_t seen[KE_MAX_PROCESSORS];
-static volatile vaddr_t watched;
+/* Readers of one system page, one per other processor, each reading in a loop. */
+static struct system_readers {
+    volatile vaddr_t va;
+    volatile bool changed;          /* set once the change returned */
+    volatile bool stop;
+    volatile uint32_t reads[KE_MAX_PROCESSORS];
+    volatile uint32_t stale[KE_MAX_PROCESSORS];  /* old stamps read after the change */
+    volatile uint32_t fresh[KE_MAX_PROCESSORS];  /* new ones */
+    volatile uint32_t running;
+} readers;
 
-static void read_watched(void *context)
+#define OLD_STAMP 0xAAAA0001u
+#define NEW_STAMP 0xBBBB0002u
+
+static void read_system_page(void *unused)
 {
-    (void)context;
-    seen[KeGetCurrentPrcb()->number] = *(volatile uint32_t *)watched;
+    unsigned me = KeGetCurrentPrcb()->number;
+
+    (void)unused;
+    __atomic_fetch_add(&readers.running, 1, __ATOMIC_SEQ_CST);
+    while (!readers.stop) {
+        bool after = readers.changed;
+        uint32_t value = *(volatile uint32_t *)readers.va;
+        readers.reads[me]++;
+        if (after && value == OLD_STAMP)
+            readers.stale[me]++;
+        else if (value == NEW_STAMP)
+            readers.fresh[me]++;
+    }
 }
 
 static pfn_t stamped_frame(uint32_t stamp)
@@ -209,29 +231,58 @@ static pfn_t stamped_frame(uint32_t stamp)
 }
 
 /*
- * A system page every processor has read (and so caches) is pointed at another frame:
- * when the store returns, every processor reads the new frame, none the old.
+ * A system page that a thread on every other processor reads in a loop (so each caches
+ * it) is pointed at another frame: once the store returns, no reader reads the old
+ * frame again -- each had dropped the translation before the writer went on.
  */
 static void system_space_change_reaches_every_processor(struct ktest *t)
 {
     NEEDS_TWO_PROCESSORS(t);
-    pfn_t a = stamped_frame(0xAAAA0001), b = stamped_frame(0xBBBB0002);
+    uint32_t threads = kernel_threads_now();
+    pfn_t a = stamped_frame(OLD_STAMP), b = stamped_frame(NEW_STAMP);
     vaddr_t va = MiReserveSystemPtes(1);
     KT_ASSERT(t, a != PFN_INVALID && b != PFN_INVALID && va);
     KT_ASSERT_EQ(t, STATUS_SUCCESS, MiMapRange(va, pfn_to_paddr(a), PAGE_SIZE,
                                                  pte_make_kernel(0, true)));
-    uint64_t shootdowns = KeGetCurrentPrcb()->statistics.tlb_shootdowns;
-    watched = va;
-    memset((void *)seen, 0, sizeof(seen));
-    KeIpiGenericCall(read_watched, NULL);
+    memset((void *)&readers, 0, sizeof(readers));
+    readers.va = va;
+    unsigned others = KeNumberProcessors - 1;
     for (unsigned i = 1; i < KeNumberProcessors; i++)
-        KT_EXPECT_EQ(t, 0xAAAA0001, seen[i]);
+        if (!start_thread_on(t, i, read_system_page, NULL))
+            others--;
+    uint64_t end = scheduler_ticks + WAIT_TICKS;
+    bool all_reading = false;
+    while (!all_reading && scheduler_ticks < end) {
+        all_reading = readers.running == others;
+        for (unsigned i = 1; i < KeNumberProcessors; i++)
+            all_reading &= readers.reads[i] >= 1000;
+        scheduler_yield();
+    }
+    KT_EXPECT(t, all_reading);
+    uint64_t shootdowns = KeGetCurrentPrcb()->statistics.tlb_shootdowns;
 
     MiWritePte(pte_of(va), pte_make_kernel(b, true));      /* a valid entry replaced */
-    KeIpiGenericCall(read_watched, NULL);
+    readers.changed = true;
+    uint32_t reads_then[KE_MAX_PROCESSORS];
     for (unsigned i = 1; i < KeNumberProcessors; i++)
-        if (!KT_EXPECT_EQ(t, 0xBBBB0002, seen[i]))
-            ktest_diag(t, "processor %u read through its stale translation", i);
+        reads_then[i] = readers.reads[i];
+    end = scheduler_ticks + WAIT_TICKS;
+    bool all_read_again = false;
+    while (!all_read_again && scheduler_ticks < end) {
+        all_read_again = true;
+        for (unsigned i = 1; i < KeNumberProcessors; i++)
+            all_read_again &= readers.reads[i] >= reads_then[i] + 1000;
+        scheduler_yield();
+    }
+    readers.stop = true;
+    wait_for_kernel_threads(threads);
+    KT_EXPECT(t, all_read_again);
+    for (unsigned i = 1; i < KeNumberProcessors; i++) {
+        if (!KT_EXPECT_EQ(t, 0, readers.stale[i]))
+            ktest_diag(t, "processor %u read the old frame %u times after the change", i,
+                       readers.stale[i]);
+        KT_EXPECT(t, readers.fresh[i] > 0);
+    }
     KT_EXPECT(t, KeGetCurrentPrcb()->statistics.tlb_shootdowns > shootdowns);
 
     MiUnmapRange(va, PAGE_SIZE);
@@ -331,14 +382,13 @@ static void change_under_a_toucher(struct ktest *t, bool write, ntstatus_t (*cha
         scratch_end(t, &s);
         return;
     }
+    uint32_t threads = kernel_threads_now();
     toucher = (struct toucher){.process = s.process, .va = va, .write = write};
     uint64_t shootdowns = KeGetCurrentPrcb()->statistics.tlb_shootdowns;
     if (start_thread_on(t, other_processor(), touch_in_a_loop, &toucher) &&
         KT_EXPECT(t, wait_for(&toucher.running))) {
         while (toucher.touches < 1000 && !toucher.done)
             cpu_relax();            /* its TLB holds the page by now */
-        KT_EXPECT(t, MmCurrentAddressSpace()->active_processors &
-                     KiProcessorBlock[other_processor()]->set_member);
         KT_EXPECT_EQ(t, STATUS_SUCCESS, change(va));
         toucher.changed = true;
         reuse_frames(64);
@@ -353,6 +403,7 @@ static void change_under_a_toucher(struct ktest *t, bool write, ntstatus_t (*cha
         KT_EXPECT_EQ(t, 0, MmCurrentAddressSpace()->active_processors &
                            KiProcessorBlock[other_processor()]->set_member);
     }
+    wait_for_kernel_threads(threads);
     KeWaitForEndedThreads();
     scratch_end(t, &s);
 }
@@ -443,6 +494,7 @@ static void storm_thread(void *context)
 static void two_processors_shoot_each_other_down(struct ktest *t)
 {
     NEEDS_TWO_PROCESSORS(t);
+    uint32_t threads = kernel_threads_now();
     pfn_t frame = stamped_frame(STORM_STAMP);
     KT_ASSERT(t, frame != PFN_INVALID);
     storm = (struct storm){.physical = pfn_to_paddr(frame)};
@@ -464,7 +516,7 @@ static void two_processors_shoot_each_other_down(struct ktest *t)
                    STORM_ROUNDS, (uint32_t)(now - shootdowns));
         KT_EXPECT(t, now - shootdowns >= 2 * STORM_ROUNDS);
     }
-    KeWaitForEndedThreads();
+    wait_for_kernel_threads(threads);
     MiInsertPageInFreeList(frame);
 }
 
